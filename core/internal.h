@@ -1,0 +1,240 @@
+/*
+ * internal.h: what the library's files share and nothing outside sees.
+ * Internal cross-file symbols carry the th__ prefix; the library is built with
+ * -fvisibility=hidden so none of them is exported.
+ */
+#ifndef TH_INTERNAL_H
+#define TH_INTERNAL_H
+
+#include "config.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "townhall.h"
+
+#define TH__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TH__DAY_MS INT64_C(86400000)
+
+#if defined(__GNUC__)
+#define TH__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TH__PRINTF(f, a)
+#endif
+
+/* A file compiled into the library (migrations, web assets). */
+typedef struct th__blob {
+  const char *name;
+  const unsigned char *data; /* NUL-terminated */
+  size_t len;                /* without the NUL */
+} th__blob;
+
+extern const th__blob th__migrations[];
+
+/* ---- keys (privacy.c) ---------------------------------------------------- */
+
+#define TH__KEY_BYTES 32
+#define TH__SALT_BYTES 16    /* crypto_shorthash_KEYBYTES */
+#define TH__PSEUDONYM_BYTES 16
+#define TH__SEALED_OVERHEAD (24 + 16) /* XChaCha20-Poly1305 nonce + tag */
+
+typedef struct th__keyring th__keyring;
+
+/* Loads (or creates, when `create`) the key file and returns a keyring shared
+ * by every handle of this process that opened the same file. Sets
+ * db->errmsg on failure. */
+int th__keyring_acquire(th_db *db, const char *path, bool create,
+                        bool persist_salts, th__keyring **out);
+void th__keyring_release(th__keyring *kr);
+
+/* Seals `len` bytes under the encryption subkey, bound to `ad` (e.g.
+ * "consultation:12") so a sealed value cannot be moved to another row. out
+ * must hold len + TH__SEALED_OVERHEAD bytes. */
+void th__seal(th__keyring *kr, const char *ad, const void *in, size_t len,
+              unsigned char *out);
+/* TH_OK, or TH_EKEY if the value does not open under this key file. */
+int th__unseal(th__keyring *kr, const char *ad, const unsigned char *in,
+               size_t len, unsigned char *out);
+
+/* The day's anonymous-rating salt (created on first use of that day and
+ * persisted if configured); salts older than 48 h are destroyed first.
+ * Returns TH_OK or TH_EIO. */
+int th__salt_for_day(th__keyring *kr, int64_t day, int64_t now_ms,
+                     unsigned char salt[TH__SALT_BYTES]);
+/* Destroys every salt older than 48 h at now_ms; returns how many. */
+int th__salts_expire(th__keyring *kr, int64_t now_ms);
+/* For tests of the privacy promise: how many salts are held in memory, and
+ * whether one for `day` is. */
+int th__salts_held(th__keyring *kr, int64_t day);
+
+/* Keyed hash of a staff token, a subkey of the master key. */
+void th__token_hash(th__keyring *kr, const char *token, size_t len,
+                    unsigned char out[32]);
+/* Derives a 32-byte subkey for a purpose named by an 8-character context. */
+void th__subkey(th__keyring *kr, uint64_t id, const char ctx[8],
+                unsigned char out[32]);
+
+/* Pseudonym of `who` under a consultation's (plaintext) key. kind_out gets
+ * 0 for a resident, 1 for a device. TH_EINVAL if who names neither. */
+int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
+                  unsigned char out[TH__PSEUDONYM_BYTES], int *kind_out);
+
+/* ---- the handle (db.c) --------------------------------------------------- */
+
+typedef enum th__stmt_id {
+#define TH__STMT(id, sql) TH__S_##id,
+#include "statements.h"
+#undef TH__STMT
+  TH__S_COUNT
+} th__stmt_id;
+
+struct th_db {
+  sqlite3 *sql;
+  th__keyring *keys;
+  char *path;
+  int flags;
+  th_time (*now)(void *);
+  void *clock_data;
+  int errcode;
+  char errmsg[512];
+  int in_batch;       /* a th_batch_begin transaction is open */
+  int write_depth;    /* nesting of th__write_begin inside one call */
+  sqlite3_stmt *stmts[TH__S_COUNT];
+  /* Statements built at run time (list queries), cached by their text. */
+  struct {
+    char *sql;
+    sqlite3_stmt *st;
+  } dyn[24];
+  unsigned dyn_next;
+};
+
+/* Records a failure on the handle and returns `code`. */
+int th__err(th_db *db, int code, const char *fmt, ...) TH__PRINTF(3, 4);
+/* Maps a SQLite result code to a TH_E code, records SQLite's message with
+ * `what` ("recording a vote") and returns the code. */
+int th__sqlerr(th_db *db, int rc, const char *what);
+void th__clear_err(th_db *db);
+
+/* The cached prepared statement `id`, reset and with bindings cleared; NULL
+ * (and db's error set) if it cannot be prepared. */
+sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id);
+
+/* Starts a write: BEGIN IMMEDIATE outside a batch, a SAVEPOINT inside one.
+ * Every th__write_begin that succeeded is paired with th__write_end, which
+ * commits (or releases) when rc >= 0 and rolls back otherwise, and returns
+ * rc or the commit's error. */
+/* A statement built at run time, from a small per-handle cache keyed by its
+ * text; reset and with bindings cleared. */
+sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql);
+
+int th__write_begin(th_db *db);
+int th__write_end(th_db *db, int rc);
+
+/* Runs a statement that returns no rows; TH_OK or the mapped error. */
+int th__exec(th_db *db, const char *sql);
+/* Steps a cached statement to completion expecting no row. */
+int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
+
+int64_t th__day(th_time ms);
+
+/* ---- migrations (migrate.c) ---------------------------------------------- */
+int th__migrate(th_db *db);
+int th__set_application_id(th_db *db);
+
+/* ---- text (text.c) ------------------------------------------------------- */
+
+enum {
+  TH__TEXT_MULTILINE = 1 << 0, /* allow \n, \r and \t */
+  TH__TEXT_OPTIONAL = 1 << 1   /* NULL is the empty string */
+};
+/* Validates a text field: UTF-8, no control characters (tab and newlines
+ * allowed in multiline fields), min..max code points. Records a message
+ * naming `field` on failure. */
+int th__text_check(th_db *db, const char *field, const char *s, int min,
+                   int max, int flags);
+/* [a-z0-9-], 1..max bytes, not starting or ending with '-'. */
+int th__slug_check(th_db *db, const char *field, const char *s, int max);
+/* Number of code points in valid UTF-8. */
+size_t th__utf8_count(const char *s, size_t len);
+/* Whether `origin` ("https://host[:port]") is in the space-separated list. */
+bool th__origin_listed(const char *list, const char *origin, size_t len);
+/* The origin of a normalised URL: its length in bytes. */
+size_t th__url_origin_len(const char *url);
+
+/* ---- domain helpers shared across files ---------------------------------- */
+
+typedef struct th__site_row {
+  int64_t id;
+  char origins[1024];
+  char keep_params[512];
+  int moderate_ideas, allow_anonymous, rank_anonymous;
+} th__site_row;
+/* Looks a site up by slug; TH_ENOTFOUND (with a message) if absent. */
+int th__site_lookup(th_db *db, const char *slug, th__site_row *out);
+
+/* The plaintext pseudonym key of a consultation; TH_EKEY (with a message)
+ * if it was destroyed. */
+int th__consultation_key(th_db *db, int64_t consultation_id,
+                         unsigned char key[TH__KEY_BYTES]);
+/* The participant id of `who` in a consultation, creating it if `create`.
+ * *id_out is 0 when absent and not created. */
+int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
+                    bool create, int64_t *id_out, int *kind_out);
+
+typedef struct th__idea_state {
+  int64_t consultation_id;
+  int status;
+  th_time opens, closes;
+  th_counts counts;
+  th_time created;
+  int64_t author_id;
+  char *response; /* the caller frees it */
+} th__idea_state;
+/* Reads what a write needs to decide; run inside the write transaction so
+ * that it sees what it will change. TH_ENOTFOUND with a message. */
+int th__idea_state_get(th_db *db, int64_t site_id, int64_t id,
+                       th__idea_state *s);
+
+/* Ranking keys (rank.c). */
+double th__wilson_lower(int64_t pos, int64_t n);
+double th__hot(int64_t up, int64_t down, th_time created);
+double th__controversial(int64_t up, int64_t down);
+uint64_t th__random_key(uint64_t seed, int64_t id);
+/* Recomputes one idea's stored counts-derived keys from its counters. */
+int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous);
+/* Stores an idea's new counters, the ranking keys derived from them, and
+ * the day's totals for its vote history. */
+int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
+                          th_time created, int rank_anonymous);
+/* Sets a participant's vote on an idea to `value` and moves the counters;
+ * *changed is false when it already was that. `kind` is the participant's
+ * (0 resident, 1 device). */
+int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,
+                   int kind, int value, int rank_anonymous, bool *changed,
+                   th_counts *out);
+int th__device_token(th_db *db, int64_t site_id, int64_t page_id,
+                     const th_who *who, int64_t day, unsigned char out[8]);
+
+int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
+              int64_t idea_id, const char *detail);
+
+/* Strings: duplicates that record TH_ENOMEM. */
+char *th__strdup(const char *s);
+char *th__col_text(sqlite3_stmt *st, int col);
+
+/* Cursor encoding (shared by ideas and pages). */
+typedef struct th__cursor {
+  uint8_t kind; /* sort, or 0x80 for pages */
+  uint64_t seed;
+  double key;
+  int64_t key2;
+  int64_t id;
+} th__cursor;
+char *th__cursor_encode(const th__cursor *c);
+int th__cursor_decode(const char *s, th__cursor *c);
+
+#endif /* TH_INTERNAL_H */

@@ -1,0 +1,262 @@
+/*
+ * residents.c: a resident's rights of access and erasure (UK GDPR articles
+ * 15 and 17). The library holds nothing that names a resident: what it holds
+ * about one is found by recomputing their pseudonym in each consultation
+ * whose key still exists.
+ */
+#include "internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct th__membership {
+  int64_t consultation_id;
+  char *slug, *title;
+  int64_t participant_id;
+} th__membership;
+
+/* Every consultation of the site in which the resident is a participant. */
+static int th__memberships(th_db *db, int64_t site_id, const char *resident,
+                           th__membership **out, size_t *count) {
+  *out = NULL;
+  *count = 0;
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_LIVE_KEYS);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  th__membership *m = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 8;
+      th__membership *nm = realloc(m, cap * sizeof *nm);
+      if (nm == NULL)
+        break;
+      m = nm;
+    }
+    m[n].consultation_id = sqlite3_column_int64(st, 0);
+    m[n].slug = th__col_text(st, 1);
+    m[n].title = th__col_text(st, 2);
+    m[n].participant_id = 0;
+    n++;
+  }
+  sqlite3_reset(st);
+  int err = rc == SQLITE_DONE ? TH_OK
+            : rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                               : th__sqlerr(db, rc, "listing consultations");
+  th_who who = {.resident = resident};
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t pid = 0;
+    int kind = 0;
+    if (err == TH_OK && (!m[i].slug || !m[i].title))
+      err = th__err(db, TH_ENOMEM, "out of memory");
+    if (err == TH_OK)
+      err = th__participant(db, m[i].consultation_id, &who, false, &pid, &kind);
+    if (err == TH_OK && pid && kind == 0) {
+      m[i].participant_id = pid;
+      m[kept++] = m[i];
+    } else {
+      free(m[i].slug);
+      free(m[i].title);
+    }
+  }
+  if (err < 0) {
+    for (size_t i = 0; i < kept; i++) {
+      free(m[i].slug);
+      free(m[i].title);
+    }
+    free(m);
+    return err;
+  }
+  *out = m;
+  *count = kept;
+  return TH_OK;
+}
+
+static void th__memberships_free(th__membership *m, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(m[i].slug);
+    free(m[i].title);
+  }
+  free(m);
+}
+
+static void th__iso_day(char *buf, size_t cap, int64_t day) {
+  /* Civil date from days since the epoch (Howard Hinnant's algorithm). */
+  int64_t z = day + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t mo = mp < 10 ? mp + 3 : mp - 9;
+  snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)(y + (mo <= 2)),
+           (long long)mo, (long long)d);
+}
+
+int th_resident_export(th_db *db, const char *site_slug, const char *resident,
+                       char **json_out) {
+  th__clear_err(db);
+  if (json_out == NULL)
+    return th__err(db, TH_EINVAL, "json_out is NULL");
+  *json_out = NULL;
+  if (resident == NULL || resident[0] == '\0')
+    return th__err(db, TH_EINVAL, "no resident given");
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  th__membership *m;
+  size_t n;
+  if ((rc = th__memberships(db, site.id, resident, &m, &n)) < 0)
+    return rc;
+  json_t *doc = json_object();
+  json_t *list = json_array();
+  json_object_set_new(doc, "site", json_string(site_slug));
+  json_object_set_new(
+      doc, "note",
+      json_string("townhall stores no name, e-mail or account id: only a "
+                  "keyed pseudonym per consultation. This is everything "
+                  "linked to yours. Page feedback is anonymous and cannot be "
+                  "linked to you; consultations whose key was destroyed "
+                  "after their retention period cannot either."));
+  json_object_set_new(doc, "consultations", list);
+  for (size_t i = 0; rc >= 0 && i < n; i++) {
+    json_t *c = json_object();
+    json_t *votes = json_array(), *ideas = json_array();
+    json_object_set_new(c, "consultation", json_string(m[i].slug));
+    json_object_set_new(c, "title", json_string(m[i].title));
+    json_object_set_new(c, "votes", votes);
+    json_object_set_new(c, "ideas", ideas);
+    json_array_append_new(list, c);
+    sqlite3_stmt *st = th__stmt(db, TH__S_VOTES_BY_PARTICIPANT);
+    if (st == NULL) {
+      rc = db->errcode;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+      char day[64];
+      th__iso_day(day, sizeof day, sqlite3_column_int64(st, 3));
+      json_array_append_new(
+          votes, json_pack("{s:I,s:s,s:i,s:s}", "idea",
+                           (json_int_t)sqlite3_column_int64(st, 0), "title",
+                           (const char *)sqlite3_column_text(st, 1), "vote",
+                           sqlite3_column_int(st, 2), "day", day));
+    }
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+      rc = th__sqlerr(db, src, "reading votes");
+      break;
+    }
+    if ((st = th__stmt(db, TH__S_IDEAS_BY_AUTHOR)) == NULL) {
+      rc = db->errcode;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+      json_array_append_new(
+          ideas, json_pack("{s:I,s:s,s:s,s:I}", "id",
+                           (json_int_t)sqlite3_column_int64(st, 0), "title",
+                           (const char *)sqlite3_column_text(st, 1), "status",
+                           th_status_name(sqlite3_column_int(st, 2)),
+                           "created",
+                           (json_int_t)sqlite3_column_int64(st, 3)));
+    }
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+      rc = th__sqlerr(db, src, "reading ideas");
+  }
+  th__memberships_free(m, n);
+  if (rc >= 0) {
+    *json_out = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    if (*json_out == NULL)
+      rc = th__err(db, TH_ENOMEM, "out of memory");
+  }
+  json_decref(doc);
+  return rc < 0 ? rc : TH_OK;
+}
+
+int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
+                      int64_t *erased) {
+  th__clear_err(db);
+  if (erased)
+    *erased = 0;
+  if (resident == NULL || resident[0] == '\0')
+    return th__err(db, TH_EINVAL, "no resident given");
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  th__membership *m = NULL;
+  size_t n = 0;
+  int64_t affected = 0;
+  rc = th__memberships(db, site.id, resident, &m, &n);
+  for (size_t i = 0; rc >= 0 && i < n; i++) {
+    /* Withdraw each vote through the same path as a resident withdrawing
+     * it, so the counters move exactly as they would. */
+    sqlite3_stmt *st = th__stmt(db, TH__S_VOTES_BY_PARTICIPANT);
+    if (st == NULL) {
+      rc = db->errcode;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    int64_t *ideas = NULL;
+    size_t ni = 0, cap = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+      if (ni == cap) {
+        cap = cap ? cap * 2 : 16;
+        int64_t *nn = realloc(ideas, cap * sizeof *nn);
+        if (nn == NULL) {
+          src = SQLITE_NOMEM;
+          break;
+        }
+        ideas = nn;
+      }
+      ideas[ni++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE)
+      rc = th__sqlerr(db, src, "reading votes");
+    for (size_t k = 0; rc >= 0 && k < ni; k++) {
+      bool changed = false;
+      rc = th__vote_apply(db, ideas[k], m[i].participant_id, 0, 0,
+                          site.rank_anonymous, &changed, NULL);
+      affected += changed;
+    }
+    free(ideas);
+    if (rc < 0)
+      break;
+    if ((st = th__stmt(db, TH__S_IDEA_DETACH_AUTHOR)) == NULL) {
+      rc = db->errcode;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    if ((rc = th__step_done(db, st, "detaching ideas")) < 0)
+      break;
+    affected += sqlite3_changes(db->sql);
+    if ((st = th__stmt(db, TH__S_PART_DELETE)) == NULL) {
+      rc = db->errcode;
+      break;
+    }
+    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    rc = th__step_done(db, st, "erasing a participant");
+  }
+  th__memberships_free(m, n);
+  if (rc >= 0)
+    rc = n ? TH_RECORDED : TH_DUPLICATE;
+  rc = th__write_end(db, rc);
+  if (rc >= 0 && erased)
+    *erased = affected;
+  return rc;
+}

@@ -1,0 +1,825 @@
+/*
+ * site.c: sites, their consultations (each with its own random pseudonym
+ * key), the participants known by pseudonym, and the audit log.
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH__SECRET_MAX 256
+
+static const char *th__actor(th_actor actor) {
+  return actor && actor[0] ? actor : "system";
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
+              int64_t idea_id, const char *detail) {
+  sqlite3_stmt *st = th__stmt(db, TH__S_AUDIT_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  sqlite3_bind_int64(st, 2, th_now(db));
+  sqlite3_bind_text(st, 3, th__actor(actor), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, idea_id);
+  sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_TRANSIENT);
+  return th__step_done(db, st, "writing the audit log");
+}
+
+int th_audit_list_get(th_db *db, const char *site_slug, int64_t before_id,
+                      int limit, th_audit_list **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  if (limit < 0 || limit > 1000)
+    return th__err(db, TH_ERANGE, "limit must be 1 to 1000");
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_AUDIT_LIST);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site.id);
+  sqlite3_bind_int64(st, 2, before_id);
+  sqlite3_bind_int(st, 3, limit ? limit : 100);
+  th_audit_list *l = calloc(1, sizeof *l);
+  size_t cap = 0;
+  if (l == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (l->count == cap) {
+      cap = cap ? cap * 2 : 16;
+      th_audit_entry *n = realloc(l->items, cap * sizeof *n);
+      if (n == NULL)
+        break;
+      l->items = n;
+    }
+    th_audit_entry *e = &l->items[l->count++];
+    e->id = sqlite3_column_int64(st, 0);
+    e->at = sqlite3_column_int64(st, 1);
+    e->actor = th__col_text(st, 2);
+    e->action = th__col_text(st, 3);
+    e->idea_id = sqlite3_column_int64(st, 4);
+    e->detail = th__col_text(st, 5);
+  }
+  if (rc != SQLITE_DONE) {
+    rc = rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                          : th__sqlerr(db, rc, "reading the audit log");
+    sqlite3_reset(st);
+    th_audit_list_free(l);
+    return rc;
+  }
+  sqlite3_reset(st);
+  *out = l;
+  return TH_OK;
+}
+
+void th_audit_list_free(th_audit_list *l) {
+  if (l == NULL)
+    return;
+  for (size_t i = 0; i < l->count; i++) {
+    free((char *)l->items[i].actor);
+    free((char *)l->items[i].action);
+    free((char *)l->items[i].detail);
+  }
+  free(l->items);
+  free(l);
+}
+
+/* ---- sites ---------------------------------------------------------------- */
+
+int th__site_lookup(th_db *db, const char *slug, th__site_row *out) {
+  if (slug == NULL || slug[0] == '\0')
+    return th__err(db, TH_EINVAL, "no site given");
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_LOOKUP);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    out->id = sqlite3_column_int64(st, 0);
+    snprintf(out->origins, sizeof out->origins, "%s",
+             (const char *)sqlite3_column_text(st, 1));
+    snprintf(out->keep_params, sizeof out->keep_params, "%s",
+             (const char *)sqlite3_column_text(st, 2));
+    out->moderate_ideas = sqlite3_column_int(st, 3);
+    out->allow_anonymous = sqlite3_column_int(st, 4);
+    out->rank_anonymous = sqlite3_column_int(st, 5);
+    sqlite3_reset(st);
+    return TH_OK;
+  }
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE)
+    return th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug);
+  return th__sqlerr(db, rc, "looking up a site");
+}
+
+/* Validates and normalises a space-separated list of origins into out. */
+static int th__origins_normalize(th_db *db, const char *in, char *out,
+                                 size_t cap) {
+  out[0] = '\0';
+  if (in == NULL)
+    return TH_OK;
+  size_t used = 0;
+  const char *p = in;
+  while (*p) {
+    while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n')
+      p++;
+    if (*p == '\0')
+      break;
+    const char *e = p;
+    while (*e && *e != ' ' && *e != ',' && *e != '\t' && *e != '\n')
+      e++;
+    char one[300];
+    size_t n = (size_t)(e - p);
+    if (n >= sizeof one - 1)
+      return th__err(db, TH_ETOOLONG, "origin too long: \"%.60s...\"", p);
+    memcpy(one, p, n);
+    one[n] = '\0';
+    if (n && one[n - 1] != '/')
+      one[n++] = '/', one[n] = '\0';
+    char *norm = NULL;
+    if (th_url_normalize(one, NULL, &norm) != TH_OK)
+      return th__err(db, TH_EINVAL,
+                     "origins: \"%.*s\" is not an origin such as "
+                     "https://www.council.gov.uk",
+                     (int)(e - p), p);
+    size_t ol = th__url_origin_len(norm);
+    if (strcmp(norm + ol, "/") != 0) {
+      free(norm);
+      return th__err(db, TH_EINVAL,
+                     "origins: \"%.*s\" has a path; an origin is only "
+                     "scheme://host[:port]",
+                     (int)(e - p), p);
+    }
+    if (used + ol + 2 > cap) {
+      free(norm);
+      return th__err(db, TH_ETOOLONG, "too many origins");
+    }
+    if (!th__origin_listed(out, norm, ol)) {
+      if (used)
+        out[used++] = ' ';
+      memcpy(out + used, norm, ol);
+      used += ol;
+      out[used] = '\0';
+    }
+    free(norm);
+    p = e;
+  }
+  return TH_OK;
+}
+
+static int th__params_normalize(th_db *db, const char *in, char *out,
+                                size_t cap) {
+  out[0] = '\0';
+  if (in == NULL)
+    return TH_OK;
+  size_t used = 0;
+  for (const char *p = in; *p;) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    const char *e = p;
+    while (*e && *e != ' ' && *e != ',') {
+      char c = *e;
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+        return th__err(db, TH_EINVAL,
+                       "keep_params: parameter names may hold only letters, "
+                       "digits, '_', '-' and '.'");
+      e++;
+    }
+    size_t n = (size_t)(e - p);
+    if (n) {
+      if (used + n + 2 > cap)
+        return th__err(db, TH_ETOOLONG, "keep_params is too long");
+      if (used)
+        out[used++] = ' ';
+      memcpy(out + used, p, n);
+      used += n;
+      out[used] = '\0';
+    }
+    p = e;
+  }
+  return TH_OK;
+}
+
+static int th__days(th_db *db, const char *field, int v, int dflt, int *out) {
+  if (v == 0)
+    *out = dflt;
+  else if (v == -1 || (v >= 1 && v <= 36500))
+    *out = v;
+  else
+    return th__err(db, TH_ERANGE,
+                   "%s must be 1 to 36500 days, 0 for the default or -1 to "
+                   "keep forever",
+                   field);
+  return TH_OK;
+}
+
+typedef struct th__site_norm {
+  char origins[1024];
+  char keep_params[512];
+  int comment_days, audit_days, key_days, open_min, open_round;
+} th__site_norm;
+
+static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
+  int rc;
+  if (s == NULL)
+    return th__err(db, TH_EINVAL, "site is NULL");
+  if ((rc = th__slug_check(db, "slug", s->slug, 40)) < 0 ||
+      (rc = th__text_check(db, "name", s->name, 1, 120, 0)) < 0 ||
+      (rc = th__origins_normalize(db, s->origins, n->origins,
+                                  sizeof n->origins)) < 0 ||
+      (rc = th__params_normalize(db, s->keep_params, n->keep_params,
+                                 sizeof n->keep_params)) < 0 ||
+      (rc = th__days(db, "comment_days", s->comment_days, 365,
+                     &n->comment_days)) < 0 ||
+      (rc = th__days(db, "audit_days", s->audit_days, 730, &n->audit_days)) <
+          0 ||
+      (rc = th__days(db, "key_days", s->key_days, 365, &n->key_days)) < 0)
+    return rc;
+  if (s->open_min < 0 || s->open_min > 1000 || s->open_round < 0 ||
+      s->open_round > 1000)
+    return th__err(db, TH_ERANGE, "open_min and open_round must be 0 to 1000");
+  n->open_min = s->open_min ? s->open_min : 8;
+  n->open_round = s->open_round ? s->open_round : 5;
+  return TH_OK;
+}
+
+static void th__site_bind(sqlite3_stmt *st, const th_site *s,
+                          const th__site_norm *n) {
+  sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, n->origins, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, n->keep_params, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 5, s->moderate_ideas != 0);
+  sqlite3_bind_int(st, 6, s->allow_anonymous != 0);
+  sqlite3_bind_int(st, 7, s->rank_anonymous != 0);
+  sqlite3_bind_int(st, 8, n->comment_days);
+  sqlite3_bind_int(st, 9, n->audit_days);
+  sqlite3_bind_int(st, 10, n->key_days);
+  sqlite3_bind_int(st, 11, n->open_min);
+  sqlite3_bind_int(st, 12, n->open_round);
+}
+
+static int th__consultation_insert(th_db *db, int64_t site_id,
+                                   const th_consultation *c, th_time opens,
+                                   int64_t *id_out);
+
+int th_site_create(th_db *db, th_actor actor, const th_site *s,
+                   int64_t *id_out) {
+  th__clear_err(db);
+  th__site_norm n;
+  int rc = th__site_validate(db, s, &n);
+  if (rc < 0)
+    return rc;
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_INSERT);
+  if (st == NULL)
+    return th__write_end(db, db->errcode);
+  th_time now = th_now(db);
+  sqlite3_bind_text(st, 1, s->slug, -1, SQLITE_STATIC);
+  th__site_bind(st, s, &n);
+  sqlite3_bind_int64(st, 13, now);
+  int src = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (src != SQLITE_DONE) {
+    rc = (src & 0xff) == SQLITE_CONSTRAINT
+             ? th__err(db, TH_EEXIST, "a site \"%s\" already exists", s->slug)
+             : th__sqlerr(db, src, "creating a site");
+    return th__write_end(db, rc);
+  }
+  int64_t id = sqlite3_last_insert_rowid(db->sql);
+  th_consultation board = {.slug = "ideas", .title = "Ideas board"};
+  rc = th__consultation_insert(db, id, &board, now, NULL);
+  if (rc >= 0)
+    rc = th__audit(db, id, actor, "site:create", 0, s->slug);
+  rc = th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+  if (rc >= 0 && id_out)
+    *id_out = id;
+  return rc;
+}
+
+static void th__site_fill(sqlite3_stmt *st, th_site *s) {
+  s->id = sqlite3_column_int64(st, 0);
+  s->slug = th__col_text(st, 1);
+  s->name = th__col_text(st, 2);
+  s->origins = th__col_text(st, 3);
+  s->keep_params = th__col_text(st, 4);
+  s->moderate_ideas = sqlite3_column_int(st, 5);
+  s->allow_anonymous = sqlite3_column_int(st, 6);
+  s->rank_anonymous = sqlite3_column_int(st, 7);
+  s->comment_days = sqlite3_column_int(st, 8);
+  s->audit_days = sqlite3_column_int(st, 9);
+  s->key_days = sqlite3_column_int(st, 10);
+  s->open_min = sqlite3_column_int(st, 11);
+  s->open_round = sqlite3_column_int(st, 12);
+  s->created = sqlite3_column_int64(st, 13);
+}
+
+static bool th__site_filled(const th_site *s) {
+  return s->slug && s->name && s->origins && s->keep_params;
+}
+
+static void th__site_clear(th_site *s) {
+  free((char *)s->slug);
+  free((char *)s->name);
+  free((char *)s->origins);
+  free((char *)s->keep_params);
+}
+
+void th_site_free(th_site *s) {
+  if (s == NULL)
+    return;
+  th__site_clear(s);
+  free(s);
+}
+
+int th_site_get(th_db *db, const char *slug, th_site **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  if (slug == NULL)
+    return th__err(db, TH_EINVAL, "no site given");
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_BY_SLUG);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug)
+               : th__sqlerr(db, rc, "reading a site");
+  }
+  th_site *s = calloc(1, sizeof *s);
+  if (s)
+    th__site_fill(st, s);
+  sqlite3_reset(st);
+  if (s == NULL || !th__site_filled(s)) {
+    th_site_free(s);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  *out = s;
+  return TH_OK;
+}
+
+int th_site_list_all(th_db *db, th_site_list **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_ALL);
+  if (st == NULL)
+    return db->errcode;
+  th_site_list *l = calloc(1, sizeof *l);
+  if (l == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (l->count == cap) {
+      cap = cap ? cap * 2 : 8;
+      th_site *n = realloc(l->items, cap * sizeof *n);
+      if (n == NULL)
+        break;
+      l->items = n;
+    }
+    memset(&l->items[l->count], 0, sizeof l->items[0]);
+    th__site_fill(st, &l->items[l->count++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    th_site_list_free(l);
+    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                            : th__sqlerr(db, rc, "listing sites");
+  }
+  *out = l;
+  return TH_OK;
+}
+
+void th_site_list_free(th_site_list *l) {
+  if (l == NULL)
+    return;
+  for (size_t i = 0; i < l->count; i++)
+    th__site_clear(&l->items[i]);
+  free(l->items);
+  free(l);
+}
+
+int th_site_update(th_db *db, th_actor actor, const th_site *s) {
+  th__clear_err(db);
+  th__site_norm n;
+  int rc = th__site_validate(db, s, &n);
+  if (rc < 0)
+    return rc;
+  th_site *old = NULL;
+  if ((rc = th_site_get(db, s->slug, &old)) < 0)
+    return rc;
+  bool same = strcmp(old->name, s->name) == 0 &&
+              strcmp(old->origins, n.origins) == 0 &&
+              strcmp(old->keep_params, n.keep_params) == 0 &&
+              old->moderate_ideas == (s->moderate_ideas != 0) &&
+              old->allow_anonymous == (s->allow_anonymous != 0) &&
+              old->rank_anonymous == (s->rank_anonymous != 0) &&
+              old->comment_days == n.comment_days &&
+              old->audit_days == n.audit_days && old->key_days == n.key_days &&
+              old->open_min == n.open_min && old->open_round == n.open_round;
+  bool rerank = old->rank_anonymous != (s->rank_anonymous != 0);
+  int64_t id = old->id;
+  th_site_free(old);
+  if (same)
+    return TH_DUPLICATE;
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_UPDATE);
+  if (st == NULL)
+    return th__write_end(db, db->errcode);
+  sqlite3_bind_int64(st, 1, id);
+  th__site_bind(st, s, &n);
+  rc = th__step_done(db, st, "updating a site");
+  if (rc >= 0 && rerank) {
+    /* The stored ranking keys count what the site ranks on: recompute them
+     * all, in this same transaction. */
+    sqlite3_stmt *q = th__stmt(db, TH__S_SITE_IDEAS_COUNTS);
+    if (q == NULL) {
+      rc = db->errcode;
+    } else {
+      sqlite3_bind_int64(q, 1, id);
+      int64_t *ids = NULL;
+      size_t count = 0, cap = 0;
+      int src;
+      while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (count == cap) {
+          cap = cap ? cap * 2 : 256;
+          int64_t *nids = realloc(ids, cap * sizeof *ids);
+          if (nids == NULL) {
+            src = SQLITE_NOMEM;
+            break;
+          }
+          ids = nids;
+        }
+        ids[count++] = sqlite3_column_int64(q, 0);
+      }
+      sqlite3_reset(q);
+      if (src != SQLITE_DONE)
+        rc = th__sqlerr(db, src, "re-ranking ideas");
+      for (size_t i = 0; rc >= 0 && i < count; i++)
+        rc = th__idea_rerank(db, ids[i], s->rank_anonymous != 0);
+      free(ids);
+    }
+  }
+  if (rc >= 0)
+    rc = th__audit(db, id, actor, "site:update", 0, s->slug);
+  return th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+}
+
+static void th__secret_ad(char *ad, size_t cap, int64_t site_id) {
+  snprintf(ad, cap, "th-site-secret:%lld", (long long)site_id);
+}
+
+int th_site_set_secret(th_db *db, const char *slug, const void *secret,
+                       size_t len) {
+  th__clear_err(db);
+  if (secret == NULL || len < 32)
+    return th__err(db, TH_ETOOSHORT,
+                   "a site secret must be at least 32 bytes (256 bits)");
+  if (len > TH__SECRET_MAX)
+    return th__err(db, TH_ETOOLONG, "a site secret is at most %d bytes",
+                   TH__SECRET_MAX);
+  th__site_row site;
+  int rc = th__site_lookup(db, slug, &site);
+  if (rc < 0)
+    return rc;
+  unsigned char sealed[TH__SECRET_MAX + TH__SEALED_OVERHEAD];
+  char ad[64];
+  th__secret_ad(ad, sizeof ad, site.id);
+  th__seal(db->keys, ad, secret, len, sealed);
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_SET_SECRET);
+  if (st == NULL)
+    return th__write_end(db, db->errcode);
+  sqlite3_bind_int64(st, 1, site.id);
+  sqlite3_bind_blob(st, 2, sealed, (int)(len + TH__SEALED_OVERHEAD),
+                    SQLITE_TRANSIENT);
+  rc = th__step_done(db, st, "storing a site secret");
+  if (rc >= 0)
+    rc = th__audit(db, site.id, NULL, "site:secret", 0, "");
+  return th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+}
+
+int th_site_get_secret(th_db *db, const char *slug, void *buf, size_t cap,
+                       size_t *len_out) {
+  th__clear_err(db);
+  if (buf == NULL || len_out == NULL)
+    return th__err(db, TH_EINVAL, "buf and len_out are required");
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_SECRET);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_text(st, 1, slug ? slug : "", -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug)
+               : th__sqlerr(db, rc, "reading a site secret");
+  }
+  int64_t id = sqlite3_column_int64(st, 0);
+  int n = sqlite3_column_bytes(st, 1);
+  const unsigned char *sealed = sqlite3_column_blob(st, 1);
+  if (sealed == NULL || n <= TH__SEALED_OVERHEAD) {
+    sqlite3_reset(st);
+    return th__err(db, TH_ENOTFOUND, "site \"%.60s\" has no secret", slug);
+  }
+  size_t len = (size_t)n - TH__SEALED_OVERHEAD;
+  if (len > cap) {
+    sqlite3_reset(st);
+    *len_out = len;
+    return th__err(db, TH_ERANGE, "buffer too small for the site secret");
+  }
+  char ad[64];
+  th__secret_ad(ad, sizeof ad, id);
+  rc = th__unseal(db->keys, ad, sealed, (size_t)n, buf);
+  sqlite3_reset(st);
+  if (rc < 0)
+    return th__err(db, TH_EKEY,
+                   "the site secret does not open under this key file "
+                   "(was the key file replaced?)");
+  *len_out = len;
+  return TH_OK;
+}
+
+/* ---- consultations -------------------------------------------------------- */
+
+static void th__pkey_ad(char *ad, size_t cap, int64_t site_id,
+                        const char *slug) {
+  snprintf(ad, cap, "th-consultation:%lld:%s", (long long)site_id, slug);
+}
+
+static int th__consultation_insert(th_db *db, int64_t site_id,
+                                   const th_consultation *c, th_time opens,
+                                   int64_t *id_out) {
+  /* A random key, not one derived from the master key: a derived key could
+   * always be derived again, and destroying it would then erase nothing. */
+  unsigned char key[TH__KEY_BYTES];
+  unsigned char sealed[TH__KEY_BYTES + TH__SEALED_OVERHEAD];
+  char ad[128];
+  randombytes_buf(key, sizeof key);
+  th__pkey_ad(ad, sizeof ad, site_id, c->slug);
+  th__seal(db->keys, ad, key, sizeof key, sealed);
+  sodium_memzero(key, sizeof key);
+
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  sqlite3_bind_text(st, 2, c->slug, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, c->title, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, c->description ? c->description : "", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, c->ward ? c->ward : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, opens);
+  if (c->closes)
+    sqlite3_bind_int64(st, 7, c->closes);
+  sqlite3_bind_blob(st, 8, sealed, sizeof sealed, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 9, th_now(db));
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    return (rc & 0xff) == SQLITE_CONSTRAINT
+               ? th__err(db, TH_EEXIST, "a consultation \"%s\" already exists",
+                         c->slug)
+               : th__sqlerr(db, rc, "creating a consultation");
+  if (id_out)
+    *id_out = sqlite3_last_insert_rowid(db->sql);
+  return TH_OK;
+}
+
+int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
+                           const th_consultation *c, int64_t *id_out) {
+  th__clear_err(db);
+  if (c == NULL)
+    return th__err(db, TH_EINVAL, "consultation is NULL");
+  int rc;
+  if ((rc = th__slug_check(db, "slug", c->slug, 60)) < 0 ||
+      (rc = th__text_check(db, "title", c->title, 1, 200, 0)) < 0 ||
+      (rc = th__text_check(db, "description", c->description, 0, 10000,
+                           TH__TEXT_MULTILINE | TH__TEXT_OPTIONAL)) < 0 ||
+      (rc = th__text_check(db, "ward", c->ward, 0, 60, TH__TEXT_OPTIONAL)) < 0)
+    return rc;
+  th_time opens = c->opens ? c->opens : th_now(db);
+  if (c->opens < 0 || c->closes < 0 || (c->closes && c->closes <= opens))
+    return th__err(db, TH_EINVAL, "closes must come after opens");
+  th__site_row site;
+  if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
+    return rc;
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  int64_t id = 0;
+  rc = th__consultation_insert(db, site.id, c, opens, &id);
+  if (rc >= 0)
+    rc = th__audit(db, site.id, actor, "consultation:create", 0, c->slug);
+  rc = th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+  if (rc >= 0 && id_out)
+    *id_out = id;
+  return rc;
+}
+
+static void th__consultation_fill(sqlite3_stmt *st, th_consultation *c) {
+  c->id = sqlite3_column_int64(st, 0);
+  c->site_id = sqlite3_column_int64(st, 1);
+  c->slug = th__col_text(st, 2);
+  c->title = th__col_text(st, 3);
+  c->description = th__col_text(st, 4);
+  c->ward = th__col_text(st, 5);
+  c->opens = sqlite3_column_int64(st, 6);
+  c->closes = sqlite3_column_int64(st, 7);
+  c->key_destroyed = sqlite3_column_int(st, 8);
+  c->created = sqlite3_column_int64(st, 9);
+}
+
+static void th__consultation_clear(th_consultation *c) {
+  free((char *)c->slug);
+  free((char *)c->title);
+  free((char *)c->description);
+  free((char *)c->ward);
+}
+
+void th_consultation_free(th_consultation *c) {
+  if (c == NULL)
+    return;
+  th__consultation_clear(c);
+  free(c);
+}
+
+int th_consultation_get(th_db *db, const char *site_slug, const char *slug,
+                        th_consultation **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_BY_SLUG);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site.id);
+  sqlite3_bind_text(st, 2, slug ? slug : "", -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no consultation \"%.60s\"",
+                         slug ? slug : "")
+               : th__sqlerr(db, rc, "reading a consultation");
+  }
+  th_consultation *c = calloc(1, sizeof *c);
+  if (c)
+    th__consultation_fill(st, c);
+  sqlite3_reset(st);
+  if (c == NULL || !c->slug || !c->title || !c->description || !c->ward) {
+    th_consultation_free(c);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  *out = c;
+  return TH_OK;
+}
+
+int th_consultation_list_all(th_db *db, const char *site_slug,
+                             th_consultation_list **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_LIST);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site.id);
+  th_consultation_list *l = calloc(1, sizeof *l);
+  if (l == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  size_t cap = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (l->count == cap) {
+      cap = cap ? cap * 2 : 8;
+      th_consultation *n = realloc(l->items, cap * sizeof *n);
+      if (n == NULL)
+        break;
+      l->items = n;
+    }
+    memset(&l->items[l->count], 0, sizeof l->items[0]);
+    th__consultation_fill(st, &l->items[l->count++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    th_consultation_list_free(l);
+    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                            : th__sqlerr(db, rc, "listing consultations");
+  }
+  *out = l;
+  return TH_OK;
+}
+
+void th_consultation_list_free(th_consultation_list *l) {
+  if (l == NULL)
+    return;
+  for (size_t i = 0; i < l->count; i++)
+    th__consultation_clear(&l->items[i]);
+  free(l->items);
+  free(l);
+}
+
+int th__consultation_key(th_db *db, int64_t consultation_id,
+                         unsigned char key[TH__KEY_BYTES]) {
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_KEY);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, consultation_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no consultation %lld",
+                         (long long)consultation_id)
+               : th__sqlerr(db, rc, "reading a consultation key");
+  }
+  int64_t site_id = sqlite3_column_int64(st, 0);
+  char ad[128];
+  th__pkey_ad(ad, sizeof ad, site_id, (const char *)sqlite3_column_text(st, 1));
+  const unsigned char *sealed = sqlite3_column_blob(st, 2);
+  int n = sqlite3_column_bytes(st, 2);
+  if (sealed == NULL) {
+    sqlite3_reset(st);
+    return th__err(db, TH_EKEY,
+                   "this consultation's key was destroyed after its retention "
+                   "period: its participants can no longer be recognised");
+  }
+  rc = n == TH__KEY_BYTES + TH__SEALED_OVERHEAD
+           ? th__unseal(db->keys, ad, sealed, (size_t)n, key)
+           : TH_EKEY;
+  sqlite3_reset(st);
+  if (rc < 0)
+    return th__err(db, TH_EKEY,
+                   "the consultation's key does not open under this key file "
+                   "(was the key file replaced?)");
+  return TH_OK;
+}
+
+int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
+                    bool create, int64_t *id_out, int *kind_out) {
+  *id_out = 0;
+  unsigned char key[TH__KEY_BYTES];
+  int rc = th__consultation_key(db, consultation_id, key);
+  if (rc < 0)
+    return rc;
+  unsigned char pn[TH__PSEUDONYM_BYTES];
+  int kind = 0;
+  rc = th__pseudonym(key, who, pn, &kind);
+  sodium_memzero(key, sizeof key);
+  if (rc < 0)
+    return th__err(db, TH_EINVAL,
+                   "who acts must be a resident or a device (address)");
+  if (kind_out)
+    *kind_out = kind;
+  sqlite3_stmt *st = th__stmt(db, TH__S_PART_FIND);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_blob(st, 1, pn, sizeof pn, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *id_out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return TH_OK;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    return th__sqlerr(db, rc, "looking up a participant");
+  if (!create)
+    return TH_OK;
+  st = th__stmt(db, TH__S_PART_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, consultation_id);
+  sqlite3_bind_int(st, 2, kind);
+  sqlite3_bind_blob(st, 3, pn, sizeof pn, SQLITE_STATIC);
+  rc = th__step_done(db, st, "recording a participant");
+  if (rc < 0)
+    return rc;
+  *id_out = sqlite3_last_insert_rowid(db->sql);
+  return TH_OK;
+}

@@ -1,0 +1,202 @@
+/*
+ * statements.h: every fixed SQL statement the library runs, prepared once
+ * per connection (SQLITE_PREPARE_PERSISTENT) and reused. Included with
+ * TH__STMT(id, sql) defined; no include guard on purpose.
+ */
+
+/* transactions */
+TH__STMT(BEGIN, "BEGIN IMMEDIATE")
+TH__STMT(COMMIT, "COMMIT")
+TH__STMT(ROLLBACK, "ROLLBACK")
+TH__STMT(SAVEPOINT, "SAVEPOINT th_write")
+TH__STMT(RELEASE, "RELEASE th_write")
+TH__STMT(ROLLBACK_TO, "ROLLBACK TO th_write")
+
+/* sites */
+#define TH__SITE_COLS                                                         \
+  "id, slug, name, origins, keep_params, moderate_ideas, allow_anonymous,"    \
+  " rank_anonymous, comment_days, audit_days, key_days, open_min,"            \
+  " open_round, created"
+TH__STMT(SITE_INSERT,
+         "INSERT INTO sites (slug, name, origins, keep_params, moderate_ideas,"
+         " allow_anonymous, rank_anonymous, comment_days, audit_days, key_days,"
+         " open_min, open_round, created)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
+TH__STMT(SITE_UPDATE,
+         "UPDATE sites SET name = ?2, origins = ?3, keep_params = ?4,"
+         " moderate_ideas = ?5, allow_anonymous = ?6, rank_anonymous = ?7,"
+         " comment_days = ?8, audit_days = ?9, key_days = ?10, open_min = ?11,"
+         " open_round = ?12 WHERE id = ?1")
+TH__STMT(SITE_BY_SLUG, "SELECT " TH__SITE_COLS " FROM sites WHERE slug = ?1")
+TH__STMT(SITE_ALL, "SELECT " TH__SITE_COLS " FROM sites ORDER BY slug")
+TH__STMT(SITE_LOOKUP,
+         "SELECT id, origins, keep_params, moderate_ideas, allow_anonymous,"
+         " rank_anonymous FROM sites WHERE slug = ?1")
+TH__STMT(SITE_SECRET, "SELECT id, secret FROM sites WHERE slug = ?1")
+TH__STMT(SITE_SET_SECRET, "UPDATE sites SET secret = ?2 WHERE id = ?1")
+TH__STMT(SITE_IDEAS_COUNTS,
+         "SELECT id, up, down, anon_up, anon_down, created FROM ideas"
+         " WHERE site_id = ?1")
+
+/* consultations */
+#define TH__CONS_COLS                                                         \
+  "c.id, c.site_id, c.slug, c.title, c.description, c.ward, c.opens,"         \
+  " coalesce(c.closes, 0), c.pkey IS NULL, c.created"
+TH__STMT(CONS_INSERT,
+         "INSERT INTO consultations (site_id, slug, title, description, ward,"
+         " opens, closes, pkey, created)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+TH__STMT(CONS_BY_SLUG,
+         "SELECT " TH__CONS_COLS " FROM consultations c WHERE c.site_id = ?1"
+         " AND c.slug = ?2")
+TH__STMT(CONS_LIST,
+         "SELECT " TH__CONS_COLS " FROM consultations c WHERE c.site_id = ?1"
+         " ORDER BY c.created DESC, c.id DESC")
+TH__STMT(CONS_KEY,
+         "SELECT site_id, slug, pkey FROM consultations WHERE id = ?1")
+TH__STMT(CONS_OPEN,
+         "SELECT id, opens, coalesce(closes, 0) FROM consultations"
+         " WHERE site_id = ?1 AND slug = ?2")
+TH__STMT(CONS_LIVE_KEYS,
+         "SELECT id, slug, title FROM consultations WHERE site_id = ?1"
+         " AND pkey IS NOT NULL ORDER BY id")
+
+/* participants */
+TH__STMT(PART_FIND, "SELECT id, kind FROM participants WHERE pseudonym = ?1")
+TH__STMT(PART_INSERT,
+         "INSERT INTO participants (consultation_id, kind, pseudonym)"
+         " VALUES (?1, ?2, ?3)")
+TH__STMT(PART_DELETE, "DELETE FROM participants WHERE id = ?1")
+
+/* ideas */
+#define TH__IDEA_COLS                                                         \
+  "i.id, i.consultation_id, c.slug, i.title, i.body, i.category, i.ward,"     \
+  " i.status, coalesce(i.merged_into, 0), i.response, i.response_at, i.up,"   \
+  " i.down, i.anon_up, i.anon_down, i.top, i.hot, i.controversial,"           \
+  " i.created, i.updated"
+TH__STMT(IDEA_INSERT,
+         "INSERT INTO ideas (site_id, consultation_id, author_id, title, body,"
+         " category, ward, status, hot, created, updated)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)")
+TH__STMT(IDEA_DEDUP,
+         "SELECT id FROM ideas WHERE consultation_id = ?1 AND author_id = ?2"
+         " AND title = ?3")
+TH__STMT(IDEA_GET,
+         "SELECT " TH__IDEA_COLS " FROM ideas i JOIN consultations c"
+         " ON c.id = i.consultation_id WHERE i.id = ?1 AND i.site_id = ?2")
+TH__STMT(IDEA_STATE,
+         "SELECT i.consultation_id, i.status, c.opens, coalesce(c.closes, 0),"
+         " i.up, i.down, i.anon_up, i.anon_down, i.created,"
+         " coalesce(i.author_id, 0), i.response"
+         " FROM ideas i JOIN consultations c ON c.id = i.consultation_id"
+         " WHERE i.id = ?1 AND i.site_id = ?2")
+TH__STMT(IDEA_COUNTS,
+         "SELECT up, down, anon_up, anon_down, created FROM ideas WHERE id = ?1")
+TH__STMT(IDEA_SET_COUNTS,
+         "UPDATE ideas SET up = ?2, down = ?3, anon_up = ?4, anon_down = ?5,"
+         " top = ?6, hot = ?7, controversial = ?8, updated = ?9 WHERE id = ?1")
+TH__STMT(IDEA_SET_STATUS,
+         "UPDATE ideas SET status = ?2, updated = ?3 WHERE id = ?1")
+TH__STMT(IDEA_SET_RESPONSE,
+         "UPDATE ideas SET response = ?2, response_at = ?3, updated = ?3"
+         " WHERE id = ?1")
+TH__STMT(IDEA_SET_MERGED,
+         "UPDATE ideas SET status = 9, merged_into = ?2, updated = ?3"
+         " WHERE id = ?1")
+TH__STMT(IDEA_DETACH_AUTHOR,
+         "UPDATE ideas SET author_id = NULL WHERE author_id = ?1")
+TH__STMT(IDEAS_BY_AUTHOR,
+         "SELECT id, title, status, created FROM ideas WHERE author_id = ?1"
+         " ORDER BY id")
+
+/* votes */
+TH__STMT(VOTE_GET,
+         "SELECT value FROM votes WHERE idea_id = ?1 AND participant_id = ?2")
+TH__STMT(VOTE_UPSERT,
+         "INSERT INTO votes (idea_id, participant_id, value, day)"
+         " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idea_id, participant_id)"
+         " DO UPDATE SET value = excluded.value, day = excluded.day")
+TH__STMT(VOTE_DELETE,
+         "DELETE FROM votes WHERE idea_id = ?1 AND participant_id = ?2")
+TH__STMT(VOTES_BY_PARTICIPANT,
+         "SELECT v.idea_id, i.title, v.value, v.day FROM votes v"
+         " JOIN ideas i ON i.id = v.idea_id WHERE v.participant_id = ?1"
+         " ORDER BY v.idea_id")
+TH__STMT(VOTES_MERGE_DROP,
+         "DELETE FROM votes WHERE idea_id = ?1 AND participant_id IN"
+         " (SELECT participant_id FROM votes WHERE idea_id = ?2)")
+TH__STMT(VOTES_MERGE_MOVE, "UPDATE votes SET idea_id = ?2 WHERE idea_id = ?1")
+TH__STMT(VOTES_TALLY,
+         "SELECT coalesce(sum(v.value = 1 AND p.kind = 0), 0),"
+         " coalesce(sum(v.value = -1 AND p.kind = 0), 0),"
+         " coalesce(sum(v.value = 1 AND p.kind = 1), 0),"
+         " coalesce(sum(v.value = -1 AND p.kind = 1), 0)"
+         " FROM votes v JOIN participants p ON p.id = v.participant_id"
+         " WHERE v.idea_id = ?1")
+TH__STMT(VOTE_DAY_SET,
+         "INSERT INTO vote_days (idea_id, day, up, down) VALUES (?1, ?2, ?3, ?4)"
+         " ON CONFLICT (idea_id, day) DO UPDATE SET up = excluded.up,"
+         " down = excluded.down")
+TH__STMT(VOTE_DAYS,
+         "SELECT day, up, down FROM vote_days WHERE idea_id = ?1 ORDER BY day")
+
+/* feedback */
+#define TH__PAGE_COLS                                                         \
+  "id, url, yes, no, r1, r2, r3, r4, r5, comments, useful_lower, first_day,"  \
+  " last_day"
+TH__STMT(PAGE_FIND,
+         "SELECT " TH__PAGE_COLS " FROM pages WHERE site_id = ?1 AND url = ?2")
+TH__STMT(PAGE_INSERT,
+         "INSERT INTO pages (site_id, url, first_day, last_day)"
+         " VALUES (?1, ?2, ?3, ?3)")
+TH__STMT(PAGE_SET,
+         "UPDATE pages SET yes = ?2, no = ?3, r1 = ?4, r2 = ?5, r3 = ?6,"
+         " r4 = ?7, r5 = ?8, comments = ?9, useful_lower = ?10,"
+         " last_day = max(last_day, ?11) WHERE id = ?1")
+TH__STMT(PAGES_WORST,
+         "SELECT " TH__PAGE_COLS " FROM pages WHERE site_id = ?1"
+         " AND (?2 = 0 OR useful_lower > ?3 OR (useful_lower = ?3"
+         " AND (no < ?4 OR (no = ?4 AND id > ?5))))"
+         " ORDER BY useful_lower, no DESC, id LIMIT ?6")
+TH__STMT(FB_FIND,
+         "SELECT id, useful, coalesce(rating, 0), comment FROM feedback"
+         " WHERE page_id = ?1 AND day = ?2 AND dedup = ?3")
+TH__STMT(FB_INSERT,
+         "INSERT INTO feedback (page_id, day, useful, rating, comment, dedup)"
+         " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6)")
+TH__STMT(FB_UPDATE,
+         "UPDATE feedback SET useful = ?2, rating = nullif(?3, 0), comment = ?4"
+         " WHERE id = ?1")
+TH__STMT(FB_COMMENTS,
+         "SELECT day, useful, coalesce(rating, 0), comment FROM feedback"
+         " WHERE page_id = ?1 AND comment IS NOT NULL"
+         " ORDER BY day DESC, id DESC LIMIT ?2")
+
+/* audit */
+TH__STMT(AUDIT_INSERT,
+         "INSERT INTO audit (site_id, at, actor, action, idea_id, detail)"
+         " VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)")
+TH__STMT(AUDIT_LIST,
+         "SELECT id, at, actor, action, coalesce(idea_id, 0), detail FROM audit"
+         " WHERE site_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC"
+         " LIMIT ?3")
+
+/* retention */
+TH__STMT(PURGE_SITES, "SELECT id, comment_days, audit_days, key_days FROM sites")
+TH__STMT(PURGE_COMMENTS,
+         "UPDATE feedback SET comment = NULL WHERE comment IS NOT NULL"
+         " AND day < ?2 AND page_id IN (SELECT id FROM pages WHERE site_id = ?1)")
+TH__STMT(PURGE_COMMENT_COUNTS,
+         "UPDATE pages SET comments = (SELECT count(*) FROM feedback f"
+         " WHERE f.page_id = pages.id AND f.comment IS NOT NULL)"
+         " WHERE site_id = ?1 AND comments > 0")
+TH__STMT(PURGE_AUDIT, "DELETE FROM audit WHERE site_id = ?1 AND at < ?2")
+TH__STMT(PURGE_KEYS,
+         "UPDATE consultations SET pkey = NULL WHERE site_id = ?1"
+         " AND pkey IS NOT NULL AND closes IS NOT NULL AND closes < ?2")
+TH__STMT(PURGE_PSEUDONYMS,
+         "UPDATE participants SET pseudonym = NULL WHERE pseudonym IS NOT NULL"
+         " AND consultation_id IN (SELECT id FROM consultations"
+         " WHERE pkey IS NULL)")
+TH__STMT(PURGE_DEDUP,
+         "UPDATE feedback SET dedup = NULL WHERE dedup IS NOT NULL AND day < ?1")

@@ -1,0 +1,440 @@
+/*
+ * text.c: validation of text fields and normalisation of page URLs.
+ *
+ * Page URLs are stored without their query string and fragment (a query may
+ * carry an e-mail address or a case number), without user info, with the
+ * scheme and host lower-cased, the default port dropped, percent-encoding
+ * normalised (RFC 3986 section 6.2.2) and dot segments removed, so that one
+ * page has one row however it was linked.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TH__URL_MAX 2048
+
+int th_utf8_check(const char *text, size_t len) {
+  const unsigned char *s = (const unsigned char *)text;
+  if (s == NULL)
+    return TH_EUTF8;
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    unsigned cp, min;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return TH_EUTF8; /* continuation byte, C0/C1 overlong lead, or > F4 */
+    }
+    if (len - i <= n)
+      return TH_EUTF8;
+    for (size_t k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xc0) != 0x80)
+        return TH_EUTF8;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return TH_EUTF8;
+    i += n + 1;
+  }
+  return TH_OK;
+}
+
+size_t th__utf8_count(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (((unsigned char)s[i] & 0xc0) != 0x80)
+      n++;
+  return n;
+}
+
+int th__text_check(th_db *db, const char *field, const char *s, int min,
+                   int max, int flags) {
+  if (s == NULL) {
+    if ((flags & TH__TEXT_OPTIONAL) && min == 0)
+      return TH_OK;
+    return th__err(db, TH_EINVAL, "%s is required", field);
+  }
+  size_t len = strlen(s);
+  /* A cheap bound first, so a huge string is refused without a full scan. */
+  if (len > (size_t)max * 4)
+    return th__err(db, TH_ETOOLONG, "%s is too long: at most %d characters",
+                   field, max);
+  if (th_utf8_check(s, len) != TH_OK)
+    return th__err(db, TH_EUTF8, "%s is not valid UTF-8", field);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool ctl = c < 0x20 || c == 0x7f;
+    if (ctl && !((flags & TH__TEXT_MULTILINE) &&
+                 (c == '\n' || c == '\r' || c == '\t')))
+      return th__err(db, TH_EINVAL, "%s contains a control character", field);
+  }
+  size_t chars = th__utf8_count(s, len);
+  if (chars > (size_t)max)
+    return th__err(db, TH_ETOOLONG,
+                   "%s is too long: %zu characters, at most %d", field, chars,
+                   max);
+  /* Count what is visible: a title of spaces is no title. */
+  size_t visible = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c & 0xc0) != 0x80 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+      visible++;
+  }
+  if (visible < (size_t)min)
+    return th__err(db, min > 1 ? TH_ETOOSHORT : TH_EINVAL,
+                   min > 1 ? "%s is too short: at least %d characters"
+                           : "%s must not be empty",
+                   field, min);
+  return TH_OK;
+}
+
+int th__slug_check(th_db *db, const char *field, const char *s, int max) {
+  if (s == NULL || s[0] == '\0')
+    return th__err(db, TH_EINVAL, "%s is required", field);
+  size_t len = strlen(s);
+  if (len > (size_t)max)
+    return th__err(db, TH_ETOOLONG, "%s is too long: at most %d characters",
+                   field, max);
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return th__err(db, TH_EINVAL,
+                     "%s may hold only a-z, 0-9 and '-' (got \"%.40s\")",
+                     field, s);
+  }
+  if (s[0] == '-' || s[len - 1] == '-')
+    return th__err(db, TH_EINVAL, "%s must not start or end with '-'", field);
+  return TH_OK;
+}
+
+/* ---- URLs ---------------------------------------------------------------- */
+
+typedef struct th__buf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} th__buf;
+
+static void th__buf_put(th__buf *b, const char *s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 256;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+      b->oom = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void th__buf_putc(th__buf *b, char c) { th__buf_put(b, &c, 1); }
+
+static int th__hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static bool th__unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Characters that may stand literally in a path or query (RFC 3986 pchar
+ * plus '/' and '?'); anything else is percent-encoded. */
+static bool th__pchar(unsigned char c) {
+  return th__unreserved(c) || strchr("!$&'()*+,;=:@/?", c) != NULL;
+}
+
+/* Appends s[0..n) to b with percent-encoding normalised: escapes of
+ * unreserved characters decoded, other escapes upper-cased, bytes that may
+ * not appear literally encoded. A '%' not followed by two hex digits is
+ * encoded as %25. */
+static void th__put_encoded(th__buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '%' && i + 2 < n && th__hexval(s[i + 1]) >= 0 && th__hexval(s[i + 2]) >= 0) {
+      unsigned char d =
+          (unsigned char)(th__hexval(s[i + 1]) * 16 + th__hexval(s[i + 2]));
+      if (th__unreserved(d)) {
+        th__buf_putc(b, (char)d);
+      } else {
+        char e[3] = {'%', hex[d >> 4], hex[d & 15]};
+        th__buf_put(b, e, 3);
+      }
+      i += 2;
+    } else if (c != '%' && th__pchar(c)) {
+      th__buf_putc(b, (char)c);
+    } else {
+      char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+      th__buf_put(b, e, 3);
+    }
+  }
+}
+
+/* RFC 3986 section 5.2.4, on an already-normalised path starting with '/'. */
+static void th__remove_dot_segments(char *path) {
+  char *out = path;
+  const char *in = path;
+  while (*in) {
+    if (in[0] == '/' && in[1] == '.' && (in[2] == '/' || in[2] == '\0')) {
+      in += 2;
+      if (*in == '\0') {
+        *out++ = '/';
+        break;
+      }
+    } else if (in[0] == '/' && in[1] == '.' && in[2] == '.' &&
+               (in[3] == '/' || in[3] == '\0')) {
+      in += 3;
+      while (out > path && *--out != '/')
+        ;
+      if (*in == '\0') {
+        *out++ = '/';
+        break;
+      }
+    } else {
+      do
+        *out++ = *in++;
+      while (*in && *in != '/');
+    }
+  }
+  if (out == path)
+    *out++ = '/';
+  *out = '\0';
+}
+
+static bool th__param_kept(const char *keep, const char *name, size_t n) {
+  if (keep == NULL)
+    return false;
+  const char *p = keep;
+  while (*p) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    const char *e = p;
+    while (*e && *e != ' ' && *e != ',')
+      e++;
+    if ((size_t)(e - p) == n && n > 0 && memcmp(p, name, n) == 0)
+      return true;
+    p = e;
+  }
+  return false;
+}
+
+typedef struct th__param {
+  const char *s;
+  size_t n, name_len;
+} th__param;
+
+static int th__param_cmp(const void *a, const void *b) {
+  const th__param *x = a, *y = b;
+  size_t n = x->n < y->n ? x->n : y->n;
+  int c = memcmp(x->s, y->s, n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+int th_url_normalize(const char *url, const char *keep_params, char **out) {
+  if (out == NULL || url == NULL)
+    return TH_EINVAL;
+  *out = NULL;
+  size_t len = strlen(url);
+  if (len > TH__URL_MAX)
+    return TH_ETOOLONG;
+  while (len && (url[0] == ' ' || url[0] == '\t')) {
+    url++;
+    len--;
+  }
+  while (len && (url[len - 1] == ' ' || url[len - 1] == '\t'))
+    len--;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)url[i];
+    if (c <= 0x20 || c == 0x7f)
+      return TH_EINVAL;
+  }
+  if (th_utf8_check(url, len) != TH_OK)
+    return TH_EINVAL;
+
+  int port_default;
+  size_t i;
+  if (len > 7 && strncasecmp(url, "http://", 7) == 0) {
+    i = 7;
+    port_default = 80;
+  } else if (len > 8 && strncasecmp(url, "https://", 8) == 0) {
+    i = 8;
+    port_default = 443;
+  } else {
+    return TH_EINVAL;
+  }
+  size_t auth_start = i;
+  while (i < len && url[i] != '/' && url[i] != '?' && url[i] != '#')
+    i++;
+  size_t auth_end = i;
+  /* Drop user info: everything up to the last '@' of the authority. */
+  for (size_t k = auth_start; k < auth_end; k++)
+    if (url[k] == '@')
+      auth_start = k + 1;
+  if (auth_start == auth_end)
+    return TH_EINVAL;
+
+  th__buf b = {0};
+  th__buf_put(&b, port_default == 80 ? "http://" : "https://",
+              port_default == 80 ? 7 : 8);
+
+  size_t host_end = auth_end;
+  size_t k = auth_start;
+  if (url[k] == '[') { /* IPv6 literal */
+    while (k < auth_end && url[k] != ']')
+      k++;
+    if (k == auth_end)
+      goto bad;
+    host_end = k + 1;
+  } else {
+    while (k < auth_end && url[k] != ':')
+      k++;
+    host_end = k;
+  }
+  if (host_end == auth_start)
+    goto bad;
+  for (k = auth_start; k < host_end; k++) {
+    unsigned char c = (unsigned char)url[k];
+    if (c >= 'A' && c <= 'Z')
+      c = (unsigned char)(c - 'A' + 'a');
+    if (!(th__unreserved(c) || c >= 0x80 || c == '[' || c == ']' || c == ':'))
+      goto bad;
+    th__buf_putc(&b, (char)c);
+  }
+  if (b.len && b.p[b.len - 1] == '.') /* "example.org." */
+    b.len--, b.p[b.len] = '\0';
+  if (host_end < auth_end) {
+    if (url[host_end] != ':')
+      goto bad;
+    long port = 0;
+    size_t digits = 0;
+    for (k = host_end + 1; k < auth_end; k++) {
+      if (url[k] < '0' || url[k] > '9' || ++digits > 5)
+        goto bad;
+      port = port * 10 + (url[k] - '0');
+    }
+    if (digits && (port < 1 || port > 65535))
+      goto bad;
+    if (digits && port != port_default) {
+      char ps[8];
+      snprintf(ps, sizeof ps, ":%ld", port);
+      th__buf_put(&b, ps, strlen(ps));
+    }
+  }
+
+  /* Path */
+  size_t path_start = i;
+  while (i < len && url[i] != '?' && url[i] != '#')
+    i++;
+  size_t path_off = b.len;
+  if (i == path_start)
+    th__buf_putc(&b, '/');
+  else
+    th__put_encoded(&b, url + path_start, i - path_start);
+  if (b.oom)
+    goto oom;
+  th__remove_dot_segments(b.p + path_off);
+  b.len = strlen(b.p);
+
+  /* Query: keep only the parameters the site names, sorted. */
+  if (i < len && url[i] == '?') {
+    size_t q = ++i;
+    while (i < len && url[i] != '#')
+      i++;
+    size_t qend = i;
+    th__param params[64];
+    size_t np = 0;
+    for (size_t p = q; p < qend && np < TH__ARRAY_SIZE(params);) {
+      size_t e = p;
+      while (e < qend && url[e] != '&' && url[e] != ';')
+        e++;
+      size_t nl = 0;
+      while (p + nl < e && url[p + nl] != '=')
+        nl++;
+      if (e > p && th__param_kept(keep_params, url + p, nl))
+        params[np++] = (th__param){url + p, e - p, nl};
+      p = e + 1;
+    }
+    if (np) {
+      qsort(params, np, sizeof params[0], th__param_cmp);
+      for (size_t p = 0; p < np; p++) {
+        th__buf_putc(&b, p ? '&' : '?');
+        th__put_encoded(&b, params[p].s, params[p].n);
+      }
+    }
+  }
+  if (b.oom)
+    goto oom;
+  if (b.len > TH__URL_MAX) {
+    free(b.p);
+    return TH_ETOOLONG;
+  }
+  *out = b.p;
+  return TH_OK;
+bad:
+  free(b.p);
+  return TH_EINVAL;
+oom:
+  free(b.p);
+  return TH_ENOMEM;
+}
+
+size_t th__url_origin_len(const char *url) {
+  const char *p = strstr(url, "://");
+  if (p == NULL)
+    return 0;
+  p += 3;
+  while (*p && *p != '/' && *p != '?' && *p != '#')
+    p++;
+  return (size_t)(p - url);
+}
+
+bool th__origin_listed(const char *list, const char *origin, size_t len) {
+  if (list == NULL)
+    return false;
+  const char *p = list;
+  while (*p) {
+    while (*p == ' ' || *p == ',')
+      p++;
+    const char *e = p;
+    while (*e && *e != ' ' && *e != ',')
+      e++;
+    if ((size_t)(e - p) == len && len > 0 && strncasecmp(p, origin, len) == 0)
+      return true;
+    p = e;
+  }
+  return false;
+}

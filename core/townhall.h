@@ -1,0 +1,641 @@
+/*
+ * townhall.h: the public interface of libtownhall.
+ *
+ * townhall is a library for resident co-production: residents propose ideas
+ * and vote on them, rate council web pages, and the council answers. It
+ * stores no personal data it can avoid: residents and devices are known only
+ * by keyed hashes (see docs/privacy.md).
+ *
+ * Conventions used throughout (the same as libuv's and SQLite's):
+ *
+ *  - Every function that can fail returns an int: a negative TH_E* code on
+ *    failure. Write functions return TH_RECORDED or TH_DUPLICATE (both >= 0)
+ *    on success, so that a caller never mistakes one for the other; other
+ *    functions return TH_OK (0).
+ *  - After a failure, th_errmsg(db) describes it in a sentence. The message
+ *    is owned by the handle and valid until the next call on that handle.
+ *  - Strings passed in are copied; the library never keeps a caller's
+ *    pointer after a call returns. Strings are UTF-8.
+ *  - Anything the library allocates for the caller has its own _free
+ *    function (th_free for plain strings). Passing NULL to any _free
+ *    function is a no-op.
+ *  - Threads: a th_db handle may be used by one thread at a time (any
+ *    thread, but not two at once). Open one handle per thread for
+ *    concurrency; they may share a database file and key file. Functions
+ *    that take no handle (th_strerror, th_version, th_redact, ...) may be
+ *    called from any thread at any time.
+ *  - Times are milliseconds since the Unix epoch (th_time), UTC.
+ */
+#ifndef TOWNHALL_H
+#define TOWNHALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define TH_EXTERN __attribute__((visibility("default")))
+#else
+#define TH_EXTERN
+#endif
+
+#define TH_VERSION_MAJOR 0
+#define TH_VERSION_MINOR 1
+#define TH_VERSION_PATCH 0
+
+/* (major << 16) | (minor << 8) | patch of the library actually loaded. */
+TH_EXTERN unsigned th_version(void);
+/* "0.1.0": a static string. */
+TH_EXTERN const char *th_version_string(void);
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ *
+ * One table generates the codes, their names (th_err_name) and their
+ * one-line descriptions (th_strerror). Codes are stable across releases;
+ * new ones are only ever added.
+ */
+#define TH_ERRNO_MAP(XX)                                                     \
+  XX(EINVAL, -1, "invalid argument")                                         \
+  XX(ENOMEM, -2, "out of memory")                                            \
+  XX(ENOTFOUND, -3, "not found")                                             \
+  XX(EEXIST, -4, "already exists")                                           \
+  XX(ETOOLONG, -5, "text too long")                                          \
+  XX(EUTF8, -6, "text is not valid UTF-8")                                   \
+  XX(ECLOSED, -7, "consultation is not open")                                \
+  XX(ESTATE, -8, "not allowed in the current state")                         \
+  XX(EPERM, -9, "not permitted")                                             \
+  XX(EAUTH, -10, "authentication failed")                                    \
+  XX(ENEWER, -11, "database was written by a newer townhall")                \
+  XX(ENOTDB, -12, "file is not a townhall database")                         \
+  XX(ECORRUPT, -13, "database file is corrupt")                              \
+  XX(EKEY, -14, "key file missing, unreadable or unsafe")                    \
+  XX(EIO, -15, "input/output error")                                         \
+  XX(EFULL, -16, "disk full")                                                \
+  XX(EBUSY, -17, "database is busy")                                         \
+  XX(EDB, -18, "database error")                                             \
+  XX(ERANGE, -19, "value out of range")                                      \
+  XX(ELIMIT, -20, "rate limit exceeded")                                     \
+  XX(ETOOSHORT, -21, "text too short")                                       \
+  XX(EREADONLY, -22, "handle is read-only")                                  \
+  XX(ESHUTDOWN, -23, "shutting down")
+
+typedef enum th_errno {
+#define TH__ERRNO(name, value, text) TH_##name = value,
+  TH_ERRNO_MAP(TH__ERRNO)
+#undef TH__ERRNO
+} th_errno;
+
+/* Non-negative results. */
+enum {
+  TH_OK = 0,
+  /* The write was applied. Outside a batch it is committed (synchronous=FULL
+   * by default: it survives a crash and a power cut). */
+  TH_RECORDED = 1,
+  /* Nothing changed: the same write was already recorded (same vote, same
+   * feedback from the same device today, same idea from the same author). */
+  TH_DUPLICATE = 2
+};
+
+/* "invalid argument" for TH_EINVAL; "unknown error" for anything else. Static
+ * string. Any thread. */
+TH_EXTERN const char *th_strerror(int code);
+/* "TH_EINVAL" for TH_EINVAL, "TH_OK", "TH_RECORDED", "TH_DUPLICATE";
+ * "TH_EUNKNOWN" otherwise. Static string. Any thread. */
+TH_EXTERN const char *th_err_name(int code);
+
+/* Frees memory the library returned as a plain string (char *). */
+TH_EXTERN void th_free(void *p);
+
+typedef int64_t th_time; /* milliseconds since 1970-01-01T00:00:00Z */
+
+/* ---------------------------------------------------------------------------
+ * Opening a database
+ */
+typedef struct th_db th_db;
+
+enum th_open_flags {
+  TH_OPEN_READONLY = 1 << 0, /* no writes; never creates or migrates */
+  TH_OPEN_NOCREATE = 1 << 1, /* fail with TH_ENOTFOUND if the file is absent */
+  TH_OPEN_NOMIGRATE = 1 << 2 /* fail with TH_ESTATE if migrations are due */
+};
+
+typedef struct th_open_options {
+  /* Path of the 32-byte master key file. NULL: "<database>.key". Created
+   * (mode 0600) when absent, unless TH_OPEN_READONLY. Refused with TH_EKEY if
+   * its group or others may read or write it, or if it is not 32 bytes. */
+  const char *key_file;
+  int flags;             /* enum th_open_flags */
+  int busy_timeout_ms;   /* 0: 5000 */
+  /* SQLite's PRAGMA synchronous: 2 = FULL (the default when 0 is given;
+   * survives power loss), 1 = NORMAL (survives a process crash only). */
+  int synchronous;
+  /* Keep the day's anonymous-rating salts in "<key file>.salts" (mode 0600)
+   * so that a restart keeps the day's deduplication. Salts are never written
+   * to the database. Default on; set to -1 to keep them in memory only. */
+  int persist_salts;
+  /* Clock, for tests and simulations. NULL: the system's real-time clock.
+   * Called from whichever thread uses the handle. */
+  th_time (*now)(void *clock_data);
+  void *clock_data;
+} th_open_options;
+
+/*
+ * Opens (creating and migrating as needed) the townhall database at `path`.
+ * `opt` may be NULL for the defaults. On success *out is a new handle that
+ * the caller owns and must pass to th_close.
+ *
+ * On failure *out is set to NULL unless a handle could be allocated, in
+ * which case it is set to a handle whose th_errmsg explains the failure and
+ * which the caller must th_close (as sqlite3_open does). Errors:
+ * TH_ENOTDB (not a SQLite database, or one that is not townhall's),
+ * TH_ENEWER (schema newer than this library: the file is not touched),
+ * TH_ECORRUPT, TH_EKEY, TH_ENOTFOUND (TH_OPEN_NOCREATE), TH_EIO,
+ * TH_ESTATE (TH_OPEN_NOMIGRATE and the schema is old), TH_ENOMEM.
+ */
+TH_EXTERN int th_open(th_db **out, const char *path,
+                      const th_open_options *opt);
+
+/* Closes the handle and frees everything it owns; wipes keys from memory.
+ * Returns TH_OK; a batch still open is rolled back. NULL is a no-op. */
+TH_EXTERN int th_close(th_db *db);
+
+/* The detailed message of the last failure on this handle ("" if none).
+ * Owned by the handle; valid until the next call on it. */
+TH_EXTERN const char *th_errmsg(th_db *db);
+/* The code of the last failure on this handle (TH_OK if none). */
+TH_EXTERN int th_errcode(th_db *db);
+
+/* Schema version of the open database (PRAGMA user_version), and the
+ * newest this library knows. */
+TH_EXTERN int th_schema_version(th_db *db);
+TH_EXTERN int th_schema_latest(void);
+
+/* The handle's clock, for callers that want the same notion of "now". */
+TH_EXTERN th_time th_now(th_db *db);
+
+/* ---------------------------------------------------------------------------
+ * Batches: many writes in one transaction (importers, generators, the
+ * server's writer thread). Each write inside a batch runs in its own
+ * savepoint: a write that fails is rolled back alone and the batch goes on.
+ * Nothing in a batch is durable until th_batch_commit returns TH_OK; the
+ * TH_RECORDED a write returns inside a batch means "will be recorded".
+ */
+/* TH_ESTATE if a batch is already open; TH_EBUSY if the database stays
+ * locked by another writer past the busy timeout. */
+TH_EXTERN int th_batch_begin(th_db *db);
+/* Commits. On failure (TH_EFULL, TH_EIO, TH_EBUSY) the whole batch is
+ * rolled back and none of its writes happened. */
+TH_EXTERN int th_batch_commit(th_db *db);
+TH_EXTERN int th_batch_rollback(th_db *db);
+
+/* ---------------------------------------------------------------------------
+ * Who is acting
+ *
+ * Residents are named by the identifier the council's own login gives them
+ * (a JWT's "sub"); devices by their address and user agent. Neither is ever
+ * stored: the library keeps only keyed hashes (pseudonyms) of them, under a
+ * key specific to each consultation.
+ */
+typedef struct th_who {
+  const char *resident;   /* the council's id for a signed-in resident */
+  const char *ip;         /* else: the device's address ... */
+  const char *user_agent; /* ... and user agent (may be NULL or "") */
+} th_who;
+
+/* Staff actions name the acting staff member (an API token's label, a
+ * command-line user) in the audit log. Must not be personal data of a
+ * resident. */
+typedef const char *th_actor;
+
+/* ---------------------------------------------------------------------------
+ * Sites
+ */
+typedef struct th_site {
+  int64_t id;            /* output only */
+  const char *slug;      /* [a-z0-9-], 1..40 bytes, unique */
+  const char *name;      /* 1..120 characters */
+  /* Space-separated origins allowed to embed the widgets, post feedback
+   * and be redirected to ("https://www.camden.gov.uk"). Empty: any page
+   * may be rated, and form posts are never redirected. */
+  const char *origins;
+  /* Space-separated query parameters kept when a page URL is stored
+   * ("id service"); every other parameter and the fragment are dropped. */
+  const char *keep_params;
+  int moderate_ideas;    /* ideas start "pending" until a moderator publishes */
+  int allow_anonymous;   /* devices may vote and propose without signing in */
+  int rank_anonymous;    /* ranking keys count devices' votes too */
+  /* Retention, in days; 0 means the default given, -1 keeps forever. */
+  int comment_days;      /* feedback comments (default 365) */
+  int audit_days;        /* audit log entries (default 730) */
+  int key_days;          /* consultation keys, after closing (default 365) */
+  /* Open data: counts below open_min are published as "*" (default 8), and
+   * the rest rounded to a multiple of open_round (default 5). */
+  int open_min;
+  int open_round;
+  th_time created;       /* output only */
+} th_site;
+
+/* Creates a site and its always-open ideas board (a consultation with slug
+ * "ideas"); `actor` (may be NULL: "system") is named in the audit log.
+ * Fields are validated and copied; origins are normalised. *id_out (may be NULL) gets the
+ * new id. TH_RECORDED, or TH_EEXIST if the slug is taken; TH_EINVAL,
+ * TH_ETOOLONG, TH_EUTF8 for bad fields. */
+TH_EXTERN int th_site_create(th_db *db, th_actor actor, const th_site *site,
+                             int64_t *id_out);
+/* Replaces a site's settings (found by slug; id and created are ignored).
+ * Changing rank_anonymous recomputes every ranking key of the site in the
+ * same transaction. TH_RECORDED, TH_DUPLICATE if nothing changed,
+ * TH_ENOTFOUND. */
+TH_EXTERN int th_site_update(th_db *db, th_actor actor, const th_site *site);
+/* *out: a new th_site the caller frees with th_site_free. TH_ENOTFOUND. */
+TH_EXTERN int th_site_get(th_db *db, const char *slug, th_site **out);
+TH_EXTERN void th_site_free(th_site *site);
+
+typedef struct th_site_list {
+  size_t count;
+  th_site *items;
+} th_site_list;
+/* All sites by slug. Free with th_site_list_free. */
+TH_EXTERN int th_site_list_all(th_db *db, th_site_list **out);
+TH_EXTERN void th_site_list_free(th_site_list *list);
+
+/* The secret with which the council's app signs resident JWTs (HS256) for
+ * this site: at least 32 bytes. Stored only encrypted under the key file.
+ * TH_RECORDED; TH_ETOOSHORT; TH_ENOTFOUND. */
+TH_EXTERN int th_site_set_secret(th_db *db, const char *slug,
+                                 const void *secret, size_t len);
+/* Decrypts the site's secret into buf (at most cap bytes); *len_out gets
+ * its length. TH_ENOTFOUND if the site has none; TH_ERANGE if cap is too
+ * small; TH_EKEY if it was encrypted under another key file. The caller
+ * should wipe buf after use. */
+TH_EXTERN int th_site_get_secret(th_db *db, const char *slug, void *buf,
+                                 size_t cap, size_t *len_out);
+
+/* ---------------------------------------------------------------------------
+ * Consultations. Each has its own random pseudonym key, stored only
+ * encrypted under the key file, destroyed key_days after it closes.
+ */
+typedef struct th_consultation {
+  int64_t id;              /* output only */
+  int64_t site_id;         /* output only */
+  const char *slug;        /* [a-z0-9-], 1..60 bytes, unique per site */
+  const char *title;       /* 1..200 characters */
+  const char *description; /* 0..10000 characters; may be NULL */
+  const char *ward;        /* NULL or "": borough-wide */
+  th_time opens;           /* 0: now */
+  th_time closes;          /* 0: never (an ideas board) */
+  int key_destroyed;       /* output only: its votes are anonymous for good */
+  th_time created;         /* output only */
+} th_consultation;
+
+/* TH_RECORDED, TH_EEXIST (slug taken), TH_ENOTFOUND (site), TH_EINVAL
+ * (closes before opens), TH_ETOOLONG, TH_EUTF8. */
+TH_EXTERN int th_consultation_create(th_db *db, const char *site_slug,
+                                     th_actor actor, const th_consultation *c,
+                                     int64_t *id_out);
+/* By site and slug. Free with th_consultation_free. */
+TH_EXTERN int th_consultation_get(th_db *db, const char *site_slug,
+                                  const char *slug, th_consultation **out);
+TH_EXTERN void th_consultation_free(th_consultation *c);
+
+typedef struct th_consultation_list {
+  size_t count;
+  th_consultation *items;
+} th_consultation_list;
+/* A site's consultations, newest first. */
+TH_EXTERN int th_consultation_list_all(th_db *db, const char *site_slug,
+                                       th_consultation_list **out);
+TH_EXTERN void th_consultation_list_free(th_consultation_list *list);
+
+/* ---------------------------------------------------------------------------
+ * Ideas
+ */
+typedef enum th_status {
+  TH_PENDING = 0,     /* waiting for a moderator */
+  TH_PUBLISHED = 1,   /* visible, open for votes */
+  TH_UNDER_REVIEW = 2,/* visible, open for votes, the council is looking */
+  TH_ACCEPTED = 3,    /* visible */
+  TH_IN_PROGRESS = 4, /* visible */
+  TH_DONE = 5,        /* visible */
+  TH_DECLINED = 6,    /* visible */
+  TH_HIDDEN = 7,      /* moderated away */
+  TH_WITHDRAWN = 8,   /* by its author */
+  TH_MERGED = 9       /* into another idea (merged_into) */
+} th_status;
+
+/* "pending", "published", "under_review", "accepted", "in_progress", "done",
+ * "declined", "hidden", "withdrawn", "merged"; NULL if out of range. */
+TH_EXTERN const char *th_status_name(int status);
+/* The status named (as above), or TH_EINVAL. */
+TH_EXTERN int th_status_parse(const char *name);
+
+typedef struct th_idea_new {
+  /* Consultation by its slug within the site; NULL: the ideas board. */
+  const char *consultation;
+  const char *title;    /* 3..140 characters */
+  const char *body;     /* 0..5000 characters; personal details are scrubbed */
+  const char *category; /* 0..60 characters; may be NULL */
+  const char *ward;     /* 0..60 characters; may be NULL */
+} th_idea_new;
+
+/* Proposes an idea as `who` (a resident, or a device where the site allows
+ * anonymous participation). The body is stored scrubbed (th_redact). The
+ * idea starts pending if the site moderates ideas, else published.
+ * TH_RECORDED and *id_out the new id; TH_DUPLICATE and *id_out the earlier
+ * idea's id when the same author already proposed the same title in this
+ * consultation. Errors: TH_ENOTFOUND (site or consultation), TH_ECLOSED,
+ * TH_EPERM (anonymous, not allowed), TH_ETOOLONG, TH_ETOOSHORT, TH_EUTF8,
+ * TH_EINVAL, TH_EKEY (the consultation's key was destroyed). */
+TH_EXTERN int th_idea_submit(th_db *db, const char *site_slug,
+                             const th_who *who, const th_idea_new *idea,
+                             int64_t *id_out);
+
+typedef struct th_idea {
+  int64_t id;
+  int64_t consultation_id;
+  const char *consultation; /* its slug */
+  const char *title;
+  const char *body;
+  const char *category; /* "" if none */
+  const char *ward;     /* "" if none */
+  int status;           /* th_status */
+  int64_t merged_into;  /* 0 unless merged */
+  const char *response; /* the council's official response; "" if none */
+  th_time response_at;  /* 0 if none */
+  int64_t up, down;           /* signed-in residents' votes */
+  int64_t anon_up, anon_down; /* devices' votes (anonymous sites) */
+  double top, hot, controversial; /* the stored ranking keys */
+  th_time created;
+  th_time updated;
+} th_idea;
+
+/* One idea of a site, any status. Free with th_idea_free. TH_ENOTFOUND. */
+TH_EXTERN int th_idea_get(th_db *db, const char *site_slug, int64_t id,
+                          th_idea **out);
+TH_EXTERN void th_idea_free(th_idea *idea);
+
+typedef enum th_sort {
+  TH_SORT_TOP = 0,          /* Wilson lower bound of up/(up+down) */
+  TH_SORT_HOT = 1,          /* Reddit's hot: log10 of the score + age */
+  TH_SORT_NEW = 2,          /* newest first */
+  TH_SORT_CONTROVERSIAL = 3,/* (up+down)^(min/max) */
+  TH_SORT_RANDOM = 4        /* a stable shuffle for a given seed */
+} th_sort;
+/* "top", "hot", "new", "controversial", "random"; NULL if out of range. */
+TH_EXTERN const char *th_sort_name(int sort);
+TH_EXTERN int th_sort_parse(const char *name);
+
+/* Status filter: a bit mask of (1 << th_status). */
+#define TH_STATUS_BIT(s) (1u << (s))
+/* Every status the public may see. */
+#define TH_STATUS_PUBLIC                                                     \
+  (TH_STATUS_BIT(TH_PUBLISHED) | TH_STATUS_BIT(TH_UNDER_REVIEW) |            \
+   TH_STATUS_BIT(TH_ACCEPTED) | TH_STATUS_BIT(TH_IN_PROGRESS) |              \
+   TH_STATUS_BIT(TH_DONE) | TH_STATUS_BIT(TH_DECLINED))
+
+typedef struct th_idea_query {
+  const char *consultation; /* slug; NULL: every consultation of the site */
+  int sort;                 /* th_sort */
+  uint64_t seed;            /* TH_SORT_RANDOM only */
+  unsigned statuses;        /* mask; 0: TH_STATUS_PUBLIC */
+  const char *ward;         /* NULL: any */
+  const char *category;     /* NULL: any */
+  th_time created_from;     /* 0: no lower bound (inclusive) */
+  th_time created_to;       /* 0: no upper bound (exclusive) */
+  int limit;                /* 1..100; 0: 20 */
+  /* An opaque cursor from a previous page (its next_cursor) of the same
+   * query, or NULL for the first page. TH_EINVAL if it is malformed or
+   * belongs to another sort or seed. */
+  const char *cursor;
+} th_idea_query;
+
+typedef struct th_idea_page {
+  size_t count;
+  th_idea *items;
+  char *next_cursor; /* NULL on the last page */
+} th_idea_page;
+
+/* A page of a site's ideas. Free with th_idea_page_free. */
+TH_EXTERN int th_idea_list(th_db *db, const char *site_slug,
+                           const th_idea_query *q, th_idea_page **out);
+TH_EXTERN void th_idea_page_free(th_idea_page *page);
+
+/* Staff (councillor) sets a visible idea's status and, if `response` is not
+ * NULL, its official response (an empty string clears it). Allowed from and
+ * to published, under_review, accepted, in_progress, done and declined.
+ * Audited. TH_RECORDED, TH_DUPLICATE, TH_ENOTFOUND, TH_ESTATE, TH_EINVAL,
+ * TH_ETOOLONG (response over 5000 characters), TH_EUTF8. */
+TH_EXTERN int th_idea_set_status(th_db *db, const char *site_slug,
+                                 th_actor actor, int64_t id, int status,
+                                 const char *response);
+
+typedef enum th_moderation {
+  TH_MOD_PUBLISH = 0, /* pending or hidden -> published */
+  TH_MOD_HIDE = 1,    /* any visible status -> hidden */
+  TH_MOD_REJECT = 2,  /* pending -> hidden */
+  TH_MOD_MERGE = 3    /* -> merged into another idea of the consultation */
+} th_moderation;
+TH_EXTERN const char *th_moderation_name(int action);
+TH_EXTERN int th_moderation_parse(const char *name);
+
+/* Staff (moderator) action on an idea, with a reason for the audit log
+ * (required, 1..500 characters). For TH_MOD_MERGE, `into` names the target,
+ * a visible idea of the same consultation: the source's votes move to it,
+ * except where the same voter voted on both, where the target's vote
+ * stands. TH_RECORDED, TH_DUPLICATE (already in that state), TH_ENOTFOUND,
+ * TH_ESTATE, TH_EINVAL. */
+TH_EXTERN int th_idea_moderate(th_db *db, const char *site_slug,
+                               th_actor actor, int64_t id, int action,
+                               int64_t into, const char *reason);
+
+/* The author withdraws their own idea (pending, published or under review).
+ * TH_RECORDED, TH_DUPLICATE (already withdrawn), TH_EPERM (not the
+ * author), TH_ENOTFOUND, TH_ESTATE. */
+TH_EXTERN int th_idea_withdraw(th_db *db, const char *site_slug,
+                               const th_who *who, int64_t id);
+
+/* ---------------------------------------------------------------------------
+ * Votes
+ */
+typedef struct th_counts {
+  int64_t up, down, anon_up, anon_down;
+  int my_vote; /* the voter's vote now: 1, -1 or 0 */
+} th_counts;
+
+/* Votes +1 (up), -1 (down) or 0 (withdraw) on an idea as `who`: one vote per
+ * resident (or device, on anonymous sites) per idea; changing a vote adjusts
+ * the counts and ranking keys in the same transaction. `out` (may be NULL)
+ * gets the idea's counts after the vote. TH_RECORDED, TH_DUPLICATE (the vote
+ * was already that), TH_ENOTFOUND, TH_ECLOSED (consultation not open),
+ * TH_ESTATE (idea not open for votes), TH_EPERM (anonymous, not allowed),
+ * TH_EINVAL (value), TH_EKEY. */
+TH_EXTERN int th_vote(th_db *db, const char *site_slug, const th_who *who,
+                      int64_t idea_id, int value, th_counts *out);
+
+/* The votes cast on an idea each day: a row per day on which anything
+ * changed, with the totals at the end of that day. Free with
+ * th_vote_history_free. */
+typedef struct th_vote_day {
+  th_time day; /* midnight UTC */
+  int64_t up, down;
+} th_vote_day;
+typedef struct th_vote_history {
+  size_t count;
+  th_vote_day *days;
+} th_vote_history;
+TH_EXTERN int th_vote_history_get(th_db *db, const char *site_slug,
+                                  int64_t idea_id, th_vote_history **out);
+TH_EXTERN void th_vote_history_free(th_vote_history *h);
+
+/* ---------------------------------------------------------------------------
+ * Page feedback
+ */
+typedef struct th_feedback {
+  const char *page;    /* absolute http(s) URL of the page rated */
+  int useful;          /* 1 yes, 0 no */
+  int rating;          /* 1..5, or 0 for none */
+  const char *comment; /* 0..2000 characters, scrubbed; may be NULL */
+} th_feedback;
+
+/* Records feedback on a page from a device (who->ip, who->user_agent;
+ * who->resident is ignored: feedback is anonymous). One record per device
+ * per page per day: a second answer the same day amends the first (the
+ * counters move exactly) and is TH_RECORDED, an identical one is
+ * TH_DUPLICATE. The URL is normalised (th_url_normalize) and must be on one
+ * of the site's origins, if it has any. TH_ENOTFOUND (site), TH_EINVAL,
+ * TH_ERANGE (rating), TH_ETOOLONG, TH_EUTF8. */
+TH_EXTERN int th_feedback_record(th_db *db, const char *site_slug,
+                                 const th_who *who, const th_feedback *fb);
+
+typedef struct th_page_summary {
+  char *page; /* normalised URL */
+  int64_t yes, no;
+  int64_t ratings[5]; /* ratings[0] counts 1-star ratings ... */
+  int64_t rating_count;
+  double rating_mean;   /* 0 when rating_count is 0 */
+  double useful_lower;  /* Wilson lower bound (95%) of yes/(yes+no) */
+  int64_t comments;
+  th_time first, last;  /* days of the first and last feedback */
+} th_page_summary;
+
+/* The counters of one page (the URL is normalised first). Read from
+ * counters kept at write time. Free with th_page_summary_free.
+ * TH_ENOTFOUND if the page has no feedback. */
+TH_EXTERN int th_feedback_summary(th_db *db, const char *site_slug,
+                                  const char *page, th_page_summary **out);
+TH_EXTERN void th_page_summary_free(th_page_summary *s);
+
+typedef struct th_page_list {
+  size_t count;
+  th_page_summary *items;
+  char *next_cursor; /* NULL on the last page */
+} th_page_list;
+/* A site's pages, worst first (lowest useful_lower, then most "no"
+ * answers). limit 1..100 (0: 20); cursor from a previous page or NULL. Free
+ * with th_page_list_free. */
+TH_EXTERN int th_feedback_pages(th_db *db, const char *site_slug, int limit,
+                                const char *cursor, th_page_list **out);
+TH_EXTERN void th_page_list_free(th_page_list *list);
+
+typedef struct th_comment {
+  th_time day;
+  int useful;
+  int rating; /* 0: none */
+  const char *text;
+} th_comment;
+typedef struct th_comment_list {
+  size_t count;
+  th_comment *items;
+} th_comment_list;
+/* The newest comments on a page (at most limit, 1..500; 0: 50). Free with
+ * th_comment_list_free. */
+TH_EXTERN int th_feedback_comments(th_db *db, const char *site_slug,
+                                   const char *page, int limit,
+                                   th_comment_list **out);
+TH_EXTERN void th_comment_list_free(th_comment_list *list);
+
+/* ---------------------------------------------------------------------------
+ * Residents' rights (UK GDPR articles 15 and 17)
+ */
+/* Everything held about a resident on a site, as a JSON document (votes and
+ * ideas per consultation; consultations whose key was destroyed hold nothing
+ * that can be linked to them). *json_out is freed with th_free. */
+TH_EXTERN int th_resident_export(th_db *db, const char *site_slug,
+                                 const char *resident, char **json_out);
+/* Erases a resident: their votes are withdrawn (counts adjusted) and their
+ * ideas kept but detached from them. *erased (may be NULL) gets the number
+ * of votes and ideas affected. TH_RECORDED, or TH_DUPLICATE if nothing was
+ * held. */
+TH_EXTERN int th_resident_erase(th_db *db, const char *site_slug,
+                                const char *resident, int64_t *erased);
+
+/* ---------------------------------------------------------------------------
+ * Retention
+ */
+typedef struct th_purge_report {
+  int64_t comments;     /* feedback comments removed */
+  int64_t audit;        /* audit entries removed */
+  int64_t keys;         /* consultation keys destroyed */
+  int64_t dedup_tokens; /* day-old feedback deduplication tokens cleared */
+  int64_t salts;        /* daily salts destroyed */
+} th_purge_report;
+/* Applies every site's retention settings as of th_now(db), destroys daily
+ * salts older than 48 h, then checkpoints the WAL so removed data leaves it
+ * too. `report` may be NULL. Safe to run at any time (the server runs it
+ * daily). TH_OK. */
+TH_EXTERN int th_purge(th_db *db, th_purge_report *report);
+
+/* ---------------------------------------------------------------------------
+ * Audit log
+ */
+typedef struct th_audit_entry {
+  int64_t id;
+  th_time at;
+  const char *actor;
+  const char *action; /* "status", "moderate:hide", "site:update", ... */
+  int64_t idea_id;    /* 0 if none */
+  const char *detail;
+} th_audit_entry;
+typedef struct th_audit_list {
+  size_t count;
+  th_audit_entry *items;
+} th_audit_list;
+/* The newest entries of a site, at most limit (1..1000; 0: 100), older than
+ * before_id when it is not 0. Free with th_audit_list_free. */
+TH_EXTERN int th_audit_list_get(th_db *db, const char *site_slug,
+                                int64_t before_id, int limit,
+                                th_audit_list **out);
+TH_EXTERN void th_audit_list_free(th_audit_list *list);
+
+/* ---------------------------------------------------------------------------
+ * Text utilities (any thread, no handle)
+ */
+/* Replaces personal details in UTF-8 text with placeholders: e-mail
+ * addresses ("[email]"), UK phone numbers ("[phone]"), National Insurance
+ * numbers ("[ni number]"), NHS numbers passing the mod-11 check ("[nhs
+ * number]"), card numbers passing the Luhn check ("[card number]"), and UK
+ * postcodes, which keep their outward code ("NW1 [postcode]"). *out is a new
+ * string freed with th_free. TH_OK, TH_EINVAL (NULL), TH_ENOMEM. */
+TH_EXTERN int th_redact(const char *text, char **out);
+
+/* Normalises a page URL as the library stores it: http(s) only, scheme and
+ * host lower-cased, default port, user info and fragment dropped, query
+ * parameters dropped except those named in keep_params (space-separated,
+ * may be NULL), kept ones sorted; "/" for an empty path. *out is freed with
+ * th_free. TH_OK, TH_EINVAL (not an absolute http(s) URL), TH_ETOOLONG
+ * (over 2048 bytes). */
+TH_EXTERN int th_url_normalize(const char *url, const char *keep_params,
+                               char **out);
+
+/* TH_OK if `text` is valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF) of `len` bytes; TH_EUTF8 otherwise. */
+TH_EXTERN int th_utf8_check(const char *text, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TOWNHALL_H */

@@ -1,0 +1,226 @@
+/*
+ * votes.c: one vote per resident (or device) per idea, +1, -1 or withdrawn;
+ * the idea's counters, ranking keys and daily history move in the same
+ * transaction as the vote, so a list never disagrees with the votes behind
+ * it.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
+                          th_time created, int rank_anonymous) {
+  int64_t up = c->up + (rank_anonymous ? c->anon_up : 0);
+  int64_t down = c->down + (rank_anonymous ? c->anon_down : 0);
+  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_COUNTS);
+  if (st == NULL)
+    return db->errcode;
+  th_time now = th_now(db);
+  sqlite3_bind_int64(st, 1, idea_id);
+  sqlite3_bind_int64(st, 2, c->up);
+  sqlite3_bind_int64(st, 3, c->down);
+  sqlite3_bind_int64(st, 4, c->anon_up);
+  sqlite3_bind_int64(st, 5, c->anon_down);
+  sqlite3_bind_double(st, 6, th__wilson_lower(up, up + down));
+  sqlite3_bind_double(st, 7, th__hot(up, down, created));
+  sqlite3_bind_double(st, 8, th__controversial(up, down));
+  sqlite3_bind_int64(st, 9, now);
+  int rc = th__step_done(db, st, "updating an idea's counts");
+  if (rc < 0)
+    return rc;
+  /* The day's closing totals, for the idea's history: every vote counts
+   * here, signed in or not. */
+  if ((st = th__stmt(db, TH__S_VOTE_DAY_SET)) == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, idea_id);
+  sqlite3_bind_int64(st, 2, th__day(now));
+  sqlite3_bind_int64(st, 3, c->up + c->anon_up);
+  sqlite3_bind_int64(st, 4, c->down + c->anon_down);
+  return th__step_done(db, st, "recording vote history");
+}
+
+int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous) {
+  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_COUNTS);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, idea_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return th__sqlerr(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
+                      "re-ranking an idea");
+  }
+  th_counts c = {.up = sqlite3_column_int64(st, 0),
+                 .down = sqlite3_column_int64(st, 1),
+                 .anon_up = sqlite3_column_int64(st, 2),
+                 .anon_down = sqlite3_column_int64(st, 3)};
+  th_time created = sqlite3_column_int64(st, 4);
+  sqlite3_reset(st);
+  return th__idea_store_counts(db, idea_id, &c, created, rank_anonymous);
+}
+
+int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,
+                   int kind, int value, int rank_anonymous, bool *changed,
+                   th_counts *out) {
+  *changed = false;
+  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_COUNTS);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, idea_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
+                                       (long long)idea_id)
+                             : th__sqlerr(db, rc, "reading an idea");
+  }
+  th_counts c = {.up = sqlite3_column_int64(st, 0),
+                 .down = sqlite3_column_int64(st, 1),
+                 .anon_up = sqlite3_column_int64(st, 2),
+                 .anon_down = sqlite3_column_int64(st, 3)};
+  th_time created = sqlite3_column_int64(st, 4);
+  sqlite3_reset(st);
+
+  int old = 0;
+  if (participant_id) {
+    if ((st = th__stmt(db, TH__S_VOTE_GET)) == NULL)
+      return db->errcode;
+    sqlite3_bind_int64(st, 1, idea_id);
+    sqlite3_bind_int64(st, 2, participant_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+      old = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return th__sqlerr(db, rc, "reading a vote");
+  }
+  if (old != value) {
+    if (value == 0) {
+      if ((st = th__stmt(db, TH__S_VOTE_DELETE)) == NULL)
+        return db->errcode;
+      sqlite3_bind_int64(st, 1, idea_id);
+      sqlite3_bind_int64(st, 2, participant_id);
+    } else {
+      if ((st = th__stmt(db, TH__S_VOTE_UPSERT)) == NULL)
+        return db->errcode;
+      sqlite3_bind_int64(st, 1, idea_id);
+      sqlite3_bind_int64(st, 2, participant_id);
+      sqlite3_bind_int(st, 3, value);
+      sqlite3_bind_int64(st, 4, th__day(th_now(db)));
+    }
+    if ((rc = th__step_done(db, st, "recording a vote")) < 0)
+      return rc;
+    int64_t *up = kind ? &c.anon_up : &c.up;
+    int64_t *down = kind ? &c.anon_down : &c.down;
+    if (old == 1)
+      (*up)--;
+    else if (old == -1)
+      (*down)--;
+    if (value == 1)
+      (*up)++;
+    else if (value == -1)
+      (*down)++;
+    if ((rc = th__idea_store_counts(db, idea_id, &c, created,
+                                    rank_anonymous)) < 0)
+      return rc;
+    *changed = true;
+  }
+  if (out) {
+    *out = c;
+    out->my_vote = value;
+  }
+  return TH_OK;
+}
+
+int th_vote(th_db *db, const char *site_slug, const th_who *who,
+            int64_t idea_id, int value, th_counts *out) {
+  th__clear_err(db);
+  if (value < -1 || value > 1)
+    return th__err(db, TH_EINVAL, "a vote is 1 (up), -1 (down) or 0 (withdraw)");
+  if (who == NULL)
+    return th__err(db, TH_EINVAL, "who is NULL");
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  bool anonymous = who->resident == NULL || who->resident[0] == '\0';
+  if (anonymous && !site.allow_anonymous)
+    return th__err(db, TH_EPERM, "sign in to vote on this site");
+  if ((rc = th__write_begin(db)) < 0)
+    return rc;
+  th__idea_state s;
+  rc = th__idea_state_get(db, site.id, idea_id, &s);
+  free(s.response);
+  th_time now = th_now(db);
+  if (rc >= 0 && (now < s.opens || (s.closes && now >= s.closes)))
+    rc = th__err(db, TH_ECLOSED, "voting on this consultation is %s",
+                 now < s.opens ? "not open yet" : "closed");
+  if (rc >= 0 && s.status != TH_PUBLISHED && s.status != TH_UNDER_REVIEW)
+    rc = th__err(db, TH_ESTATE, "idea %lld is %s: it is not open for votes",
+                 (long long)idea_id, th_status_name(s.status));
+  int64_t pid = 0;
+  int kind = 0;
+  if (rc >= 0)
+    rc = th__participant(db, s.consultation_id, who, value != 0, &pid, &kind);
+  bool changed = false;
+  if (rc >= 0)
+    rc = th__vote_apply(db, idea_id, pid, kind, value, site.rank_anonymous,
+                        &changed, out);
+  if (rc >= 0)
+    rc = changed ? TH_RECORDED : TH_DUPLICATE;
+  return th__write_end(db, rc);
+}
+
+int th_vote_history_get(th_db *db, const char *site_slug, int64_t idea_id,
+                        th_vote_history **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  th__idea_state s;
+  rc = th__idea_state_get(db, site.id, idea_id, &s);
+  free(s.response);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_VOTE_DAYS);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, idea_id);
+  th_vote_history *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  size_t cap = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (h->count == cap) {
+      cap = cap ? cap * 2 : 32;
+      th_vote_day *d = realloc(h->days, cap * sizeof *d);
+      if (d == NULL)
+        break;
+      h->days = d;
+    }
+    th_vote_day *d = &h->days[h->count++];
+    d->day = sqlite3_column_int64(st, 0) * TH__DAY_MS;
+    d->up = sqlite3_column_int64(st, 1);
+    d->down = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    th_vote_history_free(h);
+    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                            : th__sqlerr(db, rc, "reading vote history");
+  }
+  *out = h;
+  return TH_OK;
+}
+
+void th_vote_history_free(th_vote_history *h) {
+  if (h == NULL)
+    return;
+  free(h->days);
+  free(h);
+}
