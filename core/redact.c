@@ -3,16 +3,30 @@
  *
  * What can be recognised reliably is replaced by a placeholder: e-mail
  * addresses, UK phone numbers (and international numbers written with a
- * '+'), National Insurance numbers, NHS numbers (only when the mod-11 check
- * digit holds, so that other ten-digit numbers survive), payment card
- * numbers (only when the Luhn check holds) and postcodes, which keep their
- * outward code ("NW1 [postcode]") because the area is often the point of a
- * comment. Names and street addresses cannot be found reliably; the privacy
- * notice says so and retention limits how long comments are kept.
+ * '+' or "00"), National Insurance numbers, NHS numbers (only when the
+ * mod-11 check digit holds, so that other ten-digit numbers survive),
+ * payment card numbers (only when the Luhn check holds) and postcodes, which
+ * keep their outward code ("NW1 [postcode]") because the area is often the
+ * point of a comment. Names and street addresses cannot be found reliably;
+ * the privacy notice says so and retention limits how long comments are
+ * kept.
  *
- * The scanner works on bytes: every pattern is ASCII, and bytes of
- * multi-byte UTF-8 characters count as letters, so a match never starts or
- * ends inside a word, and a character is never split.
+ * The rule throughout is the one a data protection officer would set:
+ * redact when the match is confident, and never destroy an ordinary number
+ * (a year, a price, a date, a house number). So numbers must have the
+ * layout people write them in, not merely the right count of digits.
+ *
+ * The scanner walks UTF-8 characters. Letters and digits of any script are
+ * word characters, and matches start and end only at word boundaries; the
+ * punctuation, spaces and symbols of other scripts (a Bengali danda, an
+ * Arabic comma, curly quotes, a no-break space, an emoji) are boundaries
+ * just as ASCII punctuation is. Numbers may be written in the digits of
+ * other scripts (Bengali, Arabic, Devanagari, ...). Every match begins and
+ * ends on a character boundary, so valid UTF-8 in means valid UTF-8 out.
+ *
+ * Every scan is bounded: e-mail addresses are located in one pass over the
+ * '@' signs before the main scan, numbers look at most 20 digits ahead, and
+ * the main scan skips whole words, so the time is linear in the input.
  */
 #include "internal.h"
 
@@ -49,69 +63,295 @@ static void th__out_str(th__out *o, const char *s) {
   th__out_put(o, s, strlen(s));
 }
 
-static bool th__isdigit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool th__isalpha(unsigned char c) {
+/* ---- characters ---------------------------------------------------------- */
+
+static bool th__isdigit(uint32_t c) {
+  return c >= '0' && c <= '9';
+}
+static bool th__isalpha(uint32_t c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-static bool th__isupper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static bool th__isupper(uint32_t c) {
+  return c >= 'A' && c <= 'Z';
+}
 static unsigned char th__upper(unsigned char c) {
   return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
-/* Part of a word: letters, digits, and any byte of a non-ASCII character. */
-static bool th__wordc(unsigned char c) {
-  return th__isalpha(c) || th__isdigit(c) || c >= 0x80 || c == '_';
+/* Whether the ASCII letter c (either case) is in the upper-case `set`. */
+static bool th__in(unsigned char c, const char *set) {
+  return th__isalpha(c) && strchr(set, th__upper(c)) != NULL;
 }
 
-/* ---- e-mail addresses ----------------------------------------------------- */
-
-static bool th__local_c(unsigned char c) {
-  return th__isalpha(c) || th__isdigit(c) || (c && strchr(".!#$%&'*+/=?^_`{|}~-", c));
+/* Decodes the character at s[i] (i < len): its length in bytes, with *cp
+ * its code point, or 0 if the bytes there are not valid UTF-8. */
+static size_t th__decode(const char *s, size_t len, size_t i, uint32_t *cp) {
+  const unsigned char *u = (const unsigned char *)s;
+  uint32_t c = u[i], v, min;
+  size_t n;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, v = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, v = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, v = c & 0x07, min = 0x10000;
+  else
+    return 0;
+  if (len - i < n)
+    return 0;
+  for (size_t k = 1; k < n; k++) {
+    if ((u[i + k] & 0xc0) != 0x80)
+      return 0;
+    v = (v << 6) | (u[i + k] & 0x3f);
+  }
+  if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+    return 0;
+  *cp = v;
+  return n;
 }
-static bool th__domain_c(unsigned char c) {
-  return th__isalpha(c) || th__isdigit(c) || c == '-' || c == '.';
+
+/* The character ending just before s[i]: its length, or 0 at the start or
+ * after bytes that are not valid UTF-8. */
+static size_t th__decode_before(const char *s, size_t i, uint32_t *cp) {
+  if (i == 0)
+    return 0;
+  size_t j = i - 1;
+  while (j > 0 && i - j < 4 && ((unsigned char)s[j] & 0xc0) == 0x80)
+    j--;
+  size_t n = th__decode(s, i, j, cp);
+  return n == i - j ? n : 0;
 }
 
-/* If an address surrounds the '@' at s[at], its span [*b, *e). */
+/* How far to step from s[i]: one character, or one byte of broken text. */
+static size_t th__char_len(const char *s, size_t len, size_t i) {
+  uint32_t cp;
+  size_t n = th__decode(s, len, i, &cp);
+  return n ? n : 1;
+}
+
+/* Punctuation, spaces and symbols beyond ASCII: the blocks people put
+ * around a number or an address (Latin-1 punctuation and the no-break
+ * space, general punctuation and its spaces, dashes and quotes, currency
+ * signs, arrows and other symbols, CJK and full-width punctuation,
+ * variation selectors, emoji) and the sentence marks of the scripts UK
+ * councils most often see (Arabic comma, semicolon, question mark and full
+ * stop; the danda of Bengali and Devanagari). */
+static bool th__punct_cp(uint32_t cp) {
+  static const uint32_t ranges[][2] = {
+      {0x0080, 0x00bf}, {0x00d7, 0x00d7},   {0x00f7, 0x00f7}, {0x060c, 0x060c},
+      {0x061b, 0x061b}, {0x061e, 0x061f},   {0x066a, 0x066d}, {0x06d4, 0x06d4},
+      {0x0964, 0x0965}, {0x2000, 0x206f},   {0x20a0, 0x20cf}, {0x2190, 0x2bff},
+      {0x2e00, 0x2e7f}, {0x3000, 0x303f},   {0xfe00, 0xfe1f}, {0xfe30, 0xfe4f},
+      {0xfeff, 0xfeff}, {0xff01, 0xff0f},   {0xff1a, 0xff20}, {0xff3b, 0xff40},
+      {0xff5b, 0xff65}, {0x1f000, 0x1faff},
+  };
+  for (size_t r = 0; r < TH__ARRAY_SIZE(ranges); r++)
+    if (cp >= ranges[r][0] && cp <= ranges[r][1])
+      return true;
+  return false;
+}
+
+/* The value of a decimal digit in ASCII or in the scripts UK residents
+ * write numbers in (Arabic-Indic, Persian and Urdu, Devanagari, Bengali,
+ * Gurmukhi, Gujarati, full-width), or -1. */
+static int th__digit_cp(uint32_t cp) {
+  static const uint32_t zeros[] = {0x30,  0x660, 0x6f0, 0x966,
+                                   0x9e6, 0xa66, 0xae6, 0xff10};
+  for (size_t z = 0; z < TH__ARRAY_SIZE(zeros); z++)
+    if (cp >= zeros[z] && cp <= zeros[z] + 9)
+      return (int)(cp - zeros[z]);
+  return -1;
+}
+
+static bool th__word_cp(uint32_t cp) {
+  if (cp < 0x80)
+    return th__isalpha(cp) || th__isdigit(cp) || cp == '_';
+  return !th__punct_cp(cp);
+}
+
+/* Whether the character at s[i] is part of a word. The end of the text is
+ * not; bytes that are not UTF-8 are, so no match starts or ends next to
+ * them. */
+static bool th__word_at(const char *s, size_t len, size_t i) {
+  uint32_t cp;
+  if (i >= len)
+    return false;
+  return th__decode(s, len, i, &cp) == 0 || th__word_cp(cp);
+}
+
+/* Whether the character ending just before s[i] is part of a word. */
+static bool th__word_before(const char *s, size_t i) {
+  uint32_t cp;
+  if (i == 0)
+    return false;
+  return th__decode_before(s, i, &cp) == 0 || th__word_cp(cp);
+}
+
+/* A digit at s[i]: its length in bytes (0 if none), with *val its value. */
+static size_t th__digit_at(const char *s, size_t len, size_t i, int *val) {
+  uint32_t cp;
+  if (i >= len)
+    return 0;
+  if ((unsigned char)s[i] < 0x80) { /* the common case, without decoding */
+    if (!th__isdigit((unsigned char)s[i]))
+      return 0;
+    if (val)
+      *val = s[i] - '0';
+    return 1;
+  }
+  size_t n = th__decode(s, len, i, &cp);
+  int v = n ? th__digit_cp(cp) : -1;
+  if (v < 0)
+    return 0;
+  if (val)
+    *val = v;
+  return n;
+}
+
+/* A separator inside a number at s[i]: its length in bytes, or 0. Spaces,
+ * hyphens, dots and brackets, and what word processors put in their place:
+ * no-break and thin spaces, the Unicode hyphens and the en dash. */
+static size_t th__sep_at(const char *s, size_t len, size_t i) {
+  uint32_t cp;
+  size_t n = th__decode(s, len, i, &cp);
+  if (n == 0)
+    return 0;
+  if (cp == ' ' || cp == '-' || cp == '.' || cp == '(' || cp == ')' ||
+      cp == 0xa0 || cp == 0x2009 || cp == 0x202f ||
+      (cp >= 0x2010 && cp <= 0x2013))
+    return n;
+  return 0;
+}
+
+/* Whether a currency sign (and perhaps a space) ends just before s[i]: an
+ * amount is never an identifier, whatever check digit it happens to pass. */
+static bool th__currency_before(const char *s, size_t i) {
+  uint32_t cp;
+  if (i > 0 && s[i - 1] == ' ')
+    i--;
+  if (th__decode_before(s, i, &cp) == 0)
+    return false;
+  return cp == '$' || cp == 0xa3 /* £ */ || cp == 0xa5 /* ¥ */ ||
+         (cp >= 0x20a0 && cp <= 0x20cf) /* €, ₹, ... */;
+}
+
+/* ---- e-mail addresses ---------------------------------------------------- */
+
+/* Characters of a local part as addresses are written in practice. RFC 5322
+ * allows more ("/", "=", "?", ...), but taking those would swallow the link
+ * around "?email=jo@example.com" and the word before "to:jo@...". */
+static bool th__local_c(uint32_t c) {
+  return th__isalpha(c) || th__isdigit(c) || c == '.' || c == '_' || c == '%' ||
+         c == '+' || c == '-' || c == '\'';
+}
+/* A character of a domain at s[r]: its length, or 0. Letters of other
+ * scripts belong to internationalised domain names; their punctuation
+ * ("jo@example.com。") ends the domain as ASCII punctuation does. */
+static size_t th__domain_at(const char *s, size_t len, size_t r) {
+  uint32_t cp;
+  size_t n = r < len ? th__decode(s, len, r, &cp) : 0;
+  if (n == 0)
+    return 0;
+  if (cp < 0x80)
+    return th__isalpha(cp) || th__isdigit(cp) || cp == '-' || cp == '.';
+  return th__word_cp(cp) ? n : 0;
+}
+
+/* If an address surrounds the '@' at s[at], its span [*b, *e); the local
+ * part does not reach back before `floor`. */
 static bool th__email_at(const char *s, size_t len, size_t at, size_t floor,
                          size_t *b, size_t *e) {
+  /* Back over the local part, a character at a time: letters of other
+   * scripts belong to internationalised addresses (RFC 6531). */
   size_t l = at;
-  while (l > floor && th__local_c((unsigned char)s[l - 1]))
-    l--;
-  while (l < at && s[l] == '.')
+  while (l > floor) {
+    uint32_t cp;
+    size_t n = th__decode_before(s, l, &cp);
+    if (n == 0 || l - n < floor)
+      break;
+    if (cp < 0x80 ? !th__local_c(cp) : !th__word_cp(cp))
+      break;
+    l -= n;
+  }
+  /* An opening quote or a leading dot is punctuation, not address. */
+  while (l < at && (s[l] == '.' || s[l] == '\''))
     l++;
   if (l == at)
     return false;
   size_t r = at + 1;
-  size_t dots = 0, last_dot = 0;
-  while (r < len && th__domain_c((unsigned char)s[r])) {
+  size_t dots = 0, last_dot = 0, n;
+  while ((n = th__domain_at(s, len, r)) != 0) {
     if (s[r] == '.') {
-      if (r + 1 < len && th__domain_c((unsigned char)s[r + 1]) &&
-          s[r + 1] != '.') {
-        dots++;
-        last_dot = r;
-      } else {
+      if (th__domain_at(s, len, r + 1) == 0 || s[r + 1] == '.')
         break; /* a full stop ends the sentence, not the domain */
-      }
+      dots++;
+      last_dot = r;
     }
-    r++;
+    r += n;
   }
-  if (dots == 0)
+  if (s[at + 1] == '.' || s[at + 1] == '-')
     return false;
-  /* The top-level label: two or more letters. */
-  size_t tld = 0;
-  for (size_t k = last_dot + 1; k < r; k++) {
-    if (!th__isalpha((unsigned char)s[k]))
+  /* The top-level label: two or more letters (of any script). A last label
+   * that is not one ("jo@example.com.07700 900123", a missing space) ends
+   * the address at the dot before it. */
+  for (;;) {
+    if (dots == 0)
       return false;
-    tld++;
+    size_t tld = 0;
+    bool letters = true;
+    for (size_t k = last_dot + 1; k < r && letters; k += n) {
+      uint32_t cp;
+      n = th__decode(s, r, k, &cp);
+      if (n == 0 || (cp < 0x80 && !th__isalpha(cp)))
+        letters = false;
+      tld++;
+    }
+    if (letters && tld >= 2)
+      break;
+    r = last_dot;
+    dots--;
+    while (last_dot > at && s[last_dot - 1] != '.')
+      last_dot--;
+    last_dot--; /* on the previous dot, or on the '@' when dots is 0 */
   }
-  if (tld < 2 || s[at + 1] == '.' || s[at + 1] == '-')
-    return false;
   *b = l;
   *e = r;
   return true;
 }
 
-/* ---- numbers -------------------------------------------------------------- */
+/* The first address whose '@' is at or after `from` (its local part not
+ * before `floor`), or *b = *e = len. Each '@' is tried once over a whole
+ * scan, and each try reads only the characters between its neighbouring
+ * '@' signs, so finding every address is linear. */
+static void th__next_email(const char *s, size_t len, size_t from, size_t floor,
+                           size_t *b, size_t *e) {
+  for (size_t at = from; at < len; at++) {
+    const char *p = memchr(s + at, '@', len - at);
+    if (p == NULL)
+      break;
+    at = (size_t)(p - s);
+    if (th__email_at(s, len, at, floor, b, e))
+      return;
+  }
+  *b = *e = len;
+}
+
+/* ---- numbers ------------------------------------------------------------- */
+
+/* A run of digits as written: the digits (ASCII), and where each group
+ * (digits not separated by anything) ends, as a count of digits. 20 digits
+ * is enough: the longest number anything classifies is a 19-digit card;
+ * a run cut at 20 in the middle of a group has no boundary there. */
+#define TH__RUN_MAX 20
+typedef struct th__digits {
+  char d[TH__RUN_MAX];
+  size_t n;
+  size_t group_end[TH__RUN_MAX];
+  size_t groups;
+} th__digits;
 
 static bool th__luhn(const char *d, size_t n) {
   int sum = 0;
@@ -137,93 +377,148 @@ static bool th__nhs_valid(const char *d) {
   return check != 10 && check == d[9] - '0';
 }
 
-/* Classifies a run of digits (as written: `plus` if it began with '+').
- * Returns the placeholder or NULL. */
-static const char *th__classify_digits(const char *d, size_t n, bool plus) {
-  if (n >= 13 && n <= 19 && th__luhn(d, n) && d[0] != '0')
-    return "[card number]";
-  if (!plus && n == 10 && d[0] != '0' && th__nhs_valid(d))
+/* The issuer prefixes of the cards in use in the UK: Mastercard's 2221-2720
+ * range, and everything starting 3 (Amex, JCB, Diners), 4 (Visa), 5
+ * (Mastercard, Maestro) or 6 (Maestro, Discover, UnionPay). Lists of years
+ * start with 1 or 20, so they are never taken for a card. */
+static bool th__card_prefix(const char *d) {
+  if (d[0] >= '3' && d[0] <= '6')
+    return true;
+  int p = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
+          (d[3] - '0');
+  return p >= 2221 && p <= 2720;
+}
+
+/* A number after "+" or "00": a country code (never 0) and the rest. UK
+ * numbers are 9 or 10 digits after 44 and an optional (0). */
+static bool th__intl_phone(const char *d, size_t n) {
+  if (n == 0 || d[0] == '0')
+    return false;
+  if (n >= 2 && d[0] == '4' && d[1] == '4') {
+    size_t rest = n - 2 - (n > 2 && d[2] == '0');
+    return rest >= 9 && rest <= 10;
+  }
+  return n >= 8 && n <= 15;
+}
+
+/* Classifies the first `n` digits of a run, which end its group number
+ * `g` (`plus` if the run began with '+'). Returns the placeholder or NULL. */
+static const char *th__classify_digits(const th__digits *r, size_t n, size_t g,
+                                       bool plus) {
+  const char *d = r->d;
+  const size_t *ge = r->group_end;
+  if (plus)
+    return th__intl_phone(d, n) ? "[phone]" : NULL;
+  if (n >= 2 && d[0] == '0' && d[1] == '0')
+    return th__intl_phone(d + 2, n - 2) ? "[phone]" : NULL;
+  /* Cards are written unbroken or in groups of four (Amex 4-6-5), never in
+   * ones and twos: "4 4 4 4 ..." passes Luhn but is no card. */
+  if (n >= 13 && n <= 19 && th__card_prefix(d) && th__luhn(d, n)) {
+    bool groups_ok = true;
+    for (size_t k = 0; k <= g; k++)
+      if (ge[k] - (k ? ge[k - 1] : 0) < 3)
+        groups_ok = false;
+    if (groups_ok)
+      return "[card number]";
+  }
+  /* NHS numbers are written 3-3-4 or unbroken; "94 34 76 59 19" is a list
+   * of small numbers. */
+  if (n == 10 && d[0] != '0' &&
+      (g == 0 || (g == 2 && ge[0] == 3 && ge[1] == 6)) && th__nhs_valid(d))
     return "[nhs number]";
-  if (plus) {
-    if (n >= 2 && d[0] == '4' && d[1] == '4') {
-      size_t rest = n - 2 - (n > 2 && d[2] == '0');
-      if (rest >= 9 && rest <= 10)
-        return "[phone]";
-      return NULL;
+  /* UK numbers: 0, then 9 or 10 digits. A date and a time such as
+   * "01.02.2024 10:30" are ten digits starting with 0 too, but begin with
+   * two groups of one or two digits, which no phone layout does ("07 700
+   * 900 123" and "(0)20 7974 4444", the trunk 0 counting with the area
+   * code, are phone layouts). */
+  if ((n == 10 || n == 11) && d[0] == '0') {
+    size_t a = ge[0], b = g > 0 ? ge[1] - ge[0] : 0;
+    if (a == 1 && g > 0) {
+      a = ge[1];
+      b = g > 1 ? ge[2] - ge[1] : 0;
     }
-    if (n >= 8 && n <= 15)
+    if (!(a <= 2 && b > 0 && b <= 2))
       return "[phone]";
-    return NULL;
   }
-  if (n >= 4 && d[0] == '0' && d[1] == '0' && d[2] == '4' && d[3] == '4') {
-    size_t rest = n - 4 - (n > 4 && d[4] == '0');
-    return rest >= 9 && rest <= 10 ? "[phone]" : NULL;
-  }
-  if (d[0] == '0' && d[1] != '0' && (n == 10 || n == 11))
-    return "[phone]";
   return NULL;
 }
 
-static bool th__num_sep(unsigned char c) {
-  return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')';
-}
-
-/* A number starting at s[i] (a digit, '+' or '('): the longest prefix, ending
- * at a group boundary, that classifies. */
+/* A number starting at s[i] (a digit, '+' or '('): the longest prefix,
+ * ending at a group boundary, that classifies. Returns its length with
+ * *what the placeholder, and *keep how many leading bytes to leave in the
+ * text (an opening bracket whose partner is not in the match). */
 static size_t th__number_at(const char *s, size_t len, size_t i,
-                            const char **what) {
-  char digits[40];
-  size_t ends[40]; /* byte offset just past each digit */
-  size_t nd = 0;
+                            const char **what, size_t *keep) {
+  th__digits r;
+  size_t ends[TH__RUN_MAX]; /* byte offset just past each digit */
+  size_t first = 0;         /* byte offset of the first digit */
+  r.n = r.groups = 0;
   size_t k = i;
   bool plus = false;
   if (s[k] == '+') {
     plus = true;
     k++;
   }
-  size_t seps = 0;
-  for (; k < len && nd < sizeof digits; k++) {
-    unsigned char c = (unsigned char)s[k];
-    if (th__isdigit(c)) {
-      digits[nd] = (char)c;
-      ends[nd++] = k + 1;
+  int seps = 0;
+  while (k < len && r.n < sizeof r.d) {
+    int v;
+    size_t m = th__digit_at(s, len, k, &v);
+    if (m) {
+      if (r.n == 0)
+        first = k;
+      if (r.n == 0 || seps > 0)
+        r.groups++;
+      r.d[r.n] = (char)('0' + v);
+      ends[r.n++] = k + m;
+      r.group_end[r.groups - 1] = r.n;
       seps = 0;
-    } else if (th__num_sep(c) && ++seps <= 2) {
-      continue;
+      k += m;
+    } else if ((m = th__sep_at(s, len, k)) != 0 && ++seps <= 3) {
+      k += m; /* up to three, for "020 - 7974 - 4444" */
     } else {
       break;
     }
   }
-  if (nd == 0)
+  if (r.n == 0)
     return 0;
-  /* The run must not continue into a word ("ref 12345678901abc"). */
-  for (size_t n = nd; n > 0; n--) {
+  for (size_t g = r.groups; g > 0; g--) {
+    size_t n = r.group_end[g - 1];
     size_t e = ends[n - 1];
-    bool boundary = n == nd ? (e >= len || !th__wordc((unsigned char)s[e]))
-                            : !th__isdigit((unsigned char)s[e]);
+    /* The last group must not run on into a word ("07700900123abc") or on
+     * past the 20 digits read; an earlier one ends at a separator by
+     * construction. */
+    bool boundary =
+        n == r.n ? !th__word_at(s, len, e) : th__digit_at(s, len, e, NULL) == 0;
     if (!boundary)
       continue;
-    const char *w = th__classify_digits(digits, n, plus);
+    const char *w = th__classify_digits(&r, n, g - 1, plus);
     if (w) {
       *what = w;
+      *keep = 0;
+      if (s[i] == '(' && memchr(s + i, ')', e - i) == NULL)
+        *keep = first - i;
       return e - i;
     }
   }
   return 0;
 }
 
-/* ---- National Insurance numbers ------------------------------------------- */
+/* ---- National Insurance numbers ------------------------------------------ */
 
+/* Two prefix letters, six digits (in pairs when spaced) and a suffix letter
+ * A-D, by HMRC's allocation rules: no D, F, I, Q, U or V first; no D, F, I,
+ * O, Q, U or V second; never BG, GB, KN, NK, NT, TN or ZZ. */
 static size_t th__ni_at(const char *s, size_t len, size_t i) {
-  if (i + 8 > len)
+  if (len - i < 8)
     return 0;
-  unsigned char a = th__upper((unsigned char)s[i]);
-  unsigned char b = th__upper((unsigned char)s[i + 1]);
-  if (!th__isupper(a) || !th__isupper(b))
+  unsigned char a0 = (unsigned char)s[i], b0 = (unsigned char)s[i + 1];
+  if (!th__isalpha(a0) || !th__isalpha(b0))
     return 0;
+  unsigned char a = th__upper(a0), b = th__upper(b0);
   if (strchr("DFIQUV", a) || strchr("DFIOQUV", b))
     return 0;
-  static const char *const unused[] = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"};
+  static const char *const unused[] = {"BG", "GB", "NK", "KN",
+                                       "TN", "NT", "ZZ"};
   for (size_t u = 0; u < TH__ARRAY_SIZE(unused); u++)
     if (a == (unsigned char)unused[u][0] && b == (unsigned char)unused[u][1])
       return 0;
@@ -242,23 +537,42 @@ static size_t th__ni_at(const char *s, size_t len, size_t i) {
   }
   if (nd != 6)
     return 0;
-  size_t end = k;
   size_t t = k;
   if (t < len && s[t] == ' ')
     t++;
-  if (t < len && strchr("ABCDabcd", s[t]) &&
-      (t + 1 >= len || !th__wordc((unsigned char)s[t + 1])))
-    end = t + 1;
-  else if (k < len && th__wordc((unsigned char)s[k]))
+  if (t < len && strchr("ABCDabcd", s[t]) && !th__word_at(s, len, t + 1))
+    return t + 1 - i;
+  if (th__word_at(s, len, k))
     return 0;
-  return end - i;
+  /* Without the suffix letter, only in capitals: in lower case a two-letter
+   * word and three numbers ("at 10 12 14") are far more often something
+   * else. */
+  if (!th__isupper(a0) || !th__isupper(b0))
+    return 0;
+  return k - i;
 }
 
-/* ---- postcodes ------------------------------------------------------------ */
+/* ---- postcodes ----------------------------------------------------------- */
+
+/* The letters an inward code may hold (never C, I, K, M, O or V). */
+#define TH__INWARD_LETTERS "ABDEFGHJLNPQRSTUWXYZ"
+
+/* Whether an inward code at s (digit, letter, letter) is an English ordinal
+ * in lower case ("2nd", "1st", "3rd", "4th"): "Room B1 2nd floor". The same
+ * letters in capitals ("B33 8TH") are a postcode. */
+static bool th__ordinal(const char *s) {
+  char x = s[1], y = s[2];
+  if (x < 'a' || x > 'z' || y < 'a' || y > 'z')
+    return false;
+  return (x == 's' && y == 't') || (x == 'n' && y == 'd') ||
+         (x == 'r' && y == 'd') || (x == 't' && y == 'h');
+}
 
 /* A UK postcode at s[i]: outward code (A9, A99, AA9, AA99, A9A, AA9A), an
- * optional space, inward code (9AA). *outward gets the outward code's
- * length. */
+ * optional space, inward code (9AA), with the letters each position may
+ * hold (Royal Mail's rules: no Q, V, X first; no I, J, Z second; C, I, K,
+ * M, O, V never in the inward code). Any case, with or without the space:
+ * the shape is specific enough. *outward gets the outward code's length. */
 static size_t th__postcode_at(const char *s, size_t len, size_t i,
                               size_t *outward) {
   size_t k = i;
@@ -267,40 +581,36 @@ static size_t th__postcode_at(const char *s, size_t len, size_t i,
     k++, letters++;
   if (letters == 0 || k >= len || !th__isdigit((unsigned char)s[k]))
     return 0;
+  if (th__in((unsigned char)s[i], "QVX") ||
+      (letters == 2 && th__in((unsigned char)s[i + 1], "IJZ")))
+    return 0;
   k++;
-  /* Optional second character of the district: a digit, or a letter (A9A). */
-  size_t after_digit = k;
+  /* Optional second character of the district: a digit, or a letter (A9A,
+   * AA9A, from a shorter list). */
   size_t cands[2];
   size_t nc = 0;
-  cands[nc++] = after_digit;
+  cands[nc++] = k;
   if (k < len && (th__isdigit((unsigned char)s[k]) ||
-                  th__isalpha((unsigned char)s[k])))
+                  th__in((unsigned char)s[k],
+                         letters == 1 ? "ABCDEFGHJKPSTUW" : "ABEHMNPRVWXY")))
     cands[nc++] = k + 1;
   for (size_t c = nc; c > 0; c--) {
     size_t o = cands[c - 1];
     size_t p = o;
     if (p < len && s[p] == ' ')
       p++;
-    if (p + 3 <= len && th__isdigit((unsigned char)s[p]) &&
-        th__isalpha((unsigned char)s[p + 1]) &&
-        th__isalpha((unsigned char)s[p + 2]) &&
-        (p + 3 == len || !th__wordc((unsigned char)s[p + 3]))) {
-      /* "AB12CD" without a space is too ambiguous in running text unless
-       * it is all capitals. */
-      if (p == o) {
-        for (size_t q = i; q < p + 3; q++)
-          if (th__isalpha((unsigned char)s[q]) &&
-              !th__isupper((unsigned char)s[q]))
-            return 0;
-      }
-      *outward = o - i;
-      return p + 3 - i;
-    }
+    if (len - p < 3 || !th__isdigit((unsigned char)s[p]) ||
+        !th__in((unsigned char)s[p + 1], TH__INWARD_LETTERS) ||
+        !th__in((unsigned char)s[p + 2], TH__INWARD_LETTERS) ||
+        th__word_at(s, len, p + 3) || th__ordinal(s + p))
+      continue;
+    *outward = o - i;
+    return p + 3 - i;
   }
   return 0;
 }
 
-/* ---- the scanner ---------------------------------------------------------- */
+/* ---- the scanner --------------------------------------------------------- */
 
 int th_redact(const char *text, char **out) {
   if (text == NULL || out == NULL)
@@ -311,25 +621,36 @@ int th_redact(const char *text, char **out) {
   th__out_put(&o, "", 0);
   size_t copied = 0; /* text[0..copied) is already in o */
   size_t i = 0;
+  /* Addresses come first: the numbers and letters inside one
+   * ("07700900123@example.com") are part of it, and nothing else may run
+   * into it, so the other patterns see the text up to the next address as
+   * if it ended there. The character before an address is never a word
+   * character (the local part would have taken it), so that end is a real
+   * boundary. */
+  size_t eb, ee;
+  th__next_email(text, len, 0, 0, &eb, &ee);
   while (i < len) {
+    if (i == eb) {
+      th__out_put(&o, text + copied, eb - copied);
+      th__out_str(&o, "[email]");
+      copied = i = ee;
+      th__next_email(text, len, ee, ee, &eb, &ee);
+      continue;
+    }
+    size_t lim = eb;
     unsigned char c = (unsigned char)text[i];
-    bool at_word_start = i == 0 || !th__wordc((unsigned char)text[i - 1]);
-    size_t n = 0;
+    /* Just after a match, the text will read "...]" here: judging the
+     * boundary as the stored text will show it means redacting the result
+     * again finds nothing new ("NW12BH+447700900123"). */
+    bool at_word_start = (i == copied && i > 0) || !th__word_before(text, i);
+    size_t n = 0, keep = 0;
     const char *what = NULL;
 
-    if (c == '@') {
-      size_t b, e;
-      if (th__email_at(text, len, i, copied, &b, &e)) {
-        th__out_put(&o, text + copied, b - copied);
-        th__out_str(&o, "[email]");
-        copied = i = e;
-        continue;
-      }
-    } else if (at_word_start && th__isalpha(c)) {
+    if (at_word_start && th__isalpha(c)) {
       size_t outward = 0;
-      if ((n = th__ni_at(text, len, i)) != 0) {
+      if ((n = th__ni_at(text, lim, i)) != 0) {
         what = "[ni number]";
-      } else if ((n = th__postcode_at(text, len, i, &outward)) != 0) {
+      } else if ((n = th__postcode_at(text, lim, i, &outward)) != 0) {
         th__out_put(&o, text + copied, i - copied);
         for (size_t k = 0; k < outward; k++) {
           char u = (char)th__upper((unsigned char)text[i + k]);
@@ -339,24 +660,23 @@ int th_redact(const char *text, char **out) {
         copied = i = i + n;
         continue;
       }
-    } else if (at_word_start &&
-               (th__isdigit(c) || c == '+' || c == '(')) {
-      n = th__number_at(text, len, i, &what);
+    } else if (at_word_start && (c == '+' || c == '(' ||
+                                 (th__digit_at(text, lim, i, NULL) &&
+                                  !th__currency_before(text, i)))) {
+      n = th__number_at(text, lim, i, &what, &keep);
     }
     if (n && what) {
-      th__out_put(&o, text + copied, i - copied);
+      th__out_put(&o, text + copied, i + keep - copied);
       th__out_str(&o, what);
       copied = i = i + n;
       continue;
     }
     /* Skip the rest of a word: matches start only at word boundaries. */
-    if (th__wordc(c)) {
-      while (i < len && th__wordc((unsigned char)text[i]) && text[i] != '@')
-        i++;
-      if (i < len && text[i] == '@')
-        continue;
+    if (th__word_at(text, lim, i)) {
+      while (i < lim && th__word_at(text, lim, i))
+        i += th__char_len(text, lim, i);
     } else {
-      i++;
+      i += th__char_len(text, lim, i);
     }
   }
   th__out_put(&o, text + copied, len - copied);

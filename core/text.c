@@ -118,8 +118,8 @@ int th__slug_check(th_db *db, const char *field, const char *s, int max) {
     char c = s[i];
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
       return th__err(db, TH_EINVAL,
-                     "%s may hold only a-z, 0-9 and '-' (got \"%.40s\")",
-                     field, s);
+                     "%s may hold only a-z, 0-9 and '-' (got \"%.40s\")", field,
+                     s);
   }
   if (s[0] == '-' || s[len - 1] == '-')
     return th__err(db, TH_EINVAL, "%s must not start or end with '-'", field);
@@ -154,7 +154,9 @@ static void th__buf_put(th__buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void th__buf_putc(th__buf *b, char c) { th__buf_put(b, &c, 1); }
+static void th__buf_putc(th__buf *b, char c) {
+  th__buf_put(b, &c, 1);
+}
 
 static int th__hexval(char c) {
   if (c >= '0' && c <= '9')
@@ -185,7 +187,8 @@ static void th__put_encoded(th__buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '%' && i + 2 < n && th__hexval(s[i + 1]) >= 0 && th__hexval(s[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < n && th__hexval(s[i + 1]) >= 0 &&
+        th__hexval(s[i + 2]) >= 0) {
       unsigned char d =
           (unsigned char)(th__hexval(s[i + 1]) * 16 + th__hexval(s[i + 2]));
       if (th__unreserved(d)) {
@@ -300,6 +303,11 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
   while (i < len && url[i] != '/' && url[i] != '?' && url[i] != '#')
     i++;
   size_t auth_end = i;
+  /* Browsers read a backslash in an http(s) authority as '/', so in
+   * "https://evil.com\@good.org/" they see evil.com where we would see
+   * good.org. Refuse rather than pick one reading. */
+  if (memchr(url + auth_start, '\\', auth_end - auth_start) != NULL)
+    return TH_EINVAL;
   /* Drop user info: everything up to the last '@' of the authority. */
   for (size_t k = auth_start; k < auth_end; k++)
     if (url[k] == '@')
@@ -313,29 +321,49 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
 
   size_t host_end = auth_end;
   size_t k = auth_start;
-  if (url[k] == '[') { /* IPv6 literal */
-    while (k < auth_end && url[k] != ']')
-      k++;
-    if (k == auth_end)
+  if (url[k] == '[') {
+    /* An IPv6 literal: hex digits, ':' and '.' (an embedded IPv4 address)
+     * with at least two colons. Zone ids (RFC 6874) name an interface of the
+     * browser's machine and IPvFuture is unused, so neither is a page. */
+    size_t colons = 0;
+    for (k++; k < auth_end && url[k] != ']'; k++) {
+      if (url[k] == ':')
+        colons++;
+      else if (th__hexval(url[k]) < 0 && url[k] != '.')
+        goto bad;
+    }
+    if (k == auth_end || colons < 2)
       goto bad;
     host_end = k + 1;
+    for (k = auth_start; k < host_end; k++) {
+      unsigned char c = (unsigned char)url[k];
+      th__buf_putc(&b, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+    }
   } else {
     while (k < auth_end && url[k] != ':')
       k++;
     host_end = k;
-  }
-  if (host_end == auth_start)
-    goto bad;
-  for (k = auth_start; k < host_end; k++) {
-    unsigned char c = (unsigned char)url[k];
-    if (c >= 'A' && c <= 'Z')
-      c = (unsigned char)(c - 'A' + 'a');
-    if (!(th__unreserved(c) || c >= 0x80 || c == '[' || c == ']' || c == ':'))
+    /* A registered name: labels of unreserved characters (or UTF-8 bytes of
+     * an internationalised name) separated by single dots. One trailing dot
+     * ("example.org.", the DNS root) names the same host and is dropped; an
+     * empty label anywhere else leaves no host ("https://./" must not
+     * become "https:///"). */
+    size_t name_end = host_end;
+    if (name_end > auth_start && url[name_end - 1] == '.')
+      name_end--;
+    if (name_end == auth_start)
       goto bad;
-    th__buf_putc(&b, (char)c);
+    for (k = auth_start; k < name_end; k++) {
+      unsigned char c = (unsigned char)url[k];
+      if (c >= 'A' && c <= 'Z')
+        c = (unsigned char)(c - 'A' + 'a');
+      if (!(th__unreserved(c) || c >= 0x80))
+        goto bad;
+      if (c == '.' && (k == auth_start || url[k - 1] == '.'))
+        goto bad;
+      th__buf_putc(&b, (char)c);
+    }
   }
-  if (b.len && b.p[b.len - 1] == '.') /* "example.org." */
-    b.len--, b.p[b.len] = '\0';
   if (host_end < auth_end) {
     if (url[host_end] != ':')
       goto bad;
