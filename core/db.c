@@ -308,17 +308,20 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   if (rc < 0)
     return rc;
 
-  char *key_path = NULL;
   if (opt->key_file == NULL) {
     size_t n = strlen(path) + 5;
-    key_path = malloc(n);
-    if (key_path == NULL)
-      return th__err(db, TH_ENOMEM, "out of memory");
-    snprintf(key_path, n, "%s.key", path);
+    db->key_path = malloc(n);
+    if (db->key_path)
+      snprintf(db->key_path, n, "%s.key", path);
+  } else {
+    db->key_path = th__strdup(opt->key_file);
   }
-  rc = th__keyring_acquire(db, key_path ? key_path : opt->key_file, !readonly,
+  if (db->key_path == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  db->opt = *opt;
+  db->opt.key_file = db->key_path;
+  rc = th__keyring_acquire(db, db->key_path, !readonly,
                            opt->persist_salts >= 0, &db->keys);
-  free(key_path);
   if (rc < 0)
     return rc;
 
@@ -374,6 +377,7 @@ int th_close(th_db *db) {
   if (db->keys)
     th__keyring_release(db->keys);
   free(db->path);
+  free(db->key_path);
   sodium_memzero(db, sizeof *db);
   free(db);
   return TH_OK;
@@ -394,4 +398,10 @@ int th__set_application_id(th_db *db) {
   char sql[64];
   snprintf(sql, sizeof sql, "PRAGMA application_id=%d", TH__APPLICATION_ID);
   return th__exec(db, sql);
+}
+
+int th__db_open_like(th_db *db, int flags, th_db **out) {
+  th_open_options o = db->opt;
+  o.flags = flags;
+  return th_open(out, db->path, &o);
 }

@@ -96,6 +96,8 @@ struct th_db {
   sqlite3 *sql;
   th__keyring *keys;
   char *path;
+  th_open_options opt; /* as opened; opt.key_file points at key_path */
+  char *key_path;
   int flags;
   th_time (*now)(void *);
   void *clock_data;
@@ -143,6 +145,10 @@ int64_t th__day(th_time ms);
 
 /* ---- migrations (migrate.c) ---------------------------------------------- */
 int th__migrate(th_db *db);
+/* Opens another handle on the same database and key file, with the same
+ * clock and settings, and `flags` (e.g. TH_OPEN_READONLY): how the server
+ * gets its writer and reader connections. */
+int th__db_open_like(th_db *db, int flags, th_db **out);
 int th__set_application_id(th_db *db);
 
 /* ---- text (text.c) ------------------------------------------------------- */

@@ -200,3 +200,21 @@ TH__STMT(PURGE_PSEUDONYMS,
          " WHERE pkey IS NULL)")
 TH__STMT(PURGE_DEDUP,
          "UPDATE feedback SET dedup = NULL WHERE dedup IS NOT NULL AND day < ?1")
+
+/* staff tokens */
+#define TH__TOKEN_COLS                                                        \
+  "t.id, coalesce(s.slug, ''), t.role, t.label, t.created, t.expires,"        \
+  " t.revoked"
+TH__STMT(TOKEN_INSERT,
+         "INSERT INTO staff_tokens (site_id, role, label, hash, created,"
+         " expires) VALUES (?1, ?2, ?3, zeroblob(32), ?4, ?5)")
+TH__STMT(TOKEN_SET_HASH, "UPDATE staff_tokens SET hash = ?2 WHERE id = ?1")
+TH__STMT(TOKEN_GET,
+         "SELECT " TH__TOKEN_COLS ", t.hash, coalesce(t.site_id, 0)"
+         " FROM staff_tokens t LEFT JOIN sites s ON s.id = t.site_id"
+         " WHERE t.id = ?1")
+TH__STMT(TOKEN_REVOKE,
+         "UPDATE staff_tokens SET revoked = 1 WHERE id = ?1 AND revoked = 0")
+TH__STMT(TOKEN_LIST,
+         "SELECT " TH__TOKEN_COLS " FROM staff_tokens t"
+         " LEFT JOIN sites s ON s.id = t.site_id ORDER BY t.id DESC")

@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -610,6 +611,135 @@ TH_EXTERN int th_audit_list_get(th_db *db, const char *site_slug,
                                 int64_t before_id, int limit,
                                 th_audit_list **out);
 TH_EXTERN void th_audit_list_free(th_audit_list *list);
+
+/* ---------------------------------------------------------------------------
+ * Staff API tokens. A token ("th_<id>_<secret>") is returned once, when it
+ * is created; the database keeps only a keyed hash of it.
+ */
+typedef enum th_role {
+  TH_ROLE_MODERATOR = 1,  /* publishes, hides, rejects and merges ideas */
+  TH_ROLE_COUNCILLOR = 2, /* sets statuses and official responses */
+  TH_ROLE_ADMIN = 3       /* everything, including the audit log */
+} th_role;
+/* "moderator", "councillor", "admin"; NULL if out of range. */
+TH_EXTERN const char *th_role_name(int role);
+TH_EXTERN int th_role_parse(const char *name);
+
+/* Creates a token for one site (site_slug) or every site (NULL), valid
+ * until `expires` (0: 90 days from now; at most 2 years ahead). *token_out
+ * (freed with th_free) is the only copy of the token. TH_RECORDED,
+ * TH_ENOTFOUND (site), TH_EINVAL (role, label 1..80 characters, expiry in
+ * the past). */
+TH_EXTERN int th_token_create(th_db *db, th_actor actor, const char *site_slug,
+                              int role, const char *label, th_time expires,
+                              char **token_out, int64_t *id_out);
+/* TH_RECORDED, TH_DUPLICATE (already revoked), TH_ENOTFOUND. */
+TH_EXTERN int th_token_revoke(th_db *db, th_actor actor, int64_t id);
+
+typedef struct th_token_info {
+  int64_t id;
+  const char *site; /* "" for every site */
+  int role;         /* th_role */
+  const char *label;
+  th_time created, expires;
+  int revoked;
+} th_token_info;
+/* Checks a presented token for a site (NULL: any) in constant time. *out
+ * (may be NULL; free with th_token_info_free) describes it. TH_OK;
+ * TH_EAUTH if it is malformed, unknown, wrong, revoked or expired (one
+ * message for all, so a guesser learns nothing); TH_EPERM if it is valid
+ * but for another site. */
+TH_EXTERN int th_token_check(th_db *db, const char *token,
+                             const char *site_slug, th_token_info **out);
+TH_EXTERN void th_token_info_free(th_token_info *info);
+
+typedef struct th_token_list {
+  size_t count;
+  th_token_info *items;
+} th_token_list;
+/* Every token, newest first (never the secrets). */
+TH_EXTERN int th_token_list_all(th_db *db, th_token_list **out);
+TH_EXTERN void th_token_list_free(th_token_list *list);
+
+/* ---------------------------------------------------------------------------
+ * The HTTP server: townhall's JSON API, widgets and dashboard on a libuv
+ * loop, embeddable beside a host application's own handles.
+ *
+ * Threads: th_server_new, th_server_listen and th_server_close must be
+ * called on the thread that runs `loop`. The server adds, besides the
+ * handles it keeps on `loop`: one writer thread (the only read-write
+ * connection; group commit), and `extra_loops` threads each running a loop
+ * of its own that shares the listening port (SO_REUSEPORT).
+ */
+typedef struct th_server th_server;
+
+typedef struct th_server_config {
+  const char *host; /* address to listen on; NULL: "127.0.0.1" */
+  int port;         /* 0: 8080; -1: any free port (see th_server_port) */
+  /* Space-separated addresses or CIDR blocks of reverse proxies whose
+   * X-Forwarded-For is believed ("127.0.0.1 10.0.0.0/8"). NULL: none. */
+  const char *trusted_proxies;
+  /* Limits; 0 means the default given. */
+  unsigned max_header_bytes;  /* 16384 -> 431 */
+  unsigned max_body_bytes;    /* 65536 -> 413 */
+  unsigned max_headers;       /* 64 -> 431 */
+  unsigned max_connections;   /* 10000 per loop -> 503 with Retry-After */
+  unsigned max_pipelined;     /* 16 requests queued per connection */
+  unsigned max_requests;      /* 1000 requests per keep-alive connection */
+  /* Timeouts, in milliseconds; 0 means the default given. */
+  unsigned header_timeout_ms; /* 10000, from a request's first byte */
+  unsigned body_timeout_ms;   /* 5000, between body reads */
+  unsigned idle_timeout_ms;   /* 5000, between keep-alive requests */
+  unsigned write_timeout_ms;  /* 10000, for a response to drain */
+  unsigned extra_loops;       /* more loops, on threads of their own */
+  unsigned batch_max;         /* writes per transaction, at most: 1024 */
+  /* Anonymous writes allowed per client address prefix (/32, /64) per
+   * minute, with a burst of the same size; 0: 30. And staff-token
+   * failures per prefix per minute before 429; 0: 10. */
+  unsigned rate_per_minute;
+  unsigned auth_failures_per_minute;
+  /* Seconds a form must have been on screen before a post is believed;
+   * 0: 2; -1 disables the check. */
+  int min_form_seconds;
+  /* Structured log sink: one JSON object per line, never holding an
+   * address, a user agent or a resident id. NULL: standard error. */
+  void (*log)(void *log_data, const char *line);
+  void *log_data;
+  int log_level; /* 1 errors, 2 warnings, 3 info, 4 debug; 0: info */
+  /* Run the retention purge every this many seconds (0: daily; -1: never). */
+  int purge_interval_s;
+} th_server_config;
+
+/*
+ * Creates a server for the database `db` was opened on (same file, key file,
+ * clock and settings; the server opens connections of its own and never
+ * uses `db` itself, which stays the caller's). `cfg` is copied; NULL means
+ * every default. TH_OK and *out; TH_EINVAL (bad configuration: the message
+ * from th_server_errmsg(NULL) is not available, so it goes to the log),
+ * TH_ENOMEM, or any error of th_open.
+ */
+TH_EXTERN int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
+                            const th_server_config *cfg);
+/* Binds and listens (and starts the extra loops). TH_OK, or TH_EIO with
+ * the reason in th_server_errmsg (address in use, permission). */
+TH_EXTERN int th_server_listen(th_server *server);
+/* The port actually bound (after th_server_listen). */
+TH_EXTERN int th_server_port(th_server *server);
+/* The last error's message. Owned by the server. */
+TH_EXTERN const char *th_server_errmsg(th_server *server);
+
+typedef void (*th_server_close_cb)(th_server *server, void *data);
+/*
+ * Stops gracefully and asynchronously: stops accepting, lets requests in
+ * flight finish and their responses drain, commits every queued write,
+ * stops the extra loops and the writer, closes every handle it opened on
+ * `loop`, then calls `cb` (may be NULL) on the loop's thread and frees the
+ * server. Never calls uv_stop: the host's loop goes on running the host's
+ * own handles, and returns from uv_run once nothing else is active.
+ * TH_OK; TH_ESTATE if already closing (cb will not be called twice).
+ */
+TH_EXTERN int th_server_close(th_server *server, th_server_close_cb cb,
+                              void *data);
 
 /* ---------------------------------------------------------------------------
  * Text utilities (any thread, no handle)

@@ -1,19 +1,603 @@
 /*
  * townhall: the command-line tool.
+ *
+ *   townhall serve [options]          run the HTTP server
+ *   townhall site add|list|secret     manage sites
+ *   townhall token create|revoke|list manage staff API tokens
+ *   townhall migrate                  bring a database's schema up to date
+ *   townhall purge                    apply retention settings now
+ *   townhall version
+ *
+ * Every command takes --db PATH (default ./townhall.db, or $TOWNHALL_DB) and
+ * --key-file PATH (default PATH.key, or $TOWNHALL_KEY_FILE).
  */
 #include "config.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <uv.h>
 
 #include "townhall.h"
 
+static const char *opt_db;
+static const char *opt_key;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: townhall COMMAND [options]\n"
+          "\n"
+          "commands:\n"
+          "  serve [--listen HOST:PORT] [--demo] [--trusted-proxy CIDR]...\n"
+          "        [--max-body BYTES] [--max-header BYTES] [--max-connections N]\n"
+          "        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
+          "        [--loops N] [--rate-limit N] [--batch-max N]\n"
+          "        [--synchronous full|normal] [--purge-interval SECONDS]\n"
+          "        [--log-level error|warning|info|debug]\n"
+          "  site add SLUG --name NAME [--origin ORIGIN]... [--anonymous]\n"
+          "        [--moderate] [--keep-param NAME]... [--generate-secret]\n"
+          "  site list\n"
+          "  site secret SLUG (--generate | --from-file FILE)\n"
+          "  token create --role moderator|councillor|admin --label TEXT\n"
+          "        [--site SLUG] [--days N]\n"
+          "  token revoke ID\n"
+          "  token list\n"
+          "  migrate\n"
+          "  purge\n"
+          "  version\n"
+          "\n"
+          "every command: --db PATH (default ./townhall.db or $TOWNHALL_DB),\n"
+          "               --key-file PATH (default PATH.key or $TOWNHALL_KEY_FILE)\n");
+}
+
+static int fail(th_db *db, int rc, const char *what) {
+  fprintf(stderr, "townhall: %s: %s (%s)\n", what,
+          db ? th_errmsg(db) : th_strerror(rc), th_err_name(rc));
+  return 1;
+}
+
+static th_db *open_db(int flags, int *rc_out) {
+  th_open_options o = {.key_file = opt_key, .flags = flags};
+  th_db *db = NULL;
+  int rc = th_open(&db, opt_db, &o);
+  *rc_out = rc;
+  if (rc != TH_OK) {
+    fail(db, rc, "cannot open the database");
+    th_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+/* ---- serve -------------------------------------------------------------------- */
+
+static uv_signal_t sig_term, sig_int;
+static th_server *server;
+
+static void on_closed(th_server *s, void *data) {
+  (void)s;
+  (void)data;
+  uv_close((uv_handle_t *)&sig_term, NULL);
+  uv_close((uv_handle_t *)&sig_int, NULL);
+  server = NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)h;
+  fprintf(stderr, "townhall: %s: finishing requests in flight, then exiting\n",
+          signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (server)
+    th_server_close(server, on_closed, NULL);
+}
+
+static char *b64url(const void *data, size_t len) {
+  size_t n = sodium_base64_encoded_len(len,
+                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  char *s = malloc(n);
+  if (s)
+    sodium_bin2base64(s, n, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return s;
+}
+
+/* A resident JWT for trying the demo with curl: HS256 with the site's
+ * secret, valid for an hour. */
+static char *demo_jwt(th_db *db, const char *site, const char *sub) {
+  unsigned char secret[256];
+  size_t slen = 0;
+  if (th_site_get_secret(db, site, secret, sizeof secret, &slen) != TH_OK)
+    return NULL;
+  char payload[256];
+  snprintf(payload, sizeof payload,
+           "{\"sub\":\"%s\",\"aud\":\"%s\",\"exp\":%lld}", sub, site,
+           (long long)(th_now(db) / 1000 + 3600));
+  static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  char *h = b64url(header, sizeof header - 1);
+  char *p = b64url(payload, strlen(payload));
+  char signing[512];
+  snprintf(signing, sizeof signing, "%s.%s", h, p);
+  unsigned char mac[32];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, secret, slen);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)signing,
+                                strlen(signing));
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(secret, sizeof secret);
+  char *sig = b64url(mac, sizeof mac);
+  size_t n = strlen(signing) + strlen(sig) + 2;
+  char *jwt = malloc(n);
+  snprintf(jwt, n, "%s.%s", signing, sig);
+  free(h);
+  free(p);
+  free(sig);
+  return jwt;
+}
+
+static int demo_setup(th_db *db, int port) {
+  th_site *existing = NULL;
+  char origins[256];
+  snprintf(origins, sizeof origins, "http://127.0.0.1:%d http://localhost:%d",
+           port, port);
+  if (th_site_get(db, "demo", &existing) == TH_OK) {
+    th_site_free(existing);
+  } else {
+    th_site s = {.slug = "demo",
+                 .name = "Demo Borough Council",
+                 .origins = origins,
+                 .allow_anonymous = 1};
+    int rc = th_site_create(db, "townhall serve --demo", &s, NULL);
+    if (rc < 0)
+      return fail(db, rc, "creating the demo site");
+    unsigned char secret[32];
+    randombytes_buf(secret, sizeof secret);
+    th_site_set_secret(db, "demo", secret, sizeof secret);
+    sodium_memzero(secret, sizeof secret);
+    static const char *const ideas[][3] = {
+        {"More bins along the canal towpath",
+         "The bins near the lock overflow every weekend.", "environment"},
+        {"Safer crossing outside the primary school",
+         "A zebra crossing would help children and parents.", "transport"},
+        {"Longer library opening hours on Saturdays",
+         "Many of us work during the week.", "libraries"},
+        {"Plant street trees on the high street",
+         "Shade in summer and somewhere for birds.", "environment"},
+        {"A community fridge at the market",
+         "Less food waste and help for neighbours.", "community"}};
+    int64_t ids[5] = {0};
+    for (int i = 0; i < 5; i++) {
+      th_who author = {.resident = "demo-author"};
+      th_idea_new n = {.title = ideas[i][0], .body = ideas[i][1],
+                       .category = ideas[i][2], .ward = "Central"};
+      th_idea_submit(db, "demo", &author, &n, &ids[i]);
+    }
+    static const int votes[5] = {9, 6, 4, 3, 1};
+    for (int i = 0; i < 5; i++)
+      for (int v = 0; v < votes[i]; v++) {
+        char r[32];
+        snprintf(r, sizeof r, "demo-resident-%d", v);
+        th_who who = {.resident = r};
+        th_vote(db, "demo", &who, ids[i], v % 5 == 4 ? -1 : 1, NULL);
+      }
+    th_idea_set_status(db, "demo", "townhall serve --demo", ids[1],
+                       TH_UNDER_REVIEW,
+                       "Highways officers will survey the crossing this month.");
+  }
+  char *token = NULL;
+  int64_t id = 0;
+  int rc = th_token_create(db, "townhall serve --demo", "demo",
+                           TH_ROLE_ADMIN, "demo councillor",
+                           th_now(db) + 86400000, &token, &id);
+  if (rc < 0)
+    return fail(db, rc, "creating the demo token");
+  char *jwt = demo_jwt(db, "demo", "demo-resident-you");
+  printf("townhall demo: http://127.0.0.1:%d/\n"
+         "  site:               demo\n"
+         "  councillor token:   %s\n"
+         "  a resident's JWT:   %s\n"
+         "  try:  curl -s http://127.0.0.1:%d/v1/sites/demo/ideas?sort=top\n",
+         port, token, jwt ? jwt : "(none)", port);
+  fflush(stdout);
+  th_free(token);
+  free(jwt);
+  return 0;
+}
+
+static int parse_listen(const char *s, char *host, size_t cap, int *port) {
+  const char *colon = strrchr(s, ':');
+  if (colon == NULL) {
+    snprintf(host, cap, "127.0.0.1");
+    *port = atoi(s);
+  } else {
+    size_t n = (size_t)(colon - s);
+    if (n >= cap)
+      return -1;
+    memcpy(host, s, n);
+    host[n] = '\0';
+    if (host[0] == '[') { /* [::1]:8080 */
+      memmove(host, host + 1, n);
+      char *rb = strchr(host, ']');
+      if (rb)
+        *rb = '\0';
+    }
+    *port = atoi(colon + 1);
+  }
+  return *port >= 0 && *port <= 65535 ? 0 : -1;
+}
+
+static int cmd_serve(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"listen", 1, 0, 'l'},          {"demo", 0, 0, 'D'},
+      {"trusted-proxy", 1, 0, 'p'},   {"max-body", 1, 0, 'b'},
+      {"max-header", 1, 0, 'H'},      {"max-connections", 1, 0, 'c'},
+      {"header-timeout", 1, 0, 't'},  {"body-timeout", 1, 0, 'B'},
+      {"idle-timeout", 1, 0, 'i'},    {"loops", 1, 0, 'L'},
+      {"rate-limit", 1, 0, 'r'},      {"log-level", 1, 0, 'v'},
+      {"synchronous", 1, 0, 's'},     {"purge-interval", 1, 0, 'P'},
+      {"batch-max", 1, 0, 'm'},       {"min-form-seconds", 1, 0, 'f'},
+      {"db", 1, 0, 'd'},              {"key-file", 1, 0, 'k'},
+      {0, 0, 0, 0}};
+  th_server_config cfg = {0};
+  char host[64] = "127.0.0.1";
+  int port = 8080, demo = 0, sync = 2;
+  char proxies[1024] = "";
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    switch (c) {
+    case 'l':
+      if (parse_listen(optarg, host, sizeof host, &port) < 0) {
+        fprintf(stderr, "townhall: bad --listen %s\n", optarg);
+        return 2;
+      }
+      break;
+    case 'D': demo = 1; break;
+    case 'p':
+      if (strlen(proxies) + strlen(optarg) + 2 >= sizeof proxies)
+        return 2;
+      strcat(proxies, " ");
+      strcat(proxies, optarg);
+      break;
+    case 'b': cfg.max_body_bytes = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'H': cfg.max_header_bytes = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'c': cfg.max_connections = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 't': cfg.header_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'B': cfg.body_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'i': cfg.idle_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'L': cfg.extra_loops = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'r': cfg.rate_per_minute = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'm': cfg.batch_max = (unsigned)strtoul(optarg, NULL, 10); break;
+    case 'f': cfg.min_form_seconds = atoi(optarg); break;
+    case 'P': cfg.purge_interval_s = atoi(optarg); break;
+    case 's':
+      if (strcmp(optarg, "full") == 0)
+        sync = 2;
+      else if (strcmp(optarg, "normal") == 0)
+        sync = 1;
+      else {
+        fprintf(stderr, "townhall: --synchronous is full or normal\n");
+        return 2;
+      }
+      break;
+    case 'v': {
+      static const char *const lv[] = {"error", "warning", "info", "debug"};
+      cfg.log_level = 0;
+      for (int i = 0; i < 4; i++)
+        if (strcmp(optarg, lv[i]) == 0)
+          cfg.log_level = i + 1;
+      if (cfg.log_level == 0) {
+        fprintf(stderr, "townhall: --log-level is error, warning, info or debug\n");
+        return 2;
+      }
+      break;
+    }
+    case 'd': opt_db = optarg; break;
+    case 'k': opt_key = optarg; break;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  th_open_options o = {.key_file = opt_key, .synchronous = sync};
+  th_db *db = NULL;
+  int rc = th_open(&db, opt_db, &o);
+  if (rc != TH_OK) {
+    int r = fail(db, rc, "cannot open the database");
+    th_close(db);
+    return r;
+  }
+  if (demo && demo_setup(db, port) != 0) {
+    th_close(db);
+    return 1;
+  }
+  cfg.host = host;
+  cfg.port = port == 0 ? -1 : port;
+  cfg.trusted_proxies = proxies[0] ? proxies : NULL;
+  uv_loop_t *loop = uv_default_loop();
+  rc = th_server_new(&server, db, loop, &cfg);
+  if (rc != TH_OK) {
+    fprintf(stderr, "townhall: cannot start the server: %s\n", th_strerror(rc));
+    th_close(db);
+    return 1;
+  }
+  rc = th_server_listen(server);
+  if (rc != TH_OK) {
+    fprintf(stderr, "townhall: %s\n", th_server_errmsg(server));
+    th_server_close(server, NULL, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    th_close(db);
+    return 1;
+  }
+  uv_signal_init(loop, &sig_term);
+  uv_signal_init(loop, &sig_int);
+  uv_signal_start(&sig_term, on_signal, SIGTERM);
+  uv_signal_start(&sig_int, on_signal, SIGINT);
+  uv_run(loop, UV_RUN_DEFAULT);
+  rc = uv_loop_close(loop);
+  th_close(db);
+  if (rc != 0) {
+    fprintf(stderr, "townhall: the loop did not close cleanly: %s\n",
+            uv_strerror(rc));
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- sites ----------------------------------------------------------------------- */
+
+static int cmd_site(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *sub = argv[1];
+  static const struct option longs[] = {
+      {"name", 1, 0, 'n'},        {"origin", 1, 0, 'o'},
+      {"anonymous", 0, 0, 'a'},   {"moderate", 0, 0, 'm'},
+      {"keep-param", 1, 0, 'q'},  {"generate-secret", 0, 0, 'g'},
+      {"generate", 0, 0, 'g'},    {"from-file", 1, 0, 'F'},
+      {"db", 1, 0, 'd'},          {"key-file", 1, 0, 'k'},
+      {0, 0, 0, 0}};
+  th_site s = {0};
+  char origins[1024] = "", params[512] = "";
+  int gen = 0;
+  const char *secret_file = NULL;
+  optind = 2;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    switch (c) {
+    case 'n': s.name = optarg; break;
+    case 'o':
+      if (strlen(origins) + strlen(optarg) + 2 < sizeof origins) {
+        strcat(origins, " ");
+        strcat(origins, optarg);
+      }
+      break;
+    case 'q':
+      if (strlen(params) + strlen(optarg) + 2 < sizeof params) {
+        strcat(params, " ");
+        strcat(params, optarg);
+      }
+      break;
+    case 'a': s.allow_anonymous = 1; break;
+    case 'm': s.moderate_ideas = 1; break;
+    case 'g': gen = 1; break;
+    case 'F': secret_file = optarg; break;
+    case 'd': opt_db = optarg; break;
+    case 'k': opt_key = optarg; break;
+    default: usage(stderr); return 2;
+    }
+  }
+  int rc;
+  th_db *db = open_db(0, &rc);
+  if (db == NULL)
+    return 1;
+  int status = 0;
+  if (strcmp(sub, "list") == 0) {
+    th_site_list *l = NULL;
+    if ((rc = th_site_list_all(db, &l)) < 0)
+      status = fail(db, rc, "listing sites");
+    for (size_t i = 0; l && i < l->count; i++)
+      printf("%s\t%s\t%s%s%s\n", l->items[i].slug, l->items[i].name,
+             l->items[i].origins,
+             l->items[i].allow_anonymous ? "\tanonymous" : "",
+             l->items[i].moderate_ideas ? "\tmoderated" : "");
+    th_site_list_free(l);
+  } else if (strcmp(sub, "add") == 0 && optind < argc) {
+    s.slug = argv[optind];
+    s.origins = origins;
+    s.keep_params = params;
+    if (s.name == NULL)
+      s.name = s.slug;
+    rc = th_site_create(db, "townhall site add", &s, NULL);
+    if (rc < 0)
+      status = fail(db, rc, "adding the site");
+    else
+      printf("added site %s\n", s.slug);
+  } else if (strcmp(sub, "secret") == 0 && optind < argc) {
+    s.slug = argv[optind];
+    gen = gen || secret_file == NULL;
+  } else {
+    usage(stderr);
+    status = 2;
+  }
+  if (status == 0 && s.slug && (gen || secret_file)) {
+    unsigned char secret[256];
+    size_t len = 32;
+    if (secret_file) {
+      FILE *f = fopen(secret_file, "rb");
+      len = f ? fread(secret, 1, sizeof secret, f) : 0;
+      if (f)
+        fclose(f);
+      while (len && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
+        len--;
+    } else {
+      randombytes_buf(secret, 32);
+    }
+    rc = th_site_set_secret(db, s.slug, secret, len);
+    if (rc < 0) {
+      status = fail(db, rc, "setting the site secret");
+    } else if (!secret_file) {
+      char *b = b64url(secret, len);
+      printf("resident-token secret for %s (shown once; give it to the "
+             "council's app, base64url):\n%s\n",
+             s.slug, b);
+      free(b);
+    }
+    sodium_memzero(secret, sizeof secret);
+  }
+  th_close(db);
+  return status;
+}
+
+/* ---- tokens ----------------------------------------------------------------------- */
+
+static int cmd_token(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *sub = argv[1];
+  static const struct option longs[] = {
+      {"role", 1, 0, 'r'}, {"label", 1, 0, 'l'},    {"site", 1, 0, 's'},
+      {"days", 1, 0, 'n'}, {"db", 1, 0, 'd'},       {"key-file", 1, 0, 'k'},
+      {0, 0, 0, 0}};
+  const char *role = NULL, *label = NULL, *site = NULL;
+  int days = 90;
+  optind = 2;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    switch (c) {
+    case 'r': role = optarg; break;
+    case 'l': label = optarg; break;
+    case 's': site = optarg; break;
+    case 'n': days = atoi(optarg); break;
+    case 'd': opt_db = optarg; break;
+    case 'k': opt_key = optarg; break;
+    default: usage(stderr); return 2;
+    }
+  }
+  int rc;
+  th_db *db = open_db(0, &rc);
+  if (db == NULL)
+    return 1;
+  int status = 0;
+  if (strcmp(sub, "create") == 0) {
+    char *tok = NULL;
+    int64_t id = 0;
+    int r = role ? th_role_parse(role) : TH_EINVAL;
+    rc = th_token_create(db, "townhall token create", site, r,
+                         label ? label : "", th_now(db) + (th_time)days * 86400000,
+                         &tok, &id);
+    if (rc < 0)
+      status = fail(db, rc, "creating the token");
+    else
+      printf("token %" PRId64 " (%s, %s; shown once):\n%s\n", id, role,
+             site ? site : "every site", tok);
+    th_free(tok);
+  } else if (strcmp(sub, "revoke") == 0 && optind < argc) {
+    rc = th_token_revoke(db, "townhall token revoke", strtoll(argv[optind], NULL, 10));
+    if (rc < 0)
+      status = fail(db, rc, "revoking the token");
+    else
+      printf(rc == TH_DUPLICATE ? "already revoked\n" : "revoked\n");
+  } else if (strcmp(sub, "list") == 0) {
+    th_token_list *l = NULL;
+    if ((rc = th_token_list_all(db, &l)) < 0)
+      status = fail(db, rc, "listing tokens");
+    for (size_t i = 0; l && i < l->count; i++) {
+      const th_token_info *t = &l->items[i];
+      time_t e = (time_t)(t->expires / 1000);
+      char when[32];
+      strftime(when, sizeof when, "%Y-%m-%d", gmtime(&e));
+      printf("%" PRId64 "\t%s\t%s\t%s\texpires %s%s\n", t->id,
+             t->site[0] ? t->site : "*", th_role_name(t->role), t->label, when,
+             t->revoked ? "\trevoked" : "");
+    }
+    th_token_list_free(l);
+  } else {
+    usage(stderr);
+    status = 2;
+  }
+  th_close(db);
+  return status;
+}
+
+static int cmd_simple(int argc, char **argv, const char *what) {
+  static const struct option longs[] = {
+      {"db", 1, 0, 'd'}, {"key-file", 1, 0, 'k'}, {0, 0, 0, 0}};
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    if (c == 'd')
+      opt_db = optarg;
+    else if (c == 'k')
+      opt_key = optarg;
+    else {
+      usage(stderr);
+      return 2;
+    }
+  }
+  int rc;
+  th_db *db = open_db(0, &rc);
+  if (db == NULL)
+    return 1;
+  int status = 0;
+  if (strcmp(what, "migrate") == 0) {
+    printf("schema version %d (latest %d)\n", th_schema_version(db),
+           th_schema_latest());
+  } else {
+    th_purge_report r;
+    rc = th_purge(db, &r);
+    if (rc < 0)
+      status = fail(db, rc, "purging");
+    else
+      printf("removed %" PRId64 " comments, %" PRId64
+             " audit entries; destroyed %" PRId64 " consultation keys and %" PRId64
+             " salts\n",
+             r.comments, r.audit, r.keys, r.salts);
+  }
+  th_close(db);
+  return status;
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "version") == 0) {
+  opt_db = getenv("TOWNHALL_DB");
+  if (opt_db == NULL || opt_db[0] == '\0')
+    opt_db = "townhall.db";
+  opt_key = getenv("TOWNHALL_KEY_FILE");
+  if (opt_key && opt_key[0] == '\0')
+    opt_key = NULL;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  argc--;
+  argv++;
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("townhall %s\n", th_version_string());
     return 0;
   }
-  fprintf(stderr, "usage: townhall version\n");
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (sodium_init() < 0)
+    return 1;
+  if (strcmp(cmd, "serve") == 0)
+    return cmd_serve(argc, argv);
+  if (strcmp(cmd, "site") == 0)
+    return cmd_site(argc, argv);
+  if (strcmp(cmd, "token") == 0)
+    return cmd_token(argc, argv);
+  if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "purge") == 0)
+    return cmd_simple(argc, argv, cmd);
+  fprintf(stderr, "townhall: unknown command %s\n", cmd);
+  usage(stderr);
   return 2;
 }

@@ -1,0 +1,1391 @@
+/*
+ * api.c: the handlers of the JSON API (v1). A handler only decodes,
+ * authenticates, calls a domain function and encodes: every rule lives in
+ * the domain (the files of core/), which the C API and the bindings share. Reads run
+ * here on the loop's read-only connection; writes are queued to the writer
+ * and answered after their commit.
+ */
+#include "router.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static th_db *th__reader(th__ctx *x) { return x->req->lp->reader; }
+static th_server *th__srv(th__ctx *x) { return x->req->lp->srv; }
+
+static json_t *th__iso(th_time ms) {
+  if (ms <= 0)
+    return json_null();
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return json_string(buf);
+}
+
+static json_t *th__iso_day(th_time ms) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return json_string(buf);
+}
+
+/* "2026-03-02", "2026-03-02T10:00:00Z" or milliseconds; -1 if none of them. */
+static th_time th__parse_time(const char *s) {
+  if (s == NULL || s[0] == '\0')
+    return -1;
+  char *end = NULL;
+  long long v = strtoll(s, &end, 10);
+  if (*end == '\0' && v >= 0)
+    return (th_time)v;
+  struct tm tm = {0};
+  const char *rest = strptime(s, "%Y-%m-%d", &tm);
+  if (rest == NULL)
+    return -1;
+  if (*rest == 'T') {
+    rest = strptime(rest + 1, "%H:%M:%S", &tm);
+    if (rest == NULL)
+      return -1;
+    if (*rest == 'Z')
+      rest++;
+  }
+  if (*rest != '\0')
+    return -1;
+  return (th_time)timegm(&tm) * 1000;
+}
+
+static const char *th__qs(th__ctx *x, const char *name) {
+  return json_string_value(json_object_get(x->query, name));
+}
+
+static const char *th__str(json_t *body, const char *name) {
+  return json_string_value(json_object_get(body, name));
+}
+
+static char *th__dup_or_null(const char *s) { return s ? th__strdup(s) : NULL; }
+
+static void th__method_not_allowed(th__ctx *x, const char *allow) {
+  char extra[96];
+  snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+  th__respond_problem(x->req, 405, "method-not-allowed", "Method not allowed",
+                      NULL, extra);
+}
+
+static bool th__is_loopback(const char *ip) {
+  return strcmp(ip, "127.0.0.1") == 0 || strncmp(ip, "127.", 4) == 0 ||
+         strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+/* ---- bodies ---------------------------------------------------------------------- */
+
+static bool th__ctype_is(const th__req *req, const char *want) {
+  size_t len = 0;
+  const char *ct = th__req_header(req, "content-type", &len);
+  size_t wl = strlen(want);
+  if (ct == NULL || len < wl || strncasecmp(ct, want, wl) != 0)
+    return false;
+  return len == wl || ct[wl] == ';' || ct[wl] == ' ';
+}
+
+/* Decodes a JSON object body, or a form body when `form_ok`. On failure the
+ * problem has been sent and NULL is returned. */
+static json_t *th__body(th__ctx *x, bool form_ok, bool *is_form) {
+  th__req *req = x->req;
+  if (is_form)
+    *is_form = false;
+  if (th__ctype_is(req, "application/json")) {
+    json_error_t err;
+    json_t *j = json_loadb(req->body.p ? req->body.p : "", req->body.len,
+                           JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL || !json_is_object(j)) {
+      char detail[200];
+      snprintf(detail, sizeof detail,
+               j ? "The body must be a JSON object."
+                 : "The body is not valid JSON: %s (line %d).",
+               err.text, err.line);
+      json_decref(j);
+      th__respond_problem(req, 400, "bad-json", "Malformed JSON", detail,
+                          NULL);
+      return NULL;
+    }
+    return j;
+  }
+  if (form_ok && th__ctype_is(req, "application/x-www-form-urlencoded")) {
+    json_t *j = th__form_decode(req->body.p ? req->body.p : "", req->body.len);
+    if (j == NULL) {
+      th__respond_problem(req, 400, "bad-form", "Malformed form",
+                          "The form body is not valid percent-encoded UTF-8.",
+                          NULL);
+      return NULL;
+    }
+    if (is_form)
+      *is_form = true;
+    return j;
+  }
+  th__respond_problem(req, 415, "unsupported-media-type",
+                      "Unsupported media type",
+                      form_ok ? "Send application/json or "
+                                "application/x-www-form-urlencoded."
+                              : "Send application/json.",
+                      NULL);
+  return NULL;
+}
+
+/* ---- identity ---------------------------------------------------------------------- */
+
+typedef struct th__auth {
+  enum { TH__A_NONE, TH__A_RESIDENT, TH__A_STAFF, TH__A_DEVICE } kind;
+  char sub[256];
+  char ip[64];
+  char ua[512];
+  int role;
+  char actor[128];
+} th__auth;
+
+static const char *th__bearer(const th__req *req, size_t *len) {
+  size_t n = 0;
+  const char *h = th__req_header(req, "authorization", &n);
+  if (h == NULL || n < 8 || strncasecmp(h, "Bearer ", 7) != 0)
+    return NULL;
+  h += 7;
+  n -= 7;
+  while (n && *h == ' ')
+    h++, n--;
+  *len = n;
+  return n ? h : NULL;
+}
+
+static void th__device(th__ctx *x, th__auth *a) {
+  th__client_addr(x->req, a->ip, sizeof a->ip);
+  size_t n = 0;
+  const char *ua = th__req_header(x->req, "user-agent", &n);
+  if (n >= sizeof a->ua)
+    n = sizeof a->ua - 1;
+  if (ua)
+    memcpy(a->ua, ua, n);
+  a->ua[n] = '\0';
+}
+
+/* Checks a staff token and the role it needs (a mask of 1 << role). Failed
+ * attempts are rate limited per address prefix. Returns false after
+ * answering. */
+static bool th__staff(th__ctx *x, const char *site, unsigned roles,
+                      th__auth *a) {
+  th_server *srv = th__srv(x);
+  th__device(x, a);
+  int retry = 0;
+  int64_t now = th_now(th__reader(x));
+  if (th__ratelimit_blocked(srv->ratelimit, 1, a->ip,
+                            srv->cfg.auth_failures_per_minute, now, &retry)) {
+    th__metrics_limited("staff_auth");
+    char extra[48];
+    snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+    th__respond_problem(x->req, 429, "rate-limited", "Too many attempts",
+                        "Too many failed sign-ins from this network.", extra);
+    return false;
+  }
+  size_t len = 0;
+  const char *tok = th__bearer(x->req, &len);
+  char buf[128];
+  th_token_info *info = NULL;
+  int rc = TH_EAUTH;
+  if (tok && len < sizeof buf && strncmp(tok, "th_", 3) == 0) {
+    memcpy(buf, tok, len);
+    buf[len] = '\0';
+    rc = th_token_check(th__reader(x), buf, site, &info);
+    sodium_memzero(buf, sizeof buf);
+  }
+  if (rc < 0) {
+    th__ratelimit_take(srv->ratelimit, 1, a->ip,
+                       srv->cfg.auth_failures_per_minute, now, NULL);
+    th__respond_error(x->req, rc == TH_EPERM ? TH_EPERM : TH_EAUTH,
+                      rc == TH_EPERM ? "This token is for another site."
+                                     : "A valid staff token is required.");
+    return false;
+  }
+  a->kind = TH__A_STAFF;
+  a->role = info->role;
+  snprintf(a->actor, sizeof a->actor, "token %" PRId64 " (%s)", info->id,
+           info->label);
+  th_token_info_free(info);
+  if (!(roles & (1u << a->role))) {
+    th__respond_problem(x->req, 403, "perm", "Not permitted",
+                        "This token's role may not do that.", NULL);
+    return false;
+  }
+  return true;
+}
+
+#define TH__ANY_STAFF                                                        \
+  ((1u << TH_ROLE_MODERATOR) | (1u << TH_ROLE_COUNCILLOR) |                  \
+   (1u << TH_ROLE_ADMIN))
+
+/* Whether the request carries a valid staff token for the site (no answer,
+ * no rate limit: for reads whose detail depends on it). */
+static bool th__is_staff(th__ctx *x) {
+  size_t len = 0;
+  const char *tok = th__bearer(x->req, &len);
+  char buf[128];
+  if (tok == NULL || len >= sizeof buf || strncmp(tok, "th_", 3) != 0)
+    return false;
+  memcpy(buf, tok, len);
+  buf[len] = '\0';
+  bool ok = th_token_check(th__reader(x), buf, x->site, NULL) == TH_OK;
+  sodium_memzero(buf, sizeof buf);
+  return ok;
+}
+
+/* A resident (Bearer JWT signed with the site's secret) or, where the site
+ * allows it and no token is given, a device. Returns false after
+ * answering. */
+static bool th__who(th__ctx *x, const th__site_row *site, bool allow_device,
+                    th__auth *a) {
+  size_t len = 0;
+  const char *jwt = th__bearer(x->req, &len);
+  if (jwt == NULL) {
+    if (allow_device && site->allow_anonymous) {
+      a->kind = TH__A_DEVICE;
+      th__device(x, a);
+      return true;
+    }
+    th__respond_problem(x->req, 401, "auth", "Sign in first",
+                        "This needs a resident token (Authorization: Bearer).",
+                        "WWW-Authenticate: Bearer realm=\"townhall\"\r\n");
+    return false;
+  }
+  unsigned char secret[256];
+  size_t slen = 0;
+  int rc = th_site_get_secret(th__reader(x), x->site, secret, sizeof secret,
+                              &slen);
+  const char *why = "this site accepts no resident tokens";
+  if (rc == TH_OK)
+    rc = th__jwt_verify(jwt, len, x->site, secret, slen,
+                        th_now(th__reader(x)) / 1000, a->sub, sizeof a->sub,
+                        &why);
+  else
+    rc = TH_EAUTH;
+  sodium_memzero(secret, sizeof secret);
+  if (rc != TH_OK) {
+    char extra[160];
+    snprintf(extra, sizeof extra,
+             "WWW-Authenticate: Bearer realm=\"townhall\", "
+             "error=\"invalid_token\"\r\n");
+    th__respond_problem(x->req, 401, "auth", "Invalid resident token", why,
+                        extra);
+    return false;
+  }
+  a->kind = TH__A_RESIDENT;
+  return true;
+}
+
+/* ---- anonymous-write defences ---------------------------------------------------- */
+
+/* A form timestamp: "<ms>.<base64url(HMAC-SHA-256(form key, site:ms))>". */
+static void th__form_ts_make(th_server *srv, const char *site, th_time now,
+                             char *out, size_t cap) {
+  char msg[96];
+  int n = snprintf(msg, sizeof msg, "%s:%" PRId64, site, now);
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, srv->form_key, sizeof srv->form_key);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, (size_t)n);
+  crypto_auth_hmacsha256_final(&st, mac);
+  char b64[48];
+  sodium_bin2base64(b64, sizeof b64, mac, 16,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  snprintf(out, cap, "%" PRId64 ".%s", now, b64);
+}
+
+/* NULL if the submission looks human; otherwise the spam reason. */
+static const char *th__spam_reason(th__ctx *x, json_t *body,
+                                   const char *text_a, const char *text_b) {
+  th_server *srv = th__srv(x);
+  const char *hp = th__str(body, "website");
+  if (hp && hp[0])
+    return "honeypot";
+  const char *ts = th__str(body, "ts");
+  if (ts && ts[0] && srv->cfg.min_form_seconds > 0) {
+    char *dot = strchr(ts, '.');
+    char *end = NULL;
+    long long ms = strtoll(ts, &end, 10);
+    char want[96];
+    if (dot == NULL || end != dot || ms <= 0)
+      return "bad_form_token";
+    th__form_ts_make(srv, x->site, (th_time)ms, want, sizeof want);
+    if (strlen(want) != strlen(ts) ||
+        sodium_memcmp(want, ts, strlen(ts)) != 0)
+      return "bad_form_token";
+    th_time now = th_now(th__reader(x));
+    if (now - (th_time)ms < (th_time)srv->cfg.min_form_seconds * 1000)
+      return "too_fast";
+  }
+  /* One long "word" of letters and digits is what form-filling bots type. */
+  for (int k = 0; k < 2; k++) {
+    const char *t = k ? text_b : text_a;
+    if (t == NULL)
+      continue;
+    size_t n = strlen(t), alnum = 0;
+    bool space = false;
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)t[i];
+      if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+        space = true;
+      else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9'))
+        alnum++;
+    }
+    if (!space && n >= 25 && alnum == n)
+      return "gibberish";
+  }
+  if (text_a && text_b && text_a[0] && strcasecmp(text_a, text_b) == 0)
+    return "identical_fields";
+  return NULL;
+}
+
+/* Rate limit for anonymous writes; false after answering 429. */
+static bool th__rate_ok(th__ctx *x, const th__auth *a) {
+  th_server *srv = th__srv(x);
+  int retry = 0;
+  if (th__ratelimit_take(srv->ratelimit, 0, a->ip, srv->cfg.rate_per_minute,
+                         th_now(th__reader(x)), &retry))
+    return true;
+  th__metrics_limited("anonymous_write");
+  char extra[48];
+  snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+  th__respond_problem(x->req, 429, "rate-limited", "Too many submissions",
+                      "Please wait a little before sending more.", extra);
+  return false;
+}
+
+/* ---- writes through the writer --------------------------------------------------- */
+
+enum {
+  TH__OP_FEEDBACK,
+  TH__OP_IDEA,
+  TH__OP_VOTE,
+  TH__OP_STATUS,
+  TH__OP_MODERATE,
+  TH__OP_WITHDRAW,
+  TH__OP_CONSULTATION,
+  TH__OP_ERASE
+};
+
+typedef struct th__wcmd {
+  th__cmd cmd;
+  int op;
+  char site[64];
+  th__auth who;
+  char *s[6];
+  int64_t id, id2;
+  int v1, v2;
+  th_time t1, t2;
+  bool form;
+  char *location; /* 303 target for form posts */
+  int64_t out_id;
+  th_counts counts;
+  int64_t out_n;
+} th__wcmd;
+
+static void th__wcmd_free(th__wcmd *w) {
+  for (size_t i = 0; i < TH__ARRAY_SIZE(w->s); i++)
+    free(w->s[i]);
+  free(w->location);
+  sodium_memzero(&w->who, sizeof w->who);
+  free(w);
+}
+
+static void th__wcmd_run(th__cmd *cmd, th_db *db) {
+  th__wcmd *w = (th__wcmd *)cmd;
+  th_who who = {0};
+  if (w->who.kind == TH__A_RESIDENT)
+    who.resident = w->who.sub;
+  else {
+    who.ip = w->who.ip;
+    who.user_agent = w->who.ua;
+  }
+  switch (w->op) {
+  case TH__OP_FEEDBACK: {
+    th_feedback fb = {.page = w->s[0], .useful = w->v1, .rating = w->v2,
+                      .comment = w->s[1]};
+    cmd->rc = th_feedback_record(db, w->site, &who, &fb);
+    break;
+  }
+  case TH__OP_IDEA: {
+    th_idea_new n = {.consultation = w->s[0], .title = w->s[1],
+                     .body = w->s[2], .category = w->s[3], .ward = w->s[4]};
+    cmd->rc = th_idea_submit(db, w->site, &who, &n, &w->out_id);
+    if (cmd->rc >= 0) {
+      th_idea *i = NULL;
+      if (th_idea_get(db, w->site, w->out_id, &i) == TH_OK)
+        w->v1 = i->status;
+      th_idea_free(i);
+    }
+    break;
+  }
+  case TH__OP_VOTE:
+    cmd->rc = th_vote(db, w->site, &who, w->id, w->v1, &w->counts);
+    break;
+  case TH__OP_STATUS:
+    cmd->rc = th_idea_set_status(db, w->site, w->who.actor, w->id, w->v1,
+                                 w->s[0]);
+    break;
+  case TH__OP_MODERATE:
+    cmd->rc = th_idea_moderate(db, w->site, w->who.actor, w->id, w->v1, w->id2,
+                               w->s[0]);
+    break;
+  case TH__OP_WITHDRAW:
+    cmd->rc = th_idea_withdraw(db, w->site, &who, w->id);
+    break;
+  case TH__OP_CONSULTATION: {
+    th_consultation c = {.slug = w->s[0], .title = w->s[1],
+                         .description = w->s[2], .ward = w->s[3],
+                         .opens = w->t1, .closes = w->t2};
+    cmd->rc = th_consultation_create(db, w->site, w->who.actor, &c, &w->out_id);
+    break;
+  }
+  case TH__OP_ERASE:
+    cmd->rc = th_resident_erase(db, w->site, w->who.sub, &w->out_n);
+    break;
+  }
+  if (cmd->rc < 0)
+    snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(db));
+}
+
+static void th__wcmd_done(th__cmd *cmd) {
+  th__wcmd *w = (th__wcmd *)cmd;
+  th__req *req = cmd->req;
+  int rc = cmd->rc;
+  if (req->conn == NULL) {
+    /* The client left; its write stands (or failed) all the same. */
+    th__req_free(req);
+    th__wcmd_free(w);
+    return;
+  }
+  if (rc < 0) {
+    th__respond_error(req, rc, cmd->msg);
+    th__wcmd_free(w);
+    return;
+  }
+  bool recorded = rc == TH_RECORDED;
+  if (w->form && w->location) {
+    char extra[2400];
+    snprintf(extra, sizeof extra, "Location: %s\r\n", w->location);
+    th__respond(req, 303, "text/plain; charset=utf-8", extra, "See Other\n",
+                10);
+    th__wcmd_free(w);
+    return;
+  }
+  json_t *doc = json_pack("{s:b}", "recorded", recorded);
+  switch (w->op) {
+  case TH__OP_IDEA:
+    json_object_set_new(doc, "id", json_integer(w->out_id));
+    if (recorded)
+      json_object_set_new(doc, "status", json_string(th_status_name(w->v1)));
+    break;
+  case TH__OP_VOTE:
+    json_object_set_new(doc, "up", json_integer(w->counts.up));
+    json_object_set_new(doc, "down", json_integer(w->counts.down));
+    json_object_set_new(doc, "anon_up", json_integer(w->counts.anon_up));
+    json_object_set_new(doc, "anon_down", json_integer(w->counts.anon_down));
+    json_object_set_new(doc, "my_vote", json_integer(w->counts.my_vote));
+    break;
+  case TH__OP_CONSULTATION:
+    json_object_set_new(doc, "id", json_integer(w->out_id));
+    json_object_set_new(doc, "slug", json_string(w->s[0]));
+    break;
+  case TH__OP_ERASE:
+    json_object_set_new(doc, "erased", json_integer(w->out_n));
+    break;
+  default:
+    break;
+  }
+  int status = recorded ? (w->op == TH__OP_ERASE ? 200 : 201) : 200;
+  th__respond_json(req, status, doc, NULL);
+  th__wcmd_free(w);
+}
+
+static th__wcmd *th__wcmd_new(th__ctx *x, int op) {
+  th__wcmd *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return NULL;
+  w->op = op;
+  snprintf(w->site, sizeof w->site, "%s", x->site);
+  w->cmd.req = x->req;
+  w->cmd.lp = x->req->lp;
+  w->cmd.run = th__wcmd_run;
+  w->cmd.done = th__wcmd_done;
+  return w;
+}
+
+static void th__submit(th__ctx *x, th__wcmd *w) {
+  th__req *req = x->req;
+  th__loop *lp = req->lp;
+  if (lp->srv->writer == NULL) {
+    th__wcmd_free(w);
+    th__respond_error(req, TH_ESHUTDOWN, "The server is shutting down.");
+    return;
+  }
+  req->async = true;
+  lp->pending_cmds++;
+  if (th__writer_submit(lp->srv->writer, &w->cmd) < 0) {
+    lp->pending_cmds--;
+    req->async = false;
+    th__wcmd_free(w);
+    th__respond_error(req, TH_ESHUTDOWN, "The server is shutting down.");
+  }
+}
+
+/* The 200 a bot gets: the shape of a duplicate, never "recorded". */
+static void th__discard(th__ctx *x, const char *reason, bool form,
+                        const char *location) {
+  th__metrics_spam(reason);
+  if (form && location) {
+    char extra[2400];
+    snprintf(extra, sizeof extra, "Location: %s\r\n", location);
+    th__respond(x->req, 303, "text/plain; charset=utf-8", extra,
+                "See Other\n", 10);
+    return;
+  }
+  json_t *doc = json_pack("{s:b}", "recorded", 0);
+  th__respond_json(x->req, 200, doc, NULL);
+}
+
+/* ---- site-scoped routes ------------------------------------------------------------- */
+
+/* Where a form post returns: the thank-you page (next=thanks, as the
+ * widget's no-script form asks), or the page itself, but only if it is on
+ * one of the site's origins: never an open redirect. */
+static char *th__form_location(th__ctx *x, const th__site_row *site,
+                               const char *page, const char *next,
+                               const char *lang) {
+  char *norm = NULL;
+  bool page_ok = page && th_url_normalize(page, NULL, &norm) == TH_OK &&
+                 site->origins[0] &&
+                 th__origin_listed(site->origins, norm,
+                                   th__url_origin_len(norm));
+  th__sbuf b = {0};
+  if (page_ok && !(next && strcmp(next, "thanks") == 0)) {
+    th__sbuf_puts(&b, norm);
+  } else {
+    char l[16] = "en";
+    if (lang && strlen(lang) < sizeof l && strspn(lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(lang))
+      snprintf(l, sizeof l, "%s", lang);
+    th__sbuf_printf(&b, "/thanks?site=%s&lang=%s", x->site, l);
+    if (page_ok) {
+      th__sbuf_puts(&b, "&return=");
+      static const char hex[] = "0123456789ABCDEF";
+      for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+          char ch = (char)*p;
+          th__sbuf_put(&b, &ch, 1);
+        } else {
+          char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+          th__sbuf_put(&b, e, 3);
+        }
+      }
+    }
+  }
+  free(norm);
+  if (b.oom) {
+    th__sbuf_free(&b);
+    return NULL;
+  }
+  return b.p;
+}
+
+/* Accepts cross-site form posts only from the site's own origins (or a
+ * browser that hides its origin: "null" or none); JSON writes are guarded
+ * by CORS preflight and the content type. */
+static bool th__origin_ok(th__ctx *x, const th__site_row *site) {
+  size_t len = 0;
+  const char *origin = th__req_header(x->req, "origin", &len);
+  if (origin == NULL || (len == 4 && memcmp(origin, "null", 4) == 0))
+    return true;
+  if (th__origin_listed(site->origins, origin, len) ||
+      th__origin_same(x->req, origin, len))
+    return true;
+  th__respond_problem(x->req, 403, "cross-site", "Cross-site request refused",
+                      "This site does not accept posts from that origin.",
+                      NULL);
+  return false;
+}
+
+static void th__feedback_post(th__ctx *x, const th__site_row *site) {
+  bool form = false;
+  if (!th__origin_ok(x, site))
+    return;
+  json_t *body = th__body(x, true, &form);
+  if (body == NULL)
+    return;
+  const char *page = th__str(body, "page");
+  json_t *useful = json_object_get(body, "useful");
+  json_t *rating = json_object_get(body, "rating");
+  const char *comment = th__str(body, "comment");
+  int u = -1, r = 0;
+  if (json_is_boolean(useful))
+    u = json_is_true(useful);
+  else if (json_is_string(useful)) {
+    const char *s = json_string_value(useful);
+    u = strcmp(s, "yes") == 0 || strcmp(s, "1") == 0 || strcmp(s, "true") == 0
+            ? 1
+        : strcmp(s, "no") == 0 || strcmp(s, "0") == 0 || strcmp(s, "false") == 0
+            ? 0
+            : -1;
+  } else if (json_is_integer(useful) && json_integer_value(useful) >= 0 &&
+             json_integer_value(useful) <= 1)
+    u = (int)json_integer_value(useful);
+  bool rating_ok = true;
+  if (json_is_integer(rating))
+    r = json_integer_value(rating) >= 0 && json_integer_value(rating) <= 5
+            ? (int)json_integer_value(rating)
+            : (rating_ok = false, 0);
+  else if (json_is_string(rating) && json_string_value(rating)[0]) {
+    const char *s = json_string_value(rating);
+    r = (s[0] >= '1' && s[0] <= '5' && s[1] == '\0') ? s[0] - '0'
+                                                      : (rating_ok = false, 0);
+  } else if (rating && !json_is_null(rating) && !json_is_string(rating))
+    rating_ok = false;
+  if (page == NULL || u < 0 || !rating_ok) {
+    json_decref(body);
+    th__respond_problem(x->req, 422, "inval", "Invalid feedback",
+                        page == NULL  ? "\"page\" is required."
+                        : u < 0       ? "\"useful\" must be yes or no."
+                                      : "\"rating\" must be 1 to 5.",
+                        NULL);
+    return;
+  }
+  if (comment && comment[0] == '\0')
+    comment = NULL;
+  char *location = NULL;
+  if (form)
+    location = th__form_location(x, site, page, th__str(body, "next"),
+                                 th__str(body, "lang"));
+  th__auth a = {.kind = TH__A_DEVICE};
+  th__device(x, &a);
+  const char *spam = th__spam_reason(x, body, comment, NULL);
+  if (spam == NULL && comment && strcmp(comment, page) == 0)
+    spam = "identical_fields";
+  if (spam) {
+    th__discard(x, spam, form, location);
+    free(location);
+    json_decref(body);
+    return;
+  }
+  if (!th__rate_ok(x, &a)) {
+    free(location);
+    json_decref(body);
+    return;
+  }
+  th__wcmd *w = th__wcmd_new(x, TH__OP_FEEDBACK);
+  if (w == NULL) {
+    free(location);
+    json_decref(body);
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->s[0] = th__strdup(page);
+  w->s[1] = th__dup_or_null(comment);
+  w->v1 = u;
+  w->v2 = r;
+  w->form = form;
+  w->location = location;
+  json_decref(body);
+  th__submit(x, w);
+}
+
+static json_t *th__summary_json(const th_page_summary *s, bool exact,
+                                int min, int round) {
+  /* The public sees what open data would publish: small counts withheld,
+   * others rounded, so that no answer describes a handful of people. */
+#define TH__COUNT(v)                                                         \
+  (exact ? json_integer(v)                                                   \
+   : (v) == 0 ? json_integer(0)                                              \
+   : (v) < min ? json_null()                                                 \
+               : json_integer((((v) + round / 2) / round) * round))
+  int64_t total = s->yes + s->no;
+  json_t *doc = json_object();
+  json_object_set_new(doc, "page", json_string(s->page));
+  json_object_set_new(doc, "yes", TH__COUNT(s->yes));
+  json_object_set_new(doc, "no", TH__COUNT(s->no));
+  json_object_set_new(doc, "responses", TH__COUNT(total));
+  json_t *hist = json_array();
+  for (int i = 0; i < 5; i++)
+    json_array_append_new(hist, TH__COUNT(s->ratings[i]));
+  json_object_set_new(doc, "ratings", hist);
+  json_object_set_new(doc, "rating_count", TH__COUNT(s->rating_count));
+  bool enough = exact || total >= min;
+  json_object_set_new(doc, "rating_mean",
+                      enough && s->rating_count && (exact || s->rating_count >= min)
+                          ? json_real(s->rating_mean)
+                          : json_null());
+  json_object_set_new(doc, "useful_lower",
+                      enough ? json_real(s->useful_lower) : json_null());
+  json_object_set_new(doc, "comments", TH__COUNT(s->comments));
+  json_object_set_new(doc, "first", th__iso_day(s->first));
+  json_object_set_new(doc, "last", th__iso_day(s->last));
+  json_object_set_new(doc, "exact", json_boolean(exact));
+#undef TH__COUNT
+  return doc;
+}
+
+static void th__feedback_summary(th__ctx *x) {
+  const char *page = th__qs(x, "page");
+  if (page == NULL) {
+    th__respond_problem(x->req, 422, "inval", "Missing page",
+                        "Give the page as ?page=URL.", NULL);
+    return;
+  }
+  bool exact = th__is_staff(x);
+  th_site *site = NULL;
+  th_page_summary *s = NULL;
+  int rc = th_site_get(th__reader(x), x->site, &site);
+  if (rc == TH_OK)
+    rc = th_feedback_summary(th__reader(x), x->site, page, &s);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    th_site_free(site);
+    return;
+  }
+  th__respond_json(x->req, 200,
+                   th__summary_json(s, exact, site->open_min, site->open_round),
+                   exact ? "Vary: Authorization\r\n"
+                         : "Vary: Authorization\r\nCache-Control: public, "
+                           "max-age=60\r\n");
+  th_page_summary_free(s);
+  th_site_free(site);
+}
+
+static int th__limit(th__ctx *x, int dflt, int max) {
+  const char *l = th__qs(x, "limit");
+  if (l == NULL)
+    return dflt;
+  char *end = NULL;
+  long v = strtol(l, &end, 10);
+  if (*end || v < 1 || v > max)
+    return -1;
+  return (int)v;
+}
+
+static void th__feedback_pages(th__ctx *x) {
+  th__auth a = {0};
+  if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
+    return;
+  const char *sort = th__qs(x, "sort");
+  int limit = th__limit(x, 20, 100);
+  if ((sort && strcmp(sort, "worst") != 0) || limit < 0) {
+    th__respond_problem(x->req, 422, "inval", "Invalid query",
+                        "sort must be \"worst\"; limit 1 to 100.", NULL);
+    return;
+  }
+  th_page_list *l = NULL;
+  int rc = th_feedback_pages(th__reader(x), x->site, limit, th__qs(x, "cursor"),
+                             &l);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < l->count; i++)
+    json_array_append_new(items, th__summary_json(&l->items[i], true, 0, 1));
+  json_t *doc = json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                          l->next_cursor ? json_string(l->next_cursor)
+                                         : json_null());
+  th_page_list_free(l);
+  th__respond_json(x->req, 200, doc, NULL);
+}
+
+static void th__feedback_comments(th__ctx *x) {
+  th__auth a = {0};
+  if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
+    return;
+  const char *page = th__qs(x, "page");
+  int limit = th__limit(x, 50, 500);
+  if (page == NULL || limit < 0) {
+    th__respond_problem(x->req, 422, "inval", "Invalid query",
+                        "Give ?page=URL (and limit 1 to 500).", NULL);
+    return;
+  }
+  th_comment_list *l = NULL;
+  int rc = th_feedback_comments(th__reader(x), x->site, page, limit, &l);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < l->count; i++) {
+    const th_comment *c = &l->items[i];
+    json_t *o = json_pack("{s:o,s:b,s:o,s:s}", "day", th__iso_day(c->day),
+                          "useful", c->useful, "rating",
+                          c->rating ? json_integer(c->rating) : json_null(),
+                          "text", c->text);
+    json_array_append_new(items, o);
+  }
+  th_comment_list_free(l);
+  th__respond_json(x->req, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
+static json_t *th__idea_json(const th_idea *i) {
+  json_t *o = json_pack(
+      "{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)i->id,
+      "consultation", i->consultation, "title", i->title, "body", i->body,
+      "category", i->category, "ward", i->ward, "status",
+      th_status_name(i->status) ? th_status_name(i->status) : "unknown");
+  json_object_set_new(o, "votes",
+                      json_pack("{s:I,s:I,s:I,s:I}", "up", (json_int_t)i->up,
+                                "down", (json_int_t)i->down, "anon_up",
+                                (json_int_t)i->anon_up, "anon_down",
+                                (json_int_t)i->anon_down));
+  json_object_set_new(o, "response",
+                      i->response[0] ? json_pack("{s:s,s:o}", "text",
+                                                 i->response, "at",
+                                                 th__iso(i->response_at))
+                                     : json_null());
+  json_object_set_new(o, "merged_into", i->merged_into
+                                            ? json_integer(i->merged_into)
+                                            : json_null());
+  json_object_set_new(o, "created", th__iso(i->created));
+  json_object_set_new(o, "updated", th__iso(i->updated));
+  json_object_set_new(o, "rank",
+                      json_pack("{s:f,s:f,s:f}", "top", i->top, "hot", i->hot,
+                                "controversial", i->controversial));
+  return o;
+}
+
+static void th__ideas_get(th__ctx *x) {
+  th_idea_query q = {0};
+  q.consultation = th__qs(x, "consultation");
+  q.ward = th__qs(x, "ward");
+  q.category = th__qs(x, "category");
+  q.cursor = th__qs(x, "cursor");
+  const char *sort = th__qs(x, "sort");
+  const char *seed = th__qs(x, "seed");
+  const char *status = th__qs(x, "status");
+  const char *from = th__qs(x, "from"), *to = th__qs(x, "to");
+  q.sort = sort ? th_sort_parse(sort) : TH_SORT_TOP;
+  q.limit = th__limit(x, 20, 100);
+  if (seed)
+    q.seed = strtoull(seed, NULL, 10);
+  q.created_from = from ? th__parse_time(from) : 0;
+  q.created_to = to ? th__parse_time(to) : 0;
+  unsigned mask = 0;
+  bool bad_status = false;
+  if (status) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", status);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+      int s = th_status_parse(t);
+      if (s < 0)
+        bad_status = true;
+      else
+        mask |= TH_STATUS_BIT(s);
+    }
+  }
+  if (q.sort < 0 || q.limit < 0 || bad_status || q.created_from < 0 ||
+      q.created_to < 0) {
+    th__respond_problem(x->req, 422, "inval", "Invalid query",
+                        "sort is top, hot, new, controversial or random; "
+                        "limit 1 to 100; status a comma-separated list of "
+                        "statuses; from and to dates (YYYY-MM-DD).",
+                        NULL);
+    return;
+  }
+  q.statuses = mask;
+  if ((mask & ~TH_STATUS_PUBLIC) != 0) {
+    th__auth a = {0};
+    if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
+      return;
+  }
+  th_idea_page *p = NULL;
+  int rc = th_idea_list(th__reader(x), x->site, &q, &p);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < p->count; i++)
+    json_array_append_new(items, th__idea_json(&p->items[i]));
+  json_t *doc = json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                          p->next_cursor ? json_string(p->next_cursor)
+                                         : json_null());
+  th_idea_page_free(p);
+  th__respond_json(x->req, 200, doc, NULL);
+}
+
+static void th__ideas_post(th__ctx *x, const th__site_row *site) {
+  if (!th__origin_ok(x, site))
+    return;
+  json_t *body = th__body(x, false, NULL);
+  if (body == NULL)
+    return;
+  th__auth a = {0};
+  if (!th__who(x, site, true, &a)) {
+    json_decref(body);
+    return;
+  }
+  const char *title = th__str(body, "title"), *text = th__str(body, "body");
+  if (a.kind == TH__A_DEVICE) {
+    const char *spam = th__spam_reason(x, body, title, text);
+    if (spam) {
+      th__discard(x, spam, false, NULL);
+      json_decref(body);
+      return;
+    }
+    if (!th__rate_ok(x, &a)) {
+      json_decref(body);
+      return;
+    }
+  }
+  th__wcmd *w = th__wcmd_new(x, TH__OP_IDEA);
+  if (w == NULL) {
+    json_decref(body);
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->s[0] = th__dup_or_null(th__str(body, "consultation"));
+  w->s[1] = th__dup_or_null(title);
+  w->s[2] = th__dup_or_null(text);
+  w->s[3] = th__dup_or_null(th__str(body, "category"));
+  w->s[4] = th__dup_or_null(th__str(body, "ward"));
+  json_decref(body);
+  th__submit(x, w);
+}
+
+static void th__idea_get(th__ctx *x) {
+  th_idea *i = NULL;
+  int rc = th_idea_get(th__reader(x), x->site, x->id, &i);
+  if (rc == TH_OK && !(TH_STATUS_PUBLIC & TH_STATUS_BIT(i->status)) &&
+      i->status != TH_MERGED && !th__is_staff(x)) {
+    /* Pending and hidden ideas are for staff eyes only. */
+    th_idea_free(i);
+    th__respond_error(x->req, TH_ENOTFOUND, "No such idea on this site.");
+    return;
+  }
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  th__respond_json(x->req, 200, th__idea_json(i), NULL);
+  th_idea_free(i);
+}
+
+static void th__idea_history(th__ctx *x) {
+  th_vote_history *h = NULL;
+  int rc = th_vote_history_get(th__reader(x), x->site, x->id, &h);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *days = json_array();
+  for (size_t i = 0; i < h->count; i++)
+    json_array_append_new(days,
+                          json_pack("{s:o,s:I,s:I}", "day",
+                                    th__iso_day(h->days[i].day), "up",
+                                    (json_int_t)h->days[i].up, "down",
+                                    (json_int_t)h->days[i].down));
+  th_vote_history_free(h);
+  th__respond_json(x->req, 200, json_pack("{s:o}", "days", days), NULL);
+}
+
+static void th__vote_put(th__ctx *x, const th__site_row *site) {
+  if (!th__origin_ok(x, site))
+    return;
+  json_t *body = th__body(x, false, NULL);
+  if (body == NULL)
+    return;
+  json_t *v = json_object_get(body, "value");
+  if (!json_is_integer(v) || json_integer_value(v) < -1 ||
+      json_integer_value(v) > 1) {
+    json_decref(body);
+    th__respond_problem(x->req, 422, "inval", "Invalid vote",
+                        "\"value\" must be 1, 0 or -1.", NULL);
+    return;
+  }
+  th__auth a = {0};
+  if (!th__who(x, site, true, &a) ||
+      (a.kind == TH__A_DEVICE && !th__rate_ok(x, &a))) {
+    json_decref(body);
+    return;
+  }
+  th__wcmd *w = th__wcmd_new(x, TH__OP_VOTE);
+  if (w == NULL) {
+    json_decref(body);
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->id = x->id;
+  w->v1 = (int)json_integer_value(v);
+  json_decref(body);
+  th__submit(x, w);
+}
+
+static void th__idea_staff_post(th__ctx *x, bool moderation) {
+  th__auth a = {0};
+  unsigned roles = (1u << TH_ROLE_ADMIN) |
+                   (moderation ? 1u << TH_ROLE_MODERATOR
+                               : 1u << TH_ROLE_COUNCILLOR);
+  if (!th__staff(x, x->site, roles, &a))
+    return;
+  json_t *body = th__body(x, false, NULL);
+  if (body == NULL)
+    return;
+  th__wcmd *w = th__wcmd_new(x, moderation ? TH__OP_MODERATE : TH__OP_STATUS);
+  if (w == NULL) {
+    json_decref(body);
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->id = x->id;
+  const char *bad = NULL;
+  if (moderation) {
+    w->v1 = th_moderation_parse(th__str(body, "action"));
+    json_t *into = json_object_get(body, "into");
+    w->id2 = json_is_integer(into) ? json_integer_value(into) : 0;
+    w->s[0] = th__dup_or_null(th__str(body, "reason"));
+    if (w->v1 < 0)
+      bad = "\"action\" must be publish, hide, reject or merge.";
+    else if (w->v1 == TH_MOD_MERGE && w->id2 <= 0)
+      bad = "A merge needs \"into\": the id of the idea to merge into.";
+  } else {
+    w->v1 = th_status_parse(th__str(body, "status"));
+    json_t *resp = json_object_get(body, "response");
+    if (resp && !json_is_null(resp) && !json_is_string(resp))
+      bad = "\"response\" must be text.";
+    w->s[0] = th__dup_or_null(json_string_value(resp));
+    if (w->v1 < 0)
+      bad = "\"status\" must be a status name, such as accepted.";
+  }
+  json_decref(body);
+  if (bad) {
+    th__wcmd_free(w);
+    th__respond_problem(x->req, 422, "inval", "Invalid request", bad, NULL);
+    return;
+  }
+  th__submit(x, w);
+}
+
+static void th__idea_withdraw(th__ctx *x, const th__site_row *site) {
+  th__auth a = {0};
+  if (!th__who(x, site, true, &a))
+    return;
+  th__wcmd *w = th__wcmd_new(x, TH__OP_WITHDRAW);
+  if (w == NULL) {
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->id = x->id;
+  th__submit(x, w);
+}
+
+static void th__consultations_get(th__ctx *x) {
+  th_consultation_list *l = NULL;
+  int rc = th_consultation_list_all(th__reader(x), x->site, &l);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  th_time now = th_now(th__reader(x));
+  json_t *items = json_array();
+  for (size_t i = 0; i < l->count; i++) {
+    const th_consultation *c = &l->items[i];
+    bool open = now >= c->opens && (c->closes == 0 || now < c->closes);
+    json_array_append_new(
+        items, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:b}", "slug", c->slug,
+                         "title", c->title, "description", c->description,
+                         "ward", c->ward[0] ? json_string(c->ward) : json_null(),
+                         "opens", th__iso(c->opens), "closes",
+                         th__iso(c->closes), "open", open));
+  }
+  th_consultation_list_free(l);
+  th__respond_json(x->req, 200, json_pack("{s:o}", "items", items),
+                   "Cache-Control: public, max-age=30\r\n");
+}
+
+static void th__consultations_post(th__ctx *x) {
+  th__auth a = {0};
+  if (!th__staff(x, x->site,
+                 (1u << TH_ROLE_ADMIN) | (1u << TH_ROLE_COUNCILLOR), &a))
+    return;
+  json_t *body = th__body(x, false, NULL);
+  if (body == NULL)
+    return;
+  th__wcmd *w = th__wcmd_new(x, TH__OP_CONSULTATION);
+  if (w == NULL) {
+    json_decref(body);
+    th__respond_error(x->req, TH_ENOMEM, NULL);
+    return;
+  }
+  w->who = a;
+  w->s[0] = th__dup_or_null(th__str(body, "slug"));
+  w->s[1] = th__dup_or_null(th__str(body, "title"));
+  w->s[2] = th__dup_or_null(th__str(body, "description"));
+  w->s[3] = th__dup_or_null(th__str(body, "ward"));
+  const char *opens = th__str(body, "opens"), *closes = th__str(body, "closes");
+  w->t1 = opens ? th__parse_time(opens) : 0;
+  w->t2 = closes ? th__parse_time(closes) : 0;
+  json_decref(body);
+  if (w->t1 < 0 || w->t2 < 0) {
+    th__wcmd_free(w);
+    th__respond_problem(x->req, 422, "inval", "Invalid dates",
+                        "opens and closes are dates such as 2026-03-02 or "
+                        "2026-03-02T10:00:00Z.",
+                        NULL);
+    return;
+  }
+  th__submit(x, w);
+}
+
+static void th__resident(th__ctx *x, const th__site_row *site) {
+  th__auth a = {0};
+  if (!th__who(x, site, false, &a))
+    return;
+  if (x->req->method == HTTP_DELETE) {
+    th__wcmd *w = th__wcmd_new(x, TH__OP_ERASE);
+    if (w == NULL) {
+      th__respond_error(x->req, TH_ENOMEM, NULL);
+      return;
+    }
+    w->who = a;
+    th__submit(x, w);
+    return;
+  }
+  char *json = NULL;
+  int rc = th_resident_export(th__reader(x), x->site, a.sub, &json);
+  sodium_memzero(a.sub, sizeof a.sub);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  th__respond(x->req, 200, "application/json", NULL, json, strlen(json));
+  th_free(json);
+}
+
+static void th__audit_get(th__ctx *x) {
+  th__auth a = {0};
+  if (!th__staff(x, x->site, 1u << TH_ROLE_ADMIN, &a))
+    return;
+  const char *before = th__qs(x, "before");
+  int limit = th__limit(x, 100, 1000);
+  if (limit < 0) {
+    th__respond_problem(x->req, 422, "inval", "Invalid query",
+                        "limit 1 to 1000.", NULL);
+    return;
+  }
+  th_audit_list *l = NULL;
+  int rc = th_audit_list_get(th__reader(x), x->site,
+                             before ? strtoll(before, NULL, 10) : 0, limit, &l);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *items = json_array();
+  for (size_t i = 0; i < l->count; i++) {
+    const th_audit_entry *e = &l->items[i];
+    json_array_append_new(
+        items, json_pack("{s:I,s:o,s:s,s:s,s:o,s:s}", "id", (json_int_t)e->id,
+                         "at", th__iso(e->at), "actor", e->actor, "action",
+                         e->action, "idea",
+                         e->idea_id ? json_integer(e->idea_id) : json_null(),
+                         "detail", e->detail));
+  }
+  th_audit_list_free(l);
+  th__respond_json(x->req, 200, json_pack("{s:o}", "items", items), NULL);
+}
+
+static void th__site_get(th__ctx *x) {
+  th_site *s = NULL;
+  int rc = th_site_get(th__reader(x), x->site, &s);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  json_t *doc = json_pack("{s:s,s:s,s:b,s:b}", "slug", s->slug, "name",
+                          s->name, "moderate_ideas", s->moderate_ideas,
+                          "allow_anonymous", s->allow_anonymous);
+  th_site_free(s);
+  th__respond_json(x->req, 200, doc, "Cache-Control: public, max-age=60\r\n");
+}
+
+static void th__form_token(th__ctx *x) {
+  char ts[96];
+  th__form_ts_make(th__srv(x), x->site, th_now(th__reader(x)), ts, sizeof ts);
+  th__respond_json(x->req, 200, json_pack("{s:s}", "ts", ts), NULL);
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+static bool th__is(const th__req *r, int m) { return r->method == m; }
+
+static void th__preflight(th__ctx *x, const char *methods) {
+  th__req *req = x->req;
+  if (strstr(req->cors, "Access-Control-Allow-Origin") == NULL) {
+    th__respond_problem(req, 403, "cross-site", "Origin not allowed",
+                        "This site does not accept requests from that origin.",
+                        NULL);
+    return;
+  }
+  char extra[256];
+  snprintf(extra, sizeof extra,
+           "Access-Control-Allow-Methods: %s\r\n"
+           "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
+           "Access-Control-Max-Age: 600\r\n",
+           methods);
+  th__respond(req, 204, NULL, extra, NULL, 0);
+}
+
+static void th__site_route(th__ctx *x) {
+  th__req *req = x->req;
+  th__site_row site;
+  int rc = th__site_lookup(th__reader(x), x->site, &site);
+  if (rc < 0) {
+    th__respond_error(req, rc, th_errmsg(th__reader(x)));
+    return;
+  }
+  th__cors(req, site.origins);
+  int m = req->method;
+  bool get = m == HTTP_GET || m == HTTP_HEAD;
+  const char *allow = "GET";
+  switch (req->route) {
+  case TH__R_SITE:
+    if (get)
+      return th__site_get(x);
+    break;
+  case TH__R_FEEDBACK:
+    allow = "POST";
+    if (th__is(req, HTTP_POST))
+      return th__feedback_post(x, &site);
+    break;
+  case TH__R_FEEDBACK_SUMMARY:
+    if (get)
+      return th__feedback_summary(x);
+    break;
+  case TH__R_FEEDBACK_PAGES:
+    if (get)
+      return th__feedback_pages(x);
+    break;
+  case TH__R_FEEDBACK_COMMENTS:
+    if (get)
+      return th__feedback_comments(x);
+    break;
+  case TH__R_FORM_TOKEN:
+    if (get)
+      return th__form_token(x);
+    break;
+  case TH__R_CONSULTATIONS:
+    allow = "GET, POST";
+    if (get)
+      return th__consultations_get(x);
+    if (th__is(req, HTTP_POST))
+      return th__consultations_post(x);
+    break;
+  case TH__R_IDEAS:
+    allow = "GET, POST";
+    if (get)
+      return th__ideas_get(x);
+    if (th__is(req, HTTP_POST))
+      return th__ideas_post(x, &site);
+    break;
+  case TH__R_IDEA:
+    if (get)
+      return th__idea_get(x);
+    break;
+  case TH__R_IDEA_HISTORY:
+    if (get)
+      return th__idea_history(x);
+    break;
+  case TH__R_IDEA_VOTE:
+    allow = "PUT";
+    if (th__is(req, HTTP_PUT))
+      return th__vote_put(x, &site);
+    break;
+  case TH__R_IDEA_STATUS:
+  case TH__R_IDEA_MODERATION:
+    allow = "POST";
+    if (th__is(req, HTTP_POST))
+      return th__idea_staff_post(x, req->route == TH__R_IDEA_MODERATION);
+    break;
+  case TH__R_IDEA_WITHDRAW:
+    allow = "POST";
+    if (th__is(req, HTTP_POST))
+      return th__idea_withdraw(x, &site);
+    break;
+  case TH__R_RESIDENT:
+    allow = "GET, DELETE";
+    if (get || th__is(req, HTTP_DELETE))
+      return th__resident(x, &site);
+    break;
+  case TH__R_AUDIT:
+    if (get)
+      return th__audit_get(x);
+    break;
+  case TH__R_OPEN_DATA:
+    if (get)
+      return th__open_data(x, &site);
+    break;
+  default:
+    th__respond_error(req, TH_ENOTFOUND, "No such resource.");
+    return;
+  }
+  if (m == HTTP_OPTIONS) {
+    th__preflight(x, allow);
+    return;
+  }
+  th__method_not_allowed(x, allow);
+}
+
+void th__handle(th__ctx *x) {
+  th__req *req = x->req;
+  bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+  switch (req->route) {
+  case TH__R_HEALTHZ: {
+    if (!get)
+      return th__method_not_allowed(x, "GET");
+    int v = th_schema_version(th__reader(x));
+    bool ok = v == th_schema_latest() && th__srv(x)->writer != NULL;
+    json_t *doc = json_pack("{s:s,s:i,s:s}", "status", ok ? "ok" : "unavailable",
+                            "schema", v, "version", th_version_string());
+    th__respond_json(req, ok ? 200 : 503, doc, NULL);
+    return;
+  }
+  case TH__R_METRICS: {
+    if (!get)
+      return th__method_not_allowed(x, "GET");
+    char ip[64];
+    th__client_addr(req, ip, sizeof ip);
+    th__auth a = {0};
+    if (!th__is_loopback(ip) && !th__staff(x, NULL, 1u << TH_ROLE_ADMIN, &a))
+      return;
+    th__sbuf b = {0};
+    th__metrics_render(&b, th__srv(x));
+    th__respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+                b.p ? b.p : "", b.len);
+    th__sbuf_free(&b);
+    return;
+  }
+  case TH__R_STATIC:
+    th__static(x);
+    return;
+  case TH__R_UNKNOWN:
+    th__respond_error(req, TH_ENOTFOUND, "No such resource.");
+    return;
+  default:
+    th__site_route(x);
+    return;
+  }
+}

@@ -1,0 +1,287 @@
+/*
+ * http.h: the server's internal structures, shared by its files and by
+ * nothing outside (the fuzzer and the unit tests excepted).
+ *
+ * The shape (DESIGN.md sections 3 and 4): each loop accepts and parses
+ * connections and answers reads from a read-only connection of its own;
+ * writes are queued to one writer thread, which commits them in batches
+ * and hands results back through a uv_async_t. A response is only sent
+ * after the commit that holds its write.
+ */
+#ifndef TH_SERVER_HTTP_H
+#define TH_SERVER_HTTP_H
+
+#include "internal.h"
+
+#include <jansson.h>
+#include <llhttp.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+typedef struct th__loop th__loop;
+typedef struct th__conn th__conn;
+typedef struct th__req th__req;
+typedef struct th__cmd th__cmd;
+typedef struct th__writer th__writer;
+typedef struct th__ratelimit th__ratelimit;
+
+/* ---- a growable byte buffer ---------------------------------------------- */
+typedef struct th__sbuf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} th__sbuf;
+void th__sbuf_put(th__sbuf *b, const void *s, size_t n);
+void th__sbuf_puts(th__sbuf *b, const char *s);
+void th__sbuf_printf(th__sbuf *b, const char *fmt, ...) TH__PRINTF(2, 3);
+void th__sbuf_free(th__sbuf *b);
+
+/* ---- routes (for metrics and logs: the template, never the raw path) ----- */
+#define TH__ROUTES(XX)                                                       \
+  XX(UNKNOWN, "other")                                                       \
+  XX(HEALTHZ, "/healthz")                                                    \
+  XX(METRICS, "/metrics")                                                    \
+  XX(FEEDBACK, "/v1/sites/{site}/feedback")                                  \
+  XX(FEEDBACK_SUMMARY, "/v1/sites/{site}/feedback/summary")                  \
+  XX(FEEDBACK_PAGES, "/v1/sites/{site}/feedback/pages")                      \
+  XX(FEEDBACK_COMMENTS, "/v1/sites/{site}/feedback/comments")                \
+  XX(FORM_TOKEN, "/v1/sites/{site}/form-token")                              \
+  XX(CONSULTATIONS, "/v1/sites/{site}/consultations")                        \
+  XX(IDEAS, "/v1/sites/{site}/ideas")                                        \
+  XX(IDEA, "/v1/sites/{site}/ideas/{id}")                                    \
+  XX(IDEA_VOTE, "/v1/sites/{site}/ideas/{id}/vote")                          \
+  XX(IDEA_STATUS, "/v1/sites/{site}/ideas/{id}/status")                      \
+  XX(IDEA_MODERATION, "/v1/sites/{site}/ideas/{id}/moderation")              \
+  XX(IDEA_WITHDRAW, "/v1/sites/{site}/ideas/{id}/withdraw")                  \
+  XX(IDEA_HISTORY, "/v1/sites/{site}/ideas/{id}/history")                    \
+  XX(RESIDENT, "/v1/sites/{site}/residents/me")                              \
+  XX(AUDIT, "/v1/sites/{site}/audit")                                        \
+  XX(SITE, "/v1/sites/{site}")                                               \
+  XX(OPEN_DATA, "/v1/sites/{site}/open/{file}")                              \
+  XX(STATIC, "/static")
+
+typedef enum th__route {
+#define TH__ROUTE_ENUM(id, tmpl) TH__R_##id,
+  TH__ROUTES(TH__ROUTE_ENUM)
+#undef TH__ROUTE_ENUM
+  TH__R_COUNT
+} th__route;
+extern const char *const th__route_names[TH__R_COUNT];
+
+/* ---- a request and its response ------------------------------------------ */
+#define TH__MAX_HEADERS_HARD 128
+
+typedef struct th__header {
+  uint32_t name, name_len, value, value_len; /* offsets into req->hbuf */
+} th__header;
+
+struct th__req {
+  th__req *next;
+  th__conn *conn;   /* NULL once the connection is gone */
+  th__loop *lp;
+  uint64_t started; /* uv_hrtime() at the first byte */
+  int method;       /* llhttp_method_t */
+  th__sbuf url;
+  th__sbuf hbuf; /* header names and values, lower-cased names */
+  th__header headers[TH__MAX_HEADERS_HARD];
+  unsigned nheaders;
+  bool in_value;      /* the last header callback was a value */
+  size_t header_bytes;
+  bool headers_done;
+  th__sbuf body;
+  bool keep_alive;
+  int reject;         /* 413 / 431 found while parsing */
+  /* The response, once ready. */
+  bool ready;
+  bool async;         /* waiting for the writer */
+  bool close_after;   /* Connection: close */
+  int status;
+  th__route route;
+  char cors[400]; /* CORS headers for this request's origin, if allowed */
+  th__sbuf resp;
+};
+
+/* ---- a connection ---------------------------------------------------------- */
+enum th__timer_kind {
+  TH__T_NONE,
+  TH__T_HEADER,
+  TH__T_BODY,
+  TH__T_IDLE,
+  TH__T_WRITE,
+  TH__T_LINGER
+};
+
+struct th__conn {
+  uv_tcp_t tcp; /* first: handle->data is not needed to find the conn */
+  uv_timer_t timer;
+  th__loop *lp;
+  th__conn *prev, *next;
+  llhttp_t parser;
+  char *in; /* input buffer, held only while bytes are unparsed */
+  size_t in_len, in_off;
+  th__req *cur;         /* being parsed */
+  th__req *head, *tail; /* waiting to be answered, in order */
+  unsigned queued;
+  unsigned served;
+  unsigned writes; /* uv_write requests in flight */
+  int open_handles;
+  enum th__timer_kind timer_kind;
+  uint64_t header_deadline;
+  bool reading;
+  bool paused;   /* llhttp paused after a message, bytes kept in `in` */
+  bool closing;  /* uv_close called */
+  bool no_more;  /* answer what is queued, then close */
+  bool lingering;
+  bool shut;     /* write side shut down */
+  char peer[64]; /* the client address as text: memory only, never stored */
+};
+
+/* ---- a loop ---------------------------------------------------------------- */
+struct th__loop {
+  th_server *srv;
+  uv_loop_t *loop;
+  uv_loop_t own; /* for extra loops */
+  uv_thread_t thread;
+  bool is_extra;
+  bool started;            /* an extra loop's thread was started */
+  atomic_bool finished;    /* an extra loop's thread is about to return */
+  bool stopping;
+  uv_tcp_t listener;
+  bool listening;
+  uv_async_t async; /* writer results, stop requests */
+  th_db *reader;
+  pthread_mutex_t done_lock;
+  th__cmd *done_head, *done_tail; /* finished commands from the writer */
+  th__conn *conns;
+  unsigned nconns;
+  unsigned pending_cmds; /* commands sent to the writer, not yet back */
+  char *free_bufs[64];   /* recycled input buffers */
+  unsigned nfree;
+  /* The Date header, refreshed once a second. */
+  char date[64];
+  uint64_t date_sec;
+};
+
+/* ---- the server ------------------------------------------------------------ */
+typedef struct th__cidr {
+  int family;
+  unsigned char addr[16];
+  int bits;
+} th__cidr;
+
+struct th_server {
+  uv_loop_t *host;
+  th_server_config cfg;
+  char host_addr[64];
+  th__cidr proxies[32];
+  unsigned nproxies;
+  th__loop *loops; /* [0] runs on the host's loop */
+  unsigned nloops;
+  th__writer *writer;
+  int port;
+  char errmsg[256];
+  bool closing;
+  bool closed_loops; /* extra loops joined */
+  th_server_close_cb close_cb;
+  void *close_data;
+  uv_timer_t purge_timer;
+  bool purge_timer_open;
+  unsigned char form_key[32]; /* signs form timestamps */
+  /* Bumped by the writer after every commit that changed ideas: readers
+   * drop cached answers older than it. */
+  atomic_uint_fast64_t generation;
+  th__ratelimit *ratelimit;
+};
+
+/* ---- connections and responses (server.c) --------------------------------- */
+/* Sends what is ready at the head of the connection's queue. */
+void th__conn_flush(th__conn *c);
+/* Called when a request's response is complete (sync or after the writer). */
+void th__req_done(th__req *req);
+void th__req_free(th__req *req);
+/* The value of a request header (name lower-case), or NULL; *len its length. */
+const char *th__req_header(const th__req *req, const char *name, size_t *len);
+void th__log(th_server *srv, int level, const char *fmt, ...) TH__PRINTF(3, 4);
+
+/* Response building (router.c). */
+void th__respond(th__req *req, int status, const char *content_type,
+                 const char *extra_headers, const char *body, size_t len);
+void th__respond_json(th__req *req, int status, json_t *doc,
+                      const char *extra_headers);
+/* RFC 9457 problem details. */
+void th__respond_problem(th__req *req, int status, const char *type,
+                         const char *title, const char *detail,
+                         const char *extra_headers);
+/* The problem for a TH_E code, with the handle's message as detail. */
+void th__respond_error(th__req *req, int code, const char *detail);
+int th__status_for(int code);
+
+/* Routing and handlers (router.c, api.c). */
+void th__dispatch(th__req *req);
+
+/* ---- the writer (writer.c) ------------------------------------------------- */
+struct th__cmd {
+  th__cmd *next;
+  th__loop *lp;
+  th__req *req;
+  bool solo; /* runs outside a batch (the purge) */
+  /* Runs on the writer thread, inside the batch; sets rc (and msg). */
+  void (*run)(th__cmd *cmd, th_db *w);
+  /* Runs on the loop thread after the commit (or failure): answers req if
+   * it is still there, and frees the command. */
+  void (*done)(th__cmd *cmd);
+  int rc;
+  char msg[256];
+};
+int th__writer_start(th_server *srv, th_db *w, th__writer **out);
+/* Queues a command; TH_ESHUTDOWN if the writer is stopping. */
+int th__writer_submit(th__writer *wr, th__cmd *cmd);
+/* Asks the writer to finish what is queued and exit; joins it. */
+void th__writer_stop(th__writer *wr);
+unsigned th__writer_depth(th__writer *wr);
+/* Called on the loop thread by the loop's async: runs done() of finished
+ * commands. */
+void th__loop_drain(th__loop *lp);
+
+/* ---- metrics (metrics.c) --------------------------------------------------- */
+void th__metrics_request(th__route route, int status, uint64_t ns);
+void th__metrics_batch(unsigned size);
+void th__metrics_connection(int delta);
+void th__metrics_rejected(const char *why); /* "max_connections" */
+void th__metrics_spam(const char *reason);
+void th__metrics_limited(const char *kind);
+void th__metrics_write(int rc);
+void th__metrics_render(th__sbuf *b, th_server *srv);
+
+/* ---- client address and rate limits (limits.c) ---------------------------- */
+int th__proxies_parse(th_server *srv, const char *list);
+/* The client's address: the peer, or the X-Forwarded-For entry a trusted
+ * proxy added. Written into out (never stored anywhere). */
+void th__client_addr(const th__req *req, char *out, size_t cap);
+th__ratelimit *th__ratelimit_new(void);
+void th__ratelimit_free(th__ratelimit *rl);
+/* Takes one token from the bucket of `ip`'s prefix for `kind` (0 anonymous
+ * writes, 1 staff-auth failures); false if empty. *retry_s gets the wait. */
+bool th__ratelimit_take(th__ratelimit *rl, int kind, const char *ip,
+                        unsigned per_minute, int64_t now_ms, int *retry_s);
+/* Whether `ip`'s bucket for `kind` is empty (without taking). */
+bool th__ratelimit_blocked(th__ratelimit *rl, int kind, const char *ip,
+                           unsigned per_minute, int64_t now_ms, int *retry_s);
+
+/* ---- decoding (form.c) ----------------------------------------------------- */
+/* Percent-decodes in place ('+' as space when `plus`); false on a bad escape
+ * or invalid UTF-8. */
+bool th__pct_decode(char *s, size_t *len, bool plus);
+/* Parses "a=1&b=2" (query string or form body) into a JSON object of
+ * strings (the first of repeated keys wins). NULL on bad encoding. */
+json_t *th__form_decode(const char *s, size_t len);
+
+/* ---- resident tokens (jwt.c) ----------------------------------------------- */
+/* Verifies an HS256 JWT for `site` with `secret`; on success copies `sub`
+ * into sub_out. TH_OK or TH_EAUTH with a reason in why (a static string). */
+int th__jwt_verify(const char *jwt, size_t len, const char *site,
+                   const unsigned char *secret, size_t secret_len,
+                   int64_t now_s, char *sub_out, size_t sub_cap,
+                   const char **why);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * jwt.c: verifying the resident tokens a council's own app signs (RFC 7519,
+ * JWS compact form, RFC 7515). Only HS256 is accepted: "none", RS256 and
+ * everything else are refused before any signature work, which closes the
+ * classic algorithm-confusion attacks. The signature is checked (in
+ * constant time) before any claim is believed.
+ */
+#include "http.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TH__JWT_MAX 4096
+#define TH__LEEWAY_S 60
+
+static unsigned char *th__b64url(const char *s, size_t n, size_t *out_len) {
+  unsigned char *out = malloc(n + 1);
+  if (out == NULL)
+    return NULL;
+  if (sodium_base642bin(out, n + 1, s, n, NULL, out_len, NULL,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static json_t *th__b64url_json(const char *s, size_t n) {
+  size_t len = 0;
+  unsigned char *raw = th__b64url(s, n, &len);
+  if (raw == NULL)
+    return NULL;
+  json_error_t err;
+  json_t *j = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &err);
+  free(raw);
+  if (j && !json_is_object(j)) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+static bool th__aud_matches(json_t *aud, const char *site) {
+  if (json_is_string(aud))
+    return strcmp(json_string_value(aud), site) == 0;
+  if (json_is_array(aud)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(aud, i, v) if (json_is_string(v) &&
+                                      strcmp(json_string_value(v), site) == 0)
+        return true;
+  }
+  return false;
+}
+
+static bool th__time_claim(json_t *payload, const char *name, bool required,
+                           int64_t *out) {
+  json_t *v = json_object_get(payload, name);
+  if (v == NULL)
+    return !required;
+  if (json_is_integer(v)) {
+    *out = (int64_t)json_integer_value(v);
+    return true;
+  }
+  if (json_is_real(v)) {
+    double d = json_real_value(v);
+    if (d < 0 || d > 1e12)
+      return false;
+    *out = (int64_t)d;
+    return true;
+  }
+  return false;
+}
+
+int th__jwt_verify(const char *jwt, size_t len, const char *site,
+                   const unsigned char *secret, size_t secret_len,
+                   int64_t now_s, char *sub_out, size_t sub_cap,
+                   const char **why) {
+  *why = "malformed token";
+  if (jwt == NULL || len == 0 || len > TH__JWT_MAX)
+    return TH_EAUTH;
+  const char *d1 = memchr(jwt, '.', len);
+  const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jwt)) : NULL;
+  if (d1 == NULL || d2 == NULL ||
+      memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jwt)) != NULL)
+    return TH_EAUTH;
+
+  json_t *header = th__b64url_json(jwt, (size_t)(d1 - jwt));
+  if (header == NULL)
+    return TH_EAUTH;
+  json_t *alg = json_object_get(header, "alg");
+  json_t *typ = json_object_get(header, "typ");
+  bool alg_ok = json_is_string(alg) && strcmp(json_string_value(alg), "HS256") == 0;
+  bool typ_ok = typ == NULL || (json_is_string(typ) &&
+                                strcmp(json_string_value(typ), "JWT") == 0);
+  bool crit = json_object_get(header, "crit") != NULL;
+  json_decref(header);
+  if (!alg_ok) {
+    *why = "only HS256 tokens are accepted";
+    return TH_EAUTH;
+  }
+  if (!typ_ok || crit)
+    return TH_EAUTH;
+
+  size_t sig_len = 0;
+  unsigned char *sig = th__b64url(d2 + 1, len - (size_t)(d2 + 1 - jwt), &sig_len);
+  if (sig == NULL)
+    return TH_EAUTH;
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, secret, secret_len);
+  crypto_auth_hmacsha256_update(&st, (const unsigned char *)jwt,
+                                (size_t)(d2 - jwt));
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
+  bool sig_ok = sig_len == sizeof mac && crypto_verify_32(sig, mac) == 0;
+  free(sig);
+  if (!sig_ok) {
+    *why = "bad signature";
+    return TH_EAUTH;
+  }
+
+  json_t *payload = th__b64url_json(d1 + 1, (size_t)(d2 - d1 - 1));
+  if (payload == NULL)
+    return TH_EAUTH;
+  int rc = TH_EAUTH;
+  int64_t exp = 0, nbf = 0, iat = 0;
+  json_t *sub = json_object_get(payload, "sub");
+  if (!th__aud_matches(json_object_get(payload, "aud"), site)) {
+    *why = "token is for another audience";
+  } else if (!th__time_claim(payload, "exp", true, &exp)) {
+    *why = "token has no expiry";
+  } else if (exp + TH__LEEWAY_S <= now_s) {
+    *why = "token has expired";
+  } else if (exp > now_s + 3600 + TH__LEEWAY_S) {
+    *why = "token lives longer than an hour";
+  } else if (!th__time_claim(payload, "nbf", false, &nbf) ||
+             nbf > now_s + TH__LEEWAY_S) {
+    *why = "token is not valid yet";
+  } else if (!th__time_claim(payload, "iat", false, &iat) ||
+             iat > now_s + TH__LEEWAY_S) {
+    *why = "token was issued in the future";
+  } else if (!json_is_string(sub) || json_string_length(sub) == 0 ||
+             json_string_length(sub) >= sub_cap ||
+             memchr(json_string_value(sub), '\0', json_string_length(sub))) {
+    *why = "token has no usable subject";
+  } else {
+    memcpy(sub_out, json_string_value(sub), json_string_length(sub) + 1);
+    *why = NULL;
+    rc = TH_OK;
+  }
+  json_decref(payload);
+  return rc;
+}

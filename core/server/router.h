@@ -1,0 +1,34 @@
+/*
+ * router.h: what the router hands a handler.
+ */
+#ifndef TH_SERVER_ROUTER_H
+#define TH_SERVER_ROUTER_H
+
+#include "http.h"
+
+typedef struct th__ctx {
+  th__req *req;
+  const char *path;
+  size_t path_len;
+  const char *query_str;
+  json_t *query; /* decoded query string: an object of strings */
+  char site[64];
+  char file[32];
+  int64_t id;
+} th__ctx;
+
+/* The handlers (api.c). */
+void th__handle(th__ctx *x);
+/* Pages and assets outside the API: the widgets, the dashboard, the
+ * thank-you page (static.c). */
+void th__static(th__ctx *x);
+/* Open data (export.c). */
+void th__open_data(th__ctx *x, const th__site_row *site);
+
+/* Whether `origin` is the server's own (the request's Host). */
+bool th__origin_same(const th__req *req, const char *origin, size_t len);
+/* Sets req->cors: Vary: Origin, and Access-Control-Allow-Origin when the
+ * request's Origin is one of `origins`. */
+void th__cors(th__req *req, const char *origins);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * writer.c: the one writer thread, with group commit.
+ *
+ * Loops queue commands; the writer takes everything queued (up to
+ * batch_max), runs BEGIN IMMEDIATE, each command in its own savepoint (one
+ * bad command rolls back alone), and COMMIT: one fsync for the whole batch.
+ * Only then are results handed back to each command's loop, so that an
+ * answer saying "recorded" is only ever sent for a write already on disk.
+ * If the commit fails (disk full, I/O error) every write of the batch is
+ * answered with that error: none of them happened.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct th__writer {
+  th_server *srv;
+  th_db *db;
+  uv_thread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  th__cmd *head, *tail;
+  unsigned depth;
+  bool stop;
+  bool running;
+};
+
+static void th__post(th__cmd *cmd) {
+  th__loop *lp = cmd->lp;
+  cmd->next = NULL;
+  pthread_mutex_lock(&lp->done_lock);
+  if (lp->done_tail)
+    lp->done_tail->next = cmd;
+  else
+    lp->done_head = cmd;
+  lp->done_tail = cmd;
+  pthread_mutex_unlock(&lp->done_lock);
+  /* uv_async_send coalesces: the loop drains the whole list each time. */
+  uv_async_send(&lp->async);
+}
+
+void th__loop_drain(th__loop *lp) {
+  pthread_mutex_lock(&lp->done_lock);
+  th__cmd *cmd = lp->done_head;
+  lp->done_head = lp->done_tail = NULL;
+  pthread_mutex_unlock(&lp->done_lock);
+  while (cmd) {
+    th__cmd *next = cmd->next;
+    lp->pending_cmds--;
+    th__metrics_write(cmd->rc);
+    cmd->done(cmd);
+    cmd = next;
+  }
+}
+
+static void th__run_one(th__writer *wr, th__cmd *cmd) {
+  cmd->rc = TH_OK;
+  cmd->msg[0] = '\0';
+  cmd->run(cmd, wr->db);
+  if (cmd->rc < 0 && cmd->msg[0] == '\0')
+    snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(wr->db));
+}
+
+static void th__fail_all(th__cmd *batch, int rc, const char *msg) {
+  for (th__cmd *c = batch; c; c = c->next) {
+    if (c->rc >= 0) {
+      c->rc = rc;
+      snprintf(c->msg, sizeof c->msg, "%s", msg);
+    }
+  }
+}
+
+static void th__writer_main(void *arg) {
+  th__writer *wr = arg;
+  unsigned max = wr->srv->cfg.batch_max;
+  for (;;) {
+    pthread_mutex_lock(&wr->lock);
+    while (wr->head == NULL && !wr->stop)
+      pthread_cond_wait(&wr->cond, &wr->lock);
+    if (wr->head == NULL && wr->stop) {
+      pthread_mutex_unlock(&wr->lock);
+      break;
+    }
+    /* Take what is queued, up to max; a solo command runs by itself. */
+    th__cmd *batch = wr->head, *last = wr->head;
+    unsigned n = 1;
+    if (!batch->solo)
+      while (last->next && !last->next->solo && n < max) {
+        last = last->next;
+        n++;
+      }
+    wr->head = last->next;
+    if (wr->head == NULL)
+      wr->tail = NULL;
+    wr->depth -= n;
+    last->next = NULL;
+    pthread_mutex_unlock(&wr->lock);
+
+    if (batch->solo) {
+      th__run_one(wr, batch);
+    } else {
+      int rc = th_batch_begin(wr->db);
+      if (rc < 0) {
+        th__fail_all(batch, rc, th_errmsg(wr->db));
+        for (th__cmd *c = batch; c; c = c->next)
+          c->rc = rc;
+      } else {
+        for (th__cmd *c = batch; c; c = c->next)
+          th__run_one(wr, c);
+        rc = th_batch_commit(wr->db);
+        if (rc < 0)
+          th__fail_all(batch, rc, th_errmsg(wr->db));
+        else
+          atomic_fetch_add(&wr->srv->generation, 1);
+      }
+      th__metrics_batch(n);
+    }
+    th__cmd *c = batch;
+    while (c) {
+      th__cmd *next = c->next;
+      th__post(c);
+      c = next;
+    }
+  }
+  th_close(wr->db);
+  wr->db = NULL;
+}
+
+int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
+  th__writer *wr = calloc(1, sizeof *wr);
+  if (wr == NULL) {
+    th_close(w);
+    return TH_ENOMEM;
+  }
+  wr->srv = srv;
+  wr->db = w;
+  pthread_mutex_init(&wr->lock, NULL);
+  pthread_cond_init(&wr->cond, NULL);
+  if (uv_thread_create(&wr->thread, th__writer_main, wr) != 0) {
+    pthread_mutex_destroy(&wr->lock);
+    pthread_cond_destroy(&wr->cond);
+    th_close(w);
+    free(wr);
+    return TH_ENOMEM;
+  }
+  wr->running = true;
+  *out = wr;
+  return TH_OK;
+}
+
+int th__writer_submit(th__writer *wr, th__cmd *cmd) {
+  cmd->next = NULL;
+  pthread_mutex_lock(&wr->lock);
+  if (wr->stop) {
+    pthread_mutex_unlock(&wr->lock);
+    return TH_ESHUTDOWN;
+  }
+  if (wr->tail)
+    wr->tail->next = cmd;
+  else
+    wr->head = cmd;
+  wr->tail = cmd;
+  wr->depth++;
+  pthread_cond_signal(&wr->cond);
+  pthread_mutex_unlock(&wr->lock);
+  return TH_OK;
+}
+
+unsigned th__writer_depth(th__writer *wr) {
+  pthread_mutex_lock(&wr->lock);
+  unsigned d = wr->depth;
+  pthread_mutex_unlock(&wr->lock);
+  return d;
+}
+
+void th__writer_stop(th__writer *wr) {
+  if (wr == NULL)
+    return;
+  pthread_mutex_lock(&wr->lock);
+  wr->stop = true;
+  pthread_cond_signal(&wr->cond);
+  pthread_mutex_unlock(&wr->lock);
+  if (wr->running)
+    uv_thread_join(&wr->thread);
+  pthread_mutex_destroy(&wr->lock);
+  pthread_cond_destroy(&wr->cond);
+  free(wr);
+}
