@@ -34,6 +34,8 @@ typedef struct th__blob {
 } th__blob;
 
 extern const th__blob th__migrations[];
+/* The files of web/ (widgets, dashboard, translations), by path under web/. */
+extern const th__blob th__assets[];
 
 /* ---- keys (privacy.c) ---------------------------------------------------- */
 

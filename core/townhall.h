@@ -708,6 +708,9 @@ typedef struct th_server_config {
   int log_level; /* 1 errors, 2 warnings, 3 info, 4 debug; 0: info */
   /* Run the retention purge every this many seconds (0: daily; -1: never). */
   int purge_interval_s;
+  /* Serve the demo council page at "/" and let it sign demo residents in
+   * (townhall serve --demo). Never for production. */
+  int demo;
 } th_server_config;
 
 /*

@@ -315,6 +315,7 @@ static int cmd_serve(int argc, char **argv) {
     return 1;
   }
   cfg.host = host;
+  cfg.demo = demo;
   cfg.port = port == 0 ? -1 : port;
   cfg.trusted_proxies = proxies[0] ? proxies : NULL;
   uv_loop_t *loop = uv_default_loop();

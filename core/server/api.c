@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+/* Exports stop after this many rows. */
+#define TH__CSV_MAX_ROWS 10000
+
 /* ---- small helpers ------------------------------------------------------------- */
 
 static th_db *th__reader(th__ctx *x) { return x->req->lp->reader; }
@@ -778,6 +781,53 @@ static int th__limit(th__ctx *x, int dflt, int max) {
   return (int)v;
 }
 
+static void th__pages_csv(th__ctx *x) {
+  th__sbuf b = {0};
+  th__csv_begin(&b);
+  static const char *const head[] = {
+      "page", "yes", "no", "rating_1", "rating_2", "rating_3", "rating_4",
+      "rating_5", "rating_mean", "useful_lower", "comments"};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
+    th__csv_text(&b, head[i], i + 1 == TH__ARRAY_SIZE(head));
+  char *cursor = NULL;
+  size_t rows = 0;
+  int rc;
+  do {
+    th_page_list *l = NULL;
+    rc = th_feedback_pages(th__reader(x), x->site, 100, cursor, &l);
+    free(cursor);
+    cursor = NULL;
+    if (rc < 0)
+      break;
+    for (size_t i = 0; i < l->count; i++, rows++) {
+      const th_page_summary *p = &l->items[i];
+      th__csv_text(&b, p->page, false);
+      th__csv_int(&b, p->yes, false);
+      th__csv_int(&b, p->no, false);
+      for (int k = 0; k < 5; k++)
+        th__csv_int(&b, p->ratings[k], false);
+      th__csv_real(&b, p->rating_mean, false);
+      th__csv_real(&b, p->useful_lower, false);
+      th__csv_int(&b, p->comments, true);
+    }
+    if (l->next_cursor && rows < TH__CSV_MAX_ROWS)
+      cursor = th__strdup(l->next_cursor);
+    th_page_list_free(l);
+  } while (cursor);
+  if (rc < 0 || b.oom) {
+    th__sbuf_free(&b);
+    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM,
+                      th_errmsg(th__reader(x)));
+    return;
+  }
+  char extra[160];
+  snprintf(extra, sizeof extra,
+           "Content-Disposition: attachment; filename=\"%s-pages.csv\"\r\n",
+           x->site);
+  th__respond(x->req, 200, "text/csv; charset=utf-8", extra, b.p, b.len);
+  th__sbuf_free(&b);
+}
+
 static void th__feedback_pages(th__ctx *x) {
   th__auth a = {0};
   if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
@@ -787,6 +837,11 @@ static void th__feedback_pages(th__ctx *x) {
   if ((sort && strcmp(sort, "worst") != 0) || limit < 0) {
     th__respond_problem(x->req, 422, "inval", "Invalid query",
                         "sort must be \"worst\"; limit 1 to 100.", NULL);
+    return;
+  }
+  const char *format = th__qs(x, "format");
+  if (format && strcmp(format, "csv") == 0) {
+    th__pages_csv(x);
     return;
   }
   th_page_list *l = NULL;
@@ -863,6 +918,67 @@ static json_t *th__idea_json(const th_idea *i) {
   return o;
 }
 
+static void th__csv_time(th__sbuf *b, th_time t, bool last) {
+  json_t *j = th__iso(t);
+  th__csv_text(b, json_is_string(j) ? json_string_value(j) : "", last);
+  json_decref(j);
+}
+
+/* Every row of a filtered list (up to TH__CSV_MAX_ROWS), as CSV. */
+static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
+  th__sbuf b = {0};
+  th__csv_begin(&b);
+  static const char *const head[] = {"id", "consultation", "title", "status",
+                                     "category", "ward", "up", "down",
+                                     "anon_up", "anon_down", "created",
+                                     "response"};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
+    th__csv_text(&b, head[i], i + 1 == TH__ARRAY_SIZE(head));
+  char *cursor = NULL;
+  size_t rows = 0;
+  int rc = TH_OK;
+  q->limit = 100;
+  do {
+    q->cursor = cursor;
+    th_idea_page *p = NULL;
+    rc = th_idea_list(th__reader(x), x->site, q, &p);
+    free(cursor);
+    cursor = NULL;
+    if (rc < 0)
+      break;
+    for (size_t i = 0; i < p->count; i++, rows++) {
+      const th_idea *it = &p->items[i];
+      th__csv_int(&b, it->id, false);
+      th__csv_text(&b, it->consultation, false);
+      th__csv_text(&b, it->title, false);
+      th__csv_text(&b, th_status_name(it->status), false);
+      th__csv_text(&b, it->category, false);
+      th__csv_text(&b, it->ward, false);
+      th__csv_int(&b, it->up, false);
+      th__csv_int(&b, it->down, false);
+      th__csv_int(&b, it->anon_up, false);
+      th__csv_int(&b, it->anon_down, false);
+      th__csv_time(&b, it->created, false);
+      th__csv_text(&b, it->response, true);
+    }
+    if (p->next_cursor && rows < TH__CSV_MAX_ROWS)
+      cursor = th__strdup(p->next_cursor);
+    th_idea_page_free(p);
+  } while (cursor);
+  if (rc < 0 || b.oom) {
+    th__sbuf_free(&b);
+    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM,
+                      th_errmsg(th__reader(x)));
+    return;
+  }
+  char extra[160];
+  snprintf(extra, sizeof extra,
+           "Content-Disposition: attachment; filename=\"%s-ideas.csv\"\r\n",
+           x->site);
+  th__respond(x->req, 200, "text/csv; charset=utf-8", extra, b.p, b.len);
+  th__sbuf_free(&b);
+}
+
 static void th__ideas_get(th__ctx *x) {
   th_idea_query q = {0};
   q.consultation = th__qs(x, "consultation");
@@ -907,6 +1023,11 @@ static void th__ideas_get(th__ctx *x) {
     th__auth a = {0};
     if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
       return;
+  }
+  const char *format = th__qs(x, "format");
+  if (format && strcmp(format, "csv") == 0) {
+    th__ideas_csv(x, &q);
+    return;
   }
   th_idea_page *p = NULL;
   int rc = th_idea_list(th__reader(x), x->site, &q, &p);

@@ -50,6 +50,40 @@ static void th__thanks(th__ctx *x) {
   th__sbuf_free(&b);
 }
 
+static const char *th__content_type(const char *name) {
+  static const struct {
+    const char *ext, *type;
+  } types[] = {{".js", "text/javascript; charset=utf-8"},
+               {".css", "text/css; charset=utf-8"},
+               {".html", "text/html; charset=utf-8"},
+               {".json", "application/json"},
+               {".svg", "image/svg+xml"},
+               {".txt", "text/plain; charset=utf-8"}};
+  size_t n = strlen(name);
+  for (size_t i = 0; i < TH__ARRAY_SIZE(types); i++) {
+    size_t e = strlen(types[i].ext);
+    if (n > e && strcmp(name + n - e, types[i].ext) == 0)
+      return types[i].type;
+  }
+  return "application/octet-stream";
+}
+
+/* Serves a file of web/ by exact name: the table is the whole namespace, so
+ * no path can reach outside it ("../" matches no entry). */
+static bool th__asset(th__ctx *x) {
+  const char *name = x->path + 1;
+  size_t n = x->path_len - 1;
+  for (const th__blob *b = th__assets; b->name; b++) {
+    if (strlen(b->name) == n && memcmp(b->name, name, n) == 0) {
+      th__respond(x->req, 200, th__content_type(b->name),
+                  "Cache-Control: public, max-age=300\r\n",
+                  (const char *)b->data, b->len);
+      return true;
+    }
+  }
+  return false;
+}
+
 void th__static(th__ctx *x) {
   th__req *req = x->req;
   bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
@@ -58,13 +92,8 @@ void th__static(th__ctx *x) {
     th__thanks(x);
     return;
   }
-  if (n == 11 && memcmp(x->path, "/robots.txt", 11) == 0 && get) {
-    static const char robots[] = "User-agent: *\nDisallow: /v1/\nDisallow: /dashboard/\n";
-    th__respond(req, 200, "text/plain; charset=utf-8",
-                "Cache-Control: public, max-age=86400\r\n", robots,
-                sizeof robots - 1);
+  if (get && th__asset(x))
     return;
-  }
   th__respond_error(req, TH_ENOTFOUND, "No such resource.");
 }
 
