@@ -57,9 +57,15 @@ int th_purge(th_db *db, th_purge_report *report) {
         rc = th__step_done(db, st, "removing old comments");
         r.comments += sqlite3_changes(db->sql);
       }
-      if (rc >= 0 && (st = th__stmt(db, TH__S_PURGE_COMMENT_COUNTS)) != NULL) {
-        sqlite3_bind_int64(st, 1, p[i].id);
-        rc = th__step_done(db, st, "recounting comments");
+      /* A statement that cannot be prepared is a failure, not a step to
+       * skip: the purge must not report success having left data behind. */
+      if (rc >= 0) {
+        if ((st = th__stmt(db, TH__S_PURGE_COMMENT_COUNTS)) == NULL) {
+          rc = db->errcode;
+        } else {
+          sqlite3_bind_int64(st, 1, p[i].id);
+          rc = th__step_done(db, st, "recounting comments");
+        }
       }
     }
     if (rc >= 0 && p[i].audit_days > 0) {
@@ -85,13 +91,22 @@ int th_purge(th_db *db, th_purge_report *report) {
   }
   free(p);
   sqlite3_stmt *st;
-  if (rc >= 0 && (st = th__stmt(db, TH__S_PURGE_PSEUDONYMS)) != NULL)
-    rc = th__step_done(db, st, "forgetting pseudonyms");
-  /* A token is needed only while its day's salt may still be in use. */
-  if (rc >= 0 && (st = th__stmt(db, TH__S_PURGE_DEDUP)) != NULL) {
-    sqlite3_bind_int64(st, 1, today - 1);
-    rc = th__step_done(db, st, "clearing old feedback tokens");
-    r.dedup_tokens = sqlite3_changes(db->sql);
+  if (rc >= 0)
+    rc = (st = th__stmt(db, TH__S_PURGE_PSEUDONYMS)) == NULL
+             ? db->errcode
+             : th__step_done(db, st, "forgetting pseudonyms");
+  /* A token deduplicates only within its own day (th_feedback_record looks
+   * up today's alone), so once that day is over it serves nothing, while
+   * with its salt, still held for up to another day, it could be matched
+   * against a device: clear every token of an earlier day. */
+  if (rc >= 0) {
+    if ((st = th__stmt(db, TH__S_PURGE_DEDUP)) == NULL) {
+      rc = db->errcode;
+    } else {
+      sqlite3_bind_int64(st, 1, today);
+      rc = th__step_done(db, st, "clearing old feedback tokens");
+      r.dedup_tokens = sqlite3_changes(db->sql);
+    }
   }
   rc = th__write_end(db, rc);
   if (rc < 0)

@@ -143,6 +143,14 @@ static int th__origins_normalize(th_db *db, const char *in, char *out,
       return th__err(db, TH_ETOOLONG, "origin too long: \"%.60s...\"", p);
     memcpy(one, p, n);
     one[n] = '\0';
+    /* th_url_normalize would quietly drop a query, a fragment or user info,
+     * so "https://host?x" would become a different origin from the one
+     * typed. An origin is scheme://host[:port] and nothing else: refuse. */
+    if (strpbrk(one, "?#@") != NULL)
+      return th__err(db, TH_EINVAL,
+                     "origins: \"%.*s\" is not an origin such as "
+                     "https://www.council.gov.uk (no query, fragment or user)",
+                     (int)n, p);
     if (n && one[n - 1] != '/')
       one[n++] = '/', one[n] = '\0';
     char *norm = NULL;
@@ -522,10 +530,12 @@ int th_site_get_secret(th_db *db, const char *slug, void *buf, size_t cap,
   th__clear_err(db);
   if (buf == NULL || len_out == NULL)
     return th__err(db, TH_EINVAL, "buf and len_out are required");
+  if (slug == NULL || slug[0] == '\0')
+    return th__err(db, TH_EINVAL, "no site given");
   sqlite3_stmt *st = th__stmt(db, TH__S_SITE_SECRET);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_text(st, 1, slug ? slug : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
   int rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) {
     sqlite3_reset(st);

@@ -95,6 +95,8 @@ TH__STMT(IDEA_COUNTS,
 TH__STMT(IDEA_SET_COUNTS,
          "UPDATE ideas SET up = ?2, down = ?3, anon_up = ?4, anon_down = ?5,"
          " top = ?6, hot = ?7, controversial = ?8, updated = ?9 WHERE id = ?1")
+TH__STMT(IDEA_SET_KEYS,
+         "UPDATE ideas SET top = ?2, hot = ?3, controversial = ?4 WHERE id = ?1")
 TH__STMT(IDEA_SET_STATUS,
          "UPDATE ideas SET status = ?2, updated = ?3 WHERE id = ?1")
 TH__STMT(IDEA_SET_RESPONSE,

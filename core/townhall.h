@@ -503,7 +503,9 @@ typedef struct th_feedback {
 } th_feedback;
 
 /* Records feedback on a page from a device (who->ip, who->user_agent;
- * who->resident is ignored: feedback is anonymous). One record per device
+ * who->resident is ignored: feedback is anonymous). Without a device (who
+ * NULL or no ip: an importer replaying collected answers) nothing is
+ * deduplicated and every call counts. One record per device
  * per page per day: a second answer the same day amends the first (the
  * counters move exactly) and is TH_RECORDED, an identical one is
  * TH_DUPLICATE. The URL is normalised (th_url_normalize) and must be on one

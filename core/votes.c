@@ -9,10 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
-                          th_time created, int rank_anonymous) {
+/* The ranking keys of counters, counting devices' votes when the site
+ * ranks on them. */
+static void th__keys(const th_counts *c, th_time created, int rank_anonymous,
+                     double keys[3]) {
   int64_t up = c->up + (rank_anonymous ? c->anon_up : 0);
   int64_t down = c->down + (rank_anonymous ? c->anon_down : 0);
+  keys[0] = th__wilson_lower(up, up + down);
+  keys[1] = th__hot(up, down, created);
+  keys[2] = th__controversial(up, down);
+}
+
+int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
+                          th_time created, int rank_anonymous) {
+  double keys[3];
+  th__keys(c, created, rank_anonymous, keys);
   sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_COUNTS);
   if (st == NULL)
     return db->errcode;
@@ -22,9 +33,9 @@ int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
   sqlite3_bind_int64(st, 3, c->down);
   sqlite3_bind_int64(st, 4, c->anon_up);
   sqlite3_bind_int64(st, 5, c->anon_down);
-  sqlite3_bind_double(st, 6, th__wilson_lower(up, up + down));
-  sqlite3_bind_double(st, 7, th__hot(up, down, created));
-  sqlite3_bind_double(st, 8, th__controversial(up, down));
+  sqlite3_bind_double(st, 6, keys[0]);
+  sqlite3_bind_double(st, 7, keys[1]);
+  sqlite3_bind_double(st, 8, keys[2]);
   sqlite3_bind_int64(st, 9, now);
   int rc = th__step_done(db, st, "updating an idea's counts");
   if (rc < 0)
@@ -57,7 +68,17 @@ int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous) {
                  .anon_down = sqlite3_column_int64(st, 3)};
   th_time created = sqlite3_column_int64(st, 4);
   sqlite3_reset(st);
-  return th__idea_store_counts(db, idea_id, &c, created, rank_anonymous);
+  /* Re-ranking moves no vote: neither the idea's "updated" time nor its
+   * history changes, only the keys. */
+  double keys[3];
+  th__keys(&c, created, rank_anonymous, keys);
+  if ((st = th__stmt(db, TH__S_IDEA_SET_KEYS)) == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, idea_id);
+  sqlite3_bind_double(st, 2, keys[0]);
+  sqlite3_bind_double(st, 3, keys[1]);
+  sqlite3_bind_double(st, 4, keys[2]);
+  return th__step_done(db, st, "re-ranking an idea");
 }
 
 int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,

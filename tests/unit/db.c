@@ -164,8 +164,8 @@ static void test_old_schema(void) {
   t_site(db, "camden", 0, 0);
   th_close(db);
   exec_raw(t_path("old.db"),
-           "DROP TABLE audit; DROP TABLE feedback; DROP TABLE pages;"
-           " DROP TABLE vote_days; PRAGMA user_version=1;");
+           "DROP TABLE staff_tokens; DROP TABLE audit; DROP TABLE feedback;"
+           " DROP TABLE pages; DROP TABLE vote_days; PRAGMA user_version=1;");
   TAP_INT(pragma_int(t_path("old.db"), "user_version"), 1, "downgraded to 1");
   th_open_options nm = {.flags = TH_OPEN_NOMIGRATE, .now = t_now};
   int rc = th_open(&db, t_path("old.db"), &nm);
