@@ -1478,9 +1478,15 @@ void th__handle(th__ctx *x) {
     if (!get)
       return th__method_not_allowed(x, "GET");
     int v = th_schema_version(th__reader(x));
-    bool ok = v == th_schema_latest() && th__srv(x)->writer != NULL;
-    json_t *doc = json_pack("{s:s,s:i,s:s}", "status", ok ? "ok" : "unavailable",
-                            "schema", v, "version", th_version_string());
+    th__writer *wr = th__srv(x)->writer;
+    int sync = wr ? th__writer_synchronous(wr) : -1;
+    bool ok = v == th_schema_latest() && wr != NULL;
+    static const char *const sync_names[] = {"off", "normal", "full", "extra"};
+    json_t *doc = json_pack("{s:s,s:i,s:s,s:s}", "status",
+                            ok ? "ok" : "unavailable", "schema", v, "version",
+                            th_version_string(), "synchronous",
+                            sync >= 0 && sync <= 3 ? sync_names[sync]
+                                                   : "unknown");
     th__respond_json(req, ok ? 200 : 503, doc, NULL);
     return;
   }

@@ -239,6 +239,9 @@ int th__writer_submit(th__writer *wr, th__cmd *cmd);
 /* Asks the writer to finish what is queued and exit; joins it. */
 void th__writer_stop(th__writer *wr);
 unsigned th__writer_depth(th__writer *wr);
+/* PRAGMA synchronous as the writer's own connection reports it (2 = FULL),
+ * or -1 before the writer has started. */
+int th__writer_synchronous(th__writer *wr);
 /* Called on the loop thread by the loop's async: runs done() of finished
  * commands. */
 void th__loop_drain(th__loop *lp);

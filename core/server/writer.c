@@ -25,6 +25,7 @@ struct th__writer {
   unsigned depth;
   bool stop;
   bool running;
+  atomic_int synchronous; /* PRAGMA synchronous of the writer's connection */
 };
 
 static void th__post(th__cmd *cmd) {
@@ -72,9 +73,21 @@ static void th__fail_all(th__cmd *batch, int rc, const char *msg) {
   }
 }
 
+int th__writer_synchronous(th__writer *wr) {
+  return atomic_load(&wr->synchronous);
+}
+
 static void th__writer_main(void *arg) {
   th__writer *wr = arg;
   unsigned max = wr->srv->cfg.batch_max;
+  /* Ask the connection itself (not the configuration) how durable its
+   * commits are, so /healthz and the tests report what really happens. */
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(wr->db->sql, "PRAGMA synchronous", -1, &st, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    atomic_store(&wr->synchronous, sqlite3_column_int(st, 0));
+  sqlite3_finalize(st);
   for (;;) {
     pthread_mutex_lock(&wr->lock);
     while (wr->head == NULL && !wr->stop)
@@ -136,6 +149,7 @@ int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
   }
   wr->srv = srv;
   wr->db = w;
+  atomic_init(&wr->synchronous, -1);
   pthread_mutex_init(&wr->lock, NULL);
   pthread_cond_init(&wr->cond, NULL);
   if (uv_thread_create(&wr->thread, th__writer_main, wr) != 0) {
