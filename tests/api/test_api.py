@@ -1,0 +1,682 @@
+"""The JSON API against a real server on loopback: every route, success and
+each error status, authentication, CORS, the form post and its 303, the
+open-redirect attempt, keep-alive and pipelining. Every answer is checked
+against docs/openapi.yaml."""
+import csv
+import http.client
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+import openapi_check
+from harness import (ORIGIN, PAGE, SITE, Server, jwt, parse_responses)
+
+Q = urllib.parse.quote
+
+
+class Api(unittest.TestCase):
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        # Rate limits high enough for the whole class from one address.
+        cls.server = Server("--rate-limit", "100000", "--min-form-seconds", "1")
+        cls.admin = cls.server.tokens["admin"]
+        cls.councillor = cls.server.tokens["councillor"]
+        cls.moderator = cls.server.tokens["moderator"]
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        assert rc == 0, f"server exited with {rc}"
+        cls.server.cleanup()
+
+    def call(self, method, path, **kw):
+        r = self.server.request(method, path, **kw)
+        openapi_check.check(method, path, r)
+        return r
+
+    def problem(self, r, status):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header("content-type"), "application/problem+json")
+        doc = r.json()
+        self.assertEqual(doc["status"], status)
+        self.assertTrue(doc["type"].startswith("urn:townhall:problem:"))
+        self.assertTrue(doc["title"])
+        return doc
+
+    def idea(self, title, resident="r-author", **fields):
+        body = {"title": title, **fields}
+        r = self.call("POST", f"/v1/sites/{SITE}/ideas",
+                      json_body=body, token=jwt(resident))
+        self.assertIn(r.status, (200, 201), r)
+        return r.json()["id"]
+
+    # ---- operations ---------------------------------------------------------
+
+    def test_healthz(self):
+        r = self.call("GET", "/healthz")
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertEqual(doc["status"], "ok")
+        self.assertEqual(doc["synchronous"], "full",
+                         "the writer's connection must run synchronous=FULL")
+        r = self.call("HEAD", "/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"")
+        self.assertGreater(int(r.header("content-length")), 0)
+        r = self.call("POST", "/healthz", body=b"")
+        self.problem(r, 405)
+        self.assertEqual(r.header("allow"), "GET")
+
+    def test_common_headers(self):
+        r = self.call("GET", "/healthz")
+        self.assertEqual(r.header("x-content-type-options"), "nosniff")
+        self.assertEqual(r.header("cache-control"), "no-store")
+        self.assertIsNotNone(r.header("date"))
+        self.assertIsNone(r.header("set-cookie"))
+
+    def test_metrics(self):
+        self.call("GET", "/healthz")
+        r = self.call("GET", "/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.header("content-type").startswith("text/plain"))
+        text = r.body.decode()
+        for name in ("townhall_http_requests_total",
+                     "townhall_http_request_duration_seconds_bucket",
+                     "townhall_write_queue_depth", "townhall_write_batch_size",
+                     "townhall_connections", "townhall_spam_discarded_total",
+                     "townhall_rate_limited_total"):
+            self.assertIn(name, text)
+        self.assertIn('route="/healthz",status="200"', text)
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool (Debian's prometheus) is needed")
+        p = subprocess.run([promtool, "check", "metrics"], input=r.body,
+                           capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_unknown_routes(self):
+        self.problem(self.call("GET", "/nothing-here"), 404)
+        self.problem(self.call("GET", "/v1/sites/no-such-site/ideas"), 404)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas/12x"), 404)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/nothing"), 404)
+        self.problem(self.call("GET", "/v1/sites/%00/ideas"), 404)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?limit=%ZZ"), 400)
+
+    def test_site(self):
+        r = self.call("GET", f"/v1/sites/{SITE}")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["slug"], SITE)
+        self.assertTrue(r.json()["allow_anonymous"])
+        self.problem(self.call("DELETE", f"/v1/sites/{SITE}"), 405)
+
+    # ---- feedback -----------------------------------------------------------
+
+    def test_feedback_json(self):
+        page = PAGE + "/json?utm_source=x#top"
+        ua = {"User-Agent": "feedback-json/1"}
+        r = self.call("POST", f"/v1/sites/{SITE}/feedback", headers=ua,
+                      json_body={"page": page, "useful": True})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json(), {"recorded": True})
+        r = self.call("POST", f"/v1/sites/{SITE}/feedback", headers=ua,
+                      json_body={"page": page, "useful": "yes"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"recorded": False}, "same answer: duplicate")
+        r = self.call("POST", f"/v1/sites/{SITE}/feedback", headers=ua,
+                      json_body={"page": page, "useful": True, "rating": 4,
+                                 "comment": "Clear, but email me at jo@example.org"})
+        self.assertEqual(r.status, 201, "a rating amends the answer")
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/summary?page="
+                      + Q(PAGE + "/json"), token=self.admin)
+        doc = r.json()
+        self.assertEqual((doc["yes"], doc["no"], doc["ratings"][3]), (1, 0, 1))
+        self.assertTrue(doc["exact"])
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/comments?page="
+                      + Q(PAGE + "/json"), token=self.admin)
+        self.assertEqual(r.json()["items"][0]["text"],
+                         "Clear, but email me at [email]")
+
+    def test_feedback_invalid(self):
+        url = f"/v1/sites/{SITE}/feedback"
+        self.problem(self.call("POST", url, json_body={"useful": True}), 422)
+        self.problem(self.call("POST", url, json_body={"page": PAGE, "useful": "maybe"}), 422)
+        self.problem(self.call("POST", url, json_body={"page": PAGE, "useful": True, "rating": 6}), 422)
+        self.problem(self.call("POST", url, json_body={"page": PAGE, "useful": True, "rating": "x"}), 422)
+        self.problem(self.call("POST", url, json_body={"page": "https://evil.example/x", "useful": True}), 422)
+        self.problem(self.call("POST", url, json_body={"page": "javascript:alert(1)", "useful": True}), 422)
+        self.problem(self.call("POST", url, json_body={"page": PAGE, "useful": True, "comment": "too long " * 223}), 422)
+        self.problem(self.call("POST", url, body=b"{not json",
+                               headers={"Content-Type": "application/json"}), 400)
+        self.problem(self.call("POST", url, body=b"[1,2]",
+                               headers={"Content-Type": "application/json"}), 400)
+        self.problem(self.call("POST", url, body=b'{"page":"\xff\xfe","useful":true}',
+                               headers={"Content-Type": "application/json"}), 400)
+        self.problem(self.call("POST", url, body=b"page=x",
+                               headers={"Content-Type": "text/plain"}), 415)
+        self.problem(self.call("POST", url, body=b"page=%ZZ&useful=yes",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
+        self.problem(self.call("GET", url), 405)
+
+    def form(self, fields, headers=None):
+        h = {"Content-Type": "application/x-www-form-urlencoded"}
+        h.update(headers or {})
+        return self.call("POST", f"/v1/sites/{SITE}/feedback",
+                         body=urllib.parse.urlencode(fields), headers=h)
+
+    def test_feedback_form_303(self):
+        r = self.form({"page": PAGE + "/form", "useful": "no"},
+                      {"User-Agent": "form/1", "Origin": ORIGIN})
+        self.assertEqual(r.status, 303, r)
+        self.assertEqual(r.header("location"), PAGE + "/form")
+        r = self.form({"page": PAGE + "/form2", "useful": "yes", "next": "thanks",
+                       "lang": "cy"}, {"User-Agent": "form/2"})
+        self.assertEqual(r.status, 303)
+        loc = r.header("location")
+        self.assertTrue(loc.startswith(f"/thanks?site={SITE}&lang=cy&return="), loc)
+        thanks = self.call("GET", loc)
+        self.assertEqual(thanks.status, 200)
+        self.assertIn(b'href="' + (PAGE + "/form2").encode(), thanks.body)
+        self.assertIn("default-src 'none'", thanks.header("content-security-policy"))
+
+    def test_open_redirect_refused(self):
+        # A page on another origin is never a redirect target.
+        r = self.form({"page": "https://evil.example/phish", "useful": "yes"},
+                      {"User-Agent": "redirect/1"})
+        self.problem(r, 422)
+        self.assertIsNone(r.header("location"))
+        # Nor can the thank-you page be made to link elsewhere.
+        r = self.call("GET", f"/thanks?site={SITE}&return=" + Q("https://evil.example/"))
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"evil.example", r.body)
+        r = self.call("GET", f"/thanks?site={SITE}&return=" + Q("javascript:alert(1)"))
+        self.assertNotIn(b"javascript:", r.body)
+        r = self.call("GET", f"/thanks?site={SITE}&return=" + Q("//evil.example/"))
+        self.assertNotIn(b"evil.example", r.body)
+
+    def test_cross_site_form_post(self):
+        r = self.form({"page": PAGE + "/x", "useful": "yes"},
+                      {"User-Agent": "xs/1", "Origin": "https://evil.example"})
+        self.problem(r, 403)
+        r = self.form({"page": PAGE + "/x", "useful": "yes"},
+                      {"User-Agent": "xs/2", "Origin": "null"})
+        self.assertEqual(r.status, 303, "a browser hiding its origin is allowed")
+
+    def test_summary_public_suppression(self):
+        page = PAGE + "/quiet"
+        for i in range(3):
+            self.call("POST", f"/v1/sites/{SITE}/feedback",
+                      headers={"User-Agent": f"quiet/{i}"},
+                      json_body={"page": page, "useful": True, "rating": 5})
+        for i in range(9):
+            self.call("POST", f"/v1/sites/{SITE}/feedback",
+                      headers={"User-Agent": f"loud/{i}"},
+                      json_body={"page": page, "useful": False})
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/summary?page=" + Q(page))
+        doc = r.json()
+        self.assertFalse(doc["exact"])
+        self.assertIsNone(doc["yes"], "3 is below the threshold: withheld")
+        self.assertEqual(doc["no"], 10, "9 rounded to the nearest 5")
+        self.assertEqual(doc["responses"], 10, "12 rounded to the nearest 5")
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/summary?page=" + Q(page),
+                      token=self.moderator)
+        doc = r.json()
+        self.assertTrue(doc["exact"])
+        self.assertEqual((doc["yes"], doc["no"]), (3, 9))
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/feedback/summary"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/feedback/summary?page="
+                               + Q(PAGE + "/never")), 404)
+
+    def test_feedback_pages_and_csv(self):
+        for i, useful in enumerate([False, False, True]):
+            self.call("POST", f"/v1/sites/{SITE}/feedback",
+                      headers={"User-Agent": f"pages/{i}"},
+                      json_body={"page": PAGE + "/worst", "useful": useful})
+        url = f"/v1/sites/{SITE}/feedback/pages?sort=worst&limit=2"
+        self.problem(self.call("GET", url), 401)
+        self.problem(self.call("GET", url, token="th_1_" + "A" * 32), 401)
+        r = self.call("GET", url, token=self.moderator)
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertEqual(len(doc["items"]), 2)
+        self.assertIsNotNone(doc["next_cursor"])
+        r2 = self.call("GET", url + "&cursor=" + Q(doc["next_cursor"]),
+                       token=self.moderator)
+        self.assertEqual(r2.status, 200)
+        self.assertNotIn(doc["items"][0]["page"], [p["page"] for p in r2.json()["items"]])
+        self.problem(self.call("GET", url + "&cursor=garbage", token=self.moderator), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/feedback/pages?sort=best",
+                               token=self.moderator), 422)
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/pages?format=csv",
+                      token=self.moderator)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM for Excel")
+        rows = list(csv.reader(io.StringIO(r.body[3:].decode())))
+        self.assertEqual(rows[0][0], "page")
+        self.assertTrue(any(row[0] == PAGE + "/worst" for row in rows[1:]))
+
+    # ---- consultations ------------------------------------------------------
+
+    def test_consultations(self):
+        r = self.call("GET", f"/v1/sites/{SITE}/consultations")
+        self.assertEqual(r.status, 200)
+        self.assertIn("ideas", [c["slug"] for c in r.json()["items"]])
+        body = {"slug": "libraries-2026", "title": "The future of our libraries",
+                "description": "Tell us what matters.", "ward": "Kentish Town",
+                "closes": "2099-01-01"}
+        url = f"/v1/sites/{SITE}/consultations"
+        self.problem(self.call("POST", url, json_body=body), 401)
+        self.problem(self.call("POST", url, json_body=body, token=self.moderator), 403)
+        r = self.call("POST", url, json_body=body, token=self.councillor)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["slug"], "libraries-2026")
+        self.problem(self.call("POST", url, json_body=body, token=self.councillor), 409)
+        self.problem(self.call("POST", url, json_body=dict(body, slug="x", closes="soon"),
+                               token=self.councillor), 422)
+        self.problem(self.call("POST", url, json_body=dict(body, slug="Bad Slug"),
+                               token=self.councillor), 422)
+        closed = dict(body, slug="closed-one", opens="2020-01-01", closes="2020-02-01")
+        self.assertEqual(self.call("POST", url, json_body=closed,
+                                   token=self.councillor).status, 201)
+        r = self.call("POST", f"/v1/sites/{SITE}/ideas", token=jwt("r-closed"),
+                      json_body={"title": "Too late for this", "consultation": "closed-one"})
+        self.problem(r, 409)
+        items = self.call("GET", url).json()["items"]
+        by_slug = {c["slug"]: c for c in items}
+        self.assertTrue(by_slug["libraries-2026"]["open"])
+        self.assertFalse(by_slug["closed-one"]["open"])
+        r = self.call("POST", f"/v1/sites/{SITE}/ideas", token=jwt("r-lib"),
+                      json_body={"title": "Open on Sundays", "consultation": "libraries-2026"})
+        self.assertEqual(r.status, 201)
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas?consultation=libraries-2026")
+        self.assertEqual([i["title"] for i in r.json()["items"]], ["Open on Sundays"])
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?consultation=nope"), 404)
+
+    # ---- ideas --------------------------------------------------------------
+
+    def test_ideas_submit_and_read(self):
+        url = f"/v1/sites/{SITE}/ideas"
+        r = self.call("POST", url, token=jwt("r-1"), json_body={
+            "title": "Repair the swings in the park",
+            "body": "Call me on 07700 900123", "category": "parks", "ward": "Gospel Oak"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["status"], "published")
+        iid = r.json()["id"]
+        r = self.call("POST", url, token=jwt("r-1"), json_body={
+            "title": "Repair the swings in the park"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"recorded": False, "id": iid})
+        r = self.call("GET", f"{url}/{iid}")
+        doc = r.json()
+        self.assertEqual(doc["body"], "Call me on [phone]")
+        self.assertEqual(doc["ward"], "Gospel Oak")
+        self.problem(self.call("GET", f"{url}/999999"), 404)
+        self.problem(self.call("POST", url, token=jwt("r-1"), json_body={"title": "ab"}), 422)
+        self.problem(self.call("POST", url, token=jwt("r-1"), json_body={"title": "x" * 141}), 422)
+        self.problem(self.call("POST", url, token=jwt("r-1"), json_body={}), 422)
+        self.problem(self.call("POST", url, body=b"title=abc", token=jwt("r-1"),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
+        r = self.call("GET", f"{url}/{iid}/history")
+        self.assertEqual(r.status, 200)
+        self.problem(self.call("GET", f"{url}/999999/history"), 404)
+
+    def test_ideas_anonymous_and_spam(self):
+        url = f"/v1/sites/{SITE}/ideas"
+        r = self.call("POST", url, headers={"User-Agent": "anon-idea/1"},
+                      json_body={"title": "A bench by the bus stop"})
+        self.assertEqual(r.status, 201, "this site allows devices to propose")
+        r = self.call("POST", url, headers={"User-Agent": "bot/1"},
+                      json_body={"title": "Cheap watches here", "website": "http://spam"})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"recorded": False}, "honeypot: silent success")
+        r = self.call("POST", url, headers={"User-Agent": "bot/2"},
+                      json_body={"title": "Same words", "body": "same words"})
+        self.assertEqual(r.json(), {"recorded": False}, "identical fields")
+        r = self.call("POST", url, headers={"User-Agent": "bot/3"},
+                      json_body={"title": "asdkjqwhekjqwhekjqwhekqwjhe"})
+        self.assertEqual(r.json(), {"recorded": False}, "one-word gibberish")
+        titles = [i["title"] for i in self.call("GET", url + "?sort=new&limit=100").json()["items"]]
+        self.assertNotIn("Cheap watches here", titles)
+        self.assertNotIn("Same words", titles)
+        m = self.call("GET", "/metrics").body.decode()
+        self.assertRegex(m, r'townhall_spam_discarded_total\{reason="honeypot"\} [1-9]')
+
+    def test_form_token(self):
+        url = f"/v1/sites/{SITE}/feedback"
+        ts = self.call("GET", f"/v1/sites/{SITE}/form-token").json()["ts"]
+        h = {"User-Agent": "ts/1"}
+        r = self.call("POST", url, headers=h, json_body={"page": PAGE + "/ts", "useful": True, "ts": ts})
+        self.assertEqual(r.json(), {"recorded": False}, "posted too soon after the form")
+        r = self.call("POST", url, headers=h, json_body={"page": PAGE + "/ts", "useful": True,
+                                                         "ts": ts[:-2] + "AA"})
+        self.assertEqual(r.json(), {"recorded": False}, "forged timestamp")
+        time.sleep(1.1)
+        r = self.call("POST", url, headers=h, json_body={"page": PAGE + "/ts", "useful": True, "ts": ts})
+        self.assertEqual(r.status, 201, "after the minimum time")
+
+    def test_ideas_list_and_cursor(self):
+        ids = [self.idea(f"Cursor idea {i}", resident=f"cur-{i}", category="cursor")
+               for i in range(7)]
+        url = f"/v1/sites/{SITE}/ideas?category=cursor&sort=new&limit=3"
+        seen, cursor, pages = [], None, 0
+        while True:
+            r = self.call("GET", url + (f"&cursor={Q(cursor)}" if cursor else ""))
+            doc = r.json()
+            seen += [i["id"] for i in doc["items"]]
+            cursor = doc["next_cursor"]
+            pages += 1
+            if not cursor:
+                break
+        self.assertEqual(seen, sorted(ids, reverse=True))
+        self.assertEqual(pages, 3)
+        for sort in ("top", "hot", "controversial", "random"):
+            self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas?sort={sort}&seed=3").status, 200)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?sort=best"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?limit=0"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?limit=101"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?status=bogus"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?from=yesterday"), 422)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?status=pending"), 401)
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas?status=pending,hidden", token=self.moderator)
+        self.assertEqual(r.status, 200)
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas?from=2000-01-01&to=2999-01-01T00:00:00Z")
+        self.assertEqual(r.status, 200)
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas?category=cursor&format=csv")
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))
+        self.assertEqual(len(list(csv.reader(io.StringIO(r.body[3:].decode())))), 8)
+
+    def test_csv_neutralised(self):
+        self.idea("=HYPERLINK(\"http://evil\")", resident="csv-1", category="csvtest")
+        self.idea("+1 more bins", resident="csv-2", category="csvtest")
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas?category=csvtest&format=csv")
+        rows = list(csv.reader(io.StringIO(r.body[3:].decode())))
+        titles = {row[2] for row in rows[1:]}
+        self.assertIn("'=HYPERLINK(\"http://evil\")", titles)
+        self.assertIn("'+1 more bins", titles)
+        for row in rows[1:]:
+            self.assertTrue(row[0].isdigit(), "numbers stay numbers")
+
+    # ---- votes and identity -----------------------------------------------
+
+    def test_votes(self):
+        iid = self.idea("Votes: more cycle racks", resident="v-author")
+        url = f"/v1/sites/{SITE}/ideas/{iid}/vote"
+        r = self.call("PUT", url, token=jwt("v-1"), json_body={"value": 1})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json()["up"], r.json()["my_vote"]), (1, 1))
+        r = self.call("PUT", url, token=jwt("v-1"), json_body={"value": 1})
+        self.assertEqual((r.status, r.json()["recorded"]), (200, False))
+        r = self.call("PUT", url, token=jwt("v-2"), json_body={"value": -1})
+        self.assertEqual((r.json()["up"], r.json()["down"]), (1, 1))
+        r = self.call("PUT", url, token=jwt("v-1"), json_body={"value": -1})
+        self.assertEqual((r.json()["up"], r.json()["down"]), (0, 2), "a changed vote moves exactly")
+        r = self.call("PUT", url, token=jwt("v-1"), json_body={"value": 0})
+        self.assertEqual((r.json()["up"], r.json()["down"], r.json()["my_vote"]), (0, 1, 0))
+        r = self.call("PUT", url, headers={"User-Agent": "device-voter/1"}, json_body={"value": 1})
+        self.assertEqual((r.status, r.json()["anon_up"], r.json()["up"]), (201, 1, 0),
+                         "a device's vote is counted apart")
+        self.problem(self.call("PUT", url, token=jwt("v-1"), json_body={"value": 2}), 422)
+        self.problem(self.call("PUT", url, token=jwt("v-1"), json_body={"value": "1"}), 422)
+        self.problem(self.call("PUT", f"/v1/sites/{SITE}/ideas/999999/vote",
+                               token=jwt("v-1"), json_body={"value": 1}), 404)
+        self.problem(self.call("POST", url, token=jwt("v-1"), json_body={"value": 1}), 405)
+        h = self.call("GET", f"/v1/sites/{SITE}/ideas/{iid}/history").json()["days"]
+        self.assertEqual((h[-1]["up"], h[-1]["down"]), (1, 1))
+
+    def test_bad_tokens(self):
+        iid = self.idea("Tokens: fix the lights", resident="t-author")
+        url = f"/v1/sites/{SITE}/ideas/{iid}/vote"
+        cases = {
+            "wrong signature": jwt("t-1", secret=b"x" * 40),
+            "alg none": jwt("t-1", alg="none"),
+            "alg HS512": jwt("t-1", header={"alg": "HS512", "typ": "JWT"}),
+            "alg RS256": jwt("t-1", header={"alg": "RS256", "typ": "JWT"}),
+            "expired": jwt("t-1", exp_in=-3600),
+            "more than an hour": jwt("t-1", exp_in=7200),
+            "no exp": jwt("t-1", exp=False),
+            "another audience": jwt("t-1", aud="islington"),
+            "no subject": jwt("", ),
+            "garbage": "not.a.jwt",
+            "two parts": "abc.def",
+        }
+        for name, token in cases.items():
+            with self.subTest(name):
+                r = self.call("PUT", url, token=token, json_body={"value": 1})
+                self.problem(r, 401)
+                self.assertIn("Bearer", r.header("www-authenticate"))
+        r = self.call("PUT", url, token=jwt("t-1", aud=["other", SITE]), json_body={"value": 1})
+        self.assertEqual(r.status, 201, "aud may be a list that names the site")
+
+    # ---- staff ----------------------------------------------------------------
+
+    def test_status_and_response(self):
+        iid = self.idea("Status: a new crossing", resident="s-author")
+        url = f"/v1/sites/{SITE}/ideas/{iid}/status"
+        body = {"status": "accepted", "response": "We will build it in spring."}
+        self.problem(self.call("POST", url, json_body=body), 401)
+        self.problem(self.call("POST", url, json_body=body, token=self.moderator), 403)
+        self.problem(self.call("POST", url, json_body=body, token=jwt("s-author")), 401)
+        r = self.call("POST", url, json_body=body, token=self.councillor)
+        self.assertEqual(r.status, 201, r)
+        r = self.call("POST", url, json_body=body, token=self.councillor)
+        self.assertEqual((r.status, r.json()["recorded"]), (200, False))
+        doc = self.call("GET", f"/v1/sites/{SITE}/ideas/{iid}").json()
+        self.assertEqual(doc["status"], "accepted")
+        self.assertEqual(doc["response"]["text"], "We will build it in spring.")
+        self.problem(self.call("POST", url, json_body={"status": "hidden"}, token=self.councillor), 422)
+        self.problem(self.call("POST", url, json_body={"status": "nope"}, token=self.councillor), 422)
+        self.problem(self.call("POST", url, json_body={"status": "done", "response": 5},
+                               token=self.councillor), 422)
+        self.problem(self.call("POST", f"/v1/sites/{SITE}/ideas/999999/status",
+                               json_body=body, token=self.councillor), 404)
+        audit = self.call("GET", f"/v1/sites/{SITE}/audit?limit=50", token=self.admin).json()
+        self.assertTrue(any(e["action"] == "status" and e["idea"] == iid for e in audit["items"]))
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/audit", token=self.councillor), 403)
+
+    def test_moderation(self):
+        a = self.idea("Moderation: first idea", resident="m-1")
+        b = self.idea("Moderation: same idea again", resident="m-2")
+        for voter, value, idea in (("mv-1", 1, a), ("mv-2", 1, a), ("mv-1", -1, b), ("mv-3", 1, b)):
+            self.call("PUT", f"/v1/sites/{SITE}/ideas/{idea}/vote", token=jwt(voter),
+                      json_body={"value": value})
+        url = f"/v1/sites/{SITE}/ideas/{b}/moderation"
+        self.problem(self.call("POST", url, json_body={"action": "hide", "reason": "x"},
+                               token=self.councillor), 403)
+        self.problem(self.call("POST", url, json_body={"action": "hide"}, token=self.moderator), 422)
+        self.problem(self.call("POST", url, json_body={"action": "explode", "reason": "x"},
+                               token=self.moderator), 422)
+        self.problem(self.call("POST", url, json_body={"action": "merge", "reason": "dup"},
+                               token=self.moderator), 422)
+        r = self.call("POST", url, json_body={"action": "merge", "into": a, "reason": "duplicate"},
+                      token=self.moderator)
+        self.assertEqual(r.status, 201, r)
+        target = self.call("GET", f"/v1/sites/{SITE}/ideas/{a}").json()["votes"]
+        self.assertEqual((target["up"], target["down"]), (3, 0),
+                         "mv-1 voted on both: the target's vote stands")
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{b}").json()["merged_into"], a)
+        url = f"/v1/sites/{SITE}/ideas/{a}/moderation"
+        r = self.call("POST", url, json_body={"action": "hide", "reason": "abusive"},
+                      token=self.moderator)
+        self.assertEqual(r.status, 201)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}"), 404)
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}", token=self.moderator).status, 200)
+        r = self.call("POST", url, json_body={"action": "reject", "reason": "x"}, token=self.moderator)
+        self.assertEqual(r.json()["recorded"], False)
+        self.problem(self.call("POST", f"/v1/sites/{SITE}/ideas/{b}/moderation",
+                               json_body={"action": "publish", "reason": "x"},
+                               token=self.moderator), 409)
+        r = self.call("POST", url, json_body={"action": "publish", "reason": "ok on appeal"},
+                      token=self.admin)
+        self.assertEqual(r.status, 201)
+
+    def test_withdraw(self):
+        iid = self.idea("Withdraw: my own idea", resident="w-author")
+        url = f"/v1/sites/{SITE}/ideas/{iid}/withdraw"
+        self.problem(self.call("POST", url, token=jwt("w-other")), 403)
+        self.assertEqual(self.call("POST", url, token=jwt("w-author")).status, 201)
+        self.assertEqual(self.call("POST", url, token=jwt("w-author")).json()["recorded"], False)
+
+    # ---- residents' rights -----------------------------------------------------
+
+    def test_residents_me(self):
+        iid = self.idea("Rights: a community garden", resident="me-1")
+        other = self.idea("Rights: another idea", resident="me-2")
+        self.call("PUT", f"/v1/sites/{SITE}/ideas/{other}/vote", token=jwt("me-1"),
+                  json_body={"value": 1})
+        url = f"/v1/sites/{SITE}/residents/me"
+        self.problem(self.call("GET", url), 401)
+        r = self.call("GET", url, token=jwt("me-1"))
+        self.assertEqual(r.status, 200)
+        board = [c for c in r.json()["consultations"] if c["consultation"] == "ideas"][0]
+        self.assertEqual([v["idea"] for v in board["votes"]], [other])
+        self.assertEqual([i["id"] for i in board["ideas"]], [iid])
+        r = self.call("DELETE", url, token=jwt("me-1"))
+        self.assertEqual((r.status, r.json()["recorded"], r.json()["erased"]), (200, True, 2))
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{other}").json()["votes"]["up"], 0)
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{iid}").status, 200,
+                         "the idea stays, detached")
+        r = self.call("DELETE", url, token=jwt("me-1"))
+        self.assertEqual(r.json()["recorded"], False)
+        self.problem(self.call("PUT", url, token=jwt("me-1")), 405)
+
+    # ---- CORS -------------------------------------------------------------------
+
+    def test_cors(self):
+        url = f"/v1/sites/{SITE}/feedback"
+        r = self.call("OPTIONS", url, headers={
+            "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+        self.assertEqual(r.status, 204)
+        self.assertEqual(r.header("access-control-allow-origin"), ORIGIN)
+        self.assertIn("POST", r.header("access-control-allow-methods"))
+        self.assertIn("Content-Type", r.header("access-control-allow-headers"))
+        self.assertEqual(r.header("vary"), "Origin")
+        r = self.call("OPTIONS", url, headers={"Origin": "https://evil.example",
+                                               "Access-Control-Request-Method": "POST"})
+        self.problem(r, 403)
+        self.assertIsNone(r.header("access-control-allow-origin"))
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas", headers={"Origin": ORIGIN})
+        self.assertEqual(r.header("access-control-allow-origin"), ORIGIN)
+        self.assertEqual(r.header("vary"), "Origin")
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas", headers={"Origin": "https://evil.example"})
+        self.assertIsNone(r.header("access-control-allow-origin"))
+        self.assertEqual(r.header("vary"), "Origin")
+        r = self.call("OPTIONS", f"/v1/sites/{SITE}/ideas/1/vote", headers={
+            "Origin": ORIGIN, "Access-Control-Request-Method": "PUT"})
+        self.assertIn("PUT", r.header("access-control-allow-methods"))
+
+    # ---- connections ---------------------------------------------------------------
+
+    def test_keep_alive(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=5)
+        conn.request("GET", "/healthz")
+        r1 = conn.getresponse()
+        r1.read()
+        sock = conn.sock
+        conn.request("GET", f"/v1/sites/{SITE}/ideas?limit=1")
+        r2 = conn.getresponse()
+        r2.read()
+        self.assertIs(conn.sock, sock, "the same connection served both")
+        self.assertEqual((r1.status, r2.status), (200, 200))
+        self.assertEqual(r2.getheader("connection"), "keep-alive")
+        conn.close()
+
+    def test_pipelining(self):
+        reqs = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /v1/sites/camden HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"PUT /v1/sites/camden/ideas/1/vote HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out = parse_responses(self.server.raw(reqs))
+        self.assertEqual([s for s, _, _ in out], [200, 200, 422, 404],
+                         "answers in request order, the write in between")
+        self.assertEqual(json.loads(out[1][2])["slug"], "camden")
+        many = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 100
+        out = parse_responses(self.server.raw(many + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+        self.assertEqual(len(out), 101)
+
+    def test_http10_and_close(self):
+        out = parse_responses(self.server.raw(b"GET /healthz HTTP/1.0\r\n\r\n"))
+        self.assertEqual(out[0][0], 200)
+        self.assertEqual(out[0][1]["connection"], "close")
+
+    def test_urllib_client(self):
+        # Python's urllib, as a council's script would use it.
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.server.port}/v1/sites/{SITE}/feedback",
+            data=json.dumps({"page": PAGE + "/urllib", "useful": False}).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "urllib-test"},
+            method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            self.assertEqual(r.status, 201)
+            self.assertEqual(json.loads(r.read()), {"recorded": True})
+
+
+class RateLimits(unittest.TestCase):
+    def setUp(self):
+        self.server = Server("--rate-limit", "3")
+
+    def tearDown(self):
+        self.assertEqual(self.server.stop(), 0)
+        self.server.cleanup()
+
+    def test_anonymous_writes_limited(self):
+        statuses = []
+        for i in range(5):
+            r = self.server.request("POST", f"/v1/sites/{SITE}/feedback",
+                                    headers={"User-Agent": f"rl/{i}"},
+                                    json_body={"page": PAGE + f"/{i}", "useful": True})
+            openapi_check.check("POST", f"/v1/sites/{SITE}/feedback", r)
+            statuses.append(r.status)
+        self.assertEqual(statuses, [201, 201, 201, 429, 429])
+        r = self.server.request("POST", f"/v1/sites/{SITE}/feedback",
+                                headers={"User-Agent": "rl/x"},
+                                json_body={"page": PAGE, "useful": True})
+        self.assertGreaterEqual(int(r.header("retry-after")), 1)
+        # Residents are not limited by the anonymous bucket.
+        iid = self.server.request("POST", f"/v1/sites/{SITE}/ideas", token=jwt("rl-r"),
+                                  json_body={"title": "Limits do not apply"}).json()["id"]
+        self.assertGreater(iid, 0)
+        m = self.server.get("/metrics").body.decode()
+        self.assertRegex(m, r'townhall_rate_limited_total\{limit="anonymous_write"\} 3')
+
+    def test_staff_token_guessing_slowed(self):
+        url = f"/v1/sites/{SITE}/audit"
+        statuses = [self.server.get(url, token=f"th_1_{i:032d}").status for i in range(12)]
+        self.assertEqual(statuses[:10], [401] * 10)
+        self.assertEqual(statuses[10:], [429, 429])
+        r = self.server.get(url, token=self.server.tokens["admin"])
+        self.assertEqual(r.status, 429, "even a right token waits once the limit is hit")
+
+
+class Proxies(unittest.TestCase):
+    def test_trusted_proxy_and_logs(self):
+        """The client address comes from X-Forwarded-For only through a
+        trusted proxy; it is used (rate limit, device) and never logged."""
+        server = Server("--trusted-proxy", "127.0.0.1", "--rate-limit", "2")
+        try:
+            def post(ip, n):
+                return server.request(
+                    "POST", f"/v1/sites/{SITE}/feedback",
+                    headers={"X-Forwarded-For": f"198.51.100.1, {ip}",
+                             "User-Agent": "ProbeAgent/7.7"},
+                    json_body={"page": PAGE + f"/p{n}", "useful": True}).status
+            self.assertEqual([post("203.0.113.77", i) for i in range(3)], [201, 201, 429])
+            self.assertEqual(post("203.0.113.78", 9), 201, "another client: its own bucket")
+        finally:
+            self.assertEqual(server.stop(), 0)
+        log = server.log_text()
+        for secret in ("203.0.113.77", "203.0.113.78", "198.51.100.1", "ProbeAgent"):
+            self.assertNotIn(secret, log)
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
