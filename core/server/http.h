@@ -119,6 +119,8 @@ struct th__conn {
   llhttp_t parser;
   char *in; /* input buffer, held only while bytes are unparsed */
   size_t in_len, in_off;
+  const char *exec_start; /* what the current llhttp_execute began with */
+  bool ended_lf;          /* the previous llhttp_execute ended with '\n' */
   th__req *cur;         /* being parsed */
   th__req *head, *tail; /* waiting to be answered, in order */
   unsigned queued;

@@ -486,6 +486,11 @@ static int th__on_message_begin(llhttp_t *p) {
   return 0;
 }
 
+static bool th__tchar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
 static int th__count_header_bytes(th__conn *c, size_t n) {
   th__req *r = c->cur;
   r->header_bytes += n;
@@ -524,6 +529,9 @@ static int th__on_header_field(llhttp_t *p, const char *at, size_t n) {
   th__header *h = &r->headers[r->nheaders - 1];
   for (size_t i = 0; i < n; i++) {
     char ch = at[i];
+    /* RFC 9110 token characters only, whatever llhttp's build allows. */
+    if (!th__tchar((unsigned char)ch))
+      return -1;
     if (ch >= 'A' && ch <= 'Z')
       ch = (char)(ch - 'A' + 'a');
     th__sbuf_put(&r->hbuf, &ch, 1);
@@ -540,11 +548,21 @@ static int th__on_header_value(llhttp_t *p, const char *at, size_t n) {
   if (r->nheaders == 0)
     return -1;
   th__header *h = &r->headers[r->nheaders - 1];
+  /* llhttp passes a folded line (obs-fold: a line break followed by white
+   * space) as a second piece of the same value, without the line break.
+   * Spot it by what came just before the piece. */
+  if (r->in_value && ((at > c->exec_start && at[-1] == '\n') ||
+                      (at == c->exec_start && c->ended_lf)))
+    return -1;
   if (!r->in_value) {
     th__sbuf_put(&r->hbuf, "", 1); /* NUL after the name */
     h->value = (uint32_t)r->hbuf.len;
     r->in_value = true;
   }
+  /* A line folded onto the next (obs-fold) or a NUL: refused (RFC 9112
+   * section 5.2 allows a 400), since two parsers may read it two ways. */
+  if (memchr(at, '\r', n) || memchr(at, '\n', n) || memchr(at, '\0', n))
+    return -1;
   th__sbuf_put(&r->hbuf, at, n);
   h->value_len += (uint32_t)n;
   return r->hbuf.oom ? -1 : 0;
@@ -631,11 +649,14 @@ static void th__conn_parse(th__conn *c) {
   while (!c->closing && !c->no_more && !c->paused && c->in &&
          c->in_off < c->in_len) {
     const char *start = c->in + c->in_off;
+    c->exec_start = start;
     llhttp_errno_t err = llhttp_execute(&c->parser, start, c->in_len - c->in_off);
     if (err == HPE_OK) {
+      c->ended_lf = c->in[c->in_len - 1] == '\n';
       c->in_off = c->in_len;
       break;
     }
+    c->ended_lf = false;
     if (err == HPE_PAUSED) {
       c->in_off = (size_t)(llhttp_get_error_pos(&c->parser) - c->in);
       llhttp_resume(&c->parser);
@@ -705,39 +726,90 @@ static void th__conn_parse(th__conn *c) {
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static const char th__busy_response[] =
-    "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: application/problem+json\r\n"
-    "Retry-After: 1\r\n"
-    "Connection: close\r\n"
-    "Content-Length: 121\r\n"
-    "\r\n"
-    "{\"type\":\"about:blank\",\"title\":\"Too many connections\","
-    "\"status\":503,\"detail\":\"Try again in a second, please.\"}  ";
+/* A connection over the limit gets a 503 and a lingering close, like any
+ * refusal: the request it already sent is read and dropped, so the client
+ * sees the answer instead of a reset. */
+typedef struct th__busy {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_write_t w;
+  uv_shutdown_t sr;
+  int open;
+  char buf[512];
+} th__busy;
 
-static void th__on_busy_written(uv_write_t *w, int status) {
+static const char th__busy_body[] =
+    "{\"type\":\"urn:townhall:problem:busy\",\"title\":\"Too many "
+    "connections\",\"status\":503,\"detail\":\"Try again in a second, "
+    "please.\"}";
+
+static void th__busy_closed(uv_handle_t *h) {
+  th__busy *b = h->data;
+  if (--b->open == 0)
+    free(b);
+}
+
+static void th__busy_close(th__busy *b) {
+  if (!uv_is_closing((uv_handle_t *)&b->tcp)) {
+    uv_close((uv_handle_t *)&b->tcp, th__busy_closed);
+    uv_close((uv_handle_t *)&b->timer, th__busy_closed);
+  }
+}
+
+static void th__busy_alloc(uv_handle_t *h, size_t n, uv_buf_t *buf) {
+  (void)n;
+  th__busy *b = h->data;
+  *buf = uv_buf_init(b->buf, sizeof b->buf);
+}
+
+static void th__busy_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  (void)buf;
+  if (n < 0)
+    th__busy_close(s->data);
+}
+
+static void th__busy_timeout(uv_timer_t *t) { th__busy_close(t->data); }
+
+static void th__busy_shut(uv_shutdown_t *sr, int status) {
   (void)status;
-  uv_close((uv_handle_t *)w->handle, (uv_close_cb)free);
-  free(w);
+  th__busy *b = sr->data;
+  if (uv_read_start((uv_stream_t *)&b->tcp, th__busy_alloc, th__busy_read))
+    th__busy_close(b);
+}
+
+static void th__busy_written(uv_write_t *w, int status) {
+  th__busy *b = w->data;
+  b->sr.data = b;
+  if (status < 0 ||
+      uv_shutdown(&b->sr, (uv_stream_t *)&b->tcp, th__busy_shut) != 0)
+    th__busy_close(b);
 }
 
 static void th__reject_busy(th__loop *lp, uv_stream_t *server) {
-  uv_tcp_t *t = malloc(sizeof *t);
-  if (t == NULL)
+  th__busy *b = calloc(1, sizeof *b);
+  if (b == NULL)
     return;
-  uv_tcp_init(lp->loop, t);
-  if (uv_accept(server, (uv_stream_t *)t) != 0) {
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+  uv_tcp_init(lp->loop, &b->tcp);
+  uv_timer_init(lp->loop, &b->timer);
+  b->tcp.data = b->timer.data = b->w.data = b;
+  b->open = 2;
+  if (uv_accept(server, (uv_stream_t *)&b->tcp) != 0) {
+    th__busy_close(b);
     return;
   }
   th__metrics_rejected("max_connections");
-  uv_write_t *w = malloc(sizeof *w);
-  uv_buf_t b = uv_buf_init((char *)th__busy_response,
-                           (unsigned)(sizeof th__busy_response - 1));
-  if (w == NULL || uv_write(w, (uv_stream_t *)t, &b, 1, th__on_busy_written)) {
-    free(w);
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
-  }
+  int n = snprintf(b->buf, sizeof b->buf,
+                   "HTTP/1.1 503 Service Unavailable\r\n"
+                   "Content-Type: application/problem+json\r\n"
+                   "Retry-After: 1\r\nConnection: close\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   sizeof th__busy_body - 1, th__busy_body);
+  uv_buf_t out = uv_buf_init(b->buf, (unsigned)n);
+  uv_timer_start(&b->timer, th__busy_timeout, TH__LINGER_MS, 0);
+  /* uv_write copies nothing: the answer lives in b->buf until written, and
+   * reading (into the same buffer) starts only after the write. */
+  if (uv_write(&b->w, (uv_stream_t *)&b->tcp, &out, 1, th__busy_written))
+    th__busy_close(b);
 }
 
 static void th__on_connection(uv_stream_t *server, int status) {
