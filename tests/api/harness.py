@@ -142,6 +142,14 @@ class Server:
             rc = self.proc.wait()
         self._reader.join(timeout=5)
         self.proc = None
+        # Under AddressSanitizer / UndefinedBehaviorSanitizer builds, any
+        # report in the server's output fails the test that stopped it.
+        log = self.log_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:", "ThreadSanitizer"):
+            if marker in log:
+                raise AssertionError("sanitizer report from the server:\n" +
+                                     log[log.index(marker) - 200:][:4000])
         return rc
 
     def kill(self):

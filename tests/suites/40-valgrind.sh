@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# valgrind memcheck over every C unit test: no errors, no leaks.
+set -uo pipefail
+cd "$TH_BUILD"
+make -j"$(nproc)" check TESTS= >/dev/null 2>&1
+n=0; fail=0
+for t in tests/unit/*.t; do
+  n=$((n+1))
+  out=$(valgrind -q --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect "$t" 2>&1 >/dev/null)
+  if [ $? -eq 0 ]; then
+    echo "ok $n - valgrind: $(basename "$t") (no errors, no leaks)"
+  else
+    fail=1
+    echo "not ok $n - valgrind: $(basename "$t")"
+    echo "$out" | head -40 | sed 's/^/# /'
+  fi
+done
+exit $fail
