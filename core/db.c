@@ -347,6 +347,10 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
     return th__sqlerr(db, rc, "registering functions");
 
   if (version < th_schema_latest()) {
+    if (readonly && (opt->flags & TH_OPEN_ANY_SCHEMA)) {
+      th__clear_err(db);
+      return TH_OK;
+    }
     if (readonly || (opt->flags & TH_OPEN_NOMIGRATE))
       return th__err(db, TH_ESTATE,
                      "%s has schema version %d and needs migrating to %d "

@@ -121,7 +121,11 @@ typedef struct th_db th_db;
 enum th_open_flags {
   TH_OPEN_READONLY = 1 << 0, /* no writes; never creates or migrates */
   TH_OPEN_NOCREATE = 1 << 1, /* fail with TH_ENOTFOUND if the file is absent */
-  TH_OPEN_NOMIGRATE = 1 << 2 /* fail with TH_ESTATE if migrations are due */
+  TH_OPEN_NOMIGRATE = 1 << 2, /* fail with TH_ESTATE if migrations are due */
+  /* With TH_OPEN_READONLY: open even a schema that needs migrating, for
+   * th_backup before a migration. Nothing but th_backup and
+   * th_schema_version is meaningful on such a handle. */
+  TH_OPEN_ANY_SCHEMA = 1 << 3
 };
 
 typedef struct th_open_options {
@@ -174,6 +178,18 @@ TH_EXTERN int th_errcode(th_db *db);
  * newest this library knows. */
 TH_EXTERN int th_schema_version(th_db *db);
 TH_EXTERN int th_schema_latest(void);
+
+/*
+ * Writes a consistent copy of the database to the new file `dest` with
+ * SQLite's online backup API: one read transaction, so it is a snapshot even
+ * while other handles (a running server) keep committing. The copy is a
+ * single self-contained file (no WAL), written to "dest.tmp", synced and
+ * renamed into place. It does not include the key file, without which
+ * pseudonyms and sealed secrets cannot be used: back that up separately
+ * (docs/operations.md). TH_OK, TH_EEXIST (dest exists), TH_EIO, TH_EFULL,
+ * TH_EINVAL. Works on a read-only handle.
+ */
+TH_EXTERN int th_backup(th_db *db, const char *dest);
 
 /* The handle's clock, for callers that want the same notion of "now". */
 TH_EXTERN th_time th_now(th_db *db);

@@ -6,15 +6,19 @@ TAP ("ok N - name" / "not ok N - name") on standard output. A skipped test
 ("# SKIP") counts as failed: a check that did not run proves nothing. A
 suite that exits non-zero without reporting a failure counts one failure.
 
-Suites get TH_SRC (the source tree), TH_BUILD (the main build directory)
-and TH_BIN (the townhall command) in their environment.
+Suites get TH_SRC (the source tree), TH_BUILD (the main build directory),
+TH_BIN (the townhall command) and TH_ARTIFACTS (a directory where tests
+leave the databases, logs and exports they made, for the privacy scan that
+runs last) in their environment.
 
   tests/run.py                 every suite
   tests/run.py unit api        suites whose names contain these words
 """
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -24,9 +28,10 @@ BUILD = os.environ.get("TH_BUILD", os.path.join(SRC, "build"))
 
 def main():
     wanted = sys.argv[1:]
+    artifacts = tempfile.mkdtemp(prefix="townhall-artifacts-")
     env = dict(os.environ, TH_SRC=SRC, TH_BUILD=BUILD,
                TH_BIN=os.path.join(BUILD, "townhall"),
-               PYTHONUNBUFFERED="1")
+               TH_ARTIFACTS=artifacts, PYTHONUNBUFFERED="1")
     suites_dir = os.path.join(SRC, "tests", "suites")
     suites = sorted(f for f in os.listdir(suites_dir)
                     if os.access(os.path.join(suites_dir, f), os.X_OK))
@@ -66,6 +71,10 @@ def main():
         print("\nFailures:")
         for f in failures:
             print("  " + f)
+    if os.environ.get("TH_KEEP_ARTIFACTS"):
+        print(f"\nartifacts kept in {artifacts}")
+    else:
+        shutil.rmtree(artifacts, ignore_errors=True)
     print(f"\n{len(suites)} suites in {time.time() - started:.0f} s")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -5,6 +5,7 @@
  *   townhall site add|list|secret     manage sites
  *   townhall token create|revoke|list manage staff API tokens
  *   townhall migrate                  bring a database's schema up to date
+ *   townhall backup DEST              a consistent copy of a live database
  *   townhall purge                    apply retention settings now
  *   townhall version
  *
@@ -48,7 +49,8 @@ static void usage(FILE *f) {
           "        [--site SLUG] [--days N]\n"
           "  token revoke ID\n"
           "  token list\n"
-          "  migrate\n"
+          "  migrate                       (takes a backup first if the schema changes)\n"
+          "  backup DEST                   (a consistent copy, even while serving)\n"
           "  purge\n"
           "  version\n"
           "\n"
@@ -528,7 +530,7 @@ static int cmd_token(int argc, char **argv) {
   return status;
 }
 
-static int cmd_simple(int argc, char **argv, const char *what) {
+static int parse_common(int argc, char **argv) {
   static const struct option longs[] = {
       {"db", 1, 0, 'd'}, {"key-file", 1, 0, 'k'}, {0, 0, 0, 0}};
   optind = 1;
@@ -540,28 +542,78 @@ static int cmd_simple(int argc, char **argv, const char *what) {
       opt_key = optarg;
     else {
       usage(stderr);
-      return 2;
+      return -1;
     }
   }
+  return 0;
+}
+
+static int cmd_backup(int argc, char **argv) {
+  if (parse_common(argc, argv) < 0 || optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  int rc;
+  th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA, &rc);
+  if (db == NULL)
+    return 1;
+  rc = th_backup(db, argv[optind]);
+  int status = rc < 0 ? fail(db, rc, "backing up") : 0;
+  if (status == 0)
+    printf("backed up %s to %s (the key file is not in it: back it up "
+           "separately)\n",
+           opt_db, argv[optind]);
+  th_close(db);
+  return status;
+}
+
+/* Brings the schema up to date, taking a backup first when it changes. */
+static int cmd_migrate(int argc, char **argv) {
+  if (parse_common(argc, argv) < 0)
+    return 2;
+  int rc;
+  th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA, &rc);
+  if (db == NULL)
+    return 1;
+  int from = th_schema_version(db);
+  if (from < th_schema_latest()) {
+    char dest[4096];
+    snprintf(dest, sizeof dest, "%s.pre-migrate-%d-%lld", opt_db, from,
+             (long long)(th_now(db) / 1000));
+    rc = th_backup(db, dest);
+    if (rc < 0) {
+      int r = fail(db, rc, "taking the backup before migrating");
+      th_close(db);
+      return r;
+    }
+    printf("backed up schema %d to %s\n", from, dest);
+  }
+  th_close(db);
+  if ((db = open_db(0, &rc)) == NULL)
+    return 1;
+  printf("schema version %d (was %d; latest %d)\n", th_schema_version(db),
+         from, th_schema_latest());
+  th_close(db);
+  return 0;
+}
+
+static int cmd_purge(int argc, char **argv) {
+  if (parse_common(argc, argv) < 0)
+    return 2;
   int rc;
   th_db *db = open_db(0, &rc);
   if (db == NULL)
     return 1;
+  th_purge_report r;
+  rc = th_purge(db, &r);
   int status = 0;
-  if (strcmp(what, "migrate") == 0) {
-    printf("schema version %d (latest %d)\n", th_schema_version(db),
-           th_schema_latest());
-  } else {
-    th_purge_report r;
-    rc = th_purge(db, &r);
-    if (rc < 0)
-      status = fail(db, rc, "purging");
-    else
-      printf("removed %" PRId64 " comments, %" PRId64
-             " audit entries; destroyed %" PRId64 " consultation keys and %" PRId64
-             " salts\n",
-             r.comments, r.audit, r.keys, r.salts);
-  }
+  if (rc < 0)
+    status = fail(db, rc, "purging");
+  else
+    printf("removed %" PRId64 " comments, %" PRId64
+           " audit entries; destroyed %" PRId64 " consultation keys and %" PRId64
+           " salts\n",
+           r.comments, r.audit, r.keys, r.salts);
   th_close(db);
   return status;
 }
@@ -596,8 +648,12 @@ int main(int argc, char **argv) {
     return cmd_site(argc, argv);
   if (strcmp(cmd, "token") == 0)
     return cmd_token(argc, argv);
-  if (strcmp(cmd, "migrate") == 0 || strcmp(cmd, "purge") == 0)
-    return cmd_simple(argc, argv, cmd);
+  if (strcmp(cmd, "migrate") == 0)
+    return cmd_migrate(argc, argv);
+  if (strcmp(cmd, "purge") == 0)
+    return cmd_purge(argc, argv);
+  if (strcmp(cmd, "backup") == 0)
+    return cmd_backup(argc, argv);
   fprintf(stderr, "townhall: unknown command %s\n", cmd);
   usage(stderr);
   return 2;

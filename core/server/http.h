@@ -112,7 +112,13 @@ enum th__timer_kind {
 };
 
 struct th__conn {
-  uv_tcp_t tcp; /* first: handle->data is not needed to find the conn */
+  /* A TCP connection, or (for the fuzzer) one end of a socketpair. */
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_stream_t stream;
+    uv_handle_t handle;
+  } h;
   uv_timer_t timer;
   th__loop *lp;
   th__conn *prev, *next;
@@ -196,6 +202,10 @@ struct th_server {
 };
 
 /* ---- connections and responses (server.c) --------------------------------- */
+/* Serves an already-connected stream socket (a socketpair end) on loop 0 as
+ * if a client had connected: how the fuzzer drives the real request path
+ * without a network. TH_OK, or TH_EIO. */
+int th__conn_adopt(th_server *srv, int fd);
 /* Sends what is ready at the head of the connection's queue. */
 void th__conn_flush(th__conn *c);
 /* Called when a request's response is complete (sync or after the writer). */

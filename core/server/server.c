@@ -191,8 +191,8 @@ static void th__conn_close(th__conn *c) {
   c->head = c->tail = NULL;
   th__req_free(c->cur);
   c->cur = NULL;
-  uv_read_stop((uv_stream_t *)&c->tcp);
-  uv_close((uv_handle_t *)&c->tcp, th__on_handle_closed);
+  uv_read_stop(&c->h.stream);
+  uv_close(&c->h.handle, th__on_handle_closed);
   uv_close((uv_handle_t *)&c->timer, th__on_handle_closed);
 }
 
@@ -215,7 +215,7 @@ static void th__on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void th__read_stop(th__conn *c) {
   if (c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_read_stop(&c->h.stream);
     c->reading = false;
   }
 }
@@ -224,7 +224,7 @@ static void th__on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
 static void th__read_start(th__conn *c) {
   if (!c->reading && !c->closing) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, th__on_alloc, th__on_read) == 0)
+    if (uv_read_start(&c->h.stream, th__on_alloc, th__on_read) == 0)
       c->reading = true;
   }
 }
@@ -354,7 +354,7 @@ static void th__conn_finish(th__conn *c, bool linger) {
     return;
   }
   sr->data = c;
-  if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, th__on_shutdown) != 0) {
+  if (uv_shutdown(sr, &c->h.stream, th__on_shutdown) != 0) {
     free(sr);
     th__conn_close(c);
   }
@@ -384,7 +384,7 @@ static void th__on_write(uv_write_t *w, int status) {
   }
   /* Below the high-water mark again: read and parse what was held back. */
   if (!c->no_more && c->paused && c->queued < c->lp->srv->cfg.max_pipelined &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < TH__HIGH_WATER) {
+      uv_stream_get_write_queue_size(&c->h.stream) < TH__HIGH_WATER) {
     c->paused = false;
     th__conn_parse(c);
     if (!c->closing && !c->paused && !c->no_more)
@@ -437,7 +437,7 @@ void th__conn_flush(th__conn *c) {
       th__read_stop(c);
     }
     c->writes++;
-    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, wr->n, th__on_write) !=
+    if (uv_write(&wr->w, &c->h.stream, bufs, wr->n, th__on_write) !=
         0) {
       for (unsigned i = 0; i < wr->n; i++)
         th__req_free(wr->reqs[i]);
@@ -452,7 +452,7 @@ void th__conn_flush(th__conn *c) {
   if (c->closing)
     return;
   /* A slow reader: stop reading until the kernel takes our answers. */
-  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >= TH__HIGH_WATER) {
+  if (uv_stream_get_write_queue_size(&c->h.stream) >= TH__HIGH_WATER) {
     c->paused = true;
     th__read_stop(c);
   }
@@ -812,6 +812,29 @@ static void th__reject_busy(th__loop *lp, uv_stream_t *server) {
     th__busy_close(b);
 }
 
+/* Links a connection whose handle is open into its loop and starts
+ * reading. */
+static void th__conn_start(th__loop *lp, th__conn *c) {
+  c->lp = lp;
+  c->h.handle.data = c;
+  uv_timer_init(lp->loop, &c->timer);
+  c->timer.data = c;
+  c->open_handles = 2;
+  c->next = lp->conns;
+  if (lp->conns)
+    lp->conns->prev = c;
+  lp->conns = c;
+  lp->nconns++;
+  th__metrics_connection(+1);
+  uv_once(&th__settings_once, th__settings_init);
+  llhttp_init(&c->parser, HTTP_REQUEST, &th__settings);
+  c->parser.data = c;
+  /* Lenient flags stay off: a request two parsers could read two ways
+   * (smuggling) is refused. */
+  th__read_start(c);
+  th__conn_timer(c);
+}
+
 static void th__on_connection(uv_stream_t *server, int status) {
   th__loop *lp = server->data;
   th_server *srv = lp->srv;
@@ -824,38 +847,37 @@ static void th__on_connection(uv_stream_t *server, int status) {
   th__conn *c = calloc(1, sizeof *c);
   if (c == NULL)
     return;
-  c->lp = lp;
-  uv_tcp_init(lp->loop, &c->tcp);
-  c->tcp.data = c;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-    uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+  uv_tcp_init(lp->loop, &c->h.tcp);
+  if (uv_accept(server, &c->h.stream) != 0) {
+    uv_close(&c->h.handle, (uv_close_cb)free);
     return;
   }
-  uv_timer_init(lp->loop, &c->timer);
-  c->timer.data = c;
-  c->open_handles = 2;
-  c->next = lp->conns;
-  if (lp->conns)
-    lp->conns->prev = c;
-  lp->conns = c;
-  lp->nconns++;
-  th__metrics_connection(+1);
-  uv_tcp_nodelay(&c->tcp, 1);
+  uv_tcp_nodelay(&c->h.tcp, 1);
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+  if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
     if (ss.ss_family == AF_INET6)
       uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
     else
       uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
   }
-  uv_once(&th__settings_once, th__settings_init);
-  llhttp_init(&c->parser, HTTP_REQUEST, &th__settings);
-  c->parser.data = c;
-  /* Lenient flags stay off: a request two parsers could read two ways
-   * (smuggling) is refused. */
-  th__read_start(c);
-  th__conn_timer(c);
+  th__conn_start(lp, c);
+}
+
+int th__conn_adopt(th_server *srv, int fd) {
+  th__loop *lp = &srv->loops[0];
+  th__conn *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return TH_ENOMEM;
+  uv_pipe_init(lp->loop, &c->h.pipe, 0);
+  if (uv_pipe_open(&c->h.pipe, fd) != 0) {
+    uv_close(&c->h.handle, (uv_close_cb)free);
+    return TH_EIO;
+  }
+  /* TEST-NET-1: an address that is neither loopback nor anyone's. */
+  snprintf(c->peer, sizeof c->peer, "192.0.2.1");
+  th__conn_start(lp, c);
+  return TH_OK;
 }
 
 /* ---- loops ------------------------------------------------------------------------ */

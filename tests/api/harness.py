@@ -82,7 +82,12 @@ class Response:
 class Server:
     def __init__(self, *extra_args, site=True, directory=None,
                  log_level="debug"):
-        self.dir = directory or tempfile.mkdtemp(prefix="townhall-api-")
+        # Under the test runner, everything a server leaves (database, WAL,
+        # backups, its log) is kept in $TH_ARTIFACTS until the final privacy
+        # scan has looked at every byte of it.
+        self.artifacts = os.environ.get("TH_ARTIFACTS")
+        self.dir = directory or tempfile.mkdtemp(prefix="townhall-api-",
+                                                 dir=self.artifacts)
         self.db = os.path.join(self.dir, "townhall.db")
         self.extra_args = list(extra_args)
         self.log_level = log_level
@@ -142,6 +147,8 @@ class Server:
             rc = self.proc.wait()
         self._reader.join(timeout=5)
         self.proc = None
+        with open(os.path.join(self.dir, "server.log"), "a") as f:
+            f.write(self.log_text())
         # Under AddressSanitizer / UndefinedBehaviorSanitizer builds, any
         # report in the server's output fails the test that stopped it.
         log = self.log_text()
@@ -157,7 +164,8 @@ class Server:
 
     def cleanup(self):
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.artifacts:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- clients ----------------------------------------------------------
 
