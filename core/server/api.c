@@ -1457,7 +1457,7 @@ static void th__site_route(th__ctx *x) {
     break;
   case TH__R_OPEN_DATA:
     if (get)
-      return th__open_data(x, &site);
+      return th__export_open_data(x, &site);
     break;
   default:
     th__respond_error(req, TH_ENOTFOUND, "No such resource.");

@@ -23,6 +23,8 @@ void th__handle(th__ctx *x);
  * thank-you page (static.c). */
 void th__static(th__ctx *x);
 /* Open data (export.c). */
+void th__export_open_data(th__ctx *x, const th__site_row *site);
+/* The old name of the open-data stub in static.c, unused; to be removed. */
 void th__open_data(th__ctx *x, const th__site_row *site);
 
 /* Whether `origin` is the server's own (the request's Host). */
