@@ -11,21 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int th__sync_path(const char *path, bool dir) {
-  char buf[4096];
-  const char *p = path;
-  if (dir) {
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (slash == NULL)
-      snprintf(buf, sizeof buf, ".");
-    else if (slash == buf)
-      buf[1] = '\0';
-    else
-      *slash = '\0';
-    p = buf;
-  }
-  int fd = open(p, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
+static int th__fsync_file(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -1;
   int rc = fsync(fd);
@@ -78,8 +65,8 @@ int th_backup(th_db *db, const char *dest) {
   }
   sqlite3_close(out);
   if (code == TH_OK &&
-      (th__sync_path(tmp, false) != 0 || rename(tmp, dest) != 0 ||
-       th__sync_path(dest, true) != 0))
+      (th__fsync_file(tmp) != 0 || rename(tmp, dest) != 0 ||
+       th__fsync_dir(dest) != 0))
     code = th__err(db, TH_EIO, "finishing the backup %s: %s", dest,
                    strerror(errno));
   if (code != TH_OK)

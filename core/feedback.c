@@ -399,13 +399,10 @@ int th_feedback_comments(th_db *db, const char *site_slug, const char *page,
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (l->count == cap) {
-      cap = cap ? cap * 2 : 16;
-      th_comment *n = realloc(l->items, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->items = n;
-    }
+    th_comment *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
     th_comment *c = &l->items[l->count++];
     c->day = sqlite3_column_int64(st, 0) * TH__DAY_MS;
     c->useful = sqlite3_column_int(st, 1);

@@ -37,6 +37,29 @@ extern const th__blob th__migrations[];
 /* The files of web/ (widgets, dashboard, translations), by path under web/. */
 extern const th__blob th__assets[];
 
+/* ---- a growable byte buffer (buf.c) -------------------------------------- */
+typedef struct th__sbuf {
+  char *p; /* NUL-terminated once anything was put, even "" */
+  size_t len, cap;
+  bool oom; /* an allocation failed: later writes are ignored */
+} th__sbuf;
+void th__sbuf_put(th__sbuf *b, const void *s, size_t n);
+void th__sbuf_puts(th__sbuf *b, const char *s);
+void th__sbuf_putc(th__sbuf *b, char c);
+void th__sbuf_printf(th__sbuf *b, const char *fmt, ...) TH__PRINTF(2, 3);
+void th__sbuf_free(th__sbuf *b);
+
+/* Makes room for one more element in a growing array: returns `items`, or
+ * a larger copy (doubling *cap), or NULL when out of memory (then `items`
+ * and *cap are unchanged). */
+void *th__grow(void *items, size_t count, size_t *cap, size_t elem);
+
+/* 0..15 for a hexadecimal digit, -1 otherwise. */
+int th__hex_digit(char c);
+/* fsync()s the directory holding `path`, so a rename or a new file in it
+ * survives a power cut. 0 or -1. */
+int th__fsync_dir(const char *path);
+
 /* ---- keys (privacy.c) ---------------------------------------------------- */
 
 #define TH__KEY_BYTES 32

@@ -54,7 +54,7 @@ static th__keyring *th__keyrings;
 
 /* ---- files ---------------------------------------------------------------- */
 
-static int th__fsync_dir(const char *path) {
+int th__fsync_dir(const char *path) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

@@ -33,36 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct th__out {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} th__out;
-
-static void th__out_put(th__out *o, const char *s, size_t n) {
-  if (o->oom)
-    return;
-  if (o->len + n + 1 > o->cap) {
-    size_t cap = o->cap ? o->cap : 64;
-    while (cap < o->len + n + 1)
-      cap *= 2;
-    char *p = realloc(o->p, cap);
-    if (p == NULL) {
-      o->oom = true;
-      return;
-    }
-    o->p = p;
-    o->cap = cap;
-  }
-  memcpy(o->p + o->len, s, n);
-  o->len += n;
-  o->p[o->len] = '\0';
-}
-
-static void th__out_str(th__out *o, const char *s) {
-  th__out_put(o, s, strlen(s));
-}
-
 /* ---- characters ---------------------------------------------------------- */
 
 static bool th__isdigit(uint32_t c) {
@@ -617,8 +587,8 @@ int th_redact(const char *text, char **out) {
     return TH_EINVAL;
   *out = NULL;
   size_t len = strlen(text);
-  th__out o = {0};
-  th__out_put(&o, "", 0);
+  th__sbuf o = {0};
+  th__sbuf_put(&o, "", 0);
   size_t copied = 0; /* text[0..copied) is already in o */
   size_t i = 0;
   /* Addresses come first: the numbers and letters inside one
@@ -631,8 +601,8 @@ int th_redact(const char *text, char **out) {
   th__next_email(text, len, 0, 0, &eb, &ee);
   while (i < len) {
     if (i == eb) {
-      th__out_put(&o, text + copied, eb - copied);
-      th__out_str(&o, "[email]");
+      th__sbuf_put(&o, text + copied, eb - copied);
+      th__sbuf_puts(&o, "[email]");
       copied = i = ee;
       th__next_email(text, len, ee, ee, &eb, &ee);
       continue;
@@ -651,12 +621,12 @@ int th_redact(const char *text, char **out) {
       if ((n = th__ni_at(text, lim, i)) != 0) {
         what = "[ni number]";
       } else if ((n = th__postcode_at(text, lim, i, &outward)) != 0) {
-        th__out_put(&o, text + copied, i - copied);
+        th__sbuf_put(&o, text + copied, i - copied);
         for (size_t k = 0; k < outward; k++) {
           char u = (char)th__upper((unsigned char)text[i + k]);
-          th__out_put(&o, &u, 1);
+          th__sbuf_put(&o, &u, 1);
         }
-        th__out_str(&o, " [postcode]");
+        th__sbuf_puts(&o, " [postcode]");
         copied = i = i + n;
         continue;
       }
@@ -666,8 +636,8 @@ int th_redact(const char *text, char **out) {
       n = th__number_at(text, lim, i, &what, &keep);
     }
     if (n && what) {
-      th__out_put(&o, text + copied, i + keep - copied);
-      th__out_str(&o, what);
+      th__sbuf_put(&o, text + copied, i + keep - copied);
+      th__sbuf_puts(&o, what);
       copied = i = i + n;
       continue;
     }
@@ -679,7 +649,7 @@ int th_redact(const char *text, char **out) {
       i += th__char_len(text, lim, i);
     }
   }
-  th__out_put(&o, text + copied, len - copied);
+  th__sbuf_put(&o, text + copied, len - copied);
   if (o.oom) {
     free(o.p);
     return TH_ENOMEM;

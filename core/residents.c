@@ -30,13 +30,10 @@ static int th__memberships(th_db *db, int64_t site_id, const char *resident,
   size_t n = 0, cap = 0;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 8;
-      th__membership *nm = realloc(m, cap * sizeof *nm);
-      if (nm == NULL)
-        break;
-      m = nm;
-    }
+    th__membership *nm = th__grow(m, n, &cap, sizeof *nm);
+    if (nm == NULL)
+      break;
+    m = nm;
     m[n].consultation_id = sqlite3_column_int64(st, 0);
     m[n].slug = th__col_text(st, 1);
     m[n].title = th__col_text(st, 2);
@@ -214,15 +211,12 @@ int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
     size_t ni = 0, cap = 0;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-      if (ni == cap) {
-        cap = cap ? cap * 2 : 16;
-        int64_t *nn = realloc(ideas, cap * sizeof *nn);
-        if (nn == NULL) {
-          src = SQLITE_NOMEM;
-          break;
-        }
-        ideas = nn;
+      int64_t *nn = th__grow(ideas, ni, &cap, sizeof *nn);
+      if (nn == NULL) {
+        src = SQLITE_NOMEM;
+        break;
       }
+      ideas = nn;
       ideas[ni++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);

@@ -28,15 +28,12 @@ int th_purge(th_db *db, th_purge_report *report) {
   size_t n = 0, cap = 0;
   int src;
   while ((src = sqlite3_step(sites)) == SQLITE_ROW) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 8;
-      th__policy *np = realloc(p, cap * sizeof *np);
-      if (np == NULL) {
-        src = SQLITE_NOMEM;
-        break;
-      }
-      p = np;
+    th__policy *np = th__grow(p, n, &cap, sizeof *np);
+    if (np == NULL) {
+      src = SQLITE_NOMEM;
+      break;
     }
+    p = np;
     p[n++] = (th__policy){sqlite3_column_int64(sites, 0),
                           sqlite3_column_int(sites, 1),
                           sqlite3_column_int(sites, 2),

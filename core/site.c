@@ -54,13 +54,10 @@ int th_audit_list_get(th_db *db, const char *site_slug, int64_t before_id,
   if (l == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (l->count == cap) {
-      cap = cap ? cap * 2 : 16;
-      th_audit_entry *n = realloc(l->items, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->items = n;
-    }
+    th_audit_entry *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
     th_audit_entry *e = &l->items[l->count++];
     e->id = sqlite3_column_int64(st, 0);
     e->at = sqlite3_column_int64(st, 1);
@@ -394,13 +391,10 @@ int th_site_list_all(th_db *db, th_site_list **out) {
   size_t cap = 0;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (l->count == cap) {
-      cap = cap ? cap * 2 : 8;
-      th_site *n = realloc(l->items, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->items = n;
-    }
+    th_site *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
     memset(&l->items[l->count], 0, sizeof l->items[0]);
     th__site_fill(st, &l->items[l->count++]);
   }
@@ -466,15 +460,12 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
       size_t count = 0, cap = 0;
       int src;
       while ((src = sqlite3_step(q)) == SQLITE_ROW) {
-        if (count == cap) {
-          cap = cap ? cap * 2 : 256;
-          int64_t *nids = realloc(ids, cap * sizeof *ids);
-          if (nids == NULL) {
-            src = SQLITE_NOMEM;
-            break;
-          }
-          ids = nids;
+        int64_t *nids = th__grow(ids, count, &cap, sizeof *nids);
+        if (nids == NULL) {
+          src = SQLITE_NOMEM;
+          break;
         }
+        ids = nids;
         ids[count++] = sqlite3_column_int64(q, 0);
       }
       sqlite3_reset(q);
@@ -725,13 +716,10 @@ int th_consultation_list_all(th_db *db, const char *site_slug,
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (l->count == cap) {
-      cap = cap ? cap * 2 : 8;
-      th_consultation *n = realloc(l->items, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->items = n;
-    }
+    th_consultation *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
     memset(&l->items[l->count], 0, sizeof l->items[0]);
     th__consultation_fill(st, &l->items[l->count++]);
   }

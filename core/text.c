@@ -128,37 +128,7 @@ int th__slug_check(th_db *db, const char *field, const char *s, int max) {
 
 /* ---- URLs ---------------------------------------------------------------- */
 
-typedef struct th__buf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} th__buf;
-
-static void th__buf_put(th__buf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void th__buf_putc(th__buf *b, char c) {
-  th__buf_put(b, &c, 1);
-}
-
-static int th__hexval(char c) {
+int th__hex_digit(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -183,26 +153,26 @@ static bool th__pchar(unsigned char c) {
  * unreserved characters decoded, other escapes upper-cased, bytes that may
  * not appear literally encoded. A '%' not followed by two hex digits is
  * encoded as %25. */
-static void th__put_encoded(th__buf *b, const char *s, size_t n) {
+static void th__put_encoded(th__sbuf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '%' && i + 2 < n && th__hexval(s[i + 1]) >= 0 &&
-        th__hexval(s[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < n && th__hex_digit(s[i + 1]) >= 0 &&
+        th__hex_digit(s[i + 2]) >= 0) {
       unsigned char d =
-          (unsigned char)(th__hexval(s[i + 1]) * 16 + th__hexval(s[i + 2]));
+          (unsigned char)(th__hex_digit(s[i + 1]) * 16 + th__hex_digit(s[i + 2]));
       if (th__unreserved(d)) {
-        th__buf_putc(b, (char)d);
+        th__sbuf_putc(b, (char)d);
       } else {
         char e[3] = {'%', hex[d >> 4], hex[d & 15]};
-        th__buf_put(b, e, 3);
+        th__sbuf_put(b, e, 3);
       }
       i += 2;
     } else if (c != '%' && th__pchar(c)) {
-      th__buf_putc(b, (char)c);
+      th__sbuf_putc(b, (char)c);
     } else {
       char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-      th__buf_put(b, e, 3);
+      th__sbuf_put(b, e, 3);
     }
   }
 }
@@ -315,8 +285,8 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
   if (auth_start == auth_end)
     return TH_EINVAL;
 
-  th__buf b = {0};
-  th__buf_put(&b, port_default == 80 ? "http://" : "https://",
+  th__sbuf b = {0};
+  th__sbuf_put(&b, port_default == 80 ? "http://" : "https://",
               port_default == 80 ? 7 : 8);
 
   size_t host_end = auth_end;
@@ -329,7 +299,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     for (k++; k < auth_end && url[k] != ']'; k++) {
       if (url[k] == ':')
         colons++;
-      else if (th__hexval(url[k]) < 0 && url[k] != '.')
+      else if (th__hex_digit(url[k]) < 0 && url[k] != '.')
         goto bad;
     }
     if (k == auth_end || colons < 2)
@@ -337,7 +307,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     host_end = k + 1;
     for (k = auth_start; k < host_end; k++) {
       unsigned char c = (unsigned char)url[k];
-      th__buf_putc(&b, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+      th__sbuf_putc(&b, (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
     }
   } else {
     while (k < auth_end && url[k] != ':')
@@ -361,7 +331,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
         goto bad;
       if (c == '.' && (k == auth_start || url[k - 1] == '.'))
         goto bad;
-      th__buf_putc(&b, (char)c);
+      th__sbuf_putc(&b, (char)c);
     }
   }
   if (host_end < auth_end) {
@@ -379,7 +349,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     if (digits && port != port_default) {
       char ps[8];
       snprintf(ps, sizeof ps, ":%ld", port);
-      th__buf_put(&b, ps, strlen(ps));
+      th__sbuf_put(&b, ps, strlen(ps));
     }
   }
 
@@ -389,7 +359,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     i++;
   size_t path_off = b.len;
   if (i == path_start)
-    th__buf_putc(&b, '/');
+    th__sbuf_putc(&b, '/');
   else
     th__put_encoded(&b, url + path_start, i - path_start);
   if (b.oom)
@@ -419,7 +389,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     if (np) {
       qsort(params, np, sizeof params[0], th__param_cmp);
       for (size_t p = 0; p < np; p++) {
-        th__buf_putc(&b, p ? '&' : '?');
+        th__sbuf_putc(&b, p ? '&' : '?');
         th__put_encoded(&b, params[p].s, params[p].n);
       }
     }

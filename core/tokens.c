@@ -244,13 +244,10 @@ int th_token_list_all(th_db *db, th_token_list **out) {
   size_t cap = 0;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (l->count == cap) {
-      cap = cap ? cap * 2 : 8;
-      th_token_info *n = realloc(l->items, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->items = n;
-    }
+    th_token_info *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
     th__token_fill(st, &l->items[l->count++]);
   }
   sqlite3_reset(st);

@@ -217,13 +217,10 @@ int th_vote_history_get(th_db *db, const char *site_slug, int64_t idea_id,
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (h->count == cap) {
-      cap = cap ? cap * 2 : 32;
-      th_vote_day *d = realloc(h->days, cap * sizeof *d);
-      if (d == NULL)
-        break;
-      h->days = d;
-    }
+    th_vote_day *grown = th__grow(h->days, h->count, &cap, sizeof *grown);
+    if (grown == NULL)
+      break;
+    h->days = grown;
     th_vote_day *d = &h->days[h->count++];
     d->day = sqlite3_column_int64(st, 0) * TH__DAY_MS;
     d->up = sqlite3_column_int64(st, 1);

@@ -84,6 +84,28 @@ static void th__method_not_allowed(th__ctx *x, const char *allow) {
                       NULL, extra);
 }
 
+static void th__csv_header(th__sbuf *b, const char *const *names, size_t n) {
+  th__csv_begin(b);
+  for (size_t i = 0; i < n; i++)
+    th__csv_text(b, names[i], i + 1 == n);
+}
+
+/* Sends a finished CSV export as a download, or the error that stopped it. */
+static void th__csv_respond(th__ctx *x, th__sbuf *b, int rc, const char *what) {
+  if (rc < 0 || b->oom) {
+    th__sbuf_free(b);
+    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM,
+                      th_errmsg(th__reader(x)));
+    return;
+  }
+  char extra[160];
+  snprintf(extra, sizeof extra,
+           "Content-Disposition: attachment; filename=\"%s-%s.csv\"\r\n",
+           x->site, what);
+  th__respond(x->req, 200, "text/csv; charset=utf-8", extra, b->p, b->len);
+  th__sbuf_free(b);
+}
+
 static bool th__is_loopback(const char *ip) {
   return strcmp(ip, "127.0.0.1") == 0 || strncmp(ip, "127.", 4) == 0 ||
          strcmp(ip, "::1") == 0 || strncmp(ip, "::ffff:127.", 11) == 0;
@@ -783,12 +805,10 @@ static int th__limit(th__ctx *x, int dflt, int max) {
 
 static void th__pages_csv(th__ctx *x) {
   th__sbuf b = {0};
-  th__csv_begin(&b);
   static const char *const head[] = {
       "page", "yes", "no", "rating_1", "rating_2", "rating_3", "rating_4",
       "rating_5", "rating_mean", "useful_lower", "comments"};
-  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
-    th__csv_text(&b, head[i], i + 1 == TH__ARRAY_SIZE(head));
+  th__csv_header(&b, head, TH__ARRAY_SIZE(head));
   char *cursor = NULL;
   size_t rows = 0;
   int rc;
@@ -814,18 +834,7 @@ static void th__pages_csv(th__ctx *x) {
       cursor = th__strdup(l->next_cursor);
     th_page_list_free(l);
   } while (cursor);
-  if (rc < 0 || b.oom) {
-    th__sbuf_free(&b);
-    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM,
-                      th_errmsg(th__reader(x)));
-    return;
-  }
-  char extra[160];
-  snprintf(extra, sizeof extra,
-           "Content-Disposition: attachment; filename=\"%s-pages.csv\"\r\n",
-           x->site);
-  th__respond(x->req, 200, "text/csv; charset=utf-8", extra, b.p, b.len);
-  th__sbuf_free(&b);
+  th__csv_respond(x, &b, rc, "pages");
 }
 
 static void th__feedback_pages(th__ctx *x) {
@@ -927,13 +936,11 @@ static void th__csv_time(th__sbuf *b, th_time t, bool last) {
 /* Every row of a filtered list (up to TH__CSV_MAX_ROWS), as CSV. */
 static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
   th__sbuf b = {0};
-  th__csv_begin(&b);
   static const char *const head[] = {"id", "consultation", "title", "status",
                                      "category", "ward", "up", "down",
                                      "anon_up", "anon_down", "created",
                                      "response"};
-  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
-    th__csv_text(&b, head[i], i + 1 == TH__ARRAY_SIZE(head));
+  th__csv_header(&b, head, TH__ARRAY_SIZE(head));
   char *cursor = NULL;
   size_t rows = 0;
   int rc = TH_OK;
@@ -965,18 +972,7 @@ static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
       cursor = th__strdup(p->next_cursor);
     th_idea_page_free(p);
   } while (cursor);
-  if (rc < 0 || b.oom) {
-    th__sbuf_free(&b);
-    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM,
-                      th_errmsg(th__reader(x)));
-    return;
-  }
-  char extra[160];
-  snprintf(extra, sizeof extra,
-           "Content-Disposition: attachment; filename=\"%s-ideas.csv\"\r\n",
-           x->site);
-  th__respond(x->req, 200, "text/csv; charset=utf-8", extra, b.p, b.len);
-  th__sbuf_free(&b);
+  th__csv_respond(x, &b, rc, "ideas");
 }
 
 static void th__ideas_get(th__ctx *x) {

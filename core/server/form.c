@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int th__hex(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 bool th__pct_decode(char *s, size_t *len, bool plus) {
   size_t o = 0, n = *len;
   for (size_t i = 0; i < n; i++) {
@@ -25,7 +15,7 @@ bool th__pct_decode(char *s, size_t *len, bool plus) {
     if (c == '%') {
       if (i + 2 >= n)
         return false;
-      int h = th__hex(s[i + 1]), l = th__hex(s[i + 2]);
+      int h = th__hex_digit(s[i + 1]), l = th__hex_digit(s[i + 2]);
       if (h < 0 || l < 0)
         return false;
       c = (char)(h * 16 + l);

@@ -25,17 +25,6 @@ typedef struct th__cmd th__cmd;
 typedef struct th__writer th__writer;
 typedef struct th__ratelimit th__ratelimit;
 
-/* ---- a growable byte buffer ---------------------------------------------- */
-typedef struct th__sbuf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} th__sbuf;
-void th__sbuf_put(th__sbuf *b, const void *s, size_t n);
-void th__sbuf_puts(th__sbuf *b, const char *s);
-void th__sbuf_printf(th__sbuf *b, const char *fmt, ...) TH__PRINTF(2, 3);
-void th__sbuf_free(th__sbuf *b);
-
 /* ---- routes (for metrics and logs: the template, never the raw path) ----- */
 #define TH__ROUTES(XX)                                                       \
   XX(UNKNOWN, "other")                                                       \

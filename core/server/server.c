@@ -29,59 +29,6 @@
 #define TH__HIGH_WATER (256 * 1024)
 #define TH__LINGER_MS 2000
 
-/* ---- byte buffers ----------------------------------------------------------- */
-
-void th__sbuf_put(th__sbuf *b, const void *s, size_t n) {
-  if (b->oom || n == 0)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-void th__sbuf_puts(th__sbuf *b, const char *s) { th__sbuf_put(b, s, strlen(s)); }
-
-void th__sbuf_printf(th__sbuf *b, const char *fmt, ...) {
-  char small[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return;
-  if ((size_t)n < sizeof small) {
-    th__sbuf_put(b, small, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if (big == NULL) {
-    b->oom = true;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  th__sbuf_put(b, big, (size_t)n);
-  free(big);
-}
-
-void th__sbuf_free(th__sbuf *b) {
-  free(b->p);
-  memset(b, 0, sizeof *b);
-}
-
 /* ---- logging ---------------------------------------------------------------- */
 
 void th__log(th_server *srv, int level, const char *fmt, ...) {
