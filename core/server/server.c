@@ -976,8 +976,10 @@ static void th__loop_stop(th__loop *lp) {
     if (c->head == NULL && (c->cur == NULL || !c->cur->headers_done) &&
         c->writes == 0)
       th__conn_close(c);
-    else
+    else if (c->cur == NULL)
       c->no_more = true;
+    /* else: a request whose body is still arriving finishes; it is
+     * answered with Connection: close (th__conn_parse sees `stopping`). */
     c = next;
   }
   th__loop_maybe_finish(lp);

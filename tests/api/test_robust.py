@@ -1,7 +1,9 @@
 """Robustness: limits, timeouts, malformed and smuggling requests, many
 connections. Each answer that should be read by the client is read by it
 (the server closes lingeringly)."""
+import json
 import resource
+import signal
 import socket
 import threading
 import time
@@ -269,6 +271,33 @@ class Connections(unittest.TestCase):
             for s in held:
                 s.close()
             self.assertEqual(server.stop(), 0)
+            server.cleanup()
+
+    def test_stop_finishes_a_request_in_flight(self):
+        """SIGTERM while a request's body is still arriving: the request is
+        answered (Connection: close) and committed; the server exits 0."""
+        server = Server("--rate-limit", "100000")
+        try:
+            body = json.dumps({"page": "https://www.camden.gov.uk/inflight",
+                               "useful": True}).encode()
+            s = connect(server)
+            s.sendall(b"POST /v1/sites/camden/feedback HTTP/1.1\r\nHost: x\r\n"
+                      b"User-Agent: inflight/1\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+            time.sleep(0.3)
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            s.sendall(body[10:])
+            out = parse_responses(read_all(s))
+            s.close()
+            self.assertEqual(out[0][0], 201, out)
+            self.assertEqual(out[0][1]["connection"], "close")
+            self.assertEqual(server.stop(), 0)
+            server.start()
+            r = server.get("/v1/sites/camden/feedback/summary?page=https://www.camden.gov.uk/inflight",
+                           token=server.tokens["admin"])
+            self.assertEqual(r.json()["yes"], 1)
+        finally:
             server.cleanup()
 
     def test_extra_loops_share_the_port(self):
