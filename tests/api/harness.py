@@ -52,6 +52,86 @@ def jwt(sub, aud=SITE, exp_in=600, secret=SECRET, alg="HS256", extra=None,
     return signing + "." + b64url(sig)
 
 
+# ---- probe registry -----------------------------------------------------------
+# Every request this harness sends records what identifies a person in it -
+# its User-Agent, the X-Forwarded-For addresses, the `sub` of a resident JWT
+# it carries, any e-mail address in its body - in $TH_ARTIFACTS/probes.txt
+# (one JSON object per line: {"kind": ..., "value": ...}). The privacy suite
+# (tests/suites/99-privacy.sh), which runs after every other suite, then
+# looks for each of them in every file the tests left behind. Loopback
+# addresses are not recorded (the server listens on them and they are in
+# every log), nor other strings shorter than 8 characters, which would turn
+# up by chance in megabytes of binary pages (nor over 2048: the oversized
+# headers of limit tests). Tests may also record a
+# "control": something that IS stored, which the scan must find.
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_probe_lock = threading.Lock()
+_probes_seen = set()
+
+
+def probe(kind, value):
+    """Records one probe (kind: ua, ip, sub, email or control)."""
+    art = os.environ.get("TH_ARTIFACTS")
+    if not art or value is None:
+        return
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    value = value.strip()
+    if kind == "ip":
+        if value.startswith("127.") or value in ("::1", "localhost") or \
+                value.startswith("::ffff:127.") or not value:
+            return
+    elif len(value) < 8 or len(value) > 2048:
+        # Longer ones are the oversized headers of limit tests, refused
+        # before anything could store them.
+        return
+    with _probe_lock:
+        if (kind, value) in _probes_seen:
+            return
+        _probes_seen.add((kind, value))
+        with open(os.path.join(art, "probes.txt"), "a") as f:
+            f.write(json.dumps({"kind": kind, "value": value}) + "\n")
+
+
+def _probe_request(headers, body):
+    """headers: (name, value) pairs; body: bytes or None."""
+    for name, value in headers:
+        n = name.lower()
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        if n == "user-agent":
+            probe("ua", value)
+        elif n == "x-forwarded-for":
+            for ip in value.split(","):
+                probe("ip", ip)
+        elif n == "authorization" and value.lower().startswith("bearer "):
+            parts = value[7:].strip().split(".")
+            if len(parts) == 3:
+                try:
+                    pad = "=" * (-len(parts[1]) % 4)
+                    sub = json.loads(base64.urlsafe_b64decode(parts[1] + pad)).get("sub")
+                    if isinstance(sub, str):
+                        probe("sub", sub)
+                except (ValueError, AttributeError):
+                    pass
+    if body:
+        from urllib.parse import unquote_to_bytes
+        for text in (body, unquote_to_bytes(body.replace(b"+", b" "))):
+            for m in _EMAIL.finditer(text):
+                probe("email", m.group(0))
+
+
+def _probe_raw(data):
+    """Raw bytes of one or more requests, as Server.raw sends them."""
+    headers = []
+    for line in data.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() in (b"user-agent", b"x-forwarded-for",
+                                            b"authorization"):
+            headers.append((name.strip().decode("latin-1"), value.strip()))
+    _probe_request(headers, data)
+
+
 def run(*args, db, check=True):
     proc = subprocess.run([BIN, *args, "--db", db], capture_output=True,
                           text=True)
@@ -139,7 +219,8 @@ class Server:
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None:
             return None
-        self.proc.send_signal(sig)
+        if sig is not None:  # None: the test already signalled; just wait
+            self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -182,6 +263,7 @@ class Server:
         if token:
             h["Authorization"] = "Bearer " + token
         h.setdefault("User-Agent", "townhall-api-test/1.0")
+        _probe_request(h.items(), body)
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
         resp = Response(r.status, r.getheaders(), r.read())
@@ -194,6 +276,7 @@ class Server:
     def raw(self, data, read_timeout=5.0, shutdown=False):
         """Sends raw bytes on one connection and returns everything read
         until the server closes it (or the timeout)."""
+        _probe_raw(data)
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         try:
             s.sendall(data)

@@ -292,7 +292,7 @@ class Connections(unittest.TestCase):
             s.close()
             self.assertEqual(out[0][0], 201, out)
             self.assertEqual(out[0][1]["connection"], "close")
-            self.assertEqual(server.stop(), 0)
+            self.assertEqual(server.stop(sig=None), 0)
             server.start()
             r = server.get("/v1/sites/camden/feedback/summary?page=https://www.camden.gov.uk/inflight",
                            token=server.tokens["admin"])
