@@ -1,0 +1,373 @@
+'use strict';
+// townhall for Node.js: resident ideas, votes and page feedback over
+// libtownhall. Every method on a Townhall returns a promise; the library's
+// blocking work runs on libuv's thread pool, one call at a time per handle
+// (the C library allows one thread at a time on a handle). Open a second
+// handle on the same file for work that should run in parallel.
+//
+//   const townhall = require('townhall');
+//   const th = await townhall.open('council.db');
+//   await th.createSite('camden', 'Camden Council');
+//   const { id } = await th.submitIdea('camden', 'resident-42', 'More benches');
+//   await th.vote('camden', 'resident-7', id, 1);
+//   await th.close();
+
+const path = require('node:path');
+
+function loadAddon() {
+  const file = process.env.TOWNHALL_NODE_ADDON ||
+    path.join(__dirname, 'build', 'townhall.node');
+  try {
+    return require(file);
+  } catch (e) {
+    const err = new Error(
+      `cannot load the townhall addon from ${file}: ${e.message}\n` +
+      'Build it with `node build.js` in bindings/node (needs libtownhall ' +
+      "installed with townhall.pc, and this Node's headers).");
+    err.code = 'ERR_TOWNHALL_ADDON';
+    err.cause = e;
+    throw err;
+  }
+}
+
+const native = loadAddon();
+
+/** A libtownhall failure: .code is the C name ("TH_ENOTFOUND"), .errno the
+ * C code (-3), .message the library's detailed message. */
+class TownhallError extends Error {
+  constructor(message, code, errno) {
+    super(message);
+    this.name = 'TownhallError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
+native.setErrorClass(TownhallError);
+
+// The library's names, indexed by value.
+const names = (kind) => native.names(kind).filter((n) => n !== null);
+const STATUSES = Object.freeze(names('status'));
+const SORTS = Object.freeze(names('sort'));
+const MODERATION_ACTIONS = Object.freeze(names('moderation'));
+const ROLES = Object.freeze(native.names('role').slice(1).filter((n) => n !== null));
+const PUBLIC_STATUSES = Object.freeze(['published', 'under_review', 'accepted',
+  'in_progress', 'done', 'declined']);
+/** Every error code: { TH_EINVAL: { errno: -1, description: 'invalid argument' }, ... } */
+const ERRORS = Object.freeze(native.names('errors'));
+
+function invalid(message) {
+  return new TownhallError(message, 'TH_EINVAL', ERRORS.TH_EINVAL.errno);
+}
+
+// A name (or a number, passed to the library as it is) as the C value.
+function toEnum(value, table, what, offset = 0) {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const i = table.indexOf(value.trim().toLowerCase());
+    if (i >= 0) return i + offset;
+  }
+  throw invalid(`${what} ${JSON.stringify(value)} is not one of ${table.join(', ')}`);
+}
+
+function toTime(value) {
+  if (value === undefined || value === null) return 0;
+  if (value instanceof Date) return value.getTime();
+  return value;
+}
+
+function toWho(who) {
+  if (typeof who === 'string') return { resident: who };
+  if (who && typeof who === 'object') return who;
+  throw new TypeError('who is a resident id (string) or { resident } or { ip, userAgent }');
+}
+
+/** A device, for feedback and anonymous participation. */
+function device(ip, userAgent) {
+  return { ip, userAgent };
+}
+
+const SITE_FIELDS = ['name', 'origins', 'keepParams', 'moderateIdeas',
+  'allowAnonymous', 'rankAnonymous', 'commentDays', 'auditDays', 'keyDays',
+  'openMin', 'openRound'];
+
+class Townhall {
+  /** Use townhall.open(). */
+  constructor(handle, file) {
+    this._h = handle;
+    this.path = file;
+    this._closed = false;
+    this._batch = null;
+  }
+
+  get closed() {
+    return this._closed;
+  }
+
+  // Every call goes through here: while a batch runs, calls made outside
+  // it wait until it ends, so that they are not swept into its
+  // transaction.
+  async _call(name, ...args) {
+    while (this._batch && !this._inBatch) await this._batch;
+    return native[name](this._h, ...args);
+  }
+
+  /** Closes the handle once the calls already made have finished. */
+  async close() {
+    if (this._closed) return;
+    this._closed = true;
+    await native.close(this._h);
+  }
+
+  async [Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose')]() {
+    await this.close();
+  }
+
+  /** { schemaVersion, now } */
+  async info() {
+    return this._call('info');
+  }
+
+  /** Writes a consistent snapshot of the database to the new file dest
+   * (SQLite's online backup; safe while a server keeps writing). The key
+   * file is not in it: back that up too. TH_EEXIST if dest exists. */
+  async backup(dest) {
+    return this._call('backup', String(dest));
+  }
+
+  /** Runs fn(tx) inside one transaction: committed when its promise
+   * resolves, rolled back when it rejects. Use `tx`, not this handle,
+   * inside fn: calls on the handle itself wait for the batch to end. */
+  async batch(fn) {
+    while (this._batch) await this._batch;
+    let release;
+    this._batch = new Promise((resolve) => { release = resolve; });
+    const tx = Object.create(this, { _inBatch: { value: true } });
+    try {
+      await native.batch(this._h, 0);
+      let result;
+      try {
+        result = await fn(tx);
+      } catch (e) {
+        await native.batch(this._h, 2).catch(() => {});
+        throw e;
+      }
+      await native.batch(this._h, 1);
+      return result;
+    } finally {
+      this._batch = null;
+      release();
+    }
+  }
+
+  // ---- sites
+
+  async createSite(slug, name, options = {}) {
+    const { actor = null, ...settings } = options;
+    await this._call('siteCreate', actor, { ...settings, slug, name });
+    return this._call('siteGet', slug);
+  }
+
+  /** Changes some settings; the others keep their values. True if
+   * anything changed. */
+  async updateSite(slug, changes, { actor = null } = {}) {
+    for (const k of Object.keys(changes)) {
+      if (!SITE_FIELDS.includes(k)) throw new TypeError(`unknown site setting ${k}`);
+    }
+    const current = await this._call('siteGet', slug);
+    return this._call('siteUpdate', actor, { ...current, ...changes, slug });
+  }
+
+  async getSite(slug) {
+    return this._call('siteGet', slug);
+  }
+
+  async sites() {
+    return this._call('siteList');
+  }
+
+  async setSiteSecret(slug, secret) {
+    return this._call('siteSetSecret', slug, secret);
+  }
+
+  /** The site's JWT secret, as a Buffer. */
+  async getSiteSecret(slug) {
+    return this._call('siteGetSecret', slug);
+  }
+
+  // ---- consultations
+
+  async createConsultation(site, slug, title, options = {}) {
+    const { actor = null, description = null, ward = null, opens, closes } = options;
+    await this._call('consultationCreate', site, actor, {
+      slug, title, description, ward, opens: toTime(opens), closes: toTime(closes),
+    });
+    return this._call('consultationGet', site, slug);
+  }
+
+  async getConsultation(site, slug) {
+    return this._call('consultationGet', site, slug);
+  }
+
+  async consultations(site) {
+    return this._call('consultationList', site);
+  }
+
+  // ---- ideas
+
+  /** { id, duplicate } */
+  async submitIdea(site, who, title, options = {}) {
+    const { body = null, category = null, ward = null, consultation = null } = options;
+    return this._call('ideaSubmit', site, toWho(who), { title, body, category, ward, consultation });
+  }
+
+  async getIdea(site, id) {
+    return this._call('ideaGet', site, id);
+  }
+
+  /** { items, nextCursor } */
+  async listIdeas(site, query = {}) {
+    const q = { ...query };
+    q.sort = toEnum(query.sort === undefined ? 'top' : query.sort, SORTS, 'sort');
+    let mask = 0;
+    for (const s of query.statuses || []) mask |= 1 << toEnum(s, STATUSES, 'status');
+    q.statuses = mask >>> 0;
+    q.createdFrom = toTime(query.createdFrom);
+    q.createdTo = toTime(query.createdTo);
+    return this._call('ideaList', site, q);
+  }
+
+  /** Every idea matching the query, following cursors. */
+  async * iterateIdeas(site, query = {}) {
+    let cursor = query.cursor || null;
+    for (;;) {
+      const page = await this.listIdeas(site, { ...query, cursor });
+      yield* page.items;
+      if (!page.nextCursor) return;
+      cursor = page.nextCursor;
+    }
+  }
+
+  async setIdeaStatus(site, id, status, { response = null, actor = null } = {}) {
+    return this._call('ideaSetStatus', site, actor, id, toEnum(status, STATUSES, 'status'), response);
+  }
+
+  async moderateIdea(site, id, action, { reason, into = 0, actor = null } = {}) {
+    return this._call('ideaModerate', site, actor, id,
+      toEnum(action, MODERATION_ACTIONS, 'action'), into, reason);
+  }
+
+  async withdrawIdea(site, who, id) {
+    return this._call('ideaWithdraw', site, toWho(who), id);
+  }
+
+  // ---- votes
+
+  /** value 1, -1 or 0 (withdraw). { up, down, anonUp, anonDown, myVote, changed } */
+  async vote(site, who, id, value) {
+    if (typeof value !== 'number') throw new TypeError('a vote is 1, -1 or 0');
+    return this._call('vote', site, toWho(who), id, value);
+  }
+
+  async voteHistory(site, id) {
+    return this._call('voteHistory', site, id);
+  }
+
+  // ---- page feedback
+
+  /** True if recorded, false for an identical answer from the same device
+   * the same day. */
+  async recordFeedback(site, who, page, { useful, rating = 0, comment = null } = {}) {
+    if (typeof useful !== 'boolean') throw new TypeError('useful must be true or false');
+    return this._call('feedbackRecord', site, toWho(who), { page, useful, rating: rating || 0, comment });
+  }
+
+  async feedbackSummary(site, page) {
+    return this._call('feedbackSummary', site, page);
+  }
+
+  /** { items, nextCursor }, worst pages first. */
+  async feedbackPages(site, { limit = 20, cursor = null } = {}) {
+    return this._call('feedbackPages', site, limit, cursor);
+  }
+
+  async feedbackComments(site, page, { limit = 50 } = {}) {
+    return this._call('feedbackComments', site, page, limit);
+  }
+
+  // ---- residents' rights
+
+  async exportResident(site, resident) {
+    return JSON.parse(await this._call('residentExport', site, resident));
+  }
+
+  /** The number of votes and ideas affected (0 if nothing was held). */
+  async eraseResident(site, resident) {
+    return this._call('residentErase', site, resident);
+  }
+
+  // ---- retention, audit
+
+  async purge() {
+    return this._call('purge');
+  }
+
+  async auditLog(site, { beforeId = 0, limit = 100 } = {}) {
+    return this._call('auditList', site, beforeId, limit);
+  }
+
+  // ---- staff tokens
+
+  /** { id, token }: the token is shown once and only its hash is kept. */
+  async createToken(role, label, { site = null, expires, actor = null } = {}) {
+    return this._call('tokenCreate', actor, site, toEnum(role, ROLES, 'role', 1),
+      label, toTime(expires));
+  }
+
+  async revokeToken(id, { actor = null } = {}) {
+    return this._call('tokenRevoke', actor, id);
+  }
+
+  async checkToken(token, site = null) {
+    return this._call('tokenCheck', token, site);
+  }
+
+  async tokens() {
+    return this._call('tokenList');
+  }
+}
+
+/**
+ * Opens (creating and migrating as needed) a townhall database. The key
+ * file ("<path>.key" unless keyFile is given) is created beside it.
+ */
+async function open(file, options = {}) {
+  const {
+    keyFile = null, readonly = false, create = true, migrate = true,
+    busyTimeoutMs = 0, synchronous = null, persistSalts = true,
+  } = options;
+  const sync = { null: 0, full: 2, normal: 1 }[String(synchronous)];
+  if (sync === undefined) throw invalid("synchronous is 'full' or 'normal'");
+  const flags = (readonly ? 1 : 0) | (create ? 0 : 2) | (migrate ? 0 : 4);
+  const h = await native.open(String(file), keyFile, flags, busyTimeoutMs, sync,
+    persistSalts ? 0 : -1);
+  return new Townhall(h, String(file));
+}
+
+const v = native.version();
+
+module.exports = {
+  open,
+  Townhall,
+  TownhallError,
+  device,
+  version: v.string,
+  schemaLatest: v.schemaLatest,
+  redact: (text) => native.redact(text),
+  normalizeUrl: (url, keepParams = null) => native.normalizeUrl(url, keepParams),
+  STATUSES,
+  PUBLIC_STATUSES,
+  SORTS,
+  MODERATION_ACTIONS,
+  ROLES,
+  ERRORS,
+};

@@ -1,0 +1,262 @@
+'use strict';
+// Sites, consultations, ideas, votes, feedback, residents' rights, tokens,
+// purge and audit: success and the library's errors.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { SITE, ORIGIN, fresh, rejectsWith, townhall } = require('./helpers');
+
+test('sites: create, get, list, update', async (t) => {
+  const { th, site } = await fresh(t);
+  assert.equal(site.slug, SITE);
+  assert.equal(site.origins, ORIGIN);
+  assert.ok(site.commentDays > 0, 'defaults are filled in');
+  assert.deepEqual(await th.getSite(SITE), site);
+  await th.createSite('barnet', 'Barnet Council');
+  assert.deepEqual((await th.sites()).map((s) => s.slug), ['barnet', SITE]);
+  assert.equal(await th.updateSite(SITE, { allowAnonymous: true }), true);
+  assert.equal(await th.updateSite(SITE, { allowAnonymous: true }), false);
+  const after = await th.getSite(SITE);
+  assert.equal(after.allowAnonymous, true);
+  assert.equal(after.origins, ORIGIN);
+});
+
+test('sites: errors', async (t) => {
+  const { th } = await fresh(t);
+  await rejectsWith(th.createSite(SITE, 'Again'), 'TH_EEXIST');
+  await rejectsWith(th.createSite('Not A Slug', 'X'), 'TH_EINVAL');
+  await rejectsWith(th.createSite('long', 'x'.repeat(121)), 'TH_ETOOLONG');
+  await rejectsWith(th.getSite('nowhere'), 'TH_ENOTFOUND');
+  await rejectsWith(th.getSiteSecret(SITE), 'TH_ENOTFOUND');
+  await rejectsWith(th.setSiteSecret(SITE, Buffer.from('short')), 'TH_ETOOSHORT');
+  await assert.rejects(th.setSiteSecret(SITE, 'a string'), TypeError);
+  const secret = Buffer.from([...Array(40).keys()]);
+  await th.setSiteSecret(SITE, secret);
+  assert.deepEqual(await th.getSiteSecret(SITE), secret);
+});
+
+test('consultations', async (t) => {
+  const { th } = await fresh(t);
+  const c = await th.createConsultation(SITE, 'parks-2030', 'Parks for 2030', {
+    ward: 'Kentish Town', closes: new Date(Date.UTC(2099, 0, 1)),
+  });
+  assert.equal(c.closes, Date.UTC(2099, 0, 1));
+  assert.equal(c.ward, 'Kentish Town');
+  assert.deepEqual(await th.getConsultation(SITE, 'parks-2030'), c);
+  assert.ok((await th.consultations(SITE)).some((x) => x.slug === 'ideas'));
+  await rejectsWith(th.createConsultation(SITE, 'parks-2030', 'Again'), 'TH_EEXIST');
+  await rejectsWith(th.createConsultation(SITE, 'back', 'Back', { opens: 2000, closes: 1000 }), 'TH_EINVAL');
+  await rejectsWith(th.getConsultation(SITE, 'nothing'), 'TH_ENOTFOUND');
+  const now = Date.now();
+  await th.createConsultation(SITE, 'past', 'Past', { opens: now - 2000, closes: now - 1000 });
+  await rejectsWith(th.submitIdea(SITE, 'r1', 'Too late', { consultation: 'past' }), 'TH_ECLOSED');
+});
+
+test('ideas: submit, get, duplicates, scrubbing', async (t) => {
+  const { th } = await fresh(t);
+  const a = await th.submitIdea(SITE, 'r1', 'Café seating ✓ on Chalk Farm Road', {
+    body: 'Ring 020 7946 0018', category: 'streets', ward: 'Camden',
+  });
+  assert.deepEqual(a, { id: a.id, duplicate: false });
+  const idea = await th.getIdea(SITE, a.id);
+  assert.equal(idea.title, 'Café seating ✓ on Chalk Farm Road');
+  assert.equal(idea.body, 'Ring [phone]');
+  assert.equal(idea.status, 'published');
+  const again = await th.submitIdea(SITE, 'r1', 'Café seating ✓ on Chalk Farm Road');
+  assert.deepEqual(again, { id: a.id, duplicate: true });
+});
+
+test('ideas: errors', async (t) => {
+  const { th } = await fresh(t);
+  await rejectsWith(th.submitIdea(SITE, 'r1', 'ab'), 'TH_ETOOSHORT');
+  await rejectsWith(th.submitIdea(SITE, 'r1', 'x'.repeat(141)), 'TH_ETOOLONG');
+  await rejectsWith(th.submitIdea(SITE, townhall.device('192.0.2.1', 'UA'), 'Anonymous'), 'TH_EPERM');
+  await rejectsWith(th.submitIdea('nowhere', 'r1', 'An idea'), 'TH_ENOTFOUND');
+  await rejectsWith(th.submitIdea(SITE, 'r1', 'An idea', { consultation: 'nothing' }), 'TH_ENOTFOUND');
+  await rejectsWith(th.getIdea(SITE, 999), 'TH_ENOTFOUND');
+});
+
+test('ideas: lists with sorts, filters and cursors', async (t) => {
+  const { th } = await fresh(t);
+  const ids = [];
+  for (let k = 0; k < 5; k++) {
+    const { id } = await th.submitIdea(SITE, `author-${k}`, `Idea number ${k}`, {
+      category: k % 2 ? 'parks' : 'roads', ward: k < 3 ? 'North' : 'South',
+    });
+    ids.push(id);
+    for (let v = 0; v < k; v++) await th.vote(SITE, `voter-${v}`, id, 1);
+    await th.vote(SITE, 'grump', id, -1);
+  }
+  const top = await th.listIdeas(SITE, { sort: 'top' });
+  assert.deepEqual(top.items.map((i) => i.id), [...ids].reverse());
+  assert.equal(top.nextCursor, null);
+  const north = await th.listIdeas(SITE, { ward: 'North' });
+  assert.deepEqual(north.items.map((i) => i.id).sort(), ids.slice(0, 3));
+  const parks = await th.listIdeas(SITE, { category: 'parks' });
+  assert.equal(parks.items.length, 2);
+  const seen = [];
+  let cursor = null;
+  do {
+    const page = await th.listIdeas(SITE, { sort: 'hot', limit: 2, cursor });
+    assert.ok(page.items.length <= 2);
+    seen.push(...page.items.map((i) => i.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  assert.deepEqual([...seen].sort(), ids);
+  const iterated = [];
+  for await (const i of th.iterateIdeas(SITE, { sort: 'hot', limit: 2 })) iterated.push(i.id);
+  assert.deepEqual(iterated, seen);
+  const r1 = []; const r2 = [];
+  for await (const i of th.iterateIdeas(SITE, { sort: 'random', seed: 42n, limit: 2 })) r1.push(i.id);
+  for await (const i of th.iterateIdeas(SITE, { sort: 'random', seed: 42, limit: 3 })) r2.push(i.id);
+  assert.deepEqual(r1, r2);
+  await th.moderateIdea(SITE, ids[0], 'hide', { reason: 'off-topic' });
+  const hidden = await th.listIdeas(SITE, { statuses: ['hidden'] });
+  assert.deepEqual(hidden.items.map((i) => i.id), [ids[0]]);
+  const page = await th.listIdeas(SITE, { sort: 'top', limit: 2 });
+  await rejectsWith(th.listIdeas(SITE, { sort: 'new', cursor: page.nextCursor }), 'TH_EINVAL');
+  await rejectsWith(th.listIdeas(SITE, { cursor: 'not-a-cursor' }), 'TH_EINVAL');
+  await rejectsWith(th.listIdeas(SITE, { statuses: ['lost'] }), 'TH_EINVAL');
+});
+
+test('ideas: status, moderation, merge, withdrawal', async (t) => {
+  const { th } = await fresh(t, { moderateIdeas: true });
+  const { id } = await th.submitIdea(SITE, 'author', 'Resurface Camden Road');
+  assert.equal((await th.getIdea(SITE, id)).status, 'pending');
+  await rejectsWith(th.setIdeaStatus(SITE, id, 'accepted'), 'TH_ESTATE');
+  await rejectsWith(th.moderateIdea(SITE, id, 'publish', { reason: '' }), 'TH_EINVAL');
+  assert.equal(await th.moderateIdea(SITE, id, 'publish', { reason: 'fine', actor: 'mod-1' }), true);
+  assert.equal(await th.moderateIdea(SITE, id, 'publish', { reason: 'again' }), false);
+  assert.equal(await th.setIdeaStatus(SITE, id, 'under_review', {
+    response: 'Officers are looking.', actor: 'cllr-smith',
+  }), true);
+  const idea = await th.getIdea(SITE, id);
+  assert.equal(idea.status, 'under_review');
+  assert.equal(idea.response, 'Officers are looking.');
+  const audit = await th.auditLog(SITE);
+  assert.equal(audit[0].action, 'status');
+  assert.equal(audit[0].actor, 'cllr-smith');
+  assert.equal(audit[0].ideaId, id);
+  const { id: dup } = await th.submitIdea(SITE, 'other', 'Resurface Camden Rd');
+  await th.moderateIdea(SITE, dup, 'publish', { reason: 'ok' });
+  await th.vote(SITE, 'v1', dup, 1);
+  assert.equal(await th.moderateIdea(SITE, dup, 'merge', { into: id, reason: 'same' }), true);
+  assert.equal((await th.getIdea(SITE, dup)).mergedInto, id);
+  assert.equal((await th.getIdea(SITE, id)).up, 1);
+  await rejectsWith(th.withdrawIdea(SITE, 'someone-else', id), 'TH_EPERM');
+  assert.equal(await th.withdrawIdea(SITE, 'author', id), true);
+  assert.equal(await th.withdrawIdea(SITE, 'author', id), false);
+  await rejectsWith(th.moderateIdea(SITE, 999, 'hide', { reason: 'x' }), 'TH_ENOTFOUND');
+});
+
+test('votes', async (t) => {
+  const { th } = await fresh(t);
+  const { id } = await th.submitIdea(SITE, 'author', 'Longer library hours');
+  let c = await th.vote(SITE, 'r1', id, 1);
+  assert.deepEqual(c, { up: 1, down: 0, anonUp: 0, anonDown: 0, myVote: 1, changed: true });
+  c = await th.vote(SITE, 'r1', id, 1);
+  assert.equal(c.changed, false);
+  c = await th.vote(SITE, 'r1', id, -1);
+  assert.deepEqual([c.up, c.down, c.myVote], [0, 1, -1]);
+  const history = await th.voteHistory(SITE, id);
+  assert.equal(history.length, 1);
+  assert.equal(history[0].day % 86400000, 0);
+  await rejectsWith(th.vote(SITE, 'r1', id, 2), 'TH_EINVAL');
+  await rejectsWith(th.vote(SITE, 'r1', 999, 1), 'TH_ENOTFOUND');
+  await rejectsWith(th.vote(SITE, townhall.device('192.0.2.1', 'UA'), id, 1), 'TH_EPERM');
+  await th.moderateIdea(SITE, id, 'hide', { reason: 'spam' });
+  await rejectsWith(th.vote(SITE, 'r1', id, 1), 'TH_ESTATE');
+  await rejectsWith(th.voteHistory(SITE, 999), 'TH_ENOTFOUND');
+});
+
+test('feedback: record, amend, summary, pages, comments', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  const d1 = townhall.device('192.0.2.1', 'Firefox');
+  const d2 = townhall.device('192.0.2.2', 'Chrome');
+  assert.equal(await th.recordFeedback(SITE, d1, `${page}?email=jo@example.com#top`, {
+    useful: false, rating: 2, comment: 'Collection day not listed. jo@example.com',
+  }), true);
+  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 5 }), true);
+  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 5 }), false);
+  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 4 }), true);
+  const s = await th.feedbackSummary(SITE, page);
+  assert.equal(s.page, page);
+  assert.deepEqual([s.yes, s.no, s.ratingCount, s.comments], [1, 1, 2, 1]);
+  assert.deepEqual(s.ratings, [0, 1, 0, 1, 0]);
+  assert.equal(s.ratingMean, 3);
+  const comments = await th.feedbackComments(SITE, page);
+  assert.deepEqual(comments.map((c) => [c.text, c.useful, c.rating]),
+    [['Collection day not listed. [email]', false, 2]]);
+  for (let k = 0; k < 4; k++) {
+    await th.recordFeedback(SITE, d1, `${ORIGIN}/page-${k}`, { useful: k > 1 });
+  }
+  const first = await th.feedbackPages(SITE, { limit: 3 });
+  assert.equal(first.items.length, 3);
+  assert.ok(first.nextCursor);
+  const rest = await th.feedbackPages(SITE, { limit: 3, cursor: first.nextCursor });
+  assert.equal(rest.nextCursor, null);
+  assert.equal(new Set([...first.items, ...rest.items].map((p) => p.page)).size, 5);
+});
+
+test('feedback: errors', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  const d = townhall.device('192.0.2.1', 'Firefox');
+  await rejectsWith(th.recordFeedback(SITE, d, page, { useful: true, rating: 6 }), 'TH_ERANGE');
+  await rejectsWith(th.recordFeedback(SITE, d, 'https://elsewhere.example/', { useful: true }), 'TH_EINVAL');
+  await rejectsWith(th.recordFeedback(SITE, d, page, { useful: true, comment: 'x'.repeat(2001) }), 'TH_ETOOLONG');
+  await rejectsWith(th.feedbackSummary(SITE, page), 'TH_ENOTFOUND');
+  await rejectsWith(th.feedbackComments(SITE, page), 'TH_ENOTFOUND');
+  await rejectsWith(th.feedbackPages(SITE, { limit: 101 }), 'TH_ERANGE');
+  await rejectsWith(th.feedbackPages(SITE, { cursor: 'nope' }), 'TH_EINVAL');
+});
+
+test("residents' rights: export and erase", async (t) => {
+  const { th } = await fresh(t);
+  const mine = await th.submitIdea(SITE, 'alice', 'A bench by the pond');
+  const other = await th.submitIdea(SITE, 'bob', 'A bigger playground');
+  await th.vote(SITE, 'alice', other.id, 1);
+  await th.vote(SITE, 'bob', mine.id, 1);
+  const doc = await th.exportResident(SITE, 'alice');
+  assert.equal(doc.site, SITE);
+  assert.deepEqual(doc.consultations[0].votes.map((v) => v.idea), [other.id]);
+  assert.deepEqual(doc.consultations[0].ideas.map((i) => i.id), [mine.id]);
+  assert.equal(await th.eraseResident(SITE, 'alice'), 2);
+  assert.equal((await th.getIdea(SITE, other.id)).up, 0);
+  assert.deepEqual((await th.exportResident(SITE, 'alice')).consultations, []);
+  assert.equal(await th.eraseResident(SITE, 'alice'), 0);
+  await rejectsWith(th.eraseResident(SITE, ''), 'TH_EINVAL');
+  await rejectsWith(th.exportResident('nowhere', 'alice'), 'TH_ENOTFOUND');
+});
+
+test('staff tokens', async (t) => {
+  const { th } = await fresh(t);
+  await th.createSite('barnet', 'Barnet');
+  const tok = await th.createToken('councillor', 'Cllr Smith', { site: SITE, actor: 'admin' });
+  assert.match(tok.token, new RegExp(`^th_${tok.id}_`));
+  const info = await th.checkToken(tok.token, SITE);
+  assert.deepEqual([info.id, info.role, info.label, info.site, info.revoked],
+    [tok.id, 'councillor', 'Cllr Smith', SITE, false]);
+  await rejectsWith(th.checkToken(tok.token, 'barnet'), 'TH_EPERM');
+  await rejectsWith(th.checkToken('th_1_guess'), 'TH_EAUTH');
+  assert.equal(await th.revokeToken(tok.id), true);
+  assert.equal(await th.revokeToken(tok.id), false);
+  assert.equal((await th.tokens())[0].revoked, true);
+  await rejectsWith(th.checkToken(tok.token, SITE), 'TH_EAUTH');
+  await rejectsWith(th.revokeToken(999), 'TH_ENOTFOUND');
+  await rejectsWith(th.createToken('admin', 'past', { expires: Date.now() - 1000 }), 'TH_EINVAL');
+  await rejectsWith(th.createToken('admin', 'x', { site: 'nowhere' }), 'TH_ENOTFOUND');
+  await rejectsWith(th.createToken('emperor', 'x'), 'TH_EINVAL');
+});
+
+test('purge and audit paging', async (t) => {
+  const { th } = await fresh(t);
+  const report = await th.purge();
+  assert.deepEqual(Object.keys(report).sort(), ['audit', 'comments', 'dedupTokens', 'keys', 'salts']);
+  for (let k = 0; k < 3; k++) await th.createToken('admin', `token ${k}`, { site: SITE });
+  const entries = await th.auditLog(SITE, { limit: 2 });
+  assert.equal(entries.length, 2);
+  const older = await th.auditLog(SITE, { beforeId: entries[1].id });
+  assert.ok(older.every((e) => e.id < entries[1].id));
+  await rejectsWith(th.auditLog(SITE, { limit: 5000 }), 'TH_ERANGE');
+});
