@@ -89,7 +89,11 @@ int th__sqlerr(th_db *db, int rc, const char *what) {
     code = TH_EREADONLY;
     break;
   case SQLITE_CONSTRAINT:
-    code = TH_EEXIST;
+    /* Only a duplicate key means "already exists"; a failed CHECK, NOT NULL
+     * or foreign key is a bug or corruption, not the caller's duplicate. */
+    code = rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
+               ? TH_EEXIST
+               : TH_EDB;
     break;
   default:
     code = TH_EDB;

@@ -31,7 +31,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+
+/* The host's libuv loop (th_server_new). Declared here so that including
+ * townhall.h does not pull in <uv.h>; C11 allows the same typedef again
+ * when the program also includes <uv.h>. */
+typedef struct uv_loop_s uv_loop_t;
 
 #ifdef __cplusplus
 extern "C" {

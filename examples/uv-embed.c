@@ -9,7 +9,7 @@
  * the host has closed its own handles uv_run returns and uv_loop_close()
  * returns 0: nothing was left behind.
  *
- *   cc uv-embed.c $(pkg-config --cflags --libs townhall) -o uv-embed
+ *   cc uv-embed.c $(pkg-config --cflags --libs townhall libuv) -o uv-embed
  *   ./uv-embed /tmp/uv-embed.db
  */
 #include <stdio.h>
