@@ -296,6 +296,17 @@ TH_EXTERN int th_site_set_secret(th_db *db, const char *slug,
 TH_EXTERN int th_site_get_secret(th_db *db, const char *slug, void *buf,
                                  size_t cap, size_t *len_out);
 
+/* Signs a resident token (JWT, HS256 with the site's secret) as a council's
+ * own login would after signing `resident` in: {"sub": resident, "aud":
+ * slug, "iat": now, "exp": now + ttl_seconds}. For hosts that link townhall
+ * and do their own sign-in, and for the demo. ttl_seconds is 1 to 3600 (the
+ * server refuses tokens that live longer). *out (free with th_free) gets the
+ * token. TH_OK; TH_EINVAL (NULL or empty arguments, ttl out of range);
+ * TH_ENOTFOUND (no such site, or it has no secret); TH_EKEY; TH_ENOMEM. */
+TH_EXTERN int th_resident_token(th_db *db, const char *slug,
+                                const char *resident, int ttl_seconds,
+                                char **out);
+
 /* ---------------------------------------------------------------------------
  * Consultations. Each has its own random pseudonym key, stored only
  * encrypted under the key file, destroyed key_days after it closes.
@@ -496,6 +507,15 @@ typedef struct th_counts {
  * TH_EINVAL (value), TH_EKEY. */
 TH_EXTERN int th_vote(th_db *db, const char *site_slug, const th_who *who,
                       int64_t idea_id, int value, th_counts *out);
+
+/* The votes `who` has cast on the ideas ids[0..n): out[i] gets 1, -1 or 0
+ * (no vote, or no such idea on the site, or a consultation whose key was
+ * destroyed). Reads only: never records a participant. `ids` and `out` are
+ * the caller's (n elements each). TH_OK, TH_ENOTFOUND (no such site),
+ * TH_EINVAL (NULL arguments, or `who` neither a resident nor a device),
+ * TH_EKEY, TH_EDB. Any thread, under the handle's rule. */
+TH_EXTERN int th_vote_mine(th_db *db, const char *site_slug, const th_who *who,
+                           const int64_t *ids, size_t n, int *out);
 
 /* The votes cast on an idea each day: a row per day on which anything
  * changed, with the totals at the end of that day. Free with

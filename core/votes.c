@@ -193,6 +193,55 @@ int th_vote(th_db *db, const char *site_slug, const th_who *who,
   return th__write_end(db, rc);
 }
 
+int th_vote_mine(th_db *db, const char *site_slug, const th_who *who,
+                 const int64_t *ids, size_t n, int *out) {
+  th__clear_err(db);
+  if (who == NULL || (n && (ids == NULL || out == NULL)))
+    return th__err(db, TH_EINVAL, "who, ids or out is NULL");
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  /* A list's ideas mostly share a consultation: one pseudonym each. */
+  int64_t cid = -1, pid = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = 0;
+    th__idea_state s;
+    rc = th__idea_state_get(db, site.id, ids[i], &s);
+    free(s.response);
+    if (rc == TH_ENOTFOUND) {
+      th__clear_err(db);
+      continue;
+    }
+    if (rc < 0)
+      return rc;
+    if (s.consultation_id != cid) {
+      cid = s.consultation_id;
+      rc = th__participant(db, cid, who, false, &pid, NULL);
+      if (rc == TH_EKEY) { /* the key was destroyed: nobody is recognised */
+        th__clear_err(db);
+        pid = 0;
+      } else if (rc < 0) {
+        return rc;
+      }
+    }
+    if (pid == 0)
+      continue;
+    sqlite3_stmt *st = th__stmt(db, TH__S_VOTE_GET);
+    if (st == NULL)
+      return db->errcode;
+    sqlite3_bind_int64(st, 1, ids[i]);
+    sqlite3_bind_int64(st, 2, pid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+      out[i] = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return th__sqlerr(db, rc, "reading a vote");
+  }
+  return TH_OK;
+}
+
 int th_vote_history_get(th_db *db, const char *site_slug, int64_t idea_id,
                         th_vote_history **out) {
   th__clear_err(db);

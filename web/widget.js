@@ -21,8 +21,8 @@
   // the page's <script integrity> covers the strings and styles too.
   var SRI = {
     css: 'sha256-sWs5CjivoraKYQTxfSO0hlQ8yCfQN7TydA90Flly7XM=',
-    en: 'sha256-KggdjAns+5xzgTZtaIO2mMN6oWRTu6VoKNkYB9/R7Y0=', cy: 'sha256-UTloEHmZFpFAMcNXFF4YxvFzHh7crU8Ul/khxFJxEOA=', bn: 'sha256-MYuL/8qBcZwed3H7t9J1i5c0cR25ZdV2pswKwZPWnnc=',
-    so: 'sha256-LZhE2l2RDlXQr5BN6Wz88719YerbhDYNa/+Gmr+JMO0=', ar: 'sha256-/uft8BpmGUVoA1pAhaP6MbPtvynPDDr5W4hp+vAGBEc='
+    en: 'sha256-NSRNYJs9nfIThIEJt7NVNV+qriMx2z1RkS2QO8RWOS8=', cy: 'sha256-/TG29EsC8dVY1lfiI5LELAS+0kXdb5uaZaG3in9pybk=', bn: 'sha256-yWoV1O2bIU7EltZS9Qcvhd/bYCh4TKXEhLHhj1U99rc=',
+    so: 'sha256-L+7H3hDkgSGjlzm2CQYTHs5MmCq8J2rSzwK121CHfsM=', ar: 'sha256-F1xF8GfJd4qfdqZjH08S30IYHdm8a58GoFU0HsgvJF4='
   };
   var OPEN = { published: 1, under_review: 1 };
   var got = {};
@@ -58,7 +58,8 @@
   function call(method, path, body) {
     var h = {};
     if (body) h['Content-Type'] = 'application/json';
-    if (token && method !== 'GET') h.Authorization = 'Bearer ' + token;
+    // Writes need the resident; the ideas list uses it for their own votes.
+    if (token) h.Authorization = 'Bearer ' + token;
     return fetch(api + path, {
       method: method, headers: h, credentials: 'omit',
       referrerPolicy: 'no-referrer', body: body && JSON.stringify(body)
@@ -188,7 +189,10 @@
       call('GET', path + '?sort=' + sort + '&limit=' + limit +
         (reset || !cursor ? '' : '&cursor=' + encodeURIComponent(cursor))).then(function (d) {
         if (reset) list.textContent = '';
-        d.items.forEach(function (i) { list.append(item(i)); });
+        d.items.forEach(function (i) {
+          if (i.my_vote !== undefined) mine[i.id] = i.my_vote;
+          list.append(item(i));
+        });
         if (reset && !d.items.length) list.append(el('li', { text: t.none }));
         cursor = d.next_cursor;
         more.hidden = !cursor;

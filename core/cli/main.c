@@ -107,45 +107,23 @@ static char *b64url(const void *data, size_t len) {
   return s;
 }
 
-/* A resident JWT for trying the demo with curl: HS256 with the site's
- * secret, valid for an hour. */
-static char *demo_jwt(th_db *db, const char *site, const char *sub) {
-  unsigned char secret[256];
-  size_t slen = 0;
-  if (th_site_get_secret(db, site, secret, sizeof secret, &slen) != TH_OK)
-    return NULL;
-  char payload[256];
-  snprintf(payload, sizeof payload,
-           "{\"sub\":\"%s\",\"aud\":\"%s\",\"exp\":%lld}", sub, site,
-           (long long)(th_now(db) / 1000 + 3600));
-  static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-  char *h = b64url(header, sizeof header - 1);
-  char *p = b64url(payload, strlen(payload));
-  char signing[512];
-  snprintf(signing, sizeof signing, "%s.%s", h, p);
-  unsigned char mac[32];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, secret, slen);
-  crypto_auth_hmacsha256_update(&st, (const unsigned char *)signing,
-                                strlen(signing));
-  crypto_auth_hmacsha256_final(&st, mac);
-  sodium_memzero(secret, sizeof secret);
-  char *sig = b64url(mac, sizeof mac);
-  size_t n = strlen(signing) + strlen(sig) + 2;
-  char *jwt = malloc(n);
-  snprintf(jwt, n, "%s.%s", signing, sig);
-  free(h);
-  free(p);
-  free(sig);
-  return jwt;
-}
-
 static int demo_setup(th_db *db, int port) {
   th_site *existing = NULL;
   char origins[256];
   snprintf(origins, sizeof origins, "http://127.0.0.1:%d http://localhost:%d",
            port, port);
   if (th_site_get(db, "demo", &existing) == TH_OK) {
+    /* Another start, maybe on another port: the demo page is this one. */
+    if (strcmp(existing->origins ? existing->origins : "", origins) != 0) {
+      const char *was = existing->origins;
+      existing->origins = origins;
+      int rc = th_site_update(db, "townhall serve --demo", existing);
+      existing->origins = was; /* th_site_free frees the site's own */
+      if (rc < 0) {
+        th_site_free(existing);
+        return fail(db, rc, "updating the demo site's origins");
+      }
+    }
     th_site_free(existing);
   } else {
     th_site s = {.slug = "demo",
@@ -196,7 +174,9 @@ static int demo_setup(th_db *db, int port) {
                            th_now(db) + 86400000, &token, &id);
   if (rc < 0)
     return fail(db, rc, "creating the demo token");
-  char *jwt = demo_jwt(db, "demo", "demo-resident-you");
+  /* A resident JWT for trying the demo with curl, valid for an hour. */
+  char *jwt = NULL;
+  th_resident_token(db, "demo", "demo-resident-you", 3600, &jwt);
   printf("townhall demo: http://127.0.0.1:%d/\n"
          "  site:               demo\n"
          "  councillor token:   %s\n"
@@ -205,7 +185,7 @@ static int demo_setup(th_db *db, int port) {
          port, token, jwt ? jwt : "(none)", port);
   fflush(stdout);
   th_free(token);
-  free(jwt);
+  th_free(jwt);
   return 0;
 }
 
@@ -312,10 +292,6 @@ static int cmd_serve(int argc, char **argv) {
     th_close(db);
     return r;
   }
-  if (demo && demo_setup(db, port) != 0) {
-    th_close(db);
-    return 1;
-  }
   cfg.host = host;
   cfg.demo = demo;
   cfg.port = port == 0 ? -1 : port;
@@ -330,6 +306,13 @@ static int cmd_serve(int argc, char **argv) {
   rc = th_server_listen(server);
   if (rc != TH_OK) {
     fprintf(stderr, "townhall: %s\n", th_server_errmsg(server));
+    th_server_close(server, NULL, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    th_close(db);
+    return 1;
+  }
+  /* After listening: with port 0 the demo's origins need the real port. */
+  if (demo && demo_setup(db, th_server_port(server)) != 0) {
     th_server_close(server, NULL, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     th_close(db);

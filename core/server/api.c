@@ -148,9 +148,8 @@ static json_t *th__body(th__ctx *x, bool form_ok, bool *is_form) {
   if (form_ok && th__ctype_is(req, "application/x-www-form-urlencoded")) {
     json_t *j = th__form_decode(req->body.p ? req->body.p : "", req->body.len);
     if (j == NULL) {
-      th__respond_problem(req, 400, "bad-form", "Malformed form",
-                          "The form body is not valid percent-encoded UTF-8.",
-                          NULL);
+      /* Only the no-script form posts forms: a person reads this. */
+      th__form_failed(req, 400, NULL, NULL, NULL);
       return NULL;
     }
     if (is_form)
@@ -315,9 +314,12 @@ static bool th__who(th__ctx *x, const th__site_row *site, bool allow_device,
 
 /* ---- anonymous-write defences ---------------------------------------------------- */
 
-/* A form timestamp: "<ms>.<base64url(HMAC-SHA-256(form key, site:ms))>". */
-static void th__form_ts_make(th_server *srv, const char *site, th_time now,
-                             char *out, size_t cap) {
+/* A form timestamp: "<ms>.<base64url(HMAC-SHA-256(form key, site:ms))>".
+ * Made here for the JSON API and for the no-script form (static.c), and
+ * checked by th__spam_reason: the form must have been on screen
+ * min_form_seconds. */
+void th__form_ts_make(th_server *srv, const char *site, th_time now, char *out,
+                      size_t cap) {
   char msg[96];
   int n = snprintf(msg, sizeof msg, "%s:%" PRId64, site, now);
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -325,6 +327,7 @@ static void th__form_ts_make(th_server *srv, const char *site, th_time now,
   crypto_auth_hmacsha256_init(&st, srv->form_key, sizeof srv->form_key);
   crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, (size_t)n);
   crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
   char b64[48];
   sodium_bin2base64(b64, sizeof b64, mac, 16,
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -378,7 +381,35 @@ static const char *th__spam_reason(th__ctx *x, json_t *body,
 }
 
 /* Rate limit for anonymous writes; false after answering 429. */
-static bool th__rate_ok(th__ctx *x, const th__auth *a) {
+/* A no-script form post's way back: the language of the pages it is shown,
+ * and the page it came from when that is on one of the site's origins. */
+typedef struct th__formret {
+  bool form;
+  char lang[16];
+  char *back; /* normalised; owned (th__formret_free) */
+} th__formret;
+
+static void th__formret_free(th__formret *f) {
+  free(f->back);
+  f->back = NULL;
+}
+
+/* An error for a JSON client (problem+json), or for a person who posted a
+ * form without JavaScript (a page in their language: th__form_failed). */
+static void th__fail(th__req *req, const th__formret *f, int status,
+                     const char *title, const char *detail,
+                     const char *extra) {
+  if (f && f->form)
+    th__form_failed(req, status, extra, f->lang, f->back);
+  else
+    th__respond_problem(req, status,
+                        status == 429 ? "rate-limited"
+                        : status == 422 ? "inval"
+                                        : "unavailable",
+                        title, detail, extra);
+}
+
+static bool th__rate_ok(th__ctx *x, const th__auth *a, const th__formret *f) {
   th_server *srv = th__srv(x);
   int retry = 0;
   if (th__ratelimit_take(srv->ratelimit, 0, a->ip, srv->cfg.rate_per_minute,
@@ -387,8 +418,8 @@ static bool th__rate_ok(th__ctx *x, const th__auth *a) {
   th__metrics_limited("anonymous_write");
   char extra[48];
   snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
-  th__respond_problem(x->req, 429, "rate-limited", "Too many submissions",
-                      "Please wait a little before sending more.", extra);
+  th__fail(x->req, f, 429, "Too many submissions",
+           "Please wait a little before sending more.", extra);
   return false;
 }
 
@@ -414,7 +445,7 @@ typedef struct th__wcmd {
   int64_t id, id2;
   int v1, v2;
   th_time t1, t2;
-  bool form;
+  th__formret fr;   /* form posts: where the resident goes back to */
   char *location; /* 303 target for form posts */
   int64_t out_id;
   th_counts counts;
@@ -425,6 +456,7 @@ static void th__wcmd_free(th__wcmd *w) {
   for (size_t i = 0; i < TH__ARRAY_SIZE(w->s); i++)
     free(w->s[i]);
   free(w->location);
+  th__formret_free(&w->fr);
   sodium_memzero(&w->who, sizeof w->who);
   free(w);
 }
@@ -497,12 +529,17 @@ static void th__wcmd_done(th__cmd *cmd) {
     return;
   }
   if (rc < 0) {
-    th__respond_error(req, rc, cmd->msg);
+    if (w->fr.form)
+      th__form_failed(req, th__status_for(rc),
+                      th__status_for(rc) == 503 ? "Retry-After: 5\r\n" : NULL,
+                      w->fr.lang, w->fr.back);
+    else
+      th__respond_error(req, rc, cmd->msg);
     th__wcmd_free(w);
     return;
   }
   bool recorded = rc == TH_RECORDED;
-  if (w->form && w->location) {
+  if (w->fr.form && w->location) {
     char extra[2400];
     snprintf(extra, sizeof extra, "Location: %s\r\n", w->location);
     th__respond(req, 303, "text/plain; charset=utf-8", extra, "See Other\n",
@@ -555,19 +592,18 @@ static th__wcmd *th__wcmd_new(th__ctx *x, int op) {
 static void th__submit(th__ctx *x, th__wcmd *w) {
   th__req *req = x->req;
   th__loop *lp = req->lp;
-  if (lp->srv->writer == NULL) {
-    th__wcmd_free(w);
-    th__respond_error(req, TH_ESHUTDOWN, "The server is shutting down.");
-    return;
-  }
-  req->async = true;
-  lp->pending_cmds++;
-  if (th__writer_submit(lp->srv->writer, &w->cmd) < 0) {
+  if (lp->srv->writer != NULL) {
+    req->async = true;
+    lp->pending_cmds++;
+    if (th__writer_submit(lp->srv->writer, &w->cmd) == 0)
+      return;
     lp->pending_cmds--;
     req->async = false;
-    th__wcmd_free(w);
-    th__respond_error(req, TH_ESHUTDOWN, "The server is shutting down.");
   }
+  /* Nothing was queued: the same answer as a failed write. */
+  w->cmd.rc = TH_ESHUTDOWN;
+  snprintf(w->cmd.msg, sizeof w->cmd.msg, "The server is shutting down.");
+  th__wcmd_done(&w->cmd);
 }
 
 /* The 200 a bot gets: the shape of a duplicate, never "recorded". */
@@ -587,29 +623,38 @@ static void th__discard(th__ctx *x, const char *reason, bool form,
 
 /* ---- site-scoped routes ------------------------------------------------------------- */
 
-/* Where a form post returns: the thank-you page (next=thanks, as the
- * widget's no-script form asks), or the page itself, but only if it is on
- * one of the site's origins: never an open redirect. */
-static char *th__form_location(th__ctx *x, const th__site_row *site,
-                               const char *page, const char *next,
-                               const char *lang) {
+/* A form post's way back (f->form must be set): the page when it is on one
+ * of the site's origins (never an open redirect), and the language. */
+static void th__formret_init(th__formret *f, const th__site_row *site,
+                             const char *page, const char *lang) {
   char *norm = NULL;
-  bool page_ok = page && th_url_normalize(page, NULL, &norm) == TH_OK &&
-                 site->origins[0] &&
-                 th__origin_listed(site->origins, norm,
-                                   th__url_origin_len(norm));
+  if (page && th_url_normalize(page, NULL, &norm) == TH_OK &&
+      site->origins[0] &&
+      th__origin_listed(site->origins, norm, th__url_origin_len(norm)))
+    f->back = norm;
+  else
+    free(norm);
+  snprintf(f->lang, sizeof f->lang, "en");
+  if (lang && strlen(lang) < sizeof f->lang &&
+      strspn(lang, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-") ==
+          strlen(lang))
+    snprintf(f->lang, sizeof f->lang, "%s", lang);
+}
+
+/* Where a successful form post returns: the thank-you page (next=thanks,
+ * as the widget's no-script form asks, or when the page is not the site's),
+ * or the page itself. */
+static char *th__form_location(th__ctx *x, const th__formret *f,
+                               const char *next) {
   th__sbuf b = {0};
-  if (page_ok && !(next && strcmp(next, "thanks") == 0)) {
-    th__sbuf_puts(&b, norm);
+  if (f->back && !(next && strcmp(next, "thanks") == 0)) {
+    th__sbuf_puts(&b, f->back);
   } else {
-    char l[16] = "en";
-    if (lang && strlen(lang) < sizeof l && strspn(lang, "abcdefghijklmnopqrstuvwxyz-") == strlen(lang))
-      snprintf(l, sizeof l, "%s", lang);
-    th__sbuf_printf(&b, "/thanks?site=%s&lang=%s", x->site, l);
-    if (page_ok) {
+    th__sbuf_printf(&b, "/thanks?site=%s&lang=%s", x->site, f->lang);
+    if (f->back) {
       th__sbuf_puts(&b, "&return=");
       static const char hex[] = "0123456789ABCDEF";
-      for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
+      for (const unsigned char *p = (const unsigned char *)f->back; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
           char ch = (char)*p;
@@ -621,7 +666,6 @@ static char *th__form_location(th__ctx *x, const th__site_row *site,
       }
     }
   }
-  free(norm);
   if (b.oom) {
     th__sbuf_free(&b);
     return NULL;
@@ -647,13 +691,15 @@ static bool th__origin_ok(th__ctx *x, const th__site_row *site) {
 }
 
 static void th__feedback_post(th__ctx *x, const th__site_row *site) {
-  bool form = false;
+  th__formret fr = {0};
   if (!th__origin_ok(x, site))
     return;
-  json_t *body = th__body(x, true, &form);
+  json_t *body = th__body(x, true, &fr.form);
   if (body == NULL)
     return;
   const char *page = th__str(body, "page");
+  if (fr.form)
+    th__formret_init(&fr, site, page, th__str(body, "lang"));
   json_t *useful = json_object_get(body, "useful");
   json_t *rating = json_object_get(body, "rating");
   const char *comment = th__str(body, "comment");
@@ -683,38 +729,41 @@ static void th__feedback_post(th__ctx *x, const th__site_row *site) {
     rating_ok = false;
   if (page == NULL || u < 0 || !rating_ok) {
     json_decref(body);
-    th__respond_problem(x->req, 422, "inval", "Invalid feedback",
-                        page == NULL  ? "\"page\" is required."
-                        : u < 0       ? "\"useful\" must be yes or no."
-                                      : "\"rating\" must be 1 to 5.",
-                        NULL);
+    th__fail(x->req, &fr, 422, "Invalid feedback",
+             page == NULL  ? "\"page\" is required."
+             : u < 0       ? "\"useful\" must be yes or no."
+                           : "\"rating\" must be 1 to 5.",
+             NULL);
+    th__formret_free(&fr);
     return;
   }
   if (comment && comment[0] == '\0')
     comment = NULL;
   char *location = NULL;
-  if (form)
-    location = th__form_location(x, site, page, th__str(body, "next"),
-                                 th__str(body, "lang"));
+  if (fr.form)
+    location = th__form_location(x, &fr, th__str(body, "next"));
   th__auth a = {.kind = TH__A_DEVICE};
   th__device(x, &a);
   const char *spam = th__spam_reason(x, body, comment, NULL);
   if (spam == NULL && comment && strcmp(comment, page) == 0)
     spam = "identical_fields";
   if (spam) {
-    th__discard(x, spam, form, location);
+    th__discard(x, spam, fr.form, location);
     free(location);
+    th__formret_free(&fr);
     json_decref(body);
     return;
   }
-  if (!th__rate_ok(x, &a)) {
+  if (!th__rate_ok(x, &a, &fr)) {
     free(location);
+    th__formret_free(&fr);
     json_decref(body);
     return;
   }
   th__wcmd *w = th__wcmd_new(x, TH__OP_FEEDBACK);
   if (w == NULL) {
     free(location);
+    th__formret_free(&fr);
     json_decref(body);
     th__respond_error(x->req, TH_ENOMEM, NULL);
     return;
@@ -724,7 +773,7 @@ static void th__feedback_post(th__ctx *x, const th__site_row *site) {
   w->s[1] = th__dup_or_null(comment);
   w->v1 = u;
   w->v2 = r;
-  w->form = form;
+  w->fr = fr; /* w owns fr.back now */
   w->location = location;
   json_decref(body);
   th__submit(x, w);
@@ -975,7 +1024,7 @@ static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
   th__csv_respond(x, &b, rc, "ideas");
 }
 
-static void th__ideas_get(th__ctx *x) {
+static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   th_idea_query q = {0};
   q.consultation = th__qs(x, "consultation");
   q.ward = th__qs(x, "ward");
@@ -1031,9 +1080,38 @@ static void th__ideas_get(th__ctx *x) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
   }
+  /* A signed-in resident also sees their own vote on each idea. */
+  int mine[100] = {0};
+  bool with_mine = false;
+  size_t len = 0;
+  const char *tok = th__bearer(x->req, &len);
+  if (tok && !(len > 3 && strncmp(tok, "th_", 3) == 0) &&
+      p->count <= TH__ARRAY_SIZE(mine)) {
+    th__auth a = {0};
+    if (!th__who(x, site, false, &a)) { /* answered: a bad token */
+      th_idea_page_free(p);
+      return;
+    }
+    int64_t ids[TH__ARRAY_SIZE(mine)];
+    for (size_t i = 0; i < p->count; i++)
+      ids[i] = p->items[i].id;
+    th_who who = {.resident = a.sub};
+    rc = th_vote_mine(th__reader(x), x->site, &who, ids, p->count, mine);
+    sodium_memzero(&a, sizeof a);
+    if (rc < 0) {
+      th_idea_page_free(p);
+      th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+      return;
+    }
+    with_mine = true;
+  }
   json_t *items = json_array();
-  for (size_t i = 0; i < p->count; i++)
-    json_array_append_new(items, th__idea_json(&p->items[i]));
+  for (size_t i = 0; i < p->count; i++) {
+    json_t *item = th__idea_json(&p->items[i]);
+    if (with_mine && item)
+      json_object_set_new(item, "my_vote", json_integer(mine[i]));
+    json_array_append_new(items, item);
+  }
   json_t *doc = json_pack("{s:o,s:o}", "items", items, "next_cursor",
                           p->next_cursor ? json_string(p->next_cursor)
                                          : json_null());
@@ -1060,7 +1138,7 @@ static void th__ideas_post(th__ctx *x, const th__site_row *site) {
       json_decref(body);
       return;
     }
-    if (!th__rate_ok(x, &a)) {
+    if (!th__rate_ok(x, &a, NULL)) {
       json_decref(body);
       return;
     }
@@ -1081,25 +1159,39 @@ static void th__ideas_post(th__ctx *x, const th__site_row *site) {
   th__submit(x, w);
 }
 
-static void th__idea_get(th__ctx *x) {
+/* The idea {id} as the caller may see it: TH_OK and *out (the caller frees
+ * it), or a response already sent. Pending and hidden ideas, and what can
+ * be learnt about them (their vote history), are for staff eyes only. */
+static bool th__idea_visible(th__ctx *x, th_idea **out) {
   th_idea *i = NULL;
   int rc = th_idea_get(th__reader(x), x->site, x->id, &i);
-  if (rc == TH_OK && !(TH_STATUS_PUBLIC & TH_STATUS_BIT(i->status)) &&
-      i->status != TH_MERGED && !th__is_staff(x)) {
-    /* Pending and hidden ideas are for staff eyes only. */
-    th_idea_free(i);
-    th__respond_error(x->req, TH_ENOTFOUND, "No such idea on this site.");
-    return;
-  }
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
-    return;
+    return false;
   }
+  if (!(TH_STATUS_PUBLIC & TH_STATUS_BIT(i->status)) &&
+      i->status != TH_MERGED && !th__is_staff(x)) {
+    th_idea_free(i);
+    th__respond_error(x->req, TH_ENOTFOUND, "No such idea on this site.");
+    return false;
+  }
+  *out = i;
+  return true;
+}
+
+static void th__idea_get(th__ctx *x) {
+  th_idea *i = NULL;
+  if (!th__idea_visible(x, &i))
+    return;
   th__respond_json(x->req, 200, th__idea_json(i), NULL);
   th_idea_free(i);
 }
 
 static void th__idea_history(th__ctx *x) {
+  th_idea *idea = NULL;
+  if (!th__idea_visible(x, &idea))
+    return;
+  th_idea_free(idea);
   th_vote_history *h = NULL;
   int rc = th_vote_history_get(th__reader(x), x->site, x->id, &h);
   if (rc < 0) {
@@ -1133,7 +1225,7 @@ static void th__vote_put(th__ctx *x, const th__site_row *site) {
   }
   th__auth a = {0};
   if (!th__who(x, site, true, &a) ||
-      (a.kind == TH__A_DEVICE && !th__rate_ok(x, &a))) {
+      (a.kind == TH__A_DEVICE && !th__rate_ok(x, &a, NULL))) {
     json_decref(body);
     return;
   }
@@ -1414,7 +1506,7 @@ static void th__site_route(th__ctx *x) {
   case TH__R_IDEAS:
     allow = "GET, POST";
     if (get)
-      return th__ideas_get(x);
+      return th__ideas_get(x, &site);
     if (th__is(req, HTTP_POST))
       return th__ideas_post(x, &site);
     break;

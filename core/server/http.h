@@ -279,6 +279,9 @@ bool th__pct_decode(char *s, size_t *len, bool plus);
 /* Parses "a=1&b=2" (query string or form body) into a JSON object of
  * strings (the first of repeated keys wins). NULL on bad encoding. */
 json_t *th__form_decode(const char *s, size_t len);
+/* The no-script form's signed timestamp (api.c): "<ms>.<mac>" into out. */
+void th__form_ts_make(th_server *srv, const char *site, th_time now, char *out,
+                      size_t cap);
 
 /* ---- CSV (csv.c): UTF-8 with BOM, formula-neutralised text cells --------- */
 void th__csv_begin(th__sbuf *b);

@@ -3,7 +3,8 @@
  * JWS compact form, RFC 7515). Only HS256 is accepted: "none", RS256 and
  * everything else are refused before any signature work, which closes the
  * classic algorithm-confusion attacks. The signature is checked (in
- * constant time) before any claim is believed.
+ * constant time) before any claim is believed. th_resident_token signs
+ * them, for hosts that link townhall and for the demo.
  */
 #include "http.h"
 
@@ -59,8 +60,14 @@ static bool th__time_claim(json_t *payload, const char *name, bool required,
   json_t *v = json_object_get(payload, name);
   if (v == NULL)
     return !required;
+  /* Times outside 0 .. 1e12 s (year 33658) are refused, integers as well
+   * as reals: exp + leeway on a huge exp would overflow (found by
+   * tests/fuzz/fuzz_jwt, regressions/jwt-exp-int64-max). */
   if (json_is_integer(v)) {
-    *out = (int64_t)json_integer_value(v);
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || i > (json_int_t)1000000000000)
+      return false;
+    *out = (int64_t)i;
     return true;
   }
   if (json_is_real(v)) {
@@ -152,4 +159,70 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
   }
   json_decref(payload);
   return rc;
+}
+
+/* base64url without padding, NUL-terminated, or NULL without memory. */
+static char *th__b64url_enc(const void *data, size_t len) {
+  size_t cap = sodium_base64_ENCODED_LEN(len,
+                                         sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  char *out = malloc(cap);
+  if (out)
+    sodium_bin2base64(out, cap, data, len,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return out;
+}
+
+int th_resident_token(th_db *db, const char *slug, const char *resident,
+                      int ttl_seconds, char **out) {
+  if (db == NULL)
+    return TH_EINVAL;
+  th__clear_err(db);
+  if (out == NULL || slug == NULL || resident == NULL || resident[0] == '\0')
+    return th__err(db, TH_EINVAL, "site, resident and out are required");
+  *out = NULL;
+  if (ttl_seconds < 1 || ttl_seconds > 3600)
+    return th__err(db, TH_EINVAL, "a resident token lives 1 to 3600 seconds");
+  unsigned char secret[256];
+  size_t slen = 0;
+  int rc = th_site_get_secret(db, slug, secret, sizeof secret, &slen);
+  if (rc < 0) {
+    sodium_memzero(secret, sizeof secret);
+    return rc;
+  }
+  json_int_t now = (json_int_t)(th_now(db) / 1000);
+  /* jansson escapes whatever the resident id holds. */
+  json_t *claims = json_pack("{s:s,s:s,s:I,s:I}", "sub", resident, "aud", slug,
+                             "iat", now, "exp", now + ttl_seconds);
+  char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+  json_decref(claims);
+  static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  char *h = th__b64url_enc(header, sizeof header - 1);
+  char *p = payload ? th__b64url_enc(payload, strlen(payload)) : NULL;
+  th__sbuf jwt = {0};
+  char *sig = NULL;
+  if (h && p) {
+    th__sbuf_printf(&jwt, "%s.%s", h, p);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, secret, slen);
+    crypto_auth_hmacsha256_update(
+        &st, (const unsigned char *)(jwt.p ? jwt.p : ""), jwt.len);
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_memzero(&st, sizeof st);
+    sig = th__b64url_enc(mac, sizeof mac);
+    if (sig)
+      th__sbuf_printf(&jwt, ".%s", sig);
+  }
+  sodium_memzero(secret, sizeof secret);
+  free(payload);
+  free(h);
+  free(p);
+  if (sig == NULL || jwt.oom || jwt.p == NULL) {
+    free(sig);
+    th__sbuf_free(&jwt);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  free(sig);
+  *out = jwt.p; /* th_free is free */
+  return TH_OK;
 }

@@ -58,10 +58,14 @@ void th__respond(th__req *req, int status, const char *content_type,
   if (req->lp->srv->closing || req->lp->stopping)
     req->close_after = true;
   req->status = status;
-  th__sbuf_printf(b,
-                  "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n"
-                  "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n",
-                  status, th__reason(status), th__date(req->lp), len,
+  th__sbuf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+                  th__reason(status), th__date(req->lp));
+  /* RFC 9110 §8.6: never on a 204; on a 304 it would have to be the
+   * length of the 200's body, which is not at hand: leave it out. Neither
+   * has a body, so the message still ends at the blank line. */
+  if (status != 204 && status != 304)
+    th__sbuf_printf(b, "Content-Length: %zu\r\n", len);
+  th__sbuf_printf(b, "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n",
                   req->close_after ? "close" : "keep-alive");
   if (content_type)
     th__sbuf_printf(b, "Content-Type: %s\r\n", content_type);
@@ -74,7 +78,7 @@ void th__respond(th__req *req, int status, const char *content_type,
   if (extra)
     th__sbuf_puts(b, extra);
   th__sbuf_puts(b, "\r\n");
-  if (req->method != HTTP_HEAD && len)
+  if (req->method != HTTP_HEAD && status != 204 && status != 304 && len)
     th__sbuf_put(b, body, len);
   if (b->oom) {
     /* Out of memory building an answer: close rather than send half. */

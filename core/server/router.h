@@ -22,10 +22,12 @@ void th__handle(th__ctx *x);
 /* Pages and assets outside the API: the widgets, the dashboard, the
  * thank-you page (static.c). */
 void th__static(th__ctx *x);
+/* A failed no-script form post: a localised HTML page with the status
+ * (static.c). `back`: a page on the site's origins, or NULL. */
+void th__form_failed(th__req *req, int status, const char *extra,
+                     const char *lang_tag, const char *back);
 /* Open data (export.c). */
 void th__export_open_data(th__ctx *x, const th__site_row *site);
-/* The old name of the open-data stub in static.c, unused; to be removed. */
-void th__open_data(th__ctx *x, const th__site_row *site);
 
 /* Whether `origin` is the server's own (the request's Host). */
 bool th__origin_same(const th__req *req, const char *origin, size_t len);

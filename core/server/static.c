@@ -190,25 +190,6 @@ static const char *th__dir(json_t *strings) {
 
 /* ---- the no-script feedback form ----------------------------------------- */
 
-/* A form timestamp: "<ms>.<base64url(HMAC-SHA-256(form key, site:ms))>",
- * exactly as th__form_ts_make in api.c makes it (and th__spam_reason
- * checks it): the form must have been on screen min_form_seconds. */
-static void th__form_ts(th_server *srv, const char *site, th_time now,
-                        char *out, size_t cap) {
-  char msg[96];
-  int n = snprintf(msg, sizeof msg, "%s:%" PRId64, site, now);
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, srv->form_key, sizeof srv->form_key);
-  crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, (size_t)n);
-  crypto_auth_hmacsha256_final(&st, mac);
-  sodium_memzero(&st, sizeof st);
-  char b64[48];
-  sodium_bin2base64(b64, sizeof b64, mac, 16,
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  snprintf(out, cap, "%" PRId64 ".%s", now, b64);
-}
-
 /* The request's Host if it looks like one (it is written into pages). */
 static bool th__host(const th__req *req, char *out, size_t cap) {
   size_t n = 0;
@@ -237,7 +218,7 @@ static void th__form_html(th__sbuf *b, th__ctx *x, json_t *s, const char *lang,
                           const char *base, const char *site,
                           const char *page) {
   char ts[96];
-  th__form_ts(x->req->lp->srv, site, th_now(x->req->lp->reader), ts, sizeof ts);
+  th__form_ts_make(x->req->lp->srv, site, th_now(x->req->lp->reader), ts, sizeof ts);
   th__sbuf_puts(b, "<div class=\"townhall-feedback\" data-townhall-feedback "
                    "data-site=\"");
   th__html_escape(b, site);
@@ -399,6 +380,42 @@ static void th__thanks(th__ctx *x) {
   th__sbuf_free(&b);
 }
 
+/* A no-script form post that failed: instead of problem+json, which a
+ * browser shows as raw text, a page in the resident's language with the
+ * error's own status, what to do, and a link back to the page (`back`:
+ * already checked to be on one of the site's origins, or NULL). */
+void th__form_failed(th__req *req, int status, const char *extra,
+                     const char *lang_tag, const char *back) {
+  char lang[8];
+  json_t *s = th__strings(lang_tag, lang);
+  th__sbuf b = {0};
+  th__page_head(&b, s, lang, "error_title");
+  th__sbuf_puts(&b, "<p role=\"alert\">");
+  th__t(&b, s, status == 400 || status == 422 ? "error_invalid"
+               : status == 429 ? "error_limited"
+                               : "error");
+  th__sbuf_puts(&b, "</p>\n");
+  if (back) {
+    th__sbuf_puts(&b, "<p><a href=\"");
+    th__html_escape(&b, back);
+    th__sbuf_puts(&b, "\">");
+    th__t(&b, s, "back");
+    th__sbuf_puts(&b, "</a></p>\n");
+  }
+  th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
+  json_decref(s);
+  th__sbuf h = {0};
+  th__sbuf_puts(&h, "Content-Security-Policy: default-src 'none'; "
+                    "style-src 'self'; base-uri 'none'; form-action 'none'; "
+                    "frame-ancestors 'none'\r\n");
+  if (extra)
+    th__sbuf_puts(&h, extra);
+  th__respond(req, status, "text/html; charset=utf-8", h.p,
+              b.p ? b.p : "", b.len);
+  th__sbuf_free(&h);
+  th__sbuf_free(&b);
+}
+
 /* ---- the demo council page (townhall serve --demo) ----------------------- */
 
 /* "/": web/demo.html with {{V}} as the versioned asset prefix and
@@ -461,15 +478,6 @@ static void th__demo_page(th__ctx *x) {
   th__sbuf_free(&b);
 }
 
-static char *th__b64url(const void *data, size_t len) {
-  const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-  size_t n = sodium_base64_encoded_len(len, v);
-  char *s = malloc(n);
-  if (s)
-    sodium_bin2base64(s, n, data, len, v);
-  return s;
-}
-
 /* POST /demo/sign-in: what a council's own login would hand its pages, a
  * resident JWT (HS256 with the site's secret, an hour), here for a demo
  * resident. Only for the server's own page: a cross-site Origin is
@@ -483,51 +491,18 @@ static void th__demo_sign_in(th__ctx *x) {
     return;
   }
   th_db *db = x->req->lp->reader;
-  unsigned char secret[256];
-  size_t slen = 0;
-  int rc = th_site_get_secret(db, "demo", secret, sizeof secret, &slen);
+  char *jwt = NULL;
+  int rc = th_resident_token(db, "demo", "demo-resident-you", 3600, &jwt);
   if (rc != TH_OK) {
-    sodium_memzero(secret, sizeof secret);
-    th__respond_error(x->req, rc, "The demo site has no secret.");
-    return;
-  }
-  int64_t now = th_now(db) / 1000;
-  char payload[160];
-  snprintf(payload, sizeof payload,
-           "{\"sub\":\"demo-resident-you\",\"aud\":\"demo\",\"iat\":%" PRId64
-           ",\"exp\":%" PRId64 "}",
-           now, now + 3600);
-  static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-  char *h = th__b64url(header, sizeof header - 1);
-  char *pl = th__b64url(payload, strlen(payload));
-  th__sbuf jwt = {0};
-  if (h && pl)
-    th__sbuf_printf(&jwt, "%s.%s", h, pl);
-  free(h);
-  free(pl);
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, secret, slen);
-  crypto_auth_hmacsha256_update(
-      &st, (const unsigned char *)(jwt.p ? jwt.p : ""), jwt.len);
-  crypto_auth_hmacsha256_final(&st, mac);
-  sodium_memzero(&st, sizeof st);
-  sodium_memzero(secret, sizeof secret);
-  char *sig = th__b64url(mac, sizeof mac);
-  if (sig)
-    th__sbuf_printf(&jwt, ".%s", sig);
-  free(sig);
-  if (jwt.oom || sig == NULL || jwt.p == NULL) {
-    th__sbuf_free(&jwt);
-    th__respond_error(x->req, TH_ENOMEM, NULL);
+    th__respond_error(x->req, rc, th_errmsg(db));
     return;
   }
   th__respond_json(x->req, 200,
-                   json_pack("{s:s,s:s,s:i}", "token", jwt.p, "sub",
+                   json_pack("{s:s,s:s,s:i}", "token", jwt, "sub",
                              "demo-resident-you", "expires_in", 3600),
                    NULL);
-  sodium_memzero(jwt.p, jwt.len);
-  th__sbuf_free(&jwt);
+  sodium_memzero(jwt, strlen(jwt));
+  th_free(jwt);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -603,9 +578,4 @@ void th__static(th__ctx *x) {
     return;
   }
   th__respond_error(req, TH_ENOTFOUND, "No such resource.");
-}
-
-void th__open_data(th__ctx *x, const th__site_row *site) {
-  (void)site;
-  th__respond_error(x->req, TH_ENOTFOUND, "No such open data file.");
 }

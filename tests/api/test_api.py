@@ -161,8 +161,10 @@ class Api(unittest.TestCase):
                                headers={"Content-Type": "application/json"}), 400)
         self.problem(self.call("POST", url, body=b"page=x",
                                headers={"Content-Type": "text/plain"}), 415)
-        self.problem(self.call("POST", url, body=b"page=%ZZ&useful=yes",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
+        # A malformed form comes from a person's browser: a page, not JSON.
+        r = self.call("POST", url, body=b"page=%ZZ&useful=yes",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((r.status, r.header("content-type")), (400, "text/html; charset=utf-8"))
         self.problem(self.call("GET", url), 405)
 
     def form(self, fields, headers=None):
@@ -190,8 +192,9 @@ class Api(unittest.TestCase):
         # A page on another origin is never a redirect target.
         r = self.form({"page": "https://evil.example/phish", "useful": "yes"},
                       {"User-Agent": "redirect/1"})
-        self.problem(r, 422)
+        self.assertEqual(r.status, 422)
         self.assertIsNone(r.header("location"))
+        self.assertNotIn(b"evil.example", r.body, "no link to the other origin either")
         # Nor can the thank-you page be made to link elsewhere.
         r = self.call("GET", f"/thanks?site={SITE}&return=" + Q("https://evil.example/"))
         self.assertEqual(r.status, 200)
@@ -200,6 +203,28 @@ class Api(unittest.TestCase):
         self.assertNotIn(b"javascript:", r.body)
         r = self.call("GET", f"/thanks?site={SITE}&return=" + Q("//evil.example/"))
         self.assertNotIn(b"evil.example", r.body)
+
+    def test_form_errors_are_pages(self):
+        # Without JavaScript the browser shows whatever comes back: a failed
+        # form post gets a page in the form's language with its status, what
+        # to do, and the way back to the page (only on the site's origins).
+        r = self.form({"page": PAGE + "/e", "useful": "maybe", "lang": "cy"},
+                      {"User-Agent": "form-err/1", "Origin": ORIGIN})
+        self.assertEqual(r.status, 422)
+        self.assertEqual(r.header("content-type"), "text/html; charset=utf-8")
+        self.assertIsNone(r.header("location"))
+        self.assertIn("default-src 'none'", r.header("content-security-policy"))
+        page = r.body.decode()
+        self.assertIn('<html lang="cy"', page)
+        self.assertIn("Ni anfonwyd eich ateb", page)
+        self.assertIn(f'href="{PAGE}/e"', page)
+        r = self.form({"page": PAGE + "/e", "useful": "yes", "rating": "9", "lang": "ar"},
+                      {"User-Agent": "form-err/2"})
+        self.assertEqual(r.status, 422)
+        self.assertIn('dir="rtl"', r.body.decode())
+        # JSON clients still get problem+json for the same mistake.
+        self.problem(self.call("POST", f"/v1/sites/{SITE}/feedback",
+                               json_body={"page": PAGE, "useful": "maybe"}), 422)
 
     def test_cross_site_form_post(self):
         r = self.form({"page": PAGE + "/x", "useful": "yes"},
@@ -429,6 +454,17 @@ class Api(unittest.TestCase):
         self.problem(self.call("POST", url, token=jwt("v-1"), json_body={"value": 1}), 405)
         h = self.call("GET", f"/v1/sites/{SITE}/ideas/{iid}/history").json()["days"]
         self.assertEqual((h[-1]["up"], h[-1]["down"]), (1, 1))
+        # The list tells a signed-in resident their own votes, and nobody else's.
+        self.call("PUT", url, token=jwt("v-2"), json_body={"value": -1})
+        q = f"/v1/sites/{SITE}/ideas?sort=new&limit=100"
+        mine = {i["id"]: i.get("my_vote") for i in self.call("GET", q, token=jwt("v-2")).json()["items"]}
+        self.assertEqual(mine[iid], -1)
+        self.assertTrue(all(v in (-1, 0, 1) for v in mine.values()))
+        mine = {i["id"]: i.get("my_vote") for i in self.call("GET", q, token=jwt("v-new")).json()["items"]}
+        self.assertEqual(mine[iid], 0)
+        anon = self.call("GET", q).json()["items"]
+        self.assertTrue(all("my_vote" not in i for i in anon))
+        self.problem(self.call("GET", q, token=jwt("v-2", aud="another-site")), 401)
 
     def test_bad_tokens(self):
         iid = self.idea("Tokens: fix the lights", resident="t-author")
@@ -506,6 +542,10 @@ class Api(unittest.TestCase):
                       token=self.moderator)
         self.assertEqual(r.status, 201)
         self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}"), 404)
+        # Nor can its votes be read through its history.
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}/history"), 404)
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}/history",
+                                   token=self.moderator).status, 200)
         self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/ideas/{a}", token=self.moderator).status, 200)
         r = self.call("POST", url, json_body={"action": "reject", "reason": "x"}, token=self.moderator)
         self.assertEqual(r.json()["recorded"], False)
@@ -646,6 +686,16 @@ class RateLimits(unittest.TestCase):
         self.assertGreater(iid, 0)
         m = self.server.get("/metrics").body.decode()
         self.assertRegex(m, r'townhall_rate_limited_total\{limit="anonymous_write"\} 3')
+        # A no-script form post over the limit: a page saying to wait.
+        r = self.server.request("POST", f"/v1/sites/{SITE}/feedback",
+                                headers={"User-Agent": "rl/form",
+                                         "Content-Type": "application/x-www-form-urlencoded"},
+                                body=urllib.parse.urlencode({"page": PAGE, "useful": "yes",
+                                                             "lang": "so"}))
+        openapi_check.check("POST", f"/v1/sites/{SITE}/feedback", r)
+        self.assertEqual((r.status, r.header("content-type")), (429, "text/html; charset=utf-8"))
+        self.assertGreaterEqual(int(r.header("retry-after")), 1)
+        self.assertIn("Fadlan sug", r.body.decode())
 
     def test_staff_token_guessing_slowed(self):
         url = f"/v1/sites/{SITE}/audit"

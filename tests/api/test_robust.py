@@ -156,6 +156,8 @@ class Limits(unittest.TestCase):
             b"Origin: https://www.camden.gov.uk\r\n"
             b"Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n"))
         self.assertEqual(out[0][0], 204)
+        # RFC 9110 8.6: a 204 carries no Content-Length.
+        self.assertNotIn("content-length", out[0][1])
         out = parse_responses(self.server.raw(
             b"GET /v1/sites/camden/ideas HTTP/1.1\r\nHost: x\r\n"
             b"Origin: https://www.camden.gov.uk%0d%0aSet-Cookie:%20x=1\r\n"

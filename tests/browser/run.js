@@ -62,7 +62,17 @@ async function step(name, fn, ms = 120000) {
 
 // ---- the server ------------------------------------------------------------------
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'townhall-browser-'));
+// Under tests/run.py what this run leaves (database, WAL, server log) stays in
+// $TH_ARTIFACTS for the final privacy scan (tests/suites/99-privacy.sh), and
+// the user agents and resident ids it used are recorded in probes.txt there
+// (as tests/api/harness.py does), so the scan looks for them.
+const ARTIFACTS = process.env.TH_ARTIFACTS || '';
+function probe(kind, value) {
+  if (ARTIFACTS && value && value.length >= 8) {
+    fs.appendFileSync(path.join(ARTIFACTS, 'probes.txt'), JSON.stringify({ kind, value }) + '\n');
+  }
+}
+const tmp = fs.mkdtempSync(path.join(ARTIFACTS || os.tmpdir(), 'townhall-browser-'));
 const db = path.join(tmp, 'townhall.db');
 let server = null;
 let port = 0;
@@ -112,6 +122,10 @@ async function startServer() {
           VER = (await r.json()).version;
           staff = m[1];
           resident = j[1];
+          probe('sub', 'demo-resident-you');
+          for (let v = 0; v < 9; v++) probe('sub', `demo-resident-${v}`);
+          probe('ua', 'moderation-test');
+          probe('ua', 'xss-test');
           return;
         }
       } catch (e) { /* not listening yet */ }
@@ -160,8 +174,10 @@ const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'
 // Every page comes from a new context with a user agent of its own: the
 // server dedupes feedback per device (address + user agent) and page.
 async function open(opts = {}) {
+  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) townhall-browser-test/${++uaN} Chrome/120`;
+  probe('ua', userAgent);
   const ctx = await browser.newContext({
-    userAgent: `Mozilla/5.0 (X11; Linux x86_64) townhall-browser-test/${++uaN} Chrome/120`,
+    userAgent,
     viewport: { width: 1024, height: 800 }, ...opts
   });
   const page = await ctx.newPage();
@@ -316,6 +332,7 @@ async function tests() {
     assert(/^"[0-9a-f]{16}"$/.test(etag), 'etag ' + etag);
     r = await fetch(`${BASE}/v/${VER}/widget.js`, { headers: { 'If-None-Match': etag } });
     eq(r.status, 304, 'If-None-Match');
+    eq(r.headers.get('content-length'), null, 'no Content-Length on a 304 (RFC 9110 8.6)');
     r = await fetch(`${BASE}/v/0.0.1/widget.js`);
     eq(r.status, 404, 'another version');
     r = await fetch(`${BASE}/demo.html`);
@@ -1001,7 +1018,7 @@ async function main() {
       const log = path.join(tmp, 'server.log');
       if (fs.existsSync(log)) diag('server log (last lines):\n' + fs.readFileSync(log, 'utf8').split('\n').slice(-30).join('\n'));
     }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!ARTIFACTS) fs.rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`1..${count}`);
   process.exit(failed ? 1 : 0);

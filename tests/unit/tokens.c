@@ -1,8 +1,11 @@
 /*
  * tokens.c: staff API tokens: shown once, stored as keyed hashes, checked in
- * constant time, scoped to a site, expiring, revocable; and backups.
+ * constant time, scoped to a site, expiring, revocable; resident tokens
+ * signed by th_resident_token and accepted by the server's verifier; and
+ * backups.
  */
 #include "helpers.h"
+#include "http.h" /* th__jwt_verify: what the server checks */
 #include "internal.h"
 
 #include <sodium.h>
@@ -152,8 +155,58 @@ static void test_backup(void) {
   th_close(db);
 }
 
+static void test_resident_token(void) {
+  t_clock = INT64_C(1772445600000);
+  th_db *db = t_open("resident-token.db");
+  t_site(db, "camden", 0, 0);
+  th_site other = {.slug = "nosecret", .name = "No secret"};
+  th_site_create(db, NULL, &other, NULL);
+  unsigned char secret[40];
+  memset(secret, 7, sizeof secret);
+  TAP_INT(th_site_set_secret(db, "camden", secret, sizeof secret), TH_RECORDED,
+          "a site secret");
+  char *jwt = NULL;
+  /* A resident id a careless snprintf would break the JSON with. */
+  const char *sub = "r\"42\\ \xc3\xa9";
+  TAP_INT(th_resident_token(db, "camden", sub, 600, &jwt), TH_OK, "signed");
+  char got[64] = "";
+  const char *why = NULL;
+  int64_t now_s = t_clock / 1000;
+  TAP_INT(jwt ? th__jwt_verify(jwt, strlen(jwt), "camden", secret,
+                               sizeof secret, now_s, got, sizeof got, &why)
+              : -1,
+          TH_OK, "the server accepts it");
+  TAP_STR(got, sub, "sub round-trips, escaped");
+  TAP_OK(jwt && th__jwt_verify(jwt, strlen(jwt), "islington", secret,
+                               sizeof secret, now_s, got, sizeof got,
+                               &why) != TH_OK,
+         "another site's audience is refused");
+  TAP_OK(jwt && th__jwt_verify(jwt, strlen(jwt), "camden", secret,
+                               sizeof secret, now_s + 601 + 60, got,
+                               sizeof got, &why) != TH_OK,
+         "refused once expired");
+  th_free(jwt);
+  jwt = (char *)1;
+  TAP_INT(th_resident_token(db, "camden", "r", 3601, &jwt), TH_EINVAL,
+          "over an hour");
+  TAP_OK(jwt == NULL, "*out NULL on failure");
+  TAP_INT(th_resident_token(db, "camden", "r", 0, &jwt), TH_EINVAL, "ttl 0");
+  TAP_INT(th_resident_token(db, "camden", "", 60, &jwt), TH_EINVAL,
+          "empty resident");
+  TAP_INT(th_resident_token(db, "camden", "r", 60, NULL), TH_EINVAL,
+          "NULL out");
+  TAP_INT(th_resident_token(db, "nowhere", "r", 60, &jwt), TH_ENOTFOUND,
+          "unknown site");
+  TAP_INT(th_resident_token(db, "nosecret", "r", 60, &jwt), TH_ENOTFOUND,
+          "a site without a secret");
+  TAP_INT(th_resident_token(NULL, "camden", "r", 60, &jwt), TH_EINVAL,
+          "NULL handle");
+  th_close(db);
+}
+
 int main(void) {
   test_tokens();
+  test_resident_token();
   test_backup();
   return tap_done();
 }

@@ -428,11 +428,67 @@ static void test_model(void) {
   th_close(db);
 }
 
+/* th_vote_mine: a resident's own votes on a list of ideas, across two
+ * consultations (two pseudonym keys); reads only. */
+static void test_mine(void) {
+  t_clock = T0;
+  th_db *db = t_open("mine.db");
+  t_site(db, "anon", 1, 0);
+  th_consultation c = {.slug = "spring", .title = "Spring", .opens = T0 - DAY};
+  TAP_OK(th_consultation_create(db, "anon", NULL, &c, NULL) >= 0,
+         "a second consultation");
+  int64_t a = new_idea(db, "anon", NULL, "Board idea");
+  int64_t b = new_idea(db, "anon", "spring", "Spring idea");
+  int64_t e = new_idea(db, "anon", NULL, "Nobody votes here");
+  rvote(db, "anon", "r1", a, 1, NULL);
+  rvote(db, "anon", "r1", b, -1, NULL);
+  rvote(db, "anon", "r2", a, -1, NULL);
+  th_who dev = {.ip = "203.0.113.9", .user_agent = "UA"};
+  th_vote(db, "anon", &dev, e, 1, NULL);
+  int64_t ids[] = {a, b, e, 9999};
+  int out[4];
+  memset(out, 0x55, sizeof out);
+  th_who r1 = {.resident = "r1"};
+  TAP_INT(th_vote_mine(db, "anon", &r1, ids, 4, out), TH_OK, "r1's votes");
+  TAP_OK(out[0] == 1 && out[1] == -1 && out[2] == 0 && out[3] == 0,
+         "up on the board idea, down on the spring idea, none elsewhere, "
+         "0 for an unknown idea");
+  th_who r2 = {.resident = "r2"};
+  TAP_INT(th_vote_mine(db, "anon", &r2, ids, 4, out), TH_OK, "r2's votes");
+  TAP_OK(out[0] == -1 && out[1] == 0 && out[2] == 0, "r2: down on one");
+  TAP_INT(th_vote_mine(db, "anon", &dev, ids, 4, out), TH_OK, "a device");
+  TAP_OK(out[0] == 0 && out[2] == 1, "the device's own vote");
+  sqlite3_int64 before = 0, after = 0;
+  sqlite3_stmt *st = NULL;
+  sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM participants", -1,
+                     &st, NULL);
+  if (st && sqlite3_step(st) == SQLITE_ROW)
+    before = sqlite3_column_int64(st, 0);
+  th_who r9 = {.resident = "never-voted"};
+  TAP_INT(th_vote_mine(db, "anon", &r9, ids, 4, out), TH_OK, "a stranger");
+  TAP_OK(out[0] == 0 && out[1] == 0 && out[2] == 0, "a stranger: no votes");
+  sqlite3_reset(st);
+  if (st && sqlite3_step(st) == SQLITE_ROW)
+    after = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  TAP_OK(before > 0 && before == after, "reading records no participant");
+  TAP_INT(th_vote_mine(db, "anon", &r1, ids, 0, NULL), TH_OK, "no ideas");
+  TAP_INT(th_vote_mine(db, "nowhere", &r1, ids, 4, out), TH_ENOTFOUND,
+          "unknown site");
+  TAP_INT(th_vote_mine(db, "anon", NULL, ids, 4, out), TH_EINVAL, "NULL who");
+  TAP_INT(th_vote_mine(db, "anon", &r1, NULL, 4, out), TH_EINVAL, "NULL ids");
+  th_who nobody = {0};
+  TAP_INT(th_vote_mine(db, "anon", &nobody, ids, 4, out), TH_EINVAL,
+          "neither a resident nor a device");
+  th_close(db);
+}
+
 int main(void) {
   test_basic();
   test_states();
   test_devices();
   test_history();
+  test_mine();
   test_model();
   return tap_done();
 }
