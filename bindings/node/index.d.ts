@@ -257,6 +257,8 @@ export class Townhall {
 
   vote(site: string, who: Who, id: number, value: -1 | 0 | 1): Promise<Counts>;
   voteHistory(site: string, id: number): Promise<VoteDay[]>;
+  /** who's own vote on each idea (1, -1 or 0); reads only. */
+  myVotes(site: string, who: Who, ids: number[]): Promise<Record<number, -1 | 0 | 1>>;
 
   recordFeedback(site: string, who: Device, page: string, feedback: {
     useful: boolean; rating?: number | null; comment?: string | null;
@@ -271,6 +273,8 @@ export class Townhall {
   purge(): Promise<PurgeReport>;
   auditLog(site: string, options?: { beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
 
+  /** A resident JWT (HS256, the site's secret), ttl 1..3600 seconds. */
+  residentToken(site: string, resident: string, options?: { ttl?: number }): Promise<string>;
   createToken(role: Role, label: string, options?: Actor & { site?: string | null; expires?: Time }): Promise<{ id: number; token: string }>;
   revokeToken(id: number, options?: Actor): Promise<boolean>;
   checkToken(token: string, site?: string | null): Promise<TokenInfo>;

@@ -272,6 +272,13 @@ class Townhall {
     return this._call('voteHistory', site, id);
   }
 
+  /** who's own vote on each idea: { [id]: 1 | -1 | 0 }. Reads only. */
+  async myVotes(site, who, ids) {
+    if (!Array.isArray(ids)) throw new TypeError('ids must be an array of idea ids');
+    const votes = await this._call('voteMine', site, toWho(who), ids);
+    return Object.fromEntries(ids.map((id, i) => [id, votes[i]]));
+  }
+
   // ---- page feedback
 
   /** True if recorded, false for an identical answer from the same device
@@ -318,6 +325,12 @@ class Townhall {
   // ---- staff tokens
 
   /** { id, token }: the token is shown once and only its hash is kept. */
+  /** A resident token (JWT, HS256 with the site's secret, ttl seconds, at
+   * most an hour), as the council's own login would hand its pages. */
+  async residentToken(site, resident, { ttl = 3600 } = {}) {
+    return this._call('residentToken', site, resident, ttl);
+  }
+
   async createToken(role, label, { site = null, expires, actor = null } = {}) {
     return this._call('tokenCreate', actor, site, toEnum(role, ROLES, 'role', 1),
       label, toTime(expires));

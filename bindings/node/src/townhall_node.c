@@ -1169,6 +1169,60 @@ static napi_value js_vote(napi_env env, napi_callback_info info) {
   return op_queue(env, argv[0], o);
 }
 
+/* myVotes: o->buf holds n ids (int64) then n answers (int). */
+static int exec_vote_mine(op *o) {
+  size_t n = (size_t)o->n[0];
+  return th_vote_mine(o->h->db, o->s[0], &o->who, (const int64_t *)o->buf, n,
+                      (int *)(void *)((char *)o->buf + n * sizeof(int64_t)));
+}
+static napi_value done_vote_mine(napi_env env, op *o) {
+  size_t n = (size_t)o->n[0];
+  const int *mine =
+      (const int *)(const void *)((char *)o->buf + n * sizeof(int64_t));
+  napi_value a = array(env, n);
+  for (size_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_create_int32(env, mine[i], &v);
+    napi_set_element(env, a, (uint32_t)i, v);
+  }
+  return a;
+}
+
+/* voteMine(h, site, who, ids) -> [1 | -1 | 0, ...] in the order of ids */
+static napi_value js_vote_mine(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  CHECK(get_who(env, argv[2], o));
+  bool is_array = false;
+  napi_is_array(env, argv[3], &is_array);
+  if (!is_array) {
+    throw_type(env, "ids must be an array of idea ids");
+    op_free(o);
+    return NULL;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[3], &n);
+  o->buf_len = (size_t)n * (sizeof(int64_t) + sizeof(int)) + 1;
+  o->buf = calloc(1, o->buf_len);
+  if (o->buf == NULL) {
+    o->buf_len = 0;
+    throw_error(env, TH_ENOMEM, "out of memory");
+    op_free(o);
+    return NULL;
+  }
+  int64_t *ids = (int64_t *)(void *)o->buf;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, argv[3], i, &e);
+    CHECK(get_i64(env, e, "an idea id", 0, &ids[i]));
+  }
+  o->n[0] = n;
+  o->exec = exec_vote_mine;
+  o->done = done_vote_mine;
+  return op_queue(env, argv[0], o);
+}
+
 static int exec_vote_history(op *o) {
   return th_vote_history_get(o->h->db, o->s[0], o->n[0],
                              (th_vote_history **)&o->res);
@@ -1451,6 +1505,31 @@ static napi_value js_token_create(napi_env env, napi_callback_info info) {
   return op_queue(env, argv[0], o);
 }
 
+static int exec_resident_token(op *o) {
+  return th_resident_token(o->h->db, o->s[0], o->s[1], (int)o->n[0],
+                           (char **)&o->res);
+}
+static napi_value done_resident_token(napi_env env, op *o) {
+  napi_value v;
+  napi_create_string_utf8(env, o->res, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/* residentToken(h, site, resident, ttl) -> JWT; cleanup as for tokenCreate */
+static napi_value js_resident_token(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  CHECK(get_str(env, argv[2], "resident", false, &o->s[1]));
+  CHECK(get_i64(env, argv[3], "ttl", 3600, &o->n[0]));
+  if (o->n[0] < INT32_MIN || o->n[0] > INT32_MAX)
+    o->n[0] = 0; /* out of range: let the library say so */
+  o->exec = exec_resident_token;
+  o->done = done_resident_token;
+  o->cleanup = cleanup_token_create;
+  return op_queue(env, argv[0], o);
+}
+
 static int exec_token_revoke(op *o) {
   return th_token_revoke(o->h->db, o->s[0], o->n[0]);
 }
@@ -1655,6 +1734,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ideaWithdraw", js_idea_withdraw},
       {"vote", js_vote},
       {"voteHistory", js_vote_history},
+      {"voteMine", js_vote_mine},
       {"feedbackRecord", js_fb_record},
       {"feedbackSummary", js_fb_summary},
       {"feedbackPages", js_fb_pages},
@@ -1665,6 +1745,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"auditList", js_audit},
       {"tokenCreate", js_token_create},
       {"tokenRevoke", js_token_revoke},
+      {"residentToken", js_resident_token},
       {"tokenCheck", js_token_check},
       {"tokenList", js_token_list},
   };

@@ -168,6 +168,36 @@ test('votes', async (t) => {
   await rejectsWith(th.voteHistory(SITE, 999), 'TH_ENOTFOUND');
 });
 
+test('votes: a resident\'s own votes on a list of ideas', async (t) => {
+  const { th } = await fresh(t);
+  const a = (await th.submitIdea(SITE, 'author', 'Longer library hours')).id;
+  const b = (await th.submitIdea(SITE, 'author', 'Bins on the towpath')).id;
+  await th.vote(SITE, 'r1', a, 1);
+  await th.vote(SITE, 'r1', b, -1);
+  await th.vote(SITE, 'r2', b, 1);
+  assert.deepEqual(await th.myVotes(SITE, 'r1', [a, b, 999]), { [a]: 1, [b]: -1, 999: 0 });
+  assert.deepEqual(await th.myVotes(SITE, 'r2', [a, b]), { [a]: 0, [b]: 1 });
+  assert.deepEqual(await th.myVotes(SITE, 'r3', []), {});
+  await rejectsWith(th.myVotes('nowhere', 'r1', [a]), 'TH_ENOTFOUND');
+  await assert.rejects(th.myVotes(SITE, 'r1', 'not a list'), TypeError);
+  await assert.rejects(th.myVotes(SITE, 'r1', ['x']), TypeError);
+});
+
+test('resident tokens', async (t) => {
+  const { th } = await fresh(t);
+  await rejectsWith(th.residentToken(SITE, 'r1'), 'TH_ENOTFOUND');
+  const secret = Buffer.alloc(32, 's');
+  await th.setSiteSecret(SITE, secret);
+  const tok = await th.residentToken(SITE, 'r1', { ttl: 600 });
+  const [head, body, sig] = tok.split('.');
+  assert.equal(JSON.parse(Buffer.from(head, 'base64url')).alg, 'HS256');
+  const claims = JSON.parse(Buffer.from(body, 'base64url'));
+  assert.deepEqual([claims.sub, claims.aud, claims.exp - claims.iat], ['r1', SITE, 600]);
+  const want = require('node:crypto').createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  assert.equal(sig, want);
+  await rejectsWith(th.residentToken(SITE, 'r1', { ttl: 7200 }), 'TH_EINVAL');
+});
+
 test('feedback: record, amend, summary, pages, comments', async (t) => {
   const { th } = await fresh(t);
   const page = `${ORIGIN}/bins`;

@@ -43,6 +43,37 @@ class VoteTest(TownhallTestCase):
         self.assertRaisesCode(townhall.NotFound, "TH_ENOTFOUND",
                               self.th.vote_history, SITE, 999)
 
+    def test_my_votes(self):
+        other = self.th.submit_idea(SITE, "author", "Bins on the towpath")
+        self.th.vote(SITE, "r1", self.idea.id, 1)
+        self.th.vote(SITE, "r1", other.id, -1)
+        self.th.vote(SITE, "r2", other.id, 1)
+        self.assertEqual(self.th.my_votes(SITE, "r1", [self.idea.id, other.id, 999]),
+                         {self.idea.id: 1, other.id: -1, 999: 0})
+        self.assertEqual(self.th.my_votes(SITE, "r2", [self.idea.id, other.id]),
+                         {self.idea.id: 0, other.id: 1})
+        self.assertEqual(self.th.my_votes(SITE, "r3", []), {})
+        self.assertRaisesCode(townhall.NotFound, "TH_ENOTFOUND",
+                              self.th.my_votes, "nowhere", "r1", [self.idea.id])
+
+    def test_resident_token(self):
+        self.assertRaisesCode(townhall.NotFound, "TH_ENOTFOUND",
+                              self.th.resident_token, SITE, "r1")
+        self.th.set_site_secret(SITE, b"s" * 32)
+        tok = self.th.resident_token(SITE, "r1", ttl=600)
+        import base64, json as _json
+        head, body, sig = tok.split(".")
+        pad = lambda s: s + "=" * (-len(s) % 4)
+        self.assertEqual(_json.loads(base64.urlsafe_b64decode(pad(head)))["alg"], "HS256")
+        claims = _json.loads(base64.urlsafe_b64decode(pad(body)))
+        self.assertEqual((claims["sub"], claims["aud"], claims["exp"] - claims["iat"]),
+                         ("r1", SITE, 600))
+        import hashlib, hmac
+        want = hmac.new(b"s" * 32, f"{head}.{body}".encode(), hashlib.sha256).digest()
+        self.assertEqual(base64.urlsafe_b64decode(pad(sig)), want)
+        self.assertRaisesCode(townhall.InvalidArgument, "TH_EINVAL",
+                              self.th.resident_token, SITE, "r1", ttl=7200)
+
 
 class AnonymousVoteTest(TownhallTestCase):
     site_options = {"allow_anonymous": True}

@@ -6,7 +6,7 @@ import datetime as _dt
 import json
 import os
 import threading
-from ctypes import POINTER, byref, c_int64, c_size_t, c_void_p, \
+from ctypes import POINTER, byref, c_int, c_int64, c_size_t, c_void_p, \
     create_string_buffer, memset, string_at
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Union)
@@ -530,6 +530,17 @@ class Townhall:
         finally:
             lib.th_vote_history_free(out)
 
+    def my_votes(self, site: str, who: WhoLike,
+                 idea_ids: Iterable[int]) -> Dict[int, int]:
+        """Who's own vote on each idea: {id: 1, -1 or 0}. Reads only (0 for
+        no vote, or an idea the site does not have)."""
+        ids = [int(i) for i in idea_ids]
+        arr = (c_int64 * len(ids))(*ids)
+        out = (c_int * len(ids))()
+        self._call(lib.th_vote_mine, _b(site, "site"), _who(who), arr,
+                   len(ids), out)
+        return {i: out[k] for k, i in enumerate(ids)}
+
     # -- page feedback --
 
     def record_feedback(self, site: str, who: WhoLike, page: str, *,
@@ -637,6 +648,16 @@ class Townhall:
                    _enum(role, Role, "role"), _b(label, "label"),
                    from_datetime(expires), byref(tok), byref(tid))
         return NewToken(id=tid.value, token=_take_string(tok))
+
+    def resident_token(self, site: str, resident: str,
+                       ttl: int = 3600) -> str:
+        """A resident token (JWT, HS256 with the site's secret, `ttl`
+        seconds, at most an hour) as the council's own login would hand its
+        pages after signing `resident` in."""
+        tok = c_void_p()
+        self._call(lib.th_resident_token, _b(site, "site"),
+                   _b(resident, "resident"), int(ttl), byref(tok))
+        return _take_string(tok)
 
     def revoke_token(self, token_id: int, *,
                      actor: Optional[str] = None) -> bool:
