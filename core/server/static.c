@@ -349,51 +349,18 @@ static void th__form_page(th__ctx *x) {
   free(norm);
 }
 
-/* GET /thanks?site=&lang=&return= */
-static void th__thanks(th__ctx *x) {
-  th__site_row site;
-  char *norm = NULL;
-  const char *ret = th__qstr(x, "return");
-  /* Only ever link to one of the site's own pages. */
-  bool back = ret && th__site_page(x, &site, ret, &norm);
-  char lang[8];
-  json_t *s = th__strings(th__qstr(x, "lang"), lang);
-  th__sbuf b = {0};
-  th__page_head(&b, s, lang, "thanks");
-  th__sbuf_puts(&b, "<p>");
-  th__t(&b, s, "thanks_text");
-  th__sbuf_puts(&b, "</p>\n");
-  if (back) {
-    th__sbuf_puts(&b, "<p><a href=\"");
-    th__html_escape(&b, norm);
-    th__sbuf_puts(&b, "\">");
-    th__t(&b, s, "back");
-    th__sbuf_puts(&b, "</a></p>\n");
-  }
-  th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
-  free(norm);
-  json_decref(s);
-  th__respond(x->req, 200, "text/html; charset=utf-8",
-              "Content-Security-Policy: default-src 'none'; style-src 'self'; "
-              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n",
-              b.p ? b.p : "", b.len);
-  th__sbuf_free(&b);
-}
-
-/* A no-script form post that failed: instead of problem+json, which a
- * browser shows as raw text, a page in the resident's language with the
- * error's own status, what to do, and a link back to the page (`back`:
+/* A page of one message in the reader's language: the title, the text (an
+ * alert when it reports a failure), and a link back to `back` (a page
  * already checked to be on one of the site's origins, or NULL). */
-void th__form_failed(th__req *req, int status, const char *extra,
-                     const char *lang_tag, const char *back) {
+static void th__message_page(th__req *req, int status, const char *extra,
+                             const char *lang_tag, const char *title_key,
+                             const char *text_key, const char *back) {
   char lang[8];
   json_t *s = th__strings(lang_tag, lang);
   th__sbuf b = {0};
-  th__page_head(&b, s, lang, "error_title");
-  th__sbuf_puts(&b, "<p role=\"alert\">");
-  th__t(&b, s, status == 400 || status == 422 ? "error_invalid"
-               : status == 429 ? "error_limited"
-                               : "error");
+  th__page_head(&b, s, lang, title_key);
+  th__sbuf_puts(&b, status >= 400 ? "<p role=\"alert\">" : "<p>");
+  th__t(&b, s, text_key);
   th__sbuf_puts(&b, "</p>\n");
   if (back) {
     th__sbuf_puts(&b, "<p><a href=\"");
@@ -410,10 +377,34 @@ void th__form_failed(th__req *req, int status, const char *extra,
                     "frame-ancestors 'none'\r\n");
   if (extra)
     th__sbuf_puts(&h, extra);
-  th__respond(req, status, "text/html; charset=utf-8", h.p,
-              b.p ? b.p : "", b.len);
+  th__respond(req, status, "text/html; charset=utf-8", h.p, b.p ? b.p : "",
+              b.len);
   th__sbuf_free(&h);
   th__sbuf_free(&b);
+}
+
+/* GET /thanks?site=&lang=&return= */
+static void th__thanks(th__ctx *x) {
+  th__site_row site;
+  char *norm = NULL;
+  const char *ret = th__qstr(x, "return");
+  /* Only ever link to one of the site's own pages. */
+  bool back = ret && th__site_page(x, &site, ret, &norm);
+  th__message_page(x->req, 200, NULL, th__qstr(x, "lang"), "thanks",
+                   "thanks_text", back ? norm : NULL);
+  free(norm);
+}
+
+/* A no-script form post that failed: instead of problem+json, which a
+ * browser shows as raw text, a page in the resident's language with the
+ * error's own status, what to do, and the way back to the page. */
+void th__form_failed(th__req *req, int status, const char *extra,
+                     const char *lang_tag, const char *back) {
+  th__message_page(req, status, extra, lang_tag, "error_title",
+                   status == 400 || status == 422 ? "error_invalid"
+                   : status == 429                ? "error_limited"
+                                                  : "error",
+                   back);
 }
 
 /* ---- the demo council page (townhall serve --demo) ----------------------- */
