@@ -328,7 +328,13 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA foreign_keys=ON; PRAGMA synchronous=%d;"
-           " PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;",
+           " PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;"
+           /* Up to 64 MiB of page cache per connection (SQLite's default is
+            * 2 MiB): a database of a million ideas and ten million votes is
+            * ~1 GB, and its hot index pages must not be re-read through a
+            * system call for every write. Pages are allocated only as they
+            * are used, so a small database costs no more than before. */
+           " PRAGMA cache_size=-65536;",
            opt->synchronous == 1 ? 1 : 2);
   rc = th__exec(db, pragmas);
   if (rc < 0)
