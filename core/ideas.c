@@ -67,6 +67,12 @@ static bool th__is_public(int status) {
 static int th__consultation_resolve(th_db *db, int64_t site_id,
                                     const char *slug, int64_t *id,
                                     th_time *opens, th_time *closes) {
+  /* Outputs are defined on every path, success or not. */
+  *id = 0;
+  if (opens)
+    *opens = 0;
+  if (closes)
+    *closes = 0;
   sqlite3_stmt *st = th__stmt(db, TH__S_CONS_OPEN);
   if (st == NULL)
     return db->errcode;
@@ -479,7 +485,7 @@ int th_idea_set_status(th_db *db, const char *site_slug, th_actor actor,
                  (long long)id, th_status_name(s.status));
   bool status_changes = rc >= 0 && s.status != status;
   bool response_changes =
-      rc >= 0 && response && strcmp(response, s.response) != 0;
+      rc >= 0 && response && s.response && strcmp(response, s.response) != 0;
   if (rc >= 0 && !status_changes && !response_changes)
     rc = TH_DUPLICATE;
   if (rc == TH_OK && status_changes)

@@ -35,7 +35,8 @@ double th__hot(int64_t up, int64_t down, th_time created) {
   double order = log10((double)(s < 0 ? -s : s) > 1 ? (double)(s < 0 ? -s : s)
                                                      : 1.0);
   double sign = s > 0 ? 1 : s < 0 ? -1 : 0;
-  return sign * order + (double)(created / 1000) / 45000.0;
+  int64_t created_s = created / 1000; /* whole seconds, as Reddit's */
+  return sign * order + (double)created_s / 45000.0;
 }
 
 /* Reddit's controversy: many votes, evenly split. (up+down)^(min/max), and 0

@@ -93,7 +93,7 @@ static void th__iso_day(char *buf, size_t cap, int64_t day) {
   int64_t mp = (5 * doy + 2) / 153;
   int64_t d = doy - (153 * mp + 2) / 5 + 1;
   int64_t mo = mp < 10 ? mp + 3 : mp - 9;
-  snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)(y + (mo <= 2)),
+  snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)y + (mo <= 2),
            (long long)mo, (long long)d);
 }
 

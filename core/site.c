@@ -93,6 +93,7 @@ void th_audit_list_free(th_audit_list *l) {
 /* ---- sites ---------------------------------------------------------------- */
 
 int th__site_lookup(th_db *db, const char *slug, th__site_row *out) {
+  memset(out, 0, sizeof *out); /* defined on every path, success or not */
   if (slug == NULL || slug[0] == '\0')
     return th__err(db, TH_EINVAL, "no site given");
   sqlite3_stmt *st = th__stmt(db, TH__S_SITE_LOOKUP);
@@ -235,6 +236,7 @@ typedef struct th__site_norm {
 } th__site_norm;
 
 static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
+  memset(n, 0, sizeof *n); /* defined on every path, success or not */
   int rc;
   if (s == NULL)
     return th__err(db, TH_EINVAL, "site is NULL");
@@ -424,8 +426,8 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
   if (rc < 0)
     return rc;
   th_site *old = NULL;
-  if ((rc = th_site_get(db, s->slug, &old)) < 0)
-    return rc;
+  if ((rc = th_site_get(db, s->slug, &old)) < 0 || old == NULL)
+    return rc < 0 ? rc : th__err(db, TH_EIO, "reading a site");
   bool same = strcmp(old->name, s->name) == 0 &&
               strcmp(old->origins, n.origins) == 0 &&
               strcmp(old->keep_params, n.keep_params) == 0 &&

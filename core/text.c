@@ -289,7 +289,7 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
   th__sbuf_put(&b, port_default == 80 ? "http://" : "https://",
               port_default == 80 ? 7 : 8);
 
-  size_t host_end = auth_end;
+  size_t host_end;
   size_t k = auth_start;
   if (url[k] == '[') {
     /* An IPv6 literal: hex digits, ':' and '.' (an embedded IPv4 address)
@@ -321,7 +321,9 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
     size_t name_end = host_end;
     if (name_end > auth_start && url[name_end - 1] == '.')
       name_end--;
-    if (name_end == auth_start)
+    /* "example.org.." has an empty last label: refused, or normalising
+     * twice would strip a second dot (tests/fuzz/regressions/url). */
+    if (name_end == auth_start || url[name_end - 1] == '.')
       goto bad;
     for (k = auth_start; k < name_end; k++) {
       unsigned char c = (unsigned char)url[k];
@@ -387,11 +389,24 @@ int th_url_normalize(const char *url, const char *keep_params, char **out) {
       p = e + 1;
     }
     if (np) {
+      /* Sorted in their encoded form, which is what a second pass sees:
+       * sorting the raw bytes put "a=}" after "a=1" and its "a=%7D"
+       * before it (tests/fuzz/regressions/url). */
+      th__sbuf enc[TH__ARRAY_SIZE(params)];
+      memset(enc, 0, sizeof enc);
+      for (size_t p = 0; p < np; p++) {
+        th__put_encoded(&enc[p], params[p].s, params[p].n);
+        params[p].s = enc[p].p ? enc[p].p : "";
+        params[p].n = enc[p].len;
+        b.oom |= enc[p].oom;
+      }
       qsort(params, np, sizeof params[0], th__param_cmp);
       for (size_t p = 0; p < np; p++) {
         th__sbuf_putc(&b, p ? '&' : '?');
-        th__put_encoded(&b, params[p].s, params[p].n);
+        th__sbuf_put(&b, params[p].s, params[p].n);
       }
+      for (size_t p = 0; p < np; p++)
+        th__sbuf_free(&enc[p]);
     }
   }
   if (b.oom)

@@ -89,7 +89,7 @@ TH_EXTERN const char *th_version_string(void);
   XX(ESHUTDOWN, -23, "shutting down")
 
 typedef enum th_errno {
-#define TH__ERRNO(name, value, text) TH_##name = value,
+#define TH__ERRNO(name, value, text) TH_##name = (value),
   TH_ERRNO_MAP(TH__ERRNO)
 #undef TH__ERRNO
 } th_errno;
@@ -125,7 +125,9 @@ typedef struct th_db th_db;
 enum th_open_flags {
   TH_OPEN_READONLY = 1 << 0, /* no writes; never creates or migrates */
   TH_OPEN_NOCREATE = 1 << 1, /* fail with TH_ENOTFOUND if the file is absent */
-  TH_OPEN_NOMIGRATE = 1 << 2, /* fail with TH_ESTATE if migrations are due */
+  /* fail with TH_ESTATE if an existing database needs migrating (a new
+   * one is still created): for programs that migrate only after a backup */
+  TH_OPEN_NOMIGRATE = 1 << 2,
   /* With TH_OPEN_READONLY: open even a schema that needs migrating, for
    * th_backup before a migration. Nothing but th_backup and
    * th_schema_version is meaningful on such a handle. */
@@ -731,6 +733,10 @@ typedef struct th_server_config {
   /* Timeouts, in milliseconds; 0 means the default given. */
   unsigned header_timeout_ms; /* 10000, from a request's first byte */
   unsigned body_timeout_ms;   /* 5000, between body reads */
+  /* And on average: a body has body_timeout_ms, plus a second for every
+   * this many bytes that arrived, to come in whole (a client that trickles
+   * a byte every few seconds is cut off). 0: 500 bytes/s. */
+  unsigned body_min_rate;
   unsigned idle_timeout_ms;   /* 5000, between keep-alive requests */
   unsigned write_timeout_ms;  /* 10000, for a response to drain */
   unsigned extra_loops;       /* more loops, on threads of their own */

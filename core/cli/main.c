@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ static void usage(FILE *f) {
           "  serve [--listen HOST:PORT] [--demo] [--trusted-proxy CIDR]...\n"
           "        [--max-body BYTES] [--max-header BYTES] [--max-connections N]\n"
           "        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
+          "        [--body-min-rate BYTES_PER_S]\n"
           "        [--loops N] [--rate-limit N] [--batch-max N]\n"
           "        [--synchronous full|normal] [--purge-interval SECONDS]\n"
           "        [--log-level error|warning|info|debug]\n"
@@ -183,9 +185,31 @@ static int demo_setup(th_db *db, int port) {
          "  a resident's JWT:   %s\n"
          "  try:  curl -s http://127.0.0.1:%d/v1/sites/demo/ideas?sort=top\n",
          port, token, jwt ? jwt : "(none)", port);
-  fflush(stdout);
+  if (fflush(stdout) != 0)
+    perror("townhall: writing the demo banner");
   th_free(token);
   th_free(jwt);
+  return 0;
+}
+
+/* A whole decimal number in [lo, hi]: atoi would take "80x" for 80 and
+ * "abc" for 0 (a random port). */
+static int parse_int(const char *s, long lo, long hi, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
+/* A count or a duration for a server limit: 0 (the default) to 2^31-1. */
+static int parse_limit(const char *s, unsigned *out) {
+  int v = 0;
+  if (parse_int(s, 0, INT_MAX, &v) < 0)
+    return -1;
+  *out = (unsigned)v;
   return 0;
 }
 
@@ -193,7 +217,7 @@ static int parse_listen(const char *s, char *host, size_t cap, int *port) {
   const char *colon = strrchr(s, ':');
   if (colon == NULL) {
     snprintf(host, cap, "127.0.0.1");
-    *port = atoi(s);
+    return parse_int(s, 0, 65535, port);
   } else {
     size_t n = (size_t)(colon - s);
     if (n >= cap)
@@ -206,9 +230,8 @@ static int parse_listen(const char *s, char *host, size_t cap, int *port) {
       if (rb)
         *rb = '\0';
     }
-    *port = atoi(colon + 1);
+    return parse_int(colon + 1, 0, 65535, port);
   }
-  return *port >= 0 && *port <= 65535 ? 0 : -1;
 }
 
 static int cmd_serve(int argc, char **argv) {
@@ -222,6 +245,7 @@ static int cmd_serve(int argc, char **argv) {
       {"synchronous", 1, 0, 's'},     {"purge-interval", 1, 0, 'P'},
       {"batch-max", 1, 0, 'm'},       {"min-form-seconds", 1, 0, 'f'},
       {"db", 1, 0, 'd'},              {"key-file", 1, 0, 'k'},
+      {"body-min-rate", 1, 0, 'R'},
       {0, 0, 0, 0}};
   th_server_config cfg = {0};
   char host[64] = "127.0.0.1";
@@ -240,20 +264,44 @@ static int cmd_serve(int argc, char **argv) {
     case 'p':
       if (strlen(proxies) + strlen(optarg) + 2 >= sizeof proxies)
         return 2;
-      strcat(proxies, " ");
-      strcat(proxies, optarg);
+      snprintf(proxies + strlen(proxies), sizeof proxies - strlen(proxies),
+               " %s", optarg);
       break;
-    case 'b': cfg.max_body_bytes = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'H': cfg.max_header_bytes = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'c': cfg.max_connections = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 't': cfg.header_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'B': cfg.body_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'i': cfg.idle_timeout_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'L': cfg.extra_loops = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'r': cfg.rate_per_minute = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'm': cfg.batch_max = (unsigned)strtoul(optarg, NULL, 10); break;
-    case 'f': cfg.min_form_seconds = atoi(optarg); break;
-    case 'P': cfg.purge_interval_s = atoi(optarg); break;
+    case 'b':
+    case 'H':
+    case 'c':
+    case 't':
+    case 'B':
+    case 'R':
+    case 'i':
+    case 'L':
+    case 'r':
+    case 'm': {
+      unsigned *field = c == 'b'   ? &cfg.max_body_bytes
+                        : c == 'H' ? &cfg.max_header_bytes
+                        : c == 'c' ? &cfg.max_connections
+                        : c == 't' ? &cfg.header_timeout_ms
+                        : c == 'B' ? &cfg.body_timeout_ms
+                        : c == 'R' ? &cfg.body_min_rate
+                        : c == 'i' ? &cfg.idle_timeout_ms
+                        : c == 'L' ? &cfg.extra_loops
+                        : c == 'r' ? &cfg.rate_per_minute
+                                   : &cfg.batch_max;
+      if (parse_limit(optarg, field) < 0) {
+        fprintf(stderr, "townhall: bad number %s (0 to %d)\n", optarg,
+                INT_MAX);
+        return 2;
+      }
+      break;
+    }
+    case 'f':
+    case 'P':
+      if (parse_int(optarg, -1, 1000000000,
+                    c == 'f' ? &cfg.min_form_seconds : &cfg.purge_interval_s) < 0) {
+        fprintf(stderr, "townhall: bad number %s\n", optarg);
+        return 2;
+      }
+      break;
     case 's':
       if (strcmp(optarg, "full") == 0)
         sync = 2;
@@ -283,8 +331,14 @@ static int cmd_serve(int argc, char **argv) {
       return 2;
     }
   }
-  signal(SIGPIPE, SIG_IGN);
-  th_open_options o = {.key_file = opt_key, .synchronous = sync};
+  if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    perror("townhall: ignoring SIGPIPE");
+    return 1;
+  }
+  /* An existing database is migrated only by `townhall migrate`, which
+   * takes a backup first: serve refuses a schema that needs it. */
+  th_open_options o = {.key_file = opt_key, .synchronous = sync,
+                       .flags = TH_OPEN_NOMIGRATE};
   th_db *db = NULL;
   int rc = th_open(&db, opt_db, &o);
   if (rc != TH_OK) {
@@ -359,14 +413,14 @@ static int cmd_site(int argc, char **argv) {
     case 'n': s.name = optarg; break;
     case 'o':
       if (strlen(origins) + strlen(optarg) + 2 < sizeof origins) {
-        strcat(origins, " ");
-        strcat(origins, optarg);
+        snprintf(origins + strlen(origins), sizeof origins - strlen(origins),
+                 " %s", optarg);
       }
       break;
     case 'q':
       if (strlen(params) + strlen(optarg) + 2 < sizeof params) {
-        strcat(params, " ");
-        strcat(params, optarg);
+        snprintf(params + strlen(params), sizeof params - strlen(params),
+                 " %s", optarg);
       }
       break;
     case 'a': s.allow_anonymous = 1; break;
@@ -379,7 +433,7 @@ static int cmd_site(int argc, char **argv) {
     }
   }
   int rc;
-  th_db *db = open_db(0, &rc);
+  th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
     return 1;
   int status = 0;
@@ -417,8 +471,8 @@ static int cmd_site(int argc, char **argv) {
     if (secret_file) {
       FILE *f = fopen(secret_file, "rb");
       len = f ? fread(secret, 1, sizeof secret, f) : 0;
-      if (f)
-        fclose(f);
+      if (f && fclose(f) != 0)
+        len = 0; /* refused below, as an unreadable file */
       while (len && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
         len--;
     } else {
@@ -461,14 +515,19 @@ static int cmd_token(int argc, char **argv) {
     case 'r': role = optarg; break;
     case 'l': label = optarg; break;
     case 's': site = optarg; break;
-    case 'n': days = atoi(optarg); break;
+    case 'n':
+      if (parse_int(optarg, 1, 36500, &days) < 0) {
+        fprintf(stderr, "townhall: --days must be 1 to 36500\n");
+        return 2;
+      }
+      break;
     case 'd': opt_db = optarg; break;
     case 'k': opt_key = optarg; break;
     default: usage(stderr); return 2;
     }
   }
   int rc;
-  th_db *db = open_db(0, &rc);
+  th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
     return 1;
   int status = 0;
@@ -499,7 +558,10 @@ static int cmd_token(int argc, char **argv) {
       const th_token_info *t = &l->items[i];
       time_t e = (time_t)(t->expires / 1000);
       char when[32];
-      strftime(when, sizeof when, "%Y-%m-%d", gmtime(&e));
+      struct tm tm;
+      if (gmtime_r(&e, &tm) == NULL ||
+          strftime(when, sizeof when, "%Y-%m-%d", &tm) == 0)
+        snprintf(when, sizeof when, "never");
       printf("%" PRId64 "\t%s\t%s\t%s\texpires %s%s\n", t->id,
              t->site[0] ? t->site : "*", th_role_name(t->role), t->label, when,
              t->revoked ? "\trevoked" : "");
@@ -584,7 +646,7 @@ static int cmd_purge(int argc, char **argv) {
   if (parse_common(argc, argv) < 0)
     return 2;
   int rc;
-  th_db *db = open_db(0, &rc);
+  th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
     return 1;
   th_purge_report r;

@@ -28,18 +28,20 @@ static json_t *th__iso(th_time ms) {
     return json_null();
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
-  gmtime_r(&t, &tm);
   char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  /* A time past year 2^31 has no struct tm: null, not stack garbage. */
+  if (gmtime_r(&t, &tm) == NULL ||
+      strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    return json_null();
   return json_string(buf);
 }
 
 static json_t *th__iso_day(th_time ms) {
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
-  gmtime_r(&t, &tm);
   char buf[16];
-  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0)
+    return json_null();
   return json_string(buf);
 }
 
@@ -518,6 +520,20 @@ static void th__wcmd_run(th__cmd *cmd, th_db *db) {
     snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(db));
 }
 
+/* A 303 to `location`, its header built to whatever length it has: a page
+ * URL near the 2048-byte limit, percent-encoded into /thanks?return=, is
+ * about 6 KiB, and a fixed 2400-byte buffer cut the header off before its
+ * CR LF, running the body into the header block (tests/attacks). */
+static void th__see_other(th__req *req, const char *location) {
+  th__sbuf h = {0};
+  th__sbuf_printf(&h, "Location: %s\r\n", location);
+  if (h.oom)
+    th__respond_error(req, TH_ENOMEM, NULL);
+  else
+    th__respond(req, 303, "text/plain; charset=utf-8", h.p, "See Other\n", 10);
+  th__sbuf_free(&h);
+}
+
 static void th__wcmd_done(th__cmd *cmd) {
   th__wcmd *w = (th__wcmd *)cmd;
   th__req *req = cmd->req;
@@ -540,10 +556,7 @@ static void th__wcmd_done(th__cmd *cmd) {
   }
   bool recorded = rc == TH_RECORDED;
   if (w->fr.form && w->location) {
-    char extra[2400];
-    snprintf(extra, sizeof extra, "Location: %s\r\n", w->location);
-    th__respond(req, 303, "text/plain; charset=utf-8", extra, "See Other\n",
-                10);
+    th__see_other(req, w->location);
     th__wcmd_free(w);
     return;
   }
@@ -611,10 +624,7 @@ static void th__discard(th__ctx *x, const char *reason, bool form,
                         const char *location) {
   th__metrics_spam(reason);
   if (form && location) {
-    char extra[2400];
-    snprintf(extra, sizeof extra, "Location: %s\r\n", location);
-    th__respond(x->req, 303, "text/plain; charset=utf-8", extra,
-                "See Other\n", 10);
+    th__see_other(x->req, location);
     return;
   }
   json_t *doc = json_pack("{s:b}", "recorded", 0);
@@ -827,8 +837,8 @@ static void th__feedback_summary(th__ctx *x) {
   int rc = th_site_get(th__reader(x), x->site, &site);
   if (rc == TH_OK)
     rc = th_feedback_summary(th__reader(x), x->site, page, &s);
-  if (rc < 0) {
-    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
+  if (rc < 0 || site == NULL || s == NULL) {
+    th__respond_error(x->req, rc < 0 ? rc : TH_EIO, th_errmsg(th__reader(x)));
     th_site_free(site);
     return;
   }

@@ -124,6 +124,7 @@ struct th__conn {
   int open_handles;
   enum th__timer_kind timer_kind;
   uint64_t header_deadline;
+  uint64_t body_deadline; /* moves on by a second per body_min_rate bytes */
   bool reading;
   bool paused;   /* llhttp paused after a message, bytes kept in `in` */
   bool closing;  /* uv_close called */
@@ -177,7 +178,7 @@ struct th_server {
   th__writer *writer;
   int port;
   char errmsg[256];
-  bool closing;
+  atomic_bool closing; /* set by the host loop, read by every loop thread */
   bool closed_loops; /* extra loops joined */
   th_server_close_cb close_cb;
   void *close_data;

@@ -44,9 +44,11 @@ static const char *th__date(th__loop *lp) {
   if (sec != lp->date_sec) {
     time_t t = (time_t)sec;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(lp->date, sizeof lp->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    lp->date_sec = sec;
+    /* The clock's own time always converts; if it did not, the last
+     * date stays. */
+    if (gmtime_r(&t, &tm) != NULL &&
+        strftime(lp->date, sizeof lp->date, "%a, %d %b %Y %H:%M:%S GMT", &tm) != 0)
+      lp->date_sec = sec;
   }
   return lp->date;
 }
@@ -271,7 +273,7 @@ void th__dispatch(th__req *req) {
         memcpy(x.file, seg[4], segn[4]);
         x.file[segn[4]] = '\0';
         r = TH__R_OPEN_DATA;
-      } else if (nseg >= 4 && th__seg(seg[3], segn[3], "ideas")) {
+      } else if (th__seg(seg[3], segn[3], "ideas")) { /* nseg >= 4 here */
         if (nseg == 4) {
           r = TH__R_IDEAS;
         } else {

@@ -26,7 +26,7 @@
 #include <time.h>
 
 #define TH__INBUF 16384
-#define TH__HIGH_WATER (256 * 1024)
+#define TH__HIGH_WATER ((size_t)256 * 1024)
 #define TH__LINGER_MS 2000
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -43,9 +43,10 @@ void th__log(th_server *srv, int level, const char *fmt, ...) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
   char when[32];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+      strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    snprintf(when, sizeof when, "%lld", (long long)ts.tv_sec);
   /* msg is already JSON members ("\"msg\":\"...\",..."), written by code
    * that never puts an address, user agent or resident id in it. */
   char line[1024];
@@ -249,7 +250,12 @@ static void th__conn_timer(th__conn *c) {
     uint64_t left = c->header_deadline > now ? c->header_deadline - now : 0;
     th__timer_set(c, TH__T_HEADER, left);
   } else if (c->cur) {
-    th__timer_set(c, TH__T_BODY, cfg->body_timeout_ms);
+    /* The sooner of: body_timeout_ms without a byte, or the body's deadline
+     * (a minimum average rate: trickling bytes extend it only by what they
+     * carry). */
+    uint64_t left = c->body_deadline > now ? c->body_deadline - now : 0;
+    th__timer_set(c, TH__T_BODY,
+                  left < cfg->body_timeout_ms ? left : cfg->body_timeout_ms);
   } else if (c->head) {
     /* Waiting for our own writer: no client deadline. */
     c->timer_kind = TH__T_NONE;
@@ -461,6 +467,11 @@ static int th__on_header_field(llhttp_t *p, const char *at, size_t n) {
   th__req *r = c->cur;
   if (th__count_header_bytes(c, n))
     return -1;
+  /* Fields of a chunked trailer come after the header section that a
+   * proxy inspected: never headers of the request (RFC 9110 section 6.5.1;
+   * an Authorization there authenticated a request: tests/attacks). */
+  if (r->headers_done)
+    return 0;
   if (r->nheaders == 0 || r->in_value) {
     if (r->nheaders >= c->lp->srv->cfg.max_headers) {
       r->reject = 431;
@@ -492,6 +503,8 @@ static int th__on_header_value(llhttp_t *p, const char *at, size_t n) {
   th__req *r = c->cur;
   if (th__count_header_bytes(c, n))
     return -1;
+  if (r->headers_done) /* a trailer field: ignored, as above */
+    return 0;
   if (r->nheaders == 0)
     return -1;
   th__header *h = &r->headers[r->nheaders - 1];
@@ -518,6 +531,8 @@ static int th__on_header_value(llhttp_t *p, const char *at, size_t n) {
 static int th__on_header_value_complete(llhttp_t *p) {
   th__conn *c = th__parser_conn(p);
   th__req *r = c->cur;
+  if (r->headers_done) /* a trailer field: ignored */
+    return 0;
   th__sbuf_put(&r->hbuf, "", 1); /* NUL after the value */
   if (!r->in_value && r->nheaders) {
     /* An empty value. */
@@ -535,6 +550,20 @@ static int th__on_headers_complete(llhttp_t *p) {
   th__req *r = c->cur;
   r->headers_done = true;
   r->method = p->method;
+  c->body_deadline = uv_now(c->lp->loop) + c->lp->srv->cfg.body_timeout_ms;
+  /* RFC 9112 section 3.2: two Host lines are a 400, or this server and a
+   * proxy in front of it may each believe a different one. */
+  unsigned hosts = 0;
+  for (unsigned i = 0; i < r->nheaders; i++)
+    hosts += r->headers[i].name_len == 4 &&
+             memcmp(r->hbuf.p + r->headers[i].name, "host", 4) == 0;
+  if (hosts > 1)
+    return -1;
+  /* RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 request means
+   * faulty framing (a 1.0 proxy would not have read it as chunked). */
+  if (p->http_major == 1 && p->http_minor == 0 &&
+      (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)))
+    return -1;
   if ((p->flags & F_CONTENT_LENGTH) &&
       p->content_length > c->lp->srv->cfg.max_body_bytes) {
     r->reject = 413;
@@ -555,6 +584,7 @@ static int th__on_body(llhttp_t *p, const char *at, size_t n) {
     return -1;
   }
   th__sbuf_put(&r->body, at, n);
+  c->body_deadline += (uint64_t)n * 1000 / c->lp->srv->cfg.body_min_rate;
   return r->body.oom ? -1 : 0;
 }
 
@@ -1075,10 +1105,27 @@ static void th__purge_done(th__cmd *cmd) {
   free(p);
 }
 
+static void th__on_purge_timer(uv_timer_t *t);
+
+/* The next purge: after the interval, or just after the next midnight UTC
+ * (by the database's clock) if that comes first. A day's salt must be gone
+ * when the day after next begins, 48 h after its own day began, even when
+ * no rating comes in to expire it (docs/privacy.md). */
+static void th__purge_rearm(th_server *srv) {
+  uint64_t next = (uint64_t)srv->cfg.purge_interval_s * 1000;
+  int64_t now = th_now(srv->loops[0].reader);
+  int64_t into_day = (now % TH__DAY_MS + TH__DAY_MS) % TH__DAY_MS;
+  uint64_t midnight = (uint64_t)(TH__DAY_MS - into_day) + 1000;
+  if (midnight < next)
+    next = midnight;
+  uv_timer_start(&srv->purge_timer, th__on_purge_timer, next, 0);
+}
+
 static void th__on_purge_timer(uv_timer_t *t) {
   th_server *srv = t->data;
   if (srv->closing || srv->writer == NULL)
     return;
+  th__purge_rearm(srv);
   th__purge_cmd *p = calloc(1, sizeof *p);
   if (p == NULL)
     return;
@@ -1106,6 +1153,7 @@ static void th__config_defaults(th_server_config *c) {
   TH__DEFAULT(max_requests, 1000);
   TH__DEFAULT(header_timeout_ms, 10000);
   TH__DEFAULT(body_timeout_ms, 5000);
+  TH__DEFAULT(body_min_rate, 500);
   TH__DEFAULT(idle_timeout_ms, 5000);
   TH__DEFAULT(write_timeout_ms, 10000);
   TH__DEFAULT(batch_max, 1024);
@@ -1186,10 +1234,10 @@ int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
     uv_timer_init(loop, &srv->purge_timer);
     srv->purge_timer.data = srv;
     srv->purge_timer_open = true;
-    /* First run soon after start, then at the interval. unref: the purge
-     * alone does not keep a host's loop alive. */
-    uv_timer_start(&srv->purge_timer, th__on_purge_timer, 5000,
-                   (uint64_t)srv->cfg.purge_interval_s * 1000);
+    /* First run soon after start, then at the interval or just after
+     * midnight UTC (th__purge_rearm). unref: the purge alone does not keep
+     * a host's loop alive. */
+    uv_timer_start(&srv->purge_timer, th__on_purge_timer, 5000, 0);
     uv_unref((uv_handle_t *)&srv->purge_timer);
   }
   *out = srv;

@@ -64,7 +64,9 @@ def jwt(sub, aud=SITE, exp_in=600, secret=SECRET, alg="HS256", extra=None,
 # up by chance in megabytes of binary pages (nor over 2048: the oversized
 # headers of limit tests). Tests may also record a
 # "control": something that IS stored, which the scan must find.
-_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# The local part is bounded (RFC 5321: 64 octets): unbounded, a megabyte of
+# letters without an '@' took minutes to scan (quadratic backtracking).
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _probe_lock = threading.Lock()
 _probes_seen = set()
 
@@ -112,11 +114,15 @@ def _probe_request(headers, body):
                     sub = json.loads(base64.urlsafe_b64decode(parts[1] + pad)).get("sub")
                     if isinstance(sub, str):
                         probe("sub", sub)
-                except (ValueError, AttributeError):
+                except (ValueError, AttributeError, RecursionError):
+                    # Not a token's JSON (or one nested past Python's
+                    # recursion limit, as the attack tests send).
                     pass
     if body:
         from urllib.parse import unquote_to_bytes
         for text in (body, unquote_to_bytes(body.replace(b"+", b" "))):
+            if b"@" not in text:
+                continue
             for m in _EMAIL.finditer(text):
                 probe("email", m.group(0))
 

@@ -203,6 +203,37 @@ class Limits(unittest.TestCase):
         self.assertLess(time.time() - t0, 5.5, "cut off by the body timeout")
         s.close()
 
+    def test_trickled_body_cut_off(self):
+        # A byte every 0.5 s never trips the 2 s between-reads timeout, but
+        # at 2 bytes/s it is far below the minimum average rate (500 B/s by
+        # default): the body's deadline (2 s, plus 2 ms a byte) cuts it off.
+        s = connect(self.server)
+        s.sendall(b"POST /v1/sites/camden/feedback HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        t0 = time.time()
+        closed = False
+        s.settimeout(0.5)
+        while time.time() - t0 < 10:
+            try:
+                s.send(b" ")
+                if s.recv(4096) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                closed = True
+                break
+        s.close()
+        self.assertTrue(closed, "a trickled body is cut off")
+        self.assertLess(time.time() - t0, 4.5, "by its deadline, not left open")
+        # A client that sends its body at a normal pace is still served.
+        r = self.server.request("POST", "/v1/sites/camden/feedback",
+                                headers={"User-Agent": "after-trickle/1"},
+                                json_body={"page": "https://www.camden.gov.uk/x",
+                                           "useful": True})
+        self.assertIn(r.status, (200, 201))
+
     def test_idle_keepalive_closed(self):
         s = connect(self.server)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

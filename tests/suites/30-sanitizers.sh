@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The C unit tests and the server tests again, built with AddressSanitizer
-# and UndefinedBehaviorSanitizer (any report fails), in $TH_BUILD-asan.
+# and UndefinedBehaviorSanitizer (any report fails), in $TH_BUILD-asan. The
+# fuzz harnesses (90-fuzz.sh) run under both sanitizers too.
 set -uo pipefail
 b="$TH_BUILD-asan"
 mkdir -p "$b"
@@ -26,7 +27,9 @@ for trs in tests/unit/*.trs; do
 done
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/api"
-TH_BIN="$b/townhall" "$PY" tap.py test_api test_robust |
+# The API, robustness and durability tests, and the attack tests (hostile
+# framing, tokens, JSON; not the timed slowhttptest runs).
+TH_BIN="$b/townhall" PYTHONPATH="$TH_SRC/tests/attacks" "$PY" tap.py test_api test_robust test_durability test_attacks |
   sed -E 's/^(ok|not ok) ([0-9]+) - /\1 \2 - asan+ubsan server: /'
 api=${PIPESTATUS[0]}
 [ $rc -eq 0 ] && [ $api -eq 0 ]

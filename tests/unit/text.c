@@ -153,6 +153,11 @@ static void test_url_basics(void) {
          "https://www.camden.gov.uk/bins");
   url_ok("https://www.camden.gov.uk.:8080/", NULL,
          "https://www.camden.gov.uk:8080/");
+  /* Two trailing dots are an empty label, not the root (found by fuzzing:
+   * it normalised to "uk." and then to "uk"). */
+  url_bad("https://www.camden.gov.uk../bins", TH_EINVAL, "two trailing dots");
+  url_bad("https://www.camden.gov.uk..:8080/", TH_EINVAL,
+          "two trailing dots and a port");
   /* IPv4 and IPv6 literals; hex digits fold to lower case. */
   url_ok("http://192.0.2.1:8080/x", NULL, "http://192.0.2.1:8080/x");
   url_ok("http://[::1]/", NULL, "http://[::1]/");
@@ -183,6 +188,13 @@ static void test_url_query(void) {
   url_ok("https://example.org/?ident=1&ID=2&id=3", "id",
          "https://example.org/?id=3");
   url_ok("https://example.org/?a=1", "", "https://example.org/");
+  /* Repeated kept parameters are ordered by their encoded form, so that
+   * normalising again changes nothing (found by fuzzing: "a=}" sorted
+   * after "a=1", its encoding "a=%7D" before it). */
+  url_ok("https://example.org/p?a=}&a=1", "a",
+         "https://example.org/p?a=%7D&a=1");
+  url_ok("https://example.org/p?a=%7D&a=1", "a",
+         "https://example.org/p?a=%7D&a=1");
   url_ok("https://example.org/?a=1", "   ", "https://example.org/");
   /* Commas separate names too (the site settings accept either). */
   url_ok("https://example.org/?b=2&a=1", "a,b", "https://example.org/?a=1&b=2");
