@@ -320,7 +320,10 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
     return th__err(db, TH_ENOMEM, "out of memory");
   db->opt = *opt;
   db->opt.key_file = db->key_path;
-  rc = th__keyring_acquire(db, db->key_path, !readonly,
+  /* A key file is made only with a new database: an existing one needs the
+   * key file it was created with (its sealed keys and secrets, its token
+   * hashes), and a fresh key would only hide that it is missing. */
+  rc = th__keyring_acquire(db, db->key_path, !readonly && version == 0,
                            opt->persist_salts >= 0, &db->keys);
   if (rc < 0)
     return rc;
@@ -357,7 +360,9 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
       th__clear_err(db);
       return TH_OK;
     }
-    if (readonly || (opt->flags & TH_OPEN_NOMIGRATE))
+    /* NOMIGRATE guards data an older townhall wrote; a new, empty database
+     * has none and is simply created at the latest schema. */
+    if (readonly || ((opt->flags & TH_OPEN_NOMIGRATE) && version > 0))
       return th__err(db, TH_ESTATE,
                      "%s has schema version %d and needs migrating to %d "
                      "(run `townhall migrate`)",

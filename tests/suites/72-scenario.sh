@@ -108,5 +108,30 @@ while IFS= read -r line; do
   esac
 done <"$tmp/compare.log"
 [ $compare_rc -eq 0 ] || not_ok "the comparison ran (exit $compare_rc)"
+
+# For the final privacy scan (99-privacy.sh): the three databases stay in
+# $TH_ARTIFACTS, and the identifiers the scenario passed to the library are
+# recorded as probes there, as tests/api/harness.py records its own.
+if [ -n "${TH_ARTIFACTS:-}" ]; then
+  keep=$(mktemp -d "$TH_ARTIFACTS/townhall-scenario.XXXXXX")
+  cp -p "$tmp"/*.db* "$keep"/ 2>/dev/null
+  "$PY" - "$SC/scenario.json" >>"$TH_ARTIFACTS/probes.txt" <<'EOF'
+import json, re, sys
+sc = json.load(open(sys.argv[1]))
+def probe(kind, v):
+    if isinstance(v, str) and len(v) >= 8:
+        print(json.dumps({"kind": kind, "value": v}))
+probe("sub", sc.get("idea", {}).get("author"))
+probe("sub", sc.get("erase"))
+for v in sc.get("votes", []):
+    probe("sub", v.get("resident"))
+for f in sc.get("feedback", []):
+    probe("ip", f.get("ip"))
+    probe("ua", f.get("user_agent"))
+    for text in (f.get("page") or "", f.get("comment") or ""):
+        for m in re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text):
+            probe("email", m)
+EOF
+fi
 echo "1..$n"
 [ $fails -eq 0 ]

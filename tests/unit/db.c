@@ -171,6 +171,10 @@ static void test_old_schema(void) {
   int rc = th_open(&db, t_path("old.db"), &nm);
   TAP_INT(rc, TH_ESTATE, "NOMIGRATE refuses a schema that needs migrating");
   th_close(db);
+  rc = th_open(&db, t_path("new-nomigrate.db"), &nm);
+  TAP_INT(rc, TH_OK, "NOMIGRATE still creates a new database");
+  TAP_INT(th_schema_version(db), th_schema_latest(), "at the latest schema");
+  th_close(db);
   th_open_options ro = {.flags = TH_OPEN_READONLY, .now = t_now};
   rc = th_open(&db, t_path("old.db"), &ro);
   TAP_INT(rc, TH_ESTATE, "read-only refuses a schema that needs migrating");
@@ -266,7 +270,21 @@ static void test_key_file(void) {
   th_close(db);
   th_open_options other = {.key_file = t_path("other.key"), .now = t_now};
   rc = th_open(&db, t_path("k4.db"), &other);
-  TAP_INT(rc, TH_OK, "opens with a new key file");
+  TAP_INT(rc, TH_EKEY, "an existing database with a missing key file is refused");
+  th_close(db);
+  TAP_OK(access(t_path("other.key"), F_OK) != 0,
+         "and no new key file is made for it");
+  /* Another key file, made by hand. */
+  unsigned char k[32];
+  for (size_t j = 0; j < sizeof k; j++)
+    k[j] = (unsigned char)(j * 37 + 11);
+  int kfd = open(t_path("other.key"), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  TAP_OK(kfd >= 0 && write(kfd, k, sizeof k) == (ssize_t)sizeof k,
+         "another key file");
+  if (kfd >= 0)
+    close(kfd);
+  rc = th_open(&db, t_path("k4.db"), &other);
+  TAP_INT(rc, TH_OK, "opens with another key file");
   char buf[64];
   size_t len = 0;
   TAP_INT(th_site_get_secret(db, "camden", buf, sizeof buf, &len), TH_EKEY,
