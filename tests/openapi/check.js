@@ -2,13 +2,16 @@
 // schema, and shows that a broken copy is refused (so the check can fail).
 "use strict";
 const fs = require("node:fs");
-const { Validator } = require("@seriousme/openapi-schema-validator");
 
+// The validator is an ES module: import() it (require() of an ES module
+// needs Node 20.19 or later; Debian 12's own Node is 18).
+let Validator;
 async function check(text) {
   return new Validator().validate(text);
 }
 
 (async () => {
+  ({ Validator } = await import("@seriousme/openapi-schema-validator"));
   const file = process.argv[2];
   const text = fs.readFileSync(file, "utf8");
   let n = 0;
