@@ -90,29 +90,36 @@ int th__writer_synchronous(th__writer *wr) {
   return atomic_load(&wr->synchronous);
 }
 
-/* Takes up to `room` queued commands that may join an open batch (none if
- * the first queued one must run alone): a NULL-terminated list, or NULL. */
-static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got) {
-  *got = 0;
-  pthread_mutex_lock(&wr->lock);
-  th__cmd *first = wr->head;
-  if (first == NULL || first->solo || room == 0) {
-    pthread_mutex_unlock(&wr->lock);
-    return NULL;
-  }
-  th__cmd *last = first;
+/* With wr->lock held and the queue not empty: detaches its first command
+ * and, unless that one must run alone, those after it that may share its
+ * transaction, up to `room` in all. A NULL-terminated list; *got counts
+ * it. */
+static th__cmd *th__queue_cut(th__writer *wr, unsigned room, unsigned *got) {
+  th__cmd *first = wr->head, *last = first;
   unsigned n = 1;
-  while (last->next && !last->next->solo && n < room) {
-    last = last->next;
-    n++;
-  }
+  if (!first->solo)
+    while (last->next && !last->next->solo && n < room) {
+      last = last->next;
+      n++;
+    }
   wr->head = last->next;
   if (wr->head == NULL)
     wr->tail = NULL;
   wr->depth -= n;
   last->next = NULL;
-  pthread_mutex_unlock(&wr->lock);
   *got = n;
+  return first;
+}
+
+/* Takes up to `room` queued commands that may join an open batch (none if
+ * the first queued one must run alone): a NULL-terminated list, or NULL. */
+static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got) {
+  *got = 0;
+  pthread_mutex_lock(&wr->lock);
+  th__cmd *first = NULL;
+  if (wr->head && !wr->head->solo && room > 0)
+    first = th__queue_cut(wr, room, got);
+  pthread_mutex_unlock(&wr->lock);
   return first;
 }
 
@@ -216,19 +223,11 @@ static void th__writer_main(void *arg) {
       break;
     }
     /* Take what is queued, up to max; a solo command runs by itself. */
-    th__cmd *batch = wr->head, *last = wr->head;
-    unsigned n = 1;
-    if (!batch->solo)
-      while (last->next && !last->next->solo && n < max) {
-        last = last->next;
-        n++;
-      }
-    wr->head = last->next;
-    if (wr->head == NULL)
-      wr->tail = NULL;
-    wr->depth -= n;
-    last->next = NULL;
+    unsigned n = 0;
+    th__cmd *batch = th__queue_cut(wr, max, &n), *last = batch;
     pthread_mutex_unlock(&wr->lock);
+    while (last->next)
+      last = last->next;
 
     if (batch->solo) {
       th__run_one(wr, batch);
