@@ -288,6 +288,10 @@ static void th__on_shutdown(uv_shutdown_t *sr, int status) {
      * kernel answer the client's unread bytes with a reset, and the client
      * would never see our status. */
     c->lingering = true;
+    /* What was read but never parsed (the rest of a refused request) goes:
+     * a full input buffer would leave no room to read into, libuv would
+     * report UV_ENOBUFS, and the close would be the reset this avoids. */
+    th__buf_release(c);
     th__read_start(c);
     th__conn_timer(c);
   }

@@ -203,6 +203,26 @@ class Limits(unittest.TestCase):
         self.assertLess(time.time() - t0, 5.5, "cut off by the body timeout")
         s.close()
 
+    def test_refused_body_sent_at_once_still_gets_413(self):
+        # Headers and a large body in one go: the server's first read fills
+        # its whole input buffer before the 413 is decided. Lingering must
+        # still read (and drop) the rest, not reset the connection while
+        # the client is sending, which would lose the answer.
+        body = b"x" * (1 << 20)
+        req = (b"POST /v1/sites/camden/feedback HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        for _ in range(3):
+            s = connect(self.server)
+            try:
+                s.sendall(req)
+            except OSError as e:
+                self.fail(f"the server reset the connection while the body "
+                          f"was being sent: {e}")
+            out = read_all(s)
+            s.close()
+            self.assertEqual(parse_responses(out)[0][0], 413)
+
     def test_trickled_body_cut_off(self):
         # A byte every 0.5 s never trips the 2 s between-reads timeout, but
         # at 2 bytes/s it is far below the minimum average rate (500 B/s by
