@@ -6,9 +6,14 @@ make -j"$(nproc)" check TESTS= >/dev/null 2>&1
 n=0; fail=0
 for t in tests/unit/*.t; do
   n=$((n+1))
+  tap=$(mktemp)
   out=$(valgrind -q --error-exitcode=9 --leak-check=full --show-leak-kinds=definite,indirect \
-        --errors-for-leak-kinds=definite,indirect "$t" 2>&1 >/dev/null)
-  if [ $? -eq 0 ]; then
+        --errors-for-leak-kinds=definite,indirect "$t" 2>&1 >"$tap")
+  rc=$?
+  # The program's own failures too (its TAP), not only valgrind's report.
+  out+=$(grep -A3 "^not ok" "$tap")
+  rm -f "$tap"
+  if [ $rc -eq 0 ]; then
     echo "ok $n - valgrind: $(basename "$t") (no errors, no leaks)"
   else
     fail=1
