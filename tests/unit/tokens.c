@@ -49,7 +49,10 @@ static void test_tokens(void) {
   unsigned char *file = t_read_file(t_path("tokens.db"), &len);
   size_t wl = 0;
   unsigned char *wal = t_read_file(t_path("tokens.db-wal"), &wl);
-  const char *secret = strrchr(tok, '_') + 1;
+  /* th_<id>_<secret>: the secret is everything after the id. It is
+   * base64url, so it may itself contain '_': split at the first one. */
+  const char *secret = strchr(tok + 3, '_') + 1;
+  TAP_INT((int)strlen(secret), 32, "the secret is 24 random bytes, 32 characters");
   unsigned char sha[32];
   crypto_hash_sha256(sha, (const unsigned char *)tok, strlen(tok));
   TAP_OK(!t_contains(file, len, secret, strlen(secret)) &&
