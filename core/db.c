@@ -104,6 +104,20 @@ int th__step_done(th_db *db, sqlite3_stmt *st, const char *what) {
   return err;
 }
 
+int th__data_version(th_db *db, int64_t *out) {
+  sqlite3_stmt *st = th__stmt(db, TH__S_DATA_VERSION);
+  if (st == NULL)
+    return db->errcode;
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return th__sqlerr(db, rc, "reading the data version");
+  }
+  *out = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st); /* ends the read transaction */
+  return TH_OK;
+}
+
 static int th__run(th_db *db, th__stmt_id id, const char *what) {
   sqlite3_stmt *st = th__stmt(db, id);
   if (st == NULL)

@@ -165,6 +165,10 @@ int th__write_end(th_db *db, int rc);
 int th__exec(th_db *db, const char *sql);
 /* Steps a cached statement to completion expecting no row. */
 int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
+/* PRAGMA data_version of the main database, read in a read transaction of
+ * its own: it changes whenever another connection, in this process or any
+ * other, has committed since the last read. TH_OK or the mapped error. */
+int th__data_version(th_db *db, int64_t *out);
 
 int64_t th__day(th_time ms);
 

@@ -1034,6 +1034,69 @@ static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
   th__csv_respond(x, &b, rc, "ideas");
 }
 
+/* ---- cached answers ---------------------------------------------------------
+ * The public ideas list is what every resident's widget and the top-20 ask
+ * for, and it is the same bytes for all of them until a write commits. Each
+ * loop keeps the serialised answers of its last TH__CACHE_SLOTS distinct
+ * (site, query string) requests, valid while its reader connection's
+ * PRAGMA data_version is unchanged. That version moves with every commit by
+ * any other connection (this server's writer, the checkpointer does not
+ * count, the CLI, a host application, another process), so an answer is
+ * never older than the last commit before the request. The version is read
+ * before a list is built: a commit that lands while it is built marks the
+ * new entry stale at once, never the reverse. */
+
+void th__cache_clear(th__loop *lp) {
+  for (size_t i = 0; i < TH__CACHE_SLOTS; i++) {
+    free(lp->cache[i].key);
+    free(lp->cache[i].body);
+    lp->cache[i] = (th__cached){0};
+  }
+}
+
+/* The loop's cache, emptied if the database changed since it was filled.
+ * false when the version cannot be read: then nothing is cached or used. */
+static bool th__cache_check(th__loop *lp) {
+  int64_t v = 0;
+  if (th__data_version(lp->reader, &v) < 0)
+    return false;
+  if (v != lp->cache_version) {
+    th__cache_clear(lp);
+    lp->cache_version = v;
+  }
+  return true;
+}
+
+static th__cached *th__cache_find(th__loop *lp, const char *key, size_t len) {
+  for (size_t i = 0; i < TH__CACHE_SLOTS; i++) {
+    th__cached *c = &lp->cache[i];
+    if (c->key && c->key_len == len && memcmp(c->key, key, len) == 0) {
+      c->used = ++lp->cache_tick;
+      return c;
+    }
+  }
+  return NULL;
+}
+
+/* Keeps `body` (taking it) under `key` in the least recently used slot. */
+static void th__cache_put(th__loop *lp, const char *key, size_t key_len,
+                          char *body, size_t len) {
+  th__cached *slot = &lp->cache[0];
+  for (size_t i = 1; i < TH__CACHE_SLOTS && slot->key; i++)
+    if (lp->cache[i].key == NULL || lp->cache[i].used < slot->used)
+      slot = &lp->cache[i];
+  char *k = len <= TH__CACHE_MAX_BODY ? malloc(key_len) : NULL;
+  if (k == NULL) {
+    free(body);
+    return;
+  }
+  memcpy(k, key, key_len);
+  free(slot->key);
+  free(slot->body);
+  *slot = (th__cached){.key = k, .key_len = key_len, .body = body,
+                       .len = len, .used = ++lp->cache_tick};
+}
+
 static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   th_idea_query q = {0};
   q.consultation = th__qs(x, "consultation");
@@ -1084,6 +1147,23 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
     th__ideas_csv(x, &q);
     return;
   }
+  /* Public statuses and no token at all: the same answer for everyone. */
+  size_t len = 0;
+  const char *tok = th__bearer(x->req, &len);
+  th__loop *lp = x->req->lp;
+  char key[1024];
+  int key_len = snprintf(key, sizeof key, "%s\n%s", x->site, x->query_str);
+  bool cacheable = (mask & ~TH_STATUS_PUBLIC) == 0 && tok == NULL &&
+                   key_len > 0 && (size_t)key_len < sizeof key &&
+                   th__cache_check(lp);
+  if (cacheable) {
+    const th__cached *hit = th__cache_find(lp, key, (size_t)key_len);
+    th__metrics_cache(hit != NULL);
+    if (hit) {
+      th__respond(x->req, 200, "application/json", NULL, hit->body, hit->len);
+      return;
+    }
+  }
   th_idea_page *p = NULL;
   int rc = th_idea_list(th__reader(x), x->site, &q, &p);
   if (rc < 0) {
@@ -1093,8 +1173,6 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   /* A signed-in resident also sees their own vote on each idea. */
   int mine[100] = {0};
   bool with_mine = false;
-  size_t len = 0;
-  const char *tok = th__bearer(x->req, &len);
   if (tok && !(len > 3 && strncmp(tok, "th_", 3) == 0) &&
       p->count <= TH__ARRAY_SIZE(mine)) {
     th__auth a = {0};
@@ -1126,7 +1204,19 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
                           p->next_cursor ? json_string(p->next_cursor)
                                          : json_null());
   th_idea_page_free(p);
-  th__respond_json(x->req, 200, doc, NULL);
+  if (!cacheable) {
+    th__respond_json(x->req, 200, doc, NULL);
+    return;
+  }
+  char *s = doc ? json_dumps(doc, TH__JSON_FLAGS) : NULL;
+  json_decref(doc);
+  if (s == NULL) {
+    th__respond_json(x->req, 200, NULL, NULL); /* the out-of-memory answer */
+    return;
+  }
+  size_t n = strlen(s);
+  th__respond(x->req, 200, "application/json", NULL, s, n);
+  th__cache_put(lp, key, (size_t)key_len, s, n);
 }
 
 static void th__ideas_post(th__ctx *x, const th__site_row *site) {

@@ -135,6 +135,17 @@ struct th__conn {
 };
 
 /* ---- a loop ---------------------------------------------------------------- */
+/* A serialised answer kept for the next identical request (api.c). */
+#define TH__CACHE_SLOTS 16
+#define TH__CACHE_MAX_BODY (256 * 1024)
+typedef struct th__cached {
+  char *key; /* "site\nquery string", NULL when the slot is free */
+  size_t key_len;
+  char *body;
+  size_t len;
+  uint64_t used; /* the loop's cache tick at its last use */
+} th__cached;
+
 struct th__loop {
   th_server *srv;
   uv_loop_t *loop;
@@ -158,6 +169,11 @@ struct th__loop {
   /* The Date header, refreshed once a second. */
   char date[64];
   uint64_t date_sec;
+  /* Answers of public lists, valid while the reader's data version is
+   * cache_version (api.c). Only this loop's thread touches them. */
+  th__cached cache[TH__CACHE_SLOTS];
+  int64_t cache_version;
+  uint64_t cache_tick;
 };
 
 /* ---- the server ------------------------------------------------------------ */
@@ -185,9 +201,6 @@ struct th_server {
   uv_timer_t purge_timer;
   bool purge_timer_open;
   unsigned char form_key[32]; /* signs form timestamps */
-  /* Bumped by the writer after every commit that changed ideas: readers
-   * drop cached answers older than it. */
-  atomic_uint_fast64_t generation;
   th__ratelimit *ratelimit;
 };
 
@@ -208,6 +221,9 @@ void th__log(th_server *srv, int level, const char *fmt, ...) TH__PRINTF(3, 4);
 /* Response building (router.c). */
 void th__respond(th__req *req, int status, const char *content_type,
                  const char *extra_headers, const char *body, size_t len);
+/* How every JSON answer is serialised. */
+#define TH__JSON_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII)
+/* Serialises and answers `doc` (taking it); NULL answers 500. */
 void th__respond_json(th__req *req, int status, json_t *doc,
                       const char *extra_headers);
 /* RFC 9457 problem details. */
@@ -220,6 +236,8 @@ int th__status_for(int code);
 
 /* Routing and handlers (router.c, api.c). */
 void th__dispatch(th__req *req);
+/* Drops every cached answer of the loop (api.c). */
+void th__cache_clear(th__loop *lp);
 
 /* ---- the writer (writer.c) ------------------------------------------------- */
 struct th__cmd {
@@ -256,6 +274,7 @@ void th__metrics_rejected(const char *why); /* "max_connections" */
 void th__metrics_spam(const char *reason);
 void th__metrics_limited(const char *kind);
 void th__metrics_write(int rc);
+void th__metrics_cache(bool hit);
 void th__metrics_render(th__sbuf *b, th_server *srv);
 
 /* ---- client address and rate limits (limits.c) ---------------------------- */

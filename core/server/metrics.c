@@ -46,6 +46,7 @@ static struct {
   atomic_uint_fast64_t spam[6];
   atomic_uint_fast64_t limited[3];
   atomic_uint_fast64_t writes[3]; /* recorded, duplicate, failed */
+  atomic_uint_fast64_t cache[2];  /* miss, hit */
 } th__m;
 
 #define TH__ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
@@ -104,6 +105,8 @@ void th__metrics_limited(const char *kind) {
 void th__metrics_write(int rc) {
   TH__ADD(th__m.writes[rc == TH_RECORDED ? 0 : rc >= 0 ? 1 : 2], 1);
 }
+
+void th__metrics_cache(bool hit) { TH__ADD(th__m.cache[hit], 1); }
 
 void th__metrics_render(th__sbuf *b, th_server *srv) {
   th__sbuf_puts(b, "# HELP townhall_http_requests_total HTTP requests answered, "
@@ -186,6 +189,15 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
       (unsigned long long)TH__GET(th__m.writes[0]),
       (unsigned long long)TH__GET(th__m.writes[1]),
       (unsigned long long)TH__GET(th__m.writes[2]));
+  th__sbuf_printf(
+      b,
+      "# HELP townhall_list_cache_total Public ideas lists answered from a "
+      "loop's cache (hit) or built (miss).\n"
+      "# TYPE townhall_list_cache_total counter\n"
+      "townhall_list_cache_total{result=\"hit\"} %llu\n"
+      "townhall_list_cache_total{result=\"miss\"} %llu\n",
+      (unsigned long long)TH__GET(th__m.cache[1]),
+      (unsigned long long)TH__GET(th__m.cache[0]));
   th__sbuf_printf(
       b,
       "# HELP townhall_connections Open client connections.\n"

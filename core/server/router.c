@@ -92,7 +92,7 @@ void th__respond(th__req *req, int status, const char *content_type,
 
 void th__respond_json(th__req *req, int status, json_t *doc,
                       const char *extra) {
-  char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  char *s = doc ? json_dumps(doc, TH__JSON_FLAGS) : NULL;
   json_decref(doc);
   if (s == NULL) {
     th__respond(req, 500, "application/problem+json", NULL,
@@ -112,7 +112,7 @@ void th__respond_problem(th__req *req, int status, const char *type,
                           status);
   if (doc && detail && detail[0])
     json_object_set_new(doc, "detail", json_string(detail));
-  char *s = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  char *s = doc ? json_dumps(doc, TH__JSON_FLAGS) : NULL;
   json_decref(doc);
   const char *body = s ? s : "{\"status\":500}";
   th__respond(req, status, "application/problem+json", extra, body,

@@ -964,6 +964,7 @@ static void th__server_free(th_server *srv) {
   for (unsigned i = 0; i < srv->nloops; i++) {
     th__loop *lp = &srv->loops[i];
     th_close(lp->reader);
+    th__cache_clear(lp);
     for (unsigned k = 0; k < lp->nfree; k++)
       free(lp->free_bufs[k]);
     pthread_mutex_destroy(&lp->done_lock);

@@ -261,8 +261,6 @@ static void th__writer_main(void *arg) {
         rc = th_batch_commit(wr->db);
         if (rc < 0)
           th__fail_all(batch, rc, th_errmsg(wr->db));
-        else
-          atomic_fetch_add(&wr->srv->generation, 1);
       }
       th__metrics_batch(n);
     }

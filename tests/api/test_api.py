@@ -7,7 +7,9 @@ import http.client
 import io
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -416,6 +418,57 @@ class Api(unittest.TestCase):
         r = self.call("GET", f"/v1/sites/{SITE}/ideas?category=cursor&format=csv")
         self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))
         self.assertEqual(len(list(csv.reader(io.StringIO(r.body[3:].decode())))), 8)
+
+    def test_list_cache(self):
+        """The public list is answered from the loop's cache between commits,
+        and is never older than the last commit: a vote through the server,
+        a status change, and a change committed by another process all show
+        in the next answer."""
+        def cache(result):
+            m = self.server.get("/metrics").body.decode()
+            return int(re.search(r'townhall_list_cache_total\{result="%s"\} (\d+)' % result, m).group(1))
+        iid = self.idea("Cache: a bench by the pond", resident="cache-author", category="cachetest")
+        url = f"/v1/sites/{SITE}/ideas?category=cachetest&sort=top"
+        first = self.call("GET", url)
+        hits, misses = cache("hit"), cache("miss")
+        again = self.call("GET", url)
+        self.assertEqual(again.body, first.body)
+        self.assertEqual((cache("hit"), cache("miss")), (hits + 1, misses),
+                         "the same request with nothing committed is a hit")
+        self.assertEqual(again.header("content-type"), "application/json")
+        self.assertEqual(again.header("cache-control"), "no-store")
+        r = self.call("GET", url, headers={"Origin": ORIGIN})
+        self.assertEqual(r.header("access-control-allow-origin"), ORIGIN,
+                         "a cached body still gets this request's own headers")
+        r = self.call("GET", url + "&limit=5")
+        self.assertEqual(cache("miss"), misses + 1, "another query string is another entry")
+
+        r = self.call("PUT", f"/v1/sites/{SITE}/ideas/{iid}/vote", token=jwt("cache-voter"),
+                      json_body={"value": 1})
+        self.assertEqual(r.status, 201, r)
+        item = self.call("GET", url).json()["items"][0]
+        self.assertEqual((item["id"], item["votes"]["up"]), (iid, 1), "a vote shows at once")
+        mine = self.call("GET", url, token=jwt("cache-voter")).json()["items"][0]
+        self.assertEqual(mine["my_vote"], 1, "a resident's list is their own, never the cached one")
+        self.assertNotIn("my_vote", self.call("GET", url).json()["items"][0],
+                         "and theirs is not cached for the public")
+
+        # Another process commits (a host application, the CLI, a repair).
+        con = sqlite3.connect(self.server.db, timeout=10)
+        con.execute("UPDATE ideas SET title = ? WHERE id = ?", ("Cache: a bench by the lake", iid))
+        con.commit()
+        con.close()
+        self.assertEqual(self.call("GET", url).json()["items"][0]["title"],
+                         "Cache: a bench by the lake", "a commit by another process shows at once")
+
+        r = self.call("POST", f"/v1/sites/{SITE}/ideas/{iid}/status", token=self.councillor,
+                      json_body={"status": "accepted", "response": "Ordered."})
+        self.assertEqual(r.status, 201, r)
+        item = self.call("GET", url).json()["items"][0]
+        self.assertEqual((item["status"], item["response"]["text"]), ("accepted", "Ordered."))
+        self.assertEqual(self.call("GET", url + "&status=accepted").json()["items"][0]["id"], iid)
+        r = self.call("GET", url + "&status=pending", token=self.moderator)
+        self.assertEqual([i["id"] for i in r.json()["items"]], [], "staff lists are built each time")
 
     def test_csv_neutralised(self):
         self.idea("=HYPERLINK(\"http://evil\")", resident="csv-1", category="csvtest")
