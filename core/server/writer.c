@@ -41,18 +41,36 @@ struct th__writer {
  * stays bounded. */
 #define TH__CKPT_FRAMES 1000
 
-static void th__post(th__cmd *cmd) {
-  th__loop *lp = cmd->lp;
-  cmd->next = NULL;
-  pthread_mutex_lock(&lp->done_lock);
-  if (lp->done_tail)
-    lp->done_tail->next = cmd;
-  else
-    lp->done_head = cmd;
-  lp->done_tail = cmd;
-  pthread_mutex_unlock(&lp->done_lock);
-  /* uv_async_send coalesces: the loop drains the whole list each time. */
-  uv_async_send(&lp->async);
+/* Hands a finished batch back to the loops that sent it: each loop's
+ * commands in their order, appended under one lock and announced with one
+ * uv_async_send per loop, not per command (the loop drains the whole list
+ * each time it wakes). */
+static void th__post_batch(th__cmd *batch) {
+  while (batch) {
+    th__loop *lp = batch->lp;
+    th__cmd *mine = NULL, **mine_tail = &mine, *last = NULL;
+    th__cmd *rest = NULL, **rest_tail = &rest;
+    for (th__cmd *c = batch, *next; c; c = next) {
+      next = c->next;
+      c->next = NULL;
+      if (c->lp == lp) {
+        *mine_tail = last = c;
+        mine_tail = &c->next;
+      } else {
+        *rest_tail = c;
+        rest_tail = &c->next;
+      }
+    }
+    pthread_mutex_lock(&lp->done_lock);
+    if (lp->done_tail)
+      lp->done_tail->next = mine;
+    else
+      lp->done_head = mine;
+    lp->done_tail = last;
+    pthread_mutex_unlock(&lp->done_lock);
+    uv_async_send(&lp->async);
+    batch = rest;
+  }
 }
 
 void th__loop_drain(th__loop *lp) {
@@ -264,12 +282,7 @@ static void th__writer_main(void *arg) {
       }
       th__metrics_batch(n);
     }
-    th__cmd *c = batch;
-    while (c) {
-      th__cmd *next = c->next;
-      th__post(c);
-      c = next;
-    }
+    th__post_batch(batch);
   }
   th_close(wr->db);
   wr->db = NULL;
