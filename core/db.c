@@ -308,7 +308,7 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   int sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
                (readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(path, &db->sql, sflags, NULL);
+  int rc = sqlite3_open_v2(path, &db->sql, sflags, th__walbuf_vfs());
   if (rc != SQLITE_OK)
     return th__sqlerr(db, rc, path);
   sqlite3_extended_result_codes(db->sql, 1);
@@ -361,6 +361,10 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
     rc = th__exec(db, "PRAGMA journal_mode=WAL");
     if (rc < 0)
       return rc;
+    /* Every commit syncs the WAL here: its frames can be written in one
+     * go just before that sync (walbuf.c). */
+    int gather = opt->synchronous != 1;
+    sqlite3_file_control(db->sql, "main", TH__FCNTL_WAL_BUFFER, &gather);
   }
   rc = sqlite3_create_function_v2(db->sql, "th_rand", 2,
                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC |

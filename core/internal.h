@@ -108,6 +108,18 @@ void th__subkey(th__keyring *kr, uint64_t id, const char ctx[8],
 int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
                   unsigned char out[TH__PSEUDONYM_BYTES], int *kind_out);
 
+/* ---- the WAL's writes gathered (walbuf.c) -------------------------------- */
+
+/* The name of a VFS that wraps SQLite's current default VFS and gathers a
+ * WAL's writes into one system call per commit where the connection allows
+ * it (below); registered on first use. NULL if it cannot be made: then the
+ * default VFS serves unchanged. Any thread. */
+const char *th__walbuf_vfs(void);
+/* sqlite3_file_control(db, "main", TH__FCNTL_WAL_BUFFER, &int): nonzero lets
+ * the WAL's writes be gathered until its sync. Only for connections that
+ * sync every commit (synchronous=FULL or EXTRA). */
+#define TH__FCNTL_WAL_BUFFER 0x54480001
+
 /* ---- the handle (db.c) --------------------------------------------------- */
 
 typedef enum th__stmt_id {

@@ -237,7 +237,9 @@ static void test_cursors(void) {
     for (int k = 0; k < 60; k++)
       th_vote(db, "camden", &w, 1 + rand() % N, rand() % 3 - 1, NULL);
   }
-  TAP_INT(th_batch_commit(db), TH_OK, "1,000 ideas and votes committed");
+  int crc = th_batch_commit(db);
+  if (crc < 0) printf("# %s\n", th_errmsg(db));
+  TAP_INT(crc, TH_OK, "1,000 ideas and votes committed");
   walk(db, TH_SORT_TOP, 0, 37, N, "top");
   walk(db, TH_SORT_HOT, 0, 37, N, "hot");
   walk(db, TH_SORT_NEW, 0, 37, N, "new");
