@@ -470,6 +470,24 @@ class Api(unittest.TestCase):
         r = self.call("GET", url + "&status=pending", token=self.moderator)
         self.assertEqual([i["id"] for i in r.json()["items"]], [], "staff lists are built each time")
 
+    def test_asset_validators(self):
+        """Every compiled-in file has its own strong ETag, the same on every
+        request, and If-None-Match with it answers 304 without a body."""
+        tags = {}
+        for path in ("/widget.js", "/widget.css", "/demo.js", "/dashboard/",
+                     "/i18n/cy.json", "/robots.txt"):
+            r = self.server.get(path)
+            self.assertEqual(r.status, 200, (path, r))
+            tag = r.header("etag")
+            self.assertRegex(tag or "", r'^"[0-9a-f]{16}"$', path)
+            self.assertEqual(self.server.get(path).header("etag"), tag, "stable")
+            tags[path] = tag
+            r = self.server.get(path, headers={"If-None-Match": tag})
+            self.assertEqual((r.status, r.body), (304, b""), path)
+            r = self.server.get(path, headers={"If-None-Match": '"0000000000000000"'})
+            self.assertEqual(r.status, 200, path)
+        self.assertEqual(len(set(tags.values())), len(tags), "one tag per file")
+
     def test_csv_neutralised(self):
         self.idea("=HYPERLINK(\"http://evil\")", resident="csv-1", category="csvtest")
         self.idea("+1 more bins", resident="csv-2", category="csvtest")
