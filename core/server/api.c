@@ -608,8 +608,10 @@ static void th__submit(th__ctx *x, th__wcmd *w) {
   if (lp->srv->writer != NULL) {
     req->async = true;
     lp->pending_cmds++;
-    if (th__writer_submit(lp->srv->writer, &w->cmd) == 0)
+    if (th__writer_submit(lp->srv->writer, &w->cmd, false) == 0) {
+      th__loop_wake_writer(lp);
       return;
+    }
     lp->pending_cmds--;
     req->async = false;
   }

@@ -158,6 +158,10 @@ struct th__loop {
   uv_tcp_t listener;
   bool listening;
   uv_async_t async; /* writer results, stop requests */
+  /* Wakes the writer once per loop iteration, after every write that
+   * iteration read is queued (th__loop_wake_writer). */
+  uv_idle_t wake;
+  bool wake_open, wake_pending;
   th_db *reader;
   pthread_mutex_t done_lock;
   th__cmd *done_head, *done_tail; /* finished commands from the writer */
@@ -255,7 +259,14 @@ struct th__cmd {
 };
 int th__writer_start(th_server *srv, th_db *w, th__writer **out);
 /* Queues a command; TH_ESHUTDOWN if the writer is stopping. */
-int th__writer_submit(th__writer *wr, th__cmd *cmd);
+/* Queues a command. `wake`: signal the writer now; otherwise the caller
+ * wakes it later (th__writer_wake), so that one wake-up can carry several
+ * commands into one batch. TH_OK, or TH_ESHUTDOWN once it is stopping. */
+int th__writer_submit(th__writer *wr, th__cmd *cmd, bool wake);
+void th__writer_wake(th__writer *wr);
+/* Wakes the writer when the loop's current iteration has queued all the
+ * writes it read (at once if the loop cannot defer it). Loop thread. */
+void th__loop_wake_writer(th__loop *lp);
 /* Asks the writer to finish what is queued and exit; joins it. */
 void th__writer_stop(th__writer *wr);
 unsigned th__writer_depth(th__writer *wr);

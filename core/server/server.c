@@ -90,6 +90,7 @@ static void th__conn_close(th__conn *c);
 static void th__conn_parse(th__conn *c);
 static void th__conn_timer(th__conn *c);
 static void th__loop_maybe_finish(th__loop *lp);
+static void th__wake_init(th__loop *lp);
 
 static void th__buf_release(th__conn *c) {
   if (c->in == NULL)
@@ -911,6 +912,7 @@ static void th__extra_main(void *arg) {
   lp->loop = &lp->own;
   uv_async_init(lp->loop, &lp->async, th__on_async);
   lp->async.data = lp;
+  th__wake_init(lp);
   st->rc = th__bind(lp, lp->srv->port, true);
   uv_sem_post(&st->ready); /* st is gone after this */
   uv_run(lp->loop, UV_RUN_DEFAULT);
@@ -1021,9 +1023,53 @@ static void th__loop_stop(th__loop *lp) {
 }
 
 
+/* ---- waking the writer ----------------------------------------------------
+ * A loop reads many requests in one iteration (every readable connection).
+ * Signalled at the first write, the writer would commit it nearly alone
+ * and the rest would wait a whole commit, an fsync, for the next batch.
+ * So the writes of an iteration are queued as they are read, and the
+ * writer is woken once, from an idle handle: it runs at the start of the
+ * next iteration, before the loop polls again, and while it is active the
+ * poll does not block, so a queued write never waits for other I/O. */
+
+static void th__on_wake(uv_idle_t *h) {
+  th__loop *lp = h->data;
+  lp->wake_pending = false;
+  uv_idle_stop(h);
+  if (lp->srv->writer)
+    th__writer_wake(lp->srv->writer);
+}
+
+void th__loop_wake_writer(th__loop *lp) {
+  if (!lp->wake_open) {
+    th__writer_wake(lp->srv->writer);
+  } else if (!lp->wake_pending) {
+    lp->wake_pending = true;
+    uv_idle_start(&lp->wake, th__on_wake);
+  }
+}
+
+static void th__wake_init(th__loop *lp) {
+  uv_idle_init(lp->loop, &lp->wake);
+  lp->wake.data = lp;
+  lp->wake_open = true;
+}
+
+static void th__on_wake_closed(uv_handle_t *h) {
+  th__loop *lp = h->data;
+  lp->wake_open = false;
+  th__loop_maybe_finish(lp);
+}
+
 static void th__loop_maybe_finish(th__loop *lp) {
   if (!lp->stopping || lp->nconns || lp->pending_cmds || lp->listening)
     return;
+  /* Nothing is queued (pending_cmds): the wake-up handle goes first. */
+  if (lp->wake_open) {
+    if (!uv_is_closing((uv_handle_t *)&lp->wake))
+      uv_close((uv_handle_t *)&lp->wake, th__on_wake_closed);
+    return;
+  }
   th_server *srv = lp->srv;
   if (lp->is_extra) {
     /* An extra loop ends when its async closes: its thread returns. */
@@ -1139,7 +1185,7 @@ static void th__on_purge_timer(uv_timer_t *t) {
   p->cmd.run = th__purge_run;
   p->cmd.done = th__purge_done;
   srv->loops[0].pending_cmds++;
-  if (th__writer_submit(srv->writer, &p->cmd) < 0) {
+  if (th__writer_submit(srv->writer, &p->cmd, true) < 0) {
     srv->loops[0].pending_cmds--;
     free(p);
   }
@@ -1235,6 +1281,7 @@ int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
   lp->loop = loop;
   uv_async_init(loop, &lp->async, th__on_async);
   lp->async.data = lp;
+  th__wake_init(lp);
   if (srv->cfg.purge_interval_s > 0) {
     uv_timer_init(loop, &srv->purge_timer);
     srv->purge_timer.data = srv;

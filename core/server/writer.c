@@ -33,12 +33,14 @@ struct th__writer {
   pthread_mutex_t ck_lock;
   pthread_cond_t ck_cond;
   bool ck_want, ck_stop, ck_running;
+  int ck_from; /* the WAL's size at the last checkpoint asked for (writer) */
 };
 
-/* WAL size (frames) that wakes the checkpointer: SQLite's own automatic
- * checkpoint threshold. Past TH__CKPT_FRAMES * 8 (the checkpointer falling
- * behind) the writer checkpoints itself, as SQLite would, so that the WAL
- * stays bounded. */
+/* Frames written to the WAL since the last checkpoint asked for that wake
+ * the checkpointer: SQLite's own automatic checkpoint threshold. Past
+ * TH__CKPT_FRAMES * 8 in all (the checkpointer falling behind, or readers
+ * keeping the WAL from starting over) the writer checkpoints itself, as
+ * SQLite would, so that the WAL stays bounded. */
 #define TH__CKPT_FRAMES 1000
 
 /* Hands a finished batch back to the loops that sent it: each loop's
@@ -149,9 +151,18 @@ static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got) {
  * connection, hands the work to the checkpointer thread instead. */
 static int th__wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
   th__writer *wr = arg;
+  /* `frames` is the WAL's whole size. A WAL that started over is smaller
+   * than it was; one that could not (a reader was in it when the writer
+   * tried) keeps growing, and counting from 0 would then wake a checkpoint
+   * of a few pages, and its fsync, after every commit. */
+  if (frames < wr->ck_from)
+    wr->ck_from = 0;
+  if (frames - wr->ck_from < TH__CKPT_FRAMES)
+    return SQLITE_OK;
+  wr->ck_from = frames;
   if (frames >= TH__CKPT_FRAMES * 8) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-  } else if (frames >= TH__CKPT_FRAMES) {
+  } else {
     pthread_mutex_lock(&wr->ck_lock);
     wr->ck_want = true;
     pthread_cond_signal(&wr->ck_cond);
@@ -314,7 +325,7 @@ int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
   return TH_OK;
 }
 
-int th__writer_submit(th__writer *wr, th__cmd *cmd) {
+int th__writer_submit(th__writer *wr, th__cmd *cmd, bool wake) {
   cmd->next = NULL;
   pthread_mutex_lock(&wr->lock);
   if (wr->stop) {
@@ -327,9 +338,16 @@ int th__writer_submit(th__writer *wr, th__cmd *cmd) {
     wr->head = cmd;
   wr->tail = cmd;
   wr->depth++;
-  pthread_cond_signal(&wr->cond);
+  if (wake)
+    pthread_cond_signal(&wr->cond);
   pthread_mutex_unlock(&wr->lock);
   return TH_OK;
+}
+
+void th__writer_wake(th__writer *wr) {
+  pthread_mutex_lock(&wr->lock);
+  pthread_cond_signal(&wr->cond);
+  pthread_mutex_unlock(&wr->lock);
 }
 
 unsigned th__writer_depth(th__writer *wr) {
