@@ -608,10 +608,8 @@ static void th__submit(th__ctx *x, th__wcmd *w) {
   if (lp->srv->writer != NULL) {
     req->async = true;
     lp->pending_cmds++;
-    if (th__writer_submit(lp->srv->writer, &w->cmd, false) == 0) {
-      th__loop_wake_writer(lp);
+    if (th__loop_submit(lp, &w->cmd) == 0)
       return;
-    }
     lp->pending_cmds--;
     req->async = false;
   }

@@ -158,8 +158,8 @@ struct th__loop {
   uv_tcp_t listener;
   bool listening;
   uv_async_t async; /* writer results, stop requests */
-  /* Wakes the writer once per loop iteration, after every write that
-   * iteration read is queued (th__loop_wake_writer). */
+  /* Tells the writer when an iteration that queued writes has ended: it
+   * commits them together (th__loop_submit). */
   uv_idle_t wake;
   bool wake_open, wake_pending;
   th_db *reader;
@@ -259,14 +259,16 @@ struct th__cmd {
 };
 int th__writer_start(th_server *srv, th_db *w, th__writer **out);
 /* Queues a command; TH_ESHUTDOWN if the writer is stopping. */
-/* Queues a command. `wake`: signal the writer now; otherwise the caller
- * wakes it later (th__writer_wake), so that one wake-up can carry several
- * commands into one batch. TH_OK, or TH_ESHUTDOWN once it is stopping. */
-int th__writer_submit(th__writer *wr, th__cmd *cmd, bool wake);
-void th__writer_wake(th__writer *wr);
-/* Wakes the writer when the loop's current iteration has queued all the
- * writes it read (at once if the loop cannot defer it). Loop thread. */
-void th__loop_wake_writer(th__loop *lp);
+/* Queues a command and wakes the writer. `filling`: the caller (a loop) may
+ * queue more in its current iteration, and says when it is over with
+ * th__writer_filled; until then (or a short bound) the writer keeps its
+ * batch open for them. TH_OK, or TH_ESHUTDOWN once it is stopping (then
+ * `filling` counts nothing). */
+int th__writer_submit(th__writer *wr, th__cmd *cmd, bool filling);
+void th__writer_filled(th__writer *wr);
+/* Queues a write read by the loop (th__writer_submit), as part of the
+ * loop's current iteration. Loop thread. */
+int th__loop_submit(th__loop *lp, th__cmd *cmd);
 /* Asks the writer to finish what is queued and exit; joins it. */
 void th__writer_stop(th__writer *wr);
 unsigned th__writer_depth(th__writer *wr);

@@ -1023,30 +1023,31 @@ static void th__loop_stop(th__loop *lp) {
 }
 
 
-/* ---- waking the writer ----------------------------------------------------
- * A loop reads many requests in one iteration (every readable connection).
- * Signalled at the first write, the writer would commit it nearly alone
- * and the rest would wait a whole commit, an fsync, for the next batch.
- * So the writes of an iteration are queued as they are read, and the
- * writer is woken once, from an idle handle: it runs at the start of the
- * next iteration, before the loop polls again, and while it is active the
- * poll does not block, so a queued write never waits for other I/O. */
+/* ---- handing writes to the writer ------------------------------------------
+ * A loop reads many requests in one iteration (every readable connection),
+ * and the writer starts on the first at once. Committed then, it would
+ * carry that write nearly alone and the rest would wait a whole commit, an
+ * fsync, for the next batch; so the loop says when its iteration is over,
+ * from an idle handle: it runs at the start of the next iteration, before
+ * the loop polls again, and while it is active the poll does not block, so
+ * the writer never waits on the loop's other I/O. */
 
 static void th__on_wake(uv_idle_t *h) {
   th__loop *lp = h->data;
   lp->wake_pending = false;
   uv_idle_stop(h);
   if (lp->srv->writer)
-    th__writer_wake(lp->srv->writer);
+    th__writer_filled(lp->srv->writer);
 }
 
-void th__loop_wake_writer(th__loop *lp) {
-  if (!lp->wake_open) {
-    th__writer_wake(lp->srv->writer);
-  } else if (!lp->wake_pending) {
+int th__loop_submit(th__loop *lp, th__cmd *cmd) {
+  bool first = lp->wake_open && !lp->wake_pending;
+  int rc = th__writer_submit(lp->srv->writer, cmd, first);
+  if (rc == TH_OK && first) {
     lp->wake_pending = true;
     uv_idle_start(&lp->wake, th__on_wake);
   }
+  return rc;
 }
 
 static void th__wake_init(th__loop *lp) {
@@ -1185,7 +1186,7 @@ static void th__on_purge_timer(uv_timer_t *t) {
   p->cmd.run = th__purge_run;
   p->cmd.done = th__purge_done;
   srv->loops[0].pending_cmds++;
-  if (th__writer_submit(srv->writer, &p->cmd, true) < 0) {
+  if (th__writer_submit(srv->writer, &p->cmd, false) < 0) {
     srv->loops[0].pending_cmds--;
     free(p);
   }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct th__writer {
   th_server *srv;
@@ -25,6 +26,9 @@ struct th__writer {
   unsigned depth;
   bool stop;
   bool running;
+  /* Loops in the middle of an iteration that has queued writes and may
+   * queue more (th__writer_submit's `filling`, th__writer_filled). */
+  unsigned filling;
   atomic_int synchronous; /* PRAGMA synchronous of the writer's connection */
   /* The checkpointer: a thread with its own connection that copies the
    * WAL back into the database while the writer goes on committing. */
@@ -131,11 +135,23 @@ static th__cmd *th__queue_cut(th__writer *wr, unsigned room, unsigned *got) {
   return first;
 }
 
+/* The longest a batch waits, in all, for loops still reading writes that
+ * may join it. A loop ends its iteration within microseconds; this bounds
+ * the wait should one be slow, and lets a steady stream of writes from
+ * several loops still commit. */
+#define TH__GATHER_NS (5 * 1000 * 1000)
+
 /* Takes up to `room` queued commands that may join an open batch (none if
- * the first queued one must run alone): a NULL-terminated list, or NULL. */
-static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got) {
+ * the first queued one must run alone): a NULL-terminated list, or NULL.
+ * While a loop is still queueing the writes of its current iteration, it
+ * waits for them, until `deadline` (CLOCK_MONOTONIC). */
+static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got,
+                                const struct timespec *deadline) {
   *got = 0;
   pthread_mutex_lock(&wr->lock);
+  while (wr->head == NULL && wr->filling > 0 && !wr->stop &&
+         pthread_cond_timedwait(&wr->cond, &wr->lock, deadline) == 0) {
+  }
   th__cmd *first = NULL;
   if (wr->head && !wr->head->solo && room > 0)
     first = th__queue_cut(wr, room, got);
@@ -267,17 +283,27 @@ static void th__writer_main(void *arg) {
         for (th__cmd *c = batch; c; c = c->next)
           c->rc = rc;
       } else {
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += TH__GATHER_NS;
+        if (deadline.tv_nsec >= 1000000000L) {
+          deadline.tv_sec++;
+          deadline.tv_nsec -= 1000000000L;
+        }
         for (th__cmd *c = batch; c; c = c->next)
           th__run_one(wr, c);
-        /* Late joiners: clients answered after the previous commit send
-         * their next writes while this batch runs. Left in the queue they
-         * would wait a whole commit (an fsync, the fixed cost) for the
-         * next one, and the connections would split into two groups
-         * taking turns; taken into this transaction before the COMMIT,
-         * they share its fsync. Bounded by batch_max like the first take. */
+        /* Late joiners: a loop wakes the writer at the first write it
+         * reads and goes on reading the others of the same iteration
+         * (every client answered by the last commit sends its next write
+         * at about the same time). Their SQL runs here as they arrive,
+         * beside the loop's work, and the COMMIT waits until the loop has
+         * queued them all: one fsync for all of them, where committing at
+         * once would leave most for the next fsync, and waiting for the
+         * iteration to end before starting would run the loop and the
+         * writer in turn. Bounded by batch_max like the first take. */
         while (n < max) {
           unsigned got = 0;
-          th__cmd *more = th__writer_take(wr, max - n, &got);
+          th__cmd *more = th__writer_take(wr, max - n, &got, &deadline);
           if (more == NULL)
             break;
           last->next = more;
@@ -309,7 +335,11 @@ int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
   wr->db = w;
   atomic_init(&wr->synchronous, -1);
   pthread_mutex_init(&wr->lock, NULL);
-  pthread_cond_init(&wr->cond, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the gather deadline */
+  pthread_cond_init(&wr->cond, &ca);
+  pthread_condattr_destroy(&ca);
   th__ckpt_start(wr);
   if (uv_thread_create(&wr->thread, th__writer_main, wr) != 0) {
     sqlite3_wal_hook(w->sql, NULL, NULL);
@@ -325,7 +355,7 @@ int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
   return TH_OK;
 }
 
-int th__writer_submit(th__writer *wr, th__cmd *cmd, bool wake) {
+int th__writer_submit(th__writer *wr, th__cmd *cmd, bool filling) {
   cmd->next = NULL;
   pthread_mutex_lock(&wr->lock);
   if (wr->stop) {
@@ -338,14 +368,17 @@ int th__writer_submit(th__writer *wr, th__cmd *cmd, bool wake) {
     wr->head = cmd;
   wr->tail = cmd;
   wr->depth++;
-  if (wake)
-    pthread_cond_signal(&wr->cond);
+  if (filling)
+    wr->filling++;
+  pthread_cond_signal(&wr->cond);
   pthread_mutex_unlock(&wr->lock);
   return TH_OK;
 }
 
-void th__writer_wake(th__writer *wr) {
+void th__writer_filled(th__writer *wr) {
   pthread_mutex_lock(&wr->lock);
+  if (wr->filling > 0)
+    wr->filling--;
   pthread_cond_signal(&wr->cond);
   pthread_mutex_unlock(&wr->lock);
 }
