@@ -443,6 +443,8 @@ int th__idea_state_get(th_db *db, int64_t site_id, int64_t id,
   s->counts.anon_down = sqlite3_column_int64(st, 7);
   s->created = sqlite3_column_int64(st, 8);
   s->author_id = sqlite3_column_int64(st, 9);
+  for (int k = 0; k < 3; k++)
+    s->keys[k] = sqlite3_column_double(st, 11 + k);
   s->response = th__col_text(st, 10);
   sqlite3_reset(st);
   if (s->response == NULL)
@@ -559,12 +561,12 @@ static int th__merge(th_db *db, int64_t site_id, int64_t id,
   sqlite3_reset(st);
   if (rc != SQLITE_ROW)
     return th__sqlerr(db, rc, "counting votes");
-  if ((rc = th__idea_store_counts(db, into, &c, dst.created, rank_anonymous)) <
-      0)
+  if ((rc = th__idea_store_counts(db, into, &c, dst.created, rank_anonymous,
+                                  dst.keys)) < 0)
     return rc;
   th_counts zero = {0};
   if ((rc = th__idea_store_counts(db, id, &zero, src->created,
-                                  rank_anonymous)) < 0)
+                                  rank_anonymous, src->keys)) < 0)
     return rc;
   if ((st = th__stmt(db, TH__S_IDEA_SET_MERGED)) == NULL)
     return db->errcode;

@@ -240,6 +240,7 @@ typedef struct th__idea_state {
   th_time created;
   int64_t author_id;
   char *response; /* the caller frees it */
+  double keys[3]; /* the ranking keys as stored: top, hot, controversial */
 } th__idea_state;
 /* Reads what a write needs to decide; run inside the write transaction so
  * that it sees what it will change. TH_ENOTFOUND with a message. */
@@ -255,14 +256,18 @@ uint64_t th__random_key(uint64_t seed, int64_t id);
 int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous);
 /* Stores an idea's new counters, the ranking keys derived from them, and
  * the day's totals for its vote history. */
+/* `stored`: the idea's ranking keys as they are in its row, so that only
+ * those that change are written; NULL writes all three. */
 int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
-                          th_time created, int rank_anonymous);
+                          th_time created, int rank_anonymous,
+                          const double stored[3]);
 /* Sets a participant's vote on an idea to `value` and moves the counters;
  * *changed is false when it already was that. `kind` is the participant's
- * (0 resident, 1 device). */
-int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,
-                   int kind, int value, int rank_anonymous, bool *changed,
-                   th_counts *out);
+ * (0 resident, 1 device). `known`: the idea as th__idea_state_get read it
+ * in this transaction, or NULL to read it here. */
+int th__vote_apply(th_db *db, int64_t idea_id, const th__idea_state *known,
+                   int64_t participant_id, int kind, int value,
+                   int rank_anonymous, bool *changed, th_counts *out);
 int th__device_token(th_db *db, int64_t site_id, int64_t page_id,
                      const th_who *who, int64_t day, unsigned char out[8]);
 

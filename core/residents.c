@@ -224,7 +224,7 @@ int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
       rc = th__sqlerr(db, src, "reading votes");
     for (size_t k = 0; rc >= 0 && k < ni; k++) {
       bool changed = false;
-      rc = th__vote_apply(db, ideas[k], m[i].participant_id, 0, 0,
+      rc = th__vote_apply(db, ideas[k], NULL, m[i].participant_id, 0, 0,
                           site.rank_anonymous, &changed, NULL);
       affected += changed;
     }

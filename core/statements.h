@@ -88,14 +88,31 @@ TH__STMT(IDEA_GET,
 TH__STMT(IDEA_STATE,
          "SELECT i.consultation_id, i.status, c.opens, coalesce(c.closes, 0),"
          " i.up, i.down, i.anon_up, i.anon_down, i.created,"
-         " coalesce(i.author_id, 0), i.response"
+         " coalesce(i.author_id, 0), i.response, i.top, i.hot, i.controversial"
          " FROM ideas i JOIN consultations c ON c.id = i.consultation_id"
          " WHERE i.id = ?1 AND i.site_id = ?2")
 TH__STMT(IDEA_COUNTS,
-         "SELECT up, down, anon_up, anon_down, created FROM ideas WHERE id = ?1")
-TH__STMT(IDEA_SET_COUNTS,
-         "UPDATE ideas SET up = ?2, down = ?3, anon_up = ?4, anon_down = ?5,"
-         " top = ?6, hot = ?7, controversial = ?8, updated = ?9 WHERE id = ?1")
+         "SELECT up, down, anon_up, anon_down, created, top, hot, controversial"
+         " FROM ideas WHERE id = ?1")
+/* An idea's counters, and of its ranking keys (?6 top, ?7 hot, ?8
+ * controversial) only those that change: each key is in two indexes (per
+ * site and per consultation), and an UPDATE that names a column moves its
+ * index entries even when the value stays. IDEA_SET_COUNTS_0 + a mask of
+ * the keys to write (1 top, 2 hot, 4 controversial). */
+#define TH__IDEA_SET_COUNTS(keys)                                             \
+  "UPDATE ideas SET up = ?2, down = ?3, anon_up = ?4, anon_down = ?5,"        \
+  " updated = ?9" keys " WHERE id = ?1"
+TH__STMT(IDEA_SET_COUNTS_0, TH__IDEA_SET_COUNTS(""))
+TH__STMT(IDEA_SET_COUNTS_1, TH__IDEA_SET_COUNTS(", top = ?6"))
+TH__STMT(IDEA_SET_COUNTS_2, TH__IDEA_SET_COUNTS(", hot = ?7"))
+TH__STMT(IDEA_SET_COUNTS_3, TH__IDEA_SET_COUNTS(", top = ?6, hot = ?7"))
+TH__STMT(IDEA_SET_COUNTS_4, TH__IDEA_SET_COUNTS(", controversial = ?8"))
+TH__STMT(IDEA_SET_COUNTS_5,
+         TH__IDEA_SET_COUNTS(", top = ?6, controversial = ?8"))
+TH__STMT(IDEA_SET_COUNTS_6,
+         TH__IDEA_SET_COUNTS(", hot = ?7, controversial = ?8"))
+TH__STMT(IDEA_SET_COUNTS_7,
+         TH__IDEA_SET_COUNTS(", top = ?6, hot = ?7, controversial = ?8"))
 TH__STMT(IDEA_SET_KEYS,
          "UPDATE ideas SET top = ?2, hot = ?3, controversial = ?4 WHERE id = ?1")
 TH__STMT(IDEA_SET_STATUS,

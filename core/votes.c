@@ -21,10 +21,15 @@ static void th__keys(const th_counts *c, th_time created, int rank_anonymous,
 }
 
 int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
-                          th_time created, int rank_anonymous) {
+                          th_time created, int rank_anonymous,
+                          const double stored[3]) {
   double keys[3];
   th__keys(c, created, rank_anonymous, keys);
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_COUNTS);
+  int mask = 0;
+  for (int k = 0; k < 3; k++)
+    if (stored == NULL || keys[k] != stored[k])
+      mask |= 1 << k;
+  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_COUNTS_0 + mask);
   if (st == NULL)
     return db->errcode;
   th_time now = th_now(db);
@@ -81,27 +86,39 @@ int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous) {
   return th__step_done(db, st, "re-ranking an idea");
 }
 
-int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,
-                   int kind, int value, int rank_anonymous, bool *changed,
-                   th_counts *out) {
+int th__vote_apply(th_db *db, int64_t idea_id, const th__idea_state *known,
+                   int64_t participant_id, int kind, int value,
+                   int rank_anonymous, bool *changed, th_counts *out) {
   *changed = false;
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_COUNTS);
-  if (st == NULL)
-    return db->errcode;
-  sqlite3_bind_int64(st, 1, idea_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
+  th_counts c;
+  th_time created;
+  double stored[3];
+  sqlite3_stmt *st;
+  int rc;
+  if (known) {
+    c = known->counts;
+    created = known->created;
+    memcpy(stored, known->keys, sizeof stored);
+  } else {
+    if ((st = th__stmt(db, TH__S_IDEA_COUNTS)) == NULL)
+      return db->errcode;
+    sqlite3_bind_int64(st, 1, idea_id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(st);
+      return rc == SQLITE_DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
+                                         (long long)idea_id)
+                               : th__sqlerr(db, rc, "reading an idea");
+    }
+    c = (th_counts){.up = sqlite3_column_int64(st, 0),
+                    .down = sqlite3_column_int64(st, 1),
+                    .anon_up = sqlite3_column_int64(st, 2),
+                    .anon_down = sqlite3_column_int64(st, 3)};
+    created = sqlite3_column_int64(st, 4);
+    for (int k = 0; k < 3; k++)
+      stored[k] = sqlite3_column_double(st, 5 + k);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
-                                       (long long)idea_id)
-                             : th__sqlerr(db, rc, "reading an idea");
   }
-  th_counts c = {.up = sqlite3_column_int64(st, 0),
-                 .down = sqlite3_column_int64(st, 1),
-                 .anon_up = sqlite3_column_int64(st, 2),
-                 .anon_down = sqlite3_column_int64(st, 3)};
-  th_time created = sqlite3_column_int64(st, 4);
-  sqlite3_reset(st);
 
   int old = 0;
   if (participant_id) {
@@ -142,8 +159,8 @@ int th__vote_apply(th_db *db, int64_t idea_id, int64_t participant_id,
       (*up)++;
     else if (value == -1)
       (*down)++;
-    if ((rc = th__idea_store_counts(db, idea_id, &c, created,
-                                    rank_anonymous)) < 0)
+    if ((rc = th__idea_store_counts(db, idea_id, &c, created, rank_anonymous,
+                                    stored)) < 0)
       return rc;
     *changed = true;
   }
@@ -173,6 +190,7 @@ int th_vote(th_db *db, const char *site_slug, const th_who *who,
   th__idea_state s;
   rc = th__idea_state_get(db, site.id, idea_id, &s);
   free(s.response);
+  s.response = NULL;
   th_time now = th_now(db);
   if (rc >= 0 && (now < s.opens || (s.closes && now >= s.closes)))
     rc = th__err(db, TH_ECLOSED, "voting on this consultation is %s",
@@ -186,8 +204,8 @@ int th_vote(th_db *db, const char *site_slug, const th_who *who,
     rc = th__participant(db, s.consultation_id, who, value != 0, &pid, &kind);
   bool changed = false;
   if (rc >= 0)
-    rc = th__vote_apply(db, idea_id, pid, kind, value, site.rank_anonymous,
-                        &changed, out);
+    rc = th__vote_apply(db, idea_id, &s, pid, kind, value,
+                        site.rank_anonymous, &changed, out);
   if (rc >= 0)
     rc = changed ? TH_RECORDED : TH_DUPLICATE;
   return th__write_end(db, rc);
