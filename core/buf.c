@@ -10,21 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+void th__sbuf_reserve(th__sbuf *b, size_t n) {
+  if (b->oom || (b->p && b->len + n + 1 <= b->cap))
+    return;
+  size_t cap = b->cap ? b->cap * 2 : 64;
+  while (cap < b->len + n + 1)
+    cap *= 2;
+  char *p = realloc(b->p, cap);
+  if (p == NULL) {
+    b->oom = true;
+    return;
+  }
+  b->p = p;
+  b->cap = cap;
+}
+
 void th__sbuf_put(th__sbuf *b, const void *s, size_t n) {
+  th__sbuf_reserve(b, n);
   if (b->oom)
     return;
-  if (b->p == NULL || b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
   if (n)
     memcpy(b->p + b->len, s, n);
   b->len += n;

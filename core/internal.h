@@ -43,6 +43,9 @@ typedef struct th__sbuf {
   size_t len, cap;
   bool oom; /* an allocation failed: later writes are ignored */
 } th__sbuf;
+/* Makes room for n more bytes (and the NUL) at once: one allocation for
+ * what is about to be appended, instead of a doubling per append. */
+void th__sbuf_reserve(th__sbuf *b, size_t n);
 void th__sbuf_put(th__sbuf *b, const void *s, size_t n);
 void th__sbuf_puts(th__sbuf *b, const char *s);
 void th__sbuf_putc(th__sbuf *b, char c);

@@ -57,6 +57,8 @@ void th__respond(th__req *req, int status, const char *content_type,
                  const char *extra, const char *body, size_t len) {
   th__sbuf *b = &req->resp;
   b->len = 0;
+  /* The status line and headers come to a few hundred bytes. */
+  th__sbuf_reserve(b, 1024 + len + (extra ? strlen(extra) : 0));
   if (req->lp->srv->closing || req->lp->stopping)
     req->close_after = true;
   req->status = status;
