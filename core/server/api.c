@@ -1038,13 +1038,14 @@ static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
  * The public ideas list is what every resident's widget and the top-20 ask
  * for, and it is the same bytes for all of them until a write commits. Each
  * loop keeps the serialised answers of its last TH__CACHE_SLOTS distinct
- * (site, query string) requests, valid while its reader connection's
- * PRAGMA data_version is unchanged. That version moves with every commit by
- * any other connection (this server's writer, the checkpointer does not
- * count, the CLI, a host application, another process), so an answer is
- * never older than the last commit before the request. The version is read
- * before a list is built: a commit that lands while it is built marks the
- * new entry stale at once, never the reverse. */
+ * (site, query string) requests, and the rows of the last TH__SITE_SLOTS
+ * sites it served, valid while its reader connection's PRAGMA data_version
+ * is unchanged. That version moves with every commit by any other
+ * connection (this server's writer, the CLI, a host application, another
+ * process), and is read once per request, so nothing used is older than
+ * the last commit before the request. It is read before anything is
+ * cached: a commit that lands in between marks the new entry stale at
+ * once, never the reverse. */
 
 void th__cache_clear(th__loop *lp) {
   for (size_t i = 0; i < TH__CACHE_SLOTS; i++) {
@@ -1052,19 +1053,46 @@ void th__cache_clear(th__loop *lp) {
     free(lp->cache[i].body);
     lp->cache[i] = (th__cached){0};
   }
+  for (size_t i = 0; i < TH__SITE_SLOTS; i++)
+    lp->sites[i].slug[0] = '\0';
 }
 
-/* The loop's cache, emptied if the database changed since it was filled.
- * false when the version cannot be read: then nothing is cached or used. */
-static bool th__cache_check(th__loop *lp) {
+/* Whether the loop's cache may serve this request: emptied first if the
+ * database changed since it was filled. false when the version cannot be
+ * read: then nothing is cached or used. */
+static bool th__cache_check(th__ctx *x) {
+  if (x->fresh != 0)
+    return x->fresh > 0;
+  th__loop *lp = x->req->lp;
   int64_t v = 0;
+  x->fresh = -1;
   if (th__data_version(lp->reader, &v) < 0)
     return false;
   if (v != lp->cache_version) {
     th__cache_clear(lp);
     lp->cache_version = v;
   }
+  x->fresh = 1;
   return true;
+}
+
+/* The request's site (x->site), from the loop's cache when it is current.
+ * On failure the reader's message says why. */
+static int th__site_cached(th__ctx *x, th__site_row *out) {
+  th__loop *lp = x->req->lp;
+  bool fresh = th__cache_check(x);
+  for (size_t i = 0; fresh && i < TH__SITE_SLOTS; i++)
+    if (lp->sites[i].slug[0] && strcmp(lp->sites[i].slug, x->site) == 0) {
+      *out = lp->sites[i].row;
+      return TH_OK;
+    }
+  int rc = th__site_lookup(lp->reader, x->site, out);
+  if (rc == TH_OK && fresh) {
+    th__cached_site *slot = &lp->sites[lp->next_site++ % TH__SITE_SLOTS];
+    snprintf(slot->slug, sizeof slot->slug, "%s", x->site);
+    slot->row = *out;
+  }
+  return rc;
 }
 
 static th__cached *th__cache_find(th__loop *lp, const char *key, size_t len) {
@@ -1155,7 +1183,7 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   int key_len = snprintf(key, sizeof key, "%s\n%s", x->site, x->query_str);
   bool cacheable = (mask & ~TH_STATUS_PUBLIC) == 0 && tok == NULL &&
                    key_len > 0 && (size_t)key_len < sizeof key &&
-                   th__cache_check(lp);
+                   th__cache_check(x);
   if (cacheable) {
     const th__cached *hit = th__cache_find(lp, key, (size_t)key_len);
     th__metrics_cache(hit != NULL);
@@ -1561,7 +1589,7 @@ static void th__preflight(th__ctx *x, const char *methods) {
 static void th__site_route(th__ctx *x) {
   th__req *req = x->req;
   th__site_row site;
-  int rc = th__site_lookup(th__reader(x), x->site, &site);
+  int rc = th__site_cached(x, &site);
   if (rc < 0) {
     th__respond_error(req, rc, th_errmsg(th__reader(x)));
     return;

@@ -145,6 +145,12 @@ typedef struct th__cached {
   size_t len;
   uint64_t used; /* the loop's cache tick at its last use */
 } th__cached;
+/* A site's row, read for an earlier request (api.c). */
+#define TH__SITE_SLOTS 8
+typedef struct th__cached_site {
+  char slug[64]; /* "" when the slot is free */
+  th__site_row row;
+} th__cached_site;
 
 struct th__loop {
   th_server *srv;
@@ -176,6 +182,8 @@ struct th__loop {
   /* Answers of public lists, valid while the reader's data version is
    * cache_version (api.c). Only this loop's thread touches them. */
   th__cached cache[TH__CACHE_SLOTS];
+  th__cached_site sites[TH__SITE_SLOTS];
+  unsigned next_site; /* the slot the next site read replaces */
   int64_t cache_version;
   uint64_t cache_tick;
 };

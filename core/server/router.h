@@ -15,6 +15,9 @@ typedef struct th__ctx {
   char site[64];
   char file[32];
   int64_t id;
+  /* Whether the loop's cached answers and sites were found current for
+   * this request: 0 not asked yet, 1 yes, -1 the check failed. */
+  signed char fresh;
 } th__ctx;
 
 /* The handlers (api.c). */

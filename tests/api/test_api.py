@@ -470,6 +470,30 @@ class Api(unittest.TestCase):
         r = self.call("GET", url + "&status=pending", token=self.moderator)
         self.assertEqual([i["id"] for i in r.json()["items"]], [], "staff lists are built each time")
 
+    def test_site_changes_show_at_once(self):
+        """Each loop keeps the sites it served, and drops them at the next
+        request after any commit: a site's origins changed by another
+        process govern CORS on the very next request."""
+        other = "https://cache-origin.example"
+        url = f"/v1/sites/{SITE}/ideas?sort=new&limit=1"
+        for _ in range(2):  # the second is answered from the loop's copy
+            r = self.call("GET", url, headers={"Origin": other})
+            self.assertIsNone(r.header("access-control-allow-origin"))
+        con = sqlite3.connect(self.server.db, timeout=10)
+        try:
+            con.execute("UPDATE sites SET origins = origins || ' ' || ? WHERE slug = ?", (other, SITE))
+            con.commit()
+            r = self.call("GET", url, headers={"Origin": other})
+            self.assertEqual(r.header("access-control-allow-origin"), other)
+        finally:
+            con.execute("UPDATE sites SET origins = replace(origins, ' ' || ?, '') WHERE slug = ?",
+                        (other, SITE))
+            con.commit()
+            con.close()
+        r = self.call("GET", url, headers={"Origin": other})
+        self.assertIsNone(r.header("access-control-allow-origin"))
+        self.assertEqual(self.call("GET", "/v1/sites/no-such-site/ideas").status, 404)
+
     def test_asset_validators(self):
         """Every compiled-in file has its own strong ETag, the same on every
         request, and If-None-Match with it answers 304 without a body."""
