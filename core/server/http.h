@@ -176,6 +176,8 @@ struct th__loop {
   unsigned pending_cmds; /* commands sent to the writer, not yet back */
   char *free_bufs[64];   /* recycled input buffers */
   unsigned nfree;
+  th__req *spare_reqs;   /* finished requests kept for the next (server.c) */
+  unsigned nspare;
   /* The Date header, refreshed once a second. */
   char date[64];
   uint64_t date_sec;
