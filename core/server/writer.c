@@ -37,14 +37,15 @@ struct th__writer {
   pthread_mutex_t ck_lock;
   pthread_cond_t ck_cond;
   bool ck_want, ck_stop, ck_running;
-  int ck_from; /* the WAL's size at the last checkpoint asked for (writer) */
 };
 
-/* Frames written to the WAL since the last checkpoint asked for that wake
- * the checkpointer: SQLite's own automatic checkpoint threshold. Past
- * TH__CKPT_FRAMES * 8 in all (the checkpointer falling behind, or readers
- * keeping the WAL from starting over) the writer checkpoints itself, as
- * SQLite would, so that the WAL stays bounded. */
+/* WAL size (frames) past which every commit wakes the checkpointer:
+ * SQLite's own automatic checkpoint threshold. A checkpoint that could not
+ * finish is tried again at the next commit, so the WAL starts over as soon
+ * as one does (waking it only per 1,000 new frames instead let the WAL fill
+ * a small disk: tests/faults DiskFull). Past TH__CKPT_FRAMES * 8 (the
+ * checkpointer falling behind) the writer checkpoints itself, as SQLite
+ * would, so that the WAL stays bounded. */
 #define TH__CKPT_FRAMES 1000
 
 /* Hands a finished batch back to the loops that sent it: each loop's
@@ -167,18 +168,9 @@ static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got,
  * connection, hands the work to the checkpointer thread instead. */
 static int th__wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
   th__writer *wr = arg;
-  /* `frames` is the WAL's whole size. A WAL that started over is smaller
-   * than it was; one that could not (a reader was in it when the writer
-   * tried) keeps growing, and counting from 0 would then wake a checkpoint
-   * of a few pages, and its fsync, after every commit. */
-  if (frames < wr->ck_from)
-    wr->ck_from = 0;
-  if (frames - wr->ck_from < TH__CKPT_FRAMES)
-    return SQLITE_OK;
-  wr->ck_from = frames;
   if (frames >= TH__CKPT_FRAMES * 8) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-  } else {
+  } else if (frames >= TH__CKPT_FRAMES) {
     pthread_mutex_lock(&wr->ck_lock);
     wr->ck_want = true;
     pthread_cond_signal(&wr->ck_cond);
