@@ -258,9 +258,9 @@ uint64_t th__random_key(uint64_t seed, int64_t id);
 /* Recomputes one idea's stored counts-derived keys from its counters. */
 int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous);
 /* Stores an idea's new counters, the ranking keys derived from them, and
- * the day's totals for its vote history. */
-/* `stored`: the idea's ranking keys as they are in its row, so that only
- * those that change are written; NULL writes all three. */
+ * the day's totals for its vote history. `stored`: the idea's ranking keys
+ * as they are in its row, so that only those that change are written; NULL
+ * writes all three. */
 int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
                           th_time created, int rank_anonymous,
                           const double stored[3]);

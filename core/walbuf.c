@@ -9,14 +9,14 @@
  * single cost of every write (bench/PROFILE.md). This shim sits over the
  * VFS that is the default when a database is opened and, for a WAL file
  * only, keeps consecutive writes in a buffer that goes to the file in
- * writes of up to 124 KiB (two hundred calls become three for a commit of
- * sixty pages):
+ * writes of up to 124 KiB (the 120 calls of a commit of sixty pages become
+ * two):
  *
  *   - before the WAL is synced (xSync): so the commit's fsync covers
  *     exactly what it covered before, at the same point, and the answer to
  *     a client still waits for it;
- *   - before anything else reads, sizes, truncates, locks or closes it,
- *     before a write that does not follow on, and when the buffer is full;
+ *   - before anything else reads, sizes, truncates or closes it, before a
+ *     write that does not follow on, and when the buffer is full;
  *   - when the database file's shared memory barrier is crossed
  *     (xShmBarrier): SQLite publishes a commit to readers by writing the
  *     wal-index header around that barrier, so no reader can see a frame
@@ -27,8 +27,16 @@
  * write error surfaces at xSync, inside the commit, and the commit fails
  * as it would have without the shim. With synchronous=NORMAL a commit is
  * published without a sync, at a barrier that cannot report an error, so
- * such connections write through unchanged. A failed write drops what was
- * gathered: SQLite writes the frames of a failed commit again.
+ * such connections write through unchanged.
+ *
+ * A failed flush drops what was gathered, and the error sticks: every later
+ * write, sync or read of the WAL fails with it, so the transaction whose
+ * frames were lost cannot commit (SQLite believes frames it spilled earlier
+ * in the transaction are in the file). It is cleared, with anything still
+ * gathered, when the connection releases the WAL's write lock: a commit
+ * empties the buffer at its sync, so what is left then belongs to a
+ * transaction that did not commit, and must never reach the file after
+ * another connection may have written there.
  *
  * A crash loses nothing that was acknowledged: what is gathered was never
  * synced, and the WAL's frame checksums make SQLite ignore a torn tail at
@@ -45,11 +53,11 @@
 /* Enough for a commit of 250 pages of 4 KiB; a larger one is written in
  * pieces of this size. Allocated on a WAL's first gathered write: readers
  * never write the WAL and never allocate it. */
-#define TH__WALBUF_BYTES (1024 * 1024)
+#define TH__WALBUF_BYTES ((size_t)1024 * 1024)
 /* The most one write to the wrapped VFS may carry: SQLite's unix VFS masks
  * a write's length to 17 bits (seekAndWriteFd: nBuf &= 0x1ffff), since its
  * own writes are at most a 64 KiB page and its header. 31 pages of 4 KiB. */
-#define TH__WALBUF_PIECE (31 * 4096)
+#define TH__WALBUF_PIECE 126976 /* 31 * 4096 */
 
 typedef struct th__wfile th__wfile;
 struct th__wfile {
@@ -62,6 +70,7 @@ struct th__wfile {
   unsigned char *buf;
   size_t len;
   sqlite3_int64 off; /* where buf[0] goes in the file */
+  int err;           /* a failed flush, until the write lock is released */
 };
 
 #define TH__WFILE_SIZE ((sizeof(th__wfile) + 7) & ~(size_t)7)
@@ -76,6 +85,8 @@ struct th__wfile {
 /* Writes what is gathered. On failure it is dropped and the error
  * returned: SQLite treats the frames as unwritten. */
 static int th__wal_flush(th__wfile *f) {
+  if (f->err != SQLITE_OK)
+    return f->err;
   int rc = SQLITE_OK;
   for (size_t done = 0; done < f->len && rc == SQLITE_OK;) {
     size_t n = f->len - done < TH__WALBUF_PIECE ? f->len - done
@@ -85,6 +96,7 @@ static int th__wal_flush(th__wfile *f) {
     done += n;
   }
   f->len = 0;
+  f->err = rc;
   return rc;
 }
 
@@ -109,6 +121,8 @@ static int th__wread(sqlite3_file *pf, void *out, int amt,
 static int th__wwrite(sqlite3_file *pf, const void *data, int amt,
                       sqlite3_int64 off) {
   th__wfile *f = (th__wfile *)pf;
+  if (f->err != SQLITE_OK)
+    return f->err;
   if (!f->is_wal || f->main == NULL || !f->main->gather || amt <= 0 ||
       amt > TH__WALBUF_PIECE) {
     TH__FLUSHED(pf, TH__RM(pf)->xWrite(f->real, data, amt, off));
@@ -119,7 +133,7 @@ static int th__wwrite(sqlite3_file *pf, const void *data, int amt,
     if (rc != SQLITE_OK)
       return rc;
   }
-  if (f->buf == NULL && (f->buf = sqlite3_malloc(TH__WALBUF_BYTES)) == NULL)
+  if (f->buf == NULL && (f->buf = sqlite3_malloc64(TH__WALBUF_BYTES)) == NULL)
     return TH__RM(pf)->xWrite(f->real, data, amt, off);
   if (f->len == 0)
     f->off = off;
@@ -177,8 +191,14 @@ static int th__wshm_map(sqlite3_file *pf, int page, int size, int extend,
   return TH__RM(pf)->xShmMap(TH__REAL(pf), page, size, extend, out);
 }
 
+/* Slot 0 of the shared-memory locks is the WAL's write lock. */
 static int th__wshm_lock(sqlite3_file *pf, int offset, int n, int flags) {
-  return TH__RM(pf)->xShmLock(TH__REAL(pf), offset, n, flags);
+  th__wfile *f = (th__wfile *)pf;
+  if (f->wal && (flags & SQLITE_SHM_UNLOCK) && offset == 0 && n > 0) {
+    f->wal->len = 0; /* a transaction that did not commit */
+    f->wal->err = SQLITE_OK;
+  }
+  return TH__RM(pf)->xShmLock(f->real, offset, n, flags);
 }
 
 /* SQLite writes the wal-index header around this barrier to publish a
@@ -311,9 +331,10 @@ const char *th__walbuf_vfs(void) {
     sqlite3_vfs *v = &th__shims[i].vfs;
     snprintf(th__shims[i].name, sizeof th__shims[i].name, "townhall-%u:%.40s",
              i, base->zName ? base->zName : "");
-    int ver = base->iVersion > 3 ? 3 : base->iVersion;
+    /* The methods of a version are there only from that version on. */
+    bool v2 = base->iVersion >= 2, v3 = base->iVersion >= 3;
     *v = (sqlite3_vfs){
-        .iVersion = ver,
+        .iVersion = v3 ? 3 : v2 ? 2 : 1,
         .szOsFile = (int)TH__WFILE_SIZE + base->szOsFile,
         .mxPathname = base->mxPathname,
         .zName = th__shims[i].name,
@@ -330,12 +351,10 @@ const char *th__walbuf_vfs(void) {
         .xSleep = th__vsleep,
         .xCurrentTime = th__vtime,
         .xGetLastError = th__verror,
-        .xCurrentTimeInt64 =
-            ver >= 2 && base->xCurrentTimeInt64 ? th__vtime64 : NULL,
-        .xSetSystemCall = ver >= 3 && base->xSetSystemCall ? th__vset : NULL,
-        .xGetSystemCall = ver >= 3 && base->xGetSystemCall ? th__vget : NULL,
-        .xNextSystemCall =
-            ver >= 3 && base->xNextSystemCall ? th__vnext : NULL,
+        .xCurrentTimeInt64 = v2 && base->xCurrentTimeInt64 ? th__vtime64 : NULL,
+        .xSetSystemCall = v3 && base->xSetSystemCall ? th__vset : NULL,
+        .xGetSystemCall = v3 && base->xGetSystemCall ? th__vget : NULL,
+        .xNextSystemCall = v3 && base->xNextSystemCall ? th__vnext : NULL,
     };
     if (sqlite3_vfs_register(v, 0) == SQLITE_OK) {
       th__nshims++;

@@ -137,7 +137,7 @@ struct th__conn {
 /* ---- a loop ---------------------------------------------------------------- */
 /* A serialised answer kept for the next identical request (api.c). */
 #define TH__CACHE_SLOTS 16
-#define TH__CACHE_MAX_BODY (256 * 1024)
+#define TH__CACHE_MAX_BODY ((size_t)256 * 1024)
 typedef struct th__cached {
   char *key; /* "site\nquery string", NULL when the slot is free */
   size_t key_len;
@@ -157,35 +157,37 @@ struct th__loop {
   uv_loop_t *loop;
   uv_loop_t own; /* for extra loops */
   uv_thread_t thread;
-  bool is_extra;
-  bool started;            /* an extra loop's thread was started */
-  atomic_bool finished;    /* an extra loop's thread is about to return */
-  bool stopping;
   uv_tcp_t listener;
-  bool listening;
   uv_async_t async; /* writer results, stop requests */
   /* Tells the writer when an iteration that queued writes has ended: it
    * commits them together (th__loop_submit). */
   uv_idle_t wake;
-  bool wake_open, wake_pending;
   th_db *reader;
   pthread_mutex_t done_lock;
   th__cmd *done_head, *done_tail; /* finished commands from the writer */
   th__conn *conns;
+  char *free_bufs[64];   /* recycled input buffers */
+  th__req *spare_reqs;   /* finished requests kept for the next (server.c) */
   unsigned nconns;
   unsigned pending_cmds; /* commands sent to the writer, not yet back */
-  char *free_bufs[64];   /* recycled input buffers */
   unsigned nfree;
-  th__req *spare_reqs;   /* finished requests kept for the next (server.c) */
   unsigned nspare;
+  unsigned next_site; /* the slot the next site read replaces */
+  atomic_bool finished; /* an extra loop's thread is about to return */
+  bool is_extra;
+  bool started; /* an extra loop's thread was started */
+  bool stopping;
+  bool listening;
+  bool async_closed; /* an extra loop's, closing: under done_lock */
+  bool wake_open, wake_pending;
   /* The Date header, refreshed once a second. */
   char date[64];
   uint64_t date_sec;
-  /* Answers of public lists, valid while the reader's data version is
-   * cache_version (api.c). Only this loop's thread touches them. */
+  /* Answers of public lists and sites' rows, valid while the reader's data
+   * version is cache_version (api.c). Only this loop's thread touches
+   * them. */
   th__cached cache[TH__CACHE_SLOTS];
   th__cached_site sites[TH__SITE_SLOTS];
-  unsigned next_site; /* the slot the next site read replaces */
   int64_t cache_version;
   uint64_t cache_tick;
 };
@@ -268,7 +270,6 @@ struct th__cmd {
   char msg[256];
 };
 int th__writer_start(th_server *srv, th_db *w, th__writer **out);
-/* Queues a command; TH_ESHUTDOWN if the writer is stopping. */
 /* Queues a command and wakes the writer. `filling`: the caller (a loop) may
  * queue more in its current iteration, and says when it is over with
  * th__writer_filled; until then (or a short bound) the writer keeps its

@@ -67,7 +67,7 @@ void th__log(th_server *srv, int level, const char *fmt, ...) {
  * again: after a write load had grown the heap, three page faults per
  * answer, and a third of the time of serving widget.js went to them. */
 #define TH__SPARE_REQS 64
-#define TH__SPARE_BUF (256 * 1024) /* a larger buffer is not kept */
+#define TH__SPARE_BUF ((size_t)64 * 1024) /* a larger buffer is not kept */
 
 static void th__sbuf_empty(th__sbuf *b) {
   if (b->cap > TH__SPARE_BUF || b->oom) {
@@ -1119,17 +1119,28 @@ static void th__on_wake_closed(uv_handle_t *h) {
 static void th__loop_maybe_finish(th__loop *lp) {
   if (!lp->stopping || lp->nconns || lp->pending_cmds || lp->listening)
     return;
-  /* Nothing is queued (pending_cmds): the wake-up handle goes first. */
+  /* Nothing is queued (pending_cmds): the wake-up handle goes first. An
+   * iteration it would still have ended is ended here, or the writer would
+   * wait its bound on every batch after. */
   if (lp->wake_open) {
-    if (!uv_is_closing((uv_handle_t *)&lp->wake))
+    if (!uv_is_closing((uv_handle_t *)&lp->wake)) {
+      if (lp->wake_pending && lp->srv->writer)
+        th__writer_filled(lp->srv->writer);
+      lp->wake_pending = false;
       uv_close((uv_handle_t *)&lp->wake, th__on_wake_closed);
+    }
     return;
   }
   th_server *srv = lp->srv;
   if (lp->is_extra) {
-    /* An extra loop ends when its async closes: its thread returns. */
-    if (!uv_is_closing((uv_handle_t *)&lp->async))
+    /* An extra loop ends when its async closes: its thread returns. The
+     * writer must not send to it after that (writer.c). */
+    if (!uv_is_closing((uv_handle_t *)&lp->async)) {
+      pthread_mutex_lock(&lp->done_lock);
+      lp->async_closed = true;
+      pthread_mutex_unlock(&lp->done_lock);
       uv_close((uv_handle_t *)&lp->async, NULL);
+    }
     return;
   }
   if (srv->purge_timer_open) {

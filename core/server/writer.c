@@ -74,8 +74,11 @@ static void th__post_batch(th__cmd *batch) {
     else
       lp->done_head = mine;
     lp->done_tail = last;
+    /* Sent under the lock: an extra loop that drains these (woken by an
+     * earlier send) and finishes closes its async only after this. */
+    if (!lp->async_closed)
+      uv_async_send(&lp->async);
     pthread_mutex_unlock(&lp->done_lock);
-    uv_async_send(&lp->async);
     batch = rest;
   }
 }
@@ -140,7 +143,7 @@ static th__cmd *th__queue_cut(th__writer *wr, unsigned room, unsigned *got) {
  * may join it. A loop ends its iteration within microseconds; this bounds
  * the wait should one be slow, and lets a steady stream of writes from
  * several loops still commit. */
-#define TH__GATHER_NS (5 * 1000 * 1000)
+#define TH__GATHER_NS 5000000L /* 5 ms */
 
 /* Takes up to `room` queued commands that may join an open batch (none if
  * the first queued one must run alone): a NULL-terminated list, or NULL.
