@@ -111,11 +111,15 @@ class DiskFull(unittest.TestCase):
                              "answered 503 is")
             server.stop()
         finally:
-            fs.unfill()
-            if server and server.proc:
-                server.stop()
-            fs.keep("diskfull")
-            fs.close()
+            # The tmpfs is unmounted even when stopping the server or keeping
+            # its files fails (a failed run can leave the disk full).
+            try:
+                fs.unfill()
+                if server and server.proc:
+                    server.stop()
+                fs.keep("diskfull")
+            finally:
+                fs.close()
 
 
 class Locked(unittest.TestCase):
