@@ -1076,20 +1076,18 @@ static bool th__cache_check(th__ctx *x) {
   return true;
 }
 
-/* The request's site (x->site), from the loop's cache when it is current.
- * On failure the reader's message says why. */
-static int th__site_cached(th__ctx *x, th__site_row *out) {
+int th__site_cached(th__ctx *x, const char *slug, th__site_row *out) {
   th__loop *lp = x->req->lp;
   bool fresh = th__cache_check(x);
   for (size_t i = 0; fresh && i < TH__SITE_SLOTS; i++)
-    if (lp->sites[i].slug[0] && strcmp(lp->sites[i].slug, x->site) == 0) {
+    if (lp->sites[i].slug[0] && strcmp(lp->sites[i].slug, slug) == 0) {
       *out = lp->sites[i].row;
       return TH_OK;
     }
-  int rc = th__site_lookup(lp->reader, x->site, out);
-  if (rc == TH_OK && fresh) {
+  int rc = th__site_lookup(lp->reader, slug, out);
+  if (rc == TH_OK && fresh && strlen(slug) < sizeof lp->sites[0].slug) {
     th__cached_site *slot = &lp->sites[lp->next_site++ % TH__SITE_SLOTS];
-    snprintf(slot->slug, sizeof slot->slug, "%s", x->site);
+    snprintf(slot->slug, sizeof slot->slug, "%s", slug);
     slot->row = *out;
   }
   return rc;
@@ -1180,10 +1178,13 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   const char *tok = th__bearer(x->req, &len);
   th__loop *lp = x->req->lp;
   char key[1024];
-  int key_len = snprintf(key, sizeof key, "%s\n%s", x->site, x->query_str);
-  bool cacheable = (mask & ~TH_STATUS_PUBLIC) == 0 && tok == NULL &&
-                   key_len > 0 && (size_t)key_len < sizeof key &&
-                   th__cache_check(x);
+  int key_len = 0;
+  bool cacheable = (mask & ~TH_STATUS_PUBLIC) == 0 && tok == NULL;
+  if (cacheable) {
+    key_len = snprintf(key, sizeof key, "%s\n%s", x->site, x->query_str);
+    cacheable = key_len > 0 && (size_t)key_len < sizeof key &&
+                th__cache_check(x);
+  }
   if (cacheable) {
     const th__cached *hit = th__cache_find(lp, key, (size_t)key_len);
     th__metrics_cache(hit != NULL);
@@ -1589,7 +1590,7 @@ static void th__preflight(th__ctx *x, const char *methods) {
 static void th__site_route(th__ctx *x) {
   th__req *req = x->req;
   th__site_row site;
-  int rc = th__site_cached(x, &site);
+  int rc = th__site_cached(x, x->site, &site);
   if (rc < 0) {
     th__respond_error(req, rc, th_errmsg(th__reader(x)));
     return;

@@ -29,6 +29,9 @@ void th__static(th__ctx *x);
  * (static.c). `back`: a page on the site's origins, or NULL. */
 void th__form_failed(th__req *req, int status, const char *extra,
                      const char *lang_tag, const char *back);
+/* The site `slug`, from the loop's cache when it is current (api.c). On
+ * failure the reader's message says why. */
+int th__site_cached(th__ctx *x, const char *slug, th__site_row *out);
 /* Open data (export.c). */
 void th__export_open_data(th__ctx *x, const th__site_row *site);
 

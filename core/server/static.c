@@ -315,7 +315,7 @@ static bool th__site_page(th__ctx *x, th__site_row *site, const char *page,
   const char *slug = th__qstr(x, "site");
   *norm = NULL;
   if (slug == NULL || strlen(slug) >= 64 ||
-      th__site_lookup(x->req->lp->reader, slug, site) != 0)
+      th__site_cached(x, slug, site) != 0)
     return false;
   if (page == NULL)
     return true;
@@ -432,7 +432,7 @@ void th__form_failed(th__req *req, int status, const char *extra,
 static void th__demo_page(th__ctx *x) {
   const th__blob *t = th__asset_get("demo.html", 9);
   th__site_row site;
-  if (t == NULL || th__site_lookup(x->req->lp->reader, "demo", &site) != 0) {
+  if (t == NULL || th__site_cached(x, "demo", &site) != 0) {
     th__respond_error(x->req, TH_ENOTFOUND, "The demo site is missing.");
     return;
   }
