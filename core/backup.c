@@ -44,12 +44,16 @@ int th_backup(th_db *db, const char *dest) {
     if (b == NULL) {
       rc = sqlite3_errcode(out);
     } else {
-      /* All pages in one step: one read transaction, one snapshot. */
-      do {
+      /* All pages in one step: one read transaction, one snapshot. Busy
+       * for as long as the handle's busy timeout at most, never for ever. */
+      int waits =
+          (db->opt.busy_timeout_ms > 0 ? db->opt.busy_timeout_ms : 5000) / 50;
+      for (;;) {
         rc = sqlite3_backup_step(b, -1);
-        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-          sqlite3_sleep(50);
-      } while (rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waits-- <= 0)
+          break;
+        sqlite3_sleep(50);
+      }
       int frc = sqlite3_backup_finish(b);
       if (rc == SQLITE_DONE)
         rc = frc;
@@ -59,7 +63,10 @@ int th_backup(th_db *db, const char *dest) {
       rc = sqlite3_exec(out, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   }
   if (rc != SQLITE_OK) {
-    code = (rc & 0xff) == SQLITE_FULL ? TH_EFULL : TH_EIO;
+    code = (rc & 0xff) == SQLITE_FULL ? TH_EFULL
+           : (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+               ? TH_EBUSY
+               : TH_EIO;
     th__err(db, code, "backing up to %s: %s", dest,
             out ? sqlite3_errmsg(out) : sqlite3_errstr(rc));
   }

@@ -69,6 +69,7 @@ int th__fsync_dir(const char *path);
 #define TH__SALT_BYTES 16    /* crypto_shorthash_KEYBYTES */
 #define TH__PSEUDONYM_BYTES 16
 #define TH__SEALED_OVERHEAD (24 + 16) /* XChaCha20-Poly1305 nonce + tag */
+#define TH__SECRET_MAX 256 /* bytes of a site secret, at most */
 
 typedef struct th__keyring th__keyring;
 
@@ -78,6 +79,10 @@ typedef struct th__keyring th__keyring;
 int th__keyring_acquire(th_db *db, const char *path, bool create,
                         bool persist_salts, th__keyring **out);
 void th__keyring_release(th__keyring *kr);
+/* Creates a key file of 32 random bytes (mode 0600, O_EXCL, synced with its
+ * directory). TH_OK; TH_EEXIST without a message if the file exists (the
+ * caller decides what that means); TH_EKEY with one otherwise. */
+int th__key_file_create(th_db *db, const char *path);
 
 /* Seals `len` bytes under the encryption subkey, bound to `ad` (e.g.
  * "consultation:12") so a sealed value cannot be moved to another row. out
@@ -276,6 +281,10 @@ int th__device_token(th_db *db, int64_t site_id, int64_t page_id,
 
 int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
               int64_t idea_id, const char *detail);
+/* The associated data a sealed site secret and a sealed consultation key
+ * are bound to (site.c), so a sealed value cannot be moved to another row. */
+void th__secret_ad(char *ad, size_t cap, int64_t site_id);
+void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug);
 
 /* Strings: duplicates that record TH_ENOMEM. */
 char *th__strdup(const char *s);

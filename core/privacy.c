@@ -113,7 +113,7 @@ static int th__check_private(th_db *db, const char *what, const char *path,
   return TH_OK;
 }
 
-static int th__create_key_file(th_db *db, const char *path) {
+int th__key_file_create(th_db *db, const char *path) {
   unsigned char key[TH__KEY_BYTES];
   randombytes_buf(key, sizeof key);
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -298,7 +298,7 @@ int th__keyring_acquire(th_db *db, const char *path, bool create,
                      "cannot open key file %s: %s (townhall needs the key "
                      "file the database was created with)",
                      path, strerror(errno));
-    int rc = th__create_key_file(db, path);
+    int rc = th__key_file_create(db, path);
     if (rc < 0 && rc != TH_EEXIST)
       return rc;
   }

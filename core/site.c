@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TH__SECRET_MAX 256
 
 static const char *th__actor(th_actor actor) {
   return actor && actor[0] ? actor : "system";
@@ -483,7 +482,7 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
   return th__write_end(db, rc < 0 ? rc : TH_RECORDED);
 }
 
-static void th__secret_ad(char *ad, size_t cap, int64_t site_id) {
+void th__secret_ad(char *ad, size_t cap, int64_t site_id) {
   snprintf(ad, cap, "th-site-secret:%lld", (long long)site_id);
 }
 
@@ -563,8 +562,7 @@ int th_site_get_secret(th_db *db, const char *slug, void *buf, size_t cap,
 
 /* ---- consultations -------------------------------------------------------- */
 
-static void th__pkey_ad(char *ad, size_t cap, int64_t site_id,
-                        const char *slug) {
+void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug) {
   snprintf(ad, cap, "th-consultation:%lld:%s", (long long)site_id, slug);
 }
 

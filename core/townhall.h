@@ -193,7 +193,8 @@ TH_EXTERN int th_schema_latest(void);
  * renamed into place. It does not include the key file, without which
  * pseudonyms and sealed secrets cannot be used: back that up separately
  * (docs/operations.md). TH_OK, TH_EEXIST (dest exists), TH_EIO, TH_EFULL,
- * TH_EINVAL. Works on a read-only handle.
+ * TH_EBUSY (locked for longer than the handle's busy timeout), TH_EINVAL.
+ * Works on a read-only handle.
  */
 TH_EXTERN int th_backup(th_db *db, const char *dest);
 
@@ -633,6 +634,48 @@ typedef struct th_purge_report {
  * too. `report` may be NULL. Safe to run at any time (the server runs it
  * daily). TH_OK. */
 TH_EXTERN int th_purge(th_db *db, th_purge_report *report);
+
+/* ---------------------------------------------------------------------------
+ * The key file
+ */
+typedef struct th_key_rotation {
+  int64_t site_secrets;      /* site secrets re-sealed */
+  int64_t consultation_keys; /* consultation keys re-sealed */
+  int64_t tokens_revoked;    /* staff tokens revoked */
+} th_key_rotation;
+/*
+ * Rotates the master key: creates the new key file `new_key_file` (32
+ * random bytes, mode 0600, created exclusively and synced with its
+ * directory) and, in one transaction, re-seals every site secret and every
+ * consultation key still held under it. Pseudonyms do not change (they are
+ * keyed with the consultation keys, which are random). Staff token hashes
+ * cannot be recomputed without the tokens, so every staff token is revoked
+ * in the same transaction: create new ones afterwards. Each site's audit
+ * log records the rotation under `actor`. After the commit the WAL is
+ * checkpointed and truncated, so values sealed under the old key remain
+ * only in backups, and the handle uses the new key from then on.
+ *
+ * Runs only while nothing else has the database open, a running server
+ * included: it takes SQLite's exclusive lock on the file (waiting at most
+ * the handle's busy timeout) and releases it before returning. When
+ * `backup_dest` is not NULL, a backup (as th_backup) is written there under
+ * that lock first, so it holds exactly what was rotated.
+ *
+ * Nothing changes unless it returns TH_OK: on failure the transaction is
+ * rolled back and the new key file removed. `report` (may be NULL) gets what
+ * was done. The caller then installs the new key file in place of the old
+ * one (or opens the database with it), and keeps the old key file exactly
+ * as long as the backups made under it (docs/operations.md).
+ *
+ * TH_OK; TH_EBUSY (the database is open elsewhere); TH_EEXIST
+ * (new_key_file or backup_dest exists); TH_EKEY (the new key file cannot be
+ * created, or a stored secret does not open under the current key file);
+ * TH_EINVAL (no new_key_file); TH_ESTATE (a read-only handle, or a batch is
+ * open); TH_EIO, TH_EFULL, TH_ENOMEM. Call it from the thread that uses the
+ * handle.
+ */
+TH_EXTERN int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
+                            const char *backup_dest, th_key_rotation *report);
 
 /* ---------------------------------------------------------------------------
  * Audit log

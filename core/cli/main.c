@@ -6,6 +6,7 @@
  *   townhall token create|revoke|list manage staff API tokens
  *   townhall migrate                  bring a database's schema up to date
  *   townhall backup DEST              a consistent copy of a live database
+ *   townhall key rotate NEW_KEY_FILE  re-seal everything under a new key file
  *   townhall purge                    apply retention settings now
  *   townhall version
  *
@@ -53,6 +54,8 @@ static void usage(FILE *f) {
           "  token list\n"
           "  migrate                       (takes a backup first if the schema changes)\n"
           "  backup DEST                   (a consistent copy, even while serving)\n"
+          "  key rotate NEW_KEY_FILE       (server stopped; takes a backup first;\n"
+          "                                revokes every staff token)\n"
           "  purge\n"
           "  version\n"
           "\n"
@@ -642,6 +645,44 @@ static int cmd_migrate(int argc, char **argv) {
   return 0;
 }
 
+/* Rotates the key file: a backup under the database's exclusive lock, then
+ * everything sealed re-sealed under NEW_KEY_FILE (th_key_rotate). */
+static int cmd_key(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "rotate") != 0 ||
+      parse_common(argc - 1, argv + 1) < 0 || optind + 1 != argc - 1) {
+    usage(stderr);
+    return 2;
+  }
+  const char *new_key = argv[1 + optind];
+  int rc;
+  th_db *db = open_db(TH_OPEN_NOMIGRATE | TH_OPEN_NOCREATE, &rc);
+  if (db == NULL)
+    return 1;
+  char dest[4096];
+  snprintf(dest, sizeof dest, "%s.pre-rotate-%lld", opt_db,
+           (long long)(th_now(db) / 1000));
+  th_key_rotation r;
+  rc = th_key_rotate(db, "townhall key rotate", new_key, dest, &r);
+  if (rc < 0) {
+    int status = fail(db, rc, "rotating the key file");
+    th_close(db);
+    return status;
+  }
+  th_close(db);
+  printf("backed up %s to %s (under the old key file)\n"
+         "re-sealed %" PRId64 " site secrets and %" PRId64
+         " consultation keys under %s;\n"
+         "revoked %" PRId64 " staff tokens (create new ones: townhall token "
+         "create)\n"
+         "next: install %s in place of the old key file (or point "
+         "--key-file or TOWNHALL_KEY_FILE at it), back it up, start the "
+         "server; keep the old key file exactly as long as %s and the other "
+         "backups made under it, then destroy them together\n",
+         opt_db, dest, r.site_secrets, r.consultation_keys, new_key,
+         r.tokens_revoked, new_key, dest);
+  return 0;
+}
+
 static int cmd_purge(int argc, char **argv) {
   if (parse_common(argc, argv) < 0)
     return 2;
@@ -699,6 +740,8 @@ int main(int argc, char **argv) {
     return cmd_purge(argc, argv);
   if (strcmp(cmd, "backup") == 0)
     return cmd_backup(argc, argv);
+  if (strcmp(cmd, "key") == 0)
+    return cmd_key(argc, argv);
   fprintf(stderr, "townhall: unknown command %s\n", cmd);
   usage(stderr);
   return 2;

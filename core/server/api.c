@@ -294,6 +294,19 @@ static bool th__who(th__ctx *x, const th__site_row *site, bool allow_device,
   int rc = th_site_get_secret(th__reader(x), x->site, secret, sizeof secret,
                               &slen);
   const char *why = "this site accepts no resident tokens";
+  if (rc == TH_EKEY) {
+    /* The operator's fault, not the resident's: the key file in use is not
+     * the one the secret was sealed under (an uninstalled rotation). */
+    th__log(x->req->lp->srv, 0,
+            "\"msg\":\"the site's secret does not open under the key "
+            "file\",\"route\":\"%s\",\"error\":\"TH_EKEY\"",
+            th__route_names[x->req->route]);
+    th__respond_problem(x->req, 500, "key", th_strerror(TH_EKEY),
+                        "The server could not complete the request; it has "
+                        "been logged.",
+                        NULL);
+    return false;
+  }
   if (rc == TH_OK)
     rc = th__jwt_verify(jwt, len, x->site, secret, slen,
                         th_now(th__reader(x)) / 1000, a->sub, sizeof a->sub,

@@ -15,7 +15,7 @@ import unittest
 
 from faultlib import (HERE, Acks, Load, Server, SmallFs, integrity,
                       seed_ideas, verify)
-from harness import BIN
+from harness import BIN, SITE, jwt
 
 SRC = os.path.dirname(os.path.dirname(HERE))
 
@@ -217,6 +217,83 @@ class Migrate(unittest.TestCase):
         finally:
             fs.unfill()
             fs.close()
+
+
+
+class KeyRotation(unittest.TestCase):
+    """`townhall key rotate`: refused while the server runs; after it, with
+    the new key file installed, residents are recognised as before, resident
+    tokens signed with the site's secret still verify, and the old staff
+    tokens do not."""
+
+    def rotate(self, server, new_key):
+        return subprocess.run([BIN, "key", "rotate", new_key, "--db", server.db],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_rotate_with_the_server_stopped(self):
+        s = Server()
+        self.addCleanup(s.cleanup)
+        idea = seed_ideas(s, 1, tag="rotate")[0]
+        vote = f"/v1/sites/{SITE}/ideas/{idea}/vote"
+        r = s.request("PUT", vote, token=jwt("rotate-voter"), json_body={"value": 1})
+        self.assertEqual(r.status, 201, r)
+        audit = f"/v1/sites/{SITE}/audit"
+        self.assertEqual(s.get(audit, token=s.tokens["admin"]).status, 200)
+
+        new_key = os.path.join(s.dir, "new.key")
+        r = self.rotate(s, new_key)
+        self.assertEqual(r.returncode, 1, "refused while the server is running")
+        self.assertIn("is the server running?", r.stderr)
+        self.assertIn("TH_EBUSY", r.stderr)
+        self.assertFalse(os.path.exists(new_key), "no new key file")
+        self.assertEqual([n for n in os.listdir(s.dir) if "pre-rotate" in n], [],
+                         "no backup")
+        r = s.request("PUT", vote, token=jwt("rotate-voter-2"), json_body={"value": 1})
+        self.assertEqual(r.status, 201, "the server went on serving")
+
+        self.assertEqual(s.stop(), 0)
+        with open(s.db + ".key", "rb") as f:
+            old_key = f.read()
+        r = self.rotate(s, new_key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("revoked 3 staff tokens", r.stdout)
+        saved = [n for n in os.listdir(s.dir) if ".pre-rotate-" in n]
+        self.assertEqual(len(saved), 1, os.listdir(s.dir))
+        self.assertIn(saved[0], r.stdout, "it says where the backup is")
+        self.assertEqual(integrity(os.path.join(s.dir, saved[0])), "ok")
+        self.assertEqual(os.stat(new_key).st_mode & 0o777, 0o600)
+        with open(new_key, "rb") as f:
+            self.assertNotEqual(f.read(), old_key)
+
+        os.replace(new_key, s.db + ".key")  # installed as docs/operations.md says
+        s.start()
+        r = s.request("PUT", vote, token=jwt("rotate-voter"), json_body={"value": 1})
+        self.assertEqual((r.status, r.json()["recorded"]), (200, False),
+                         "a resident who voted is recognised: same token, same pseudonym")
+        r = s.request("PUT", vote, token=jwt("rotate-voter-3"), json_body={"value": 1})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["up"], 3, "every vote is still counted")
+        self.assertEqual(s.get(audit, token=s.tokens["admin"]).status, 401,
+                         "the old staff tokens are revoked")
+        out = subprocess.run([BIN, "token", "create", "--site", SITE, "--role",
+                              "admin", "--label", "after rotation", "--db", s.db],
+                             capture_output=True, text=True).stdout
+        token = out.split()[-1]
+        entries = s.get(audit, token=token).json()["items"]
+        self.assertIn("key:rotate", [e["action"] for e in entries],
+                      "a new token works, and the audit log records the rotation")
+        self.assertEqual(s.stop(), 0)
+
+        # The old key file back in place: nothing sealed opens.
+        with open(s.db + ".key", "wb") as f:
+            f.write(old_key)
+        s.start()
+        r = s.request("PUT", vote, token=jwt("rotate-voter-4"), json_body={"value": 1})
+        self.assertEqual((r.status, r.json()["type"]), (500, "urn:townhall:problem:key"),
+                         "no vote under the old key: a server error, not the resident's")
+        self.assertEqual(s.stop(), 0)
+        self.assertIn("the site's secret does not open under the key file", s.log_text(),
+                      "and the log says why")
 
 
 if __name__ == "__main__":
