@@ -393,20 +393,28 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   return TH_OK;
 }
 
+/* Finalizes the handle's statements and closes its connection. */
+static void th__db_disconnect(th_db *db) {
+  for (size_t i = 0; i < TH__S_COUNT; i++) {
+    sqlite3_finalize(db->stmts[i]);
+    db->stmts[i] = NULL;
+  }
+  for (size_t i = 0; i < TH__ARRAY_SIZE(db->dyn); i++) {
+    sqlite3_finalize(db->dyn[i].st);
+    free(db->dyn[i].sql);
+    db->dyn[i].st = NULL;
+    db->dyn[i].sql = NULL;
+  }
+  sqlite3_close_v2(db->sql);
+  db->sql = NULL;
+}
+
 int th_close(th_db *db) {
   if (db == NULL)
     return TH_OK;
-  if (db->sql) {
-    if (db->in_batch && !sqlite3_get_autocommit(db->sql))
-      sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-    for (size_t i = 0; i < TH__S_COUNT; i++)
-      sqlite3_finalize(db->stmts[i]);
-    for (size_t i = 0; i < TH__ARRAY_SIZE(db->dyn); i++) {
-      sqlite3_finalize(db->dyn[i].st);
-      free(db->dyn[i].sql);
-    }
-    sqlite3_close_v2(db->sql);
-  }
+  if (db->sql && db->in_batch && !sqlite3_get_autocommit(db->sql))
+    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+  th__db_disconnect(db);
   if (db->keys)
     th__keyring_release(db->keys);
   free(db->path);
@@ -431,6 +439,20 @@ int th__set_application_id(th_db *db) {
   char sql[64];
   snprintf(sql, sizeof sql, "PRAGMA application_id=%d", TH__APPLICATION_ID);
   return th__exec(db, sql);
+}
+
+int th__db_reconnect(th_db *db) {
+  th__db_disconnect(db);
+  th_db *fresh = NULL;
+  int rc = th__db_open_like(db, db->flags, &fresh);
+  if (rc == TH_OK) {
+    db->sql = fresh->sql; /* its statements stay with it, finalized below */
+    fresh->sql = NULL;
+  } else {
+    th__err(db, rc, "reopening the database: %s", th_errmsg(fresh));
+  }
+  th_close(fresh);
+  return rc;
 }
 
 int th__db_open_like(th_db *db, int flags, th_db **out) {

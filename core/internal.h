@@ -198,6 +198,10 @@ int th__migrate(th_db *db);
  * clock and settings, and `flags` (e.g. TH_OPEN_READONLY): how the server
  * gets its writer and reader connections. */
 int th__db_open_like(th_db *db, int flags, th_db **out);
+/* Closes the handle's SQLite connection (dropping every lock it holds) and
+ * opens a new one in its place, as th_open would. On failure the handle can
+ * only be closed. */
+int th__db_reconnect(th_db *db);
 int th__set_application_id(th_db *db);
 
 /* ---- text (text.c) ------------------------------------------------------- */

@@ -139,7 +139,9 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
   struct stat sb;
   if (stat(new_key_file, &sb) == 0)
     return th__err(db, TH_EEXIST,
-                   "%s already exists; the new key file must be a new file",
+                   "%s already exists; the new key file must be a new file "
+                   "(one left by an interrupted rotation was never used: "
+                   "delete it)",
                    new_key_file);
 
   /* The lock first, for everything that follows: in exclusive locking
@@ -147,17 +149,23 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
    * file's exclusive lock after it ends, so the backup (which cannot read
    * from a connection inside a write transaction) sees what is rotated. */
   int rc = th__exec(db, "PRAGMA locking_mode=EXCLUSIVE");
-  if (rc == TH_OK && (rc = th__exec(db, "BEGIN EXCLUSIVE")) == TH_EBUSY)
-    th__err(db, TH_EBUSY,
-            "%s is open elsewhere (is the server running?): stop it first; "
-            "the key was not changed",
-            db->path);
+  if (rc == TH_OK && (rc = th__exec(db, "BEGIN EXCLUSIVE")) == TH_EBUSY) {
+    /* The unix VFS keeps the PENDING lock of a failed attempt, which no
+     * later statement drops in WAL mode and which keeps every new
+     * connection out: only closing the connection does. */
+    if (th__db_reconnect(db) == TH_OK)
+      th__err(db, TH_EBUSY,
+              "%s is open elsewhere (is the server running?): stop it "
+              "first; the key was not changed",
+              db->path);
+    return db->errcode;
+  }
   if (rc == TH_OK)
     rc = th__exec(db, "COMMIT");
-  bool created = false;
+  bool created = false, backed_up = false;
   th__keyring *to = NULL;
   if (rc == TH_OK && backup_dest)
-    rc = th_backup(db, backup_dest);
+    backed_up = (rc = th_backup(db, backup_dest)) == TH_OK;
   if (rc == TH_OK) {
     rc = th__key_file_create(db, new_key_file);
     if (rc == TH_EEXIST)
@@ -165,9 +173,10 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
               new_key_file);
     created = rc == TH_OK;
   }
+  /* Its salts in memory only: the new key file is installed under the old
+   * one's name, whose salts file goes on serving (docs/operations.md). */
   if (rc == TH_OK)
-    rc = th__keyring_acquire(db, new_key_file, false,
-                             db->opt.persist_salts >= 0, &to);
+    rc = th__keyring_acquire(db, new_key_file, false, false, &to);
   bool in_txn = false;
   if (rc == TH_OK)
     in_txn = (rc = th__exec(db, "BEGIN IMMEDIATE")) == TH_OK;
@@ -188,9 +197,15 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
     to = NULL;
     if (report)
       *report = r;
-  } else if (created) {
-    unlink(new_key_file);
-    th__fsync_dir(new_key_file);
+  } else {
+    if (created) {
+      unlink(new_key_file);
+      th__fsync_dir(new_key_file);
+    }
+    if (backed_up) {
+      unlink(backup_dest);
+      th__fsync_dir(backup_dest);
+    }
   }
   if (to)
     th__keyring_release(to);

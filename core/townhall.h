@@ -653,16 +653,19 @@ typedef struct th_key_rotation {
  * in the same transaction: create new ones afterwards. Each site's audit
  * log records the rotation under `actor`. After the commit the WAL is
  * checkpointed and truncated, so values sealed under the old key remain
- * only in backups, and the handle uses the new key from then on.
+ * only in backups, and the handle uses the new key from then on (with
+ * the day's anonymous-rating salts starting afresh on this handle, in memory
+ * only).
  *
  * Runs only while nothing else has the database open, a running server
  * included: it takes SQLite's exclusive lock on the file (waiting at most
- * the handle's busy timeout) and releases it before returning. When
+ * the handle's busy timeout) and releases it before returning, on every
+ * path (when refused, by reopening the handle's connection). When
  * `backup_dest` is not NULL, a backup (as th_backup) is written there under
  * that lock first, so it holds exactly what was rotated.
  *
  * Nothing changes unless it returns TH_OK: on failure the transaction is
- * rolled back and the new key file removed. `report` (may be NULL) gets what
+ * rolled back and the new key file and the backup are removed. `report` (may be NULL) gets what
  * was done. The caller then installs the new key file in place of the old
  * one (or opens the database with it), and keeps the old key file exactly
  * as long as the backups made under it (docs/operations.md).

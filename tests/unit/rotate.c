@@ -105,8 +105,23 @@ int main(void) {
          th_errmsg(busy));
   TAP_OK(access(new_key, F_OK) != 0 && access(backup, F_OK) != 0,
          "no new key file and no backup were left");
-  th_close(busy);
   th_close(other_db);
+  /* The refused handle stays open, as an embedding program's would. */
+  sqlite3 *fresh = NULL;
+  sqlite3_open(t_path("rot.db"), &fresh);
+  sqlite3_busy_timeout(fresh, 200);
+  TAP_INT(sqlite3_exec(fresh,
+                       "SELECT count(*) FROM sites; BEGIN IMMEDIATE; "
+                       "UPDATE sites SET name = name; COMMIT",
+                       NULL, NULL, NULL),
+          SQLITE_OK,
+          "the refused handle holds no lock: a new connection reads and "
+          "writes");
+  sqlite3_close(fresh);
+  TAP_INT(th_site_get_secret(busy, "camden", (unsigned char[64]){0}, 64,
+                             &(size_t){0}),
+          TH_OK, "and the refused handle still works");
+  th_close(busy);
   TAP_INT(vote(db, "resident-2", idea), TH_RECORDED,
           "the database is unlocked again: a vote is recorded");
 
@@ -123,9 +138,10 @@ int main(void) {
                        NULL, NULL, NULL),
           SQLITE_OK, "a consultation whose sealed key is damaged");
   sqlite3_close(raw);
-  rc = th_key_rotate(db, "t", new_key, NULL, NULL);
+  rc = th_key_rotate(db, "t", new_key, backup, NULL);
   TAP_INT(rc, TH_EKEY, "refused: %s", th_errmsg(db));
-  TAP_OK(access(new_key, F_OK) != 0, "the new key file was removed");
+  TAP_OK(access(new_key, F_OK) != 0 && access(backup, F_OK) != 0,
+         "the new key file and the backup were removed");
   size_t got = 0;
   unsigned char buf[64];
   TAP_INT(th_site_get_secret(db, "camden", buf, sizeof buf, &got), TH_OK,
