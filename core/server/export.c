@@ -36,12 +36,14 @@
  *
  * Both queries are bounded: feedback.csv covers at most 104 weeks (52 by
  * default, or from ?from=YYYY-MM-DD) and both files stop at
- * TH__OPEN_MAX_ROWS rows. They run on the loop's read-only connection.
- * feedback.csv aggregates every answer in its window, which on a large site
- * takes the loop a second or more, on a URL anyone may fetch; but complete
- * weeks never change (an answer is recorded, or replaced, on its own day
- * only), so the last few files built are kept until the week ends (see
- * "cache" below).
+ * TH__OPEN_MAX_ROWS rows. ideas.csv runs on the loop's read-only
+ * connection. feedback.csv aggregates every answer in its window, which on
+ * a large site takes a second or more, on a URL anyone may fetch: it is
+ * built in libuv's thread pool on a connection of its own, one file at a
+ * time per server (another request meanwhile gets 503 and Retry-After), so
+ * the loop goes on serving everyone else. Complete weeks never change (an
+ * answer is recorded, or replaced, on its own day only), so the last few
+ * files built are kept until the week ends (see "cache" below).
  */
 #include "router.h"
 
@@ -147,17 +149,17 @@ static int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r) {
   return TH_OK;
 }
 
-static void th__open_send(th__ctx *x, th__sbuf *b, const char *name) {
+static void th__open_send(th__req *req, const char *site, th__sbuf *b,
+                          const char *name) {
   /* Open data is for everyone, from any page: no credentials are involved,
    * so any origin may read it. */
-  snprintf(x->req->cors, sizeof x->req->cors,
-           "Access-Control-Allow-Origin: *\r\n");
+  snprintf(req->cors, sizeof req->cors, "Access-Control-Allow-Origin: *\r\n");
   char extra[512];
   snprintf(extra, sizeof extra,
            TH__OGL_HEADERS
            "Content-Disposition: attachment; filename=\"%s-%s\"\r\n",
-           x->site, name);
-  th__respond(x->req, 200, "text/csv; charset=utf-8; header=present", extra,
+           site, name);
+  th__respond(req, 200, "text/csv; charset=utf-8; header=present", extra,
               b->p, b->len);
 }
 
@@ -248,6 +250,119 @@ static void th__open_cache_put(const th__open_cached *k, const th__sbuf *b) {
 
 /* ---- feedback.csv ---------------------------------------------------------- */
 
+/* The file for weeks [from, to) into `b`. TH_OK, or an error with db's
+ * message. Runs on any thread, with a handle of its own. */
+static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
+                                   int64_t to, const th__open_rules *rules,
+                                   th__sbuf *b) {
+  th__csv_begin(b);
+  static const char *const head[] = {"page",     "week",     "yes",
+                                     "no",       "rating_1", "rating_2",
+                                     "rating_3", "rating_4", "rating_5",
+                                     "responses"};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
+    th__csv_text(b, head[i], i + 1 == TH__ARRAY_SIZE(head));
+  if (from >= to)
+    return TH_OK;
+  sqlite3_stmt *st = th__stmt_dynamic(
+      db,
+      "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
+      " count(*) FILTER (WHERE f.useful = 1),"
+      " count(*) FILTER (WHERE f.useful = 0),"
+      " count(*) FILTER (WHERE f.rating = 1),"
+      " count(*) FILTER (WHERE f.rating = 2),"
+      " count(*) FILTER (WHERE f.rating = 3),"
+      " count(*) FILTER (WHERE f.rating = 4),"
+      " count(*) FILTER (WHERE f.rating = 5),"
+      " count(*)"
+      " FROM pages p JOIN feedback f ON f.page_id = p.id"
+      " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
+      " AND f.day >= ?2 AND f.day < ?3"
+      " GROUP BY f.page_id, monday ORDER BY monday, p.url LIMIT ?4");
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  sqlite3_bind_int64(st, 2, from);
+  sqlite3_bind_int64(st, 3, to);
+  sqlite3_bind_int(st, 4, TH__OPEN_MAX_ROWS);
+  int src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *url = (const char *)sqlite3_column_text(st, 0);
+    char week[32];
+    th__iso_week(sqlite3_column_int64(st, 1), week, sizeof week);
+    int64_t yes = sqlite3_column_int64(st, 2);
+    int64_t no = sqlite3_column_int64(st, 3);
+    th__csv_text(b, url, false);
+    th__csv_text(b, week, false);
+    th__cell(b, rules, yes, false);
+    th__cell(b, rules, no, false);
+    for (int k = 0; k < 5; k++)
+      th__cell(b, rules, sqlite3_column_int64(st, 4 + k), false);
+    /* responses = yes + no: withheld when it would give away the one of
+     * them that is withheld. */
+    if (th__suppressed(rules, yes) != th__suppressed(rules, no))
+      th__csv_text(b, "*", true);
+    else
+      th__cell(b, rules, sqlite3_column_int64(st, 9), true);
+  }
+  int rc = src == SQLITE_DONE
+               ? TH_OK
+               : th__sqlerr(db, src, "aggregating feedback for open data");
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* A feedback.csv being built in the thread pool. The request waits for it
+ * like a write waits for the writer (req->async, pending_cmds): it outlives
+ * its connection, and a stopping loop finishes only after it. */
+typedef struct th__open_job {
+  uv_work_t work;
+  th__req *req;
+  th_db *like; /* the loop's reader: only its path and options are read */
+  th__open_cached key;
+  int64_t to;
+  char site[64];
+  th__sbuf b;
+  int rc;
+  char msg[256];
+} th__open_job;
+
+static void th__open_work(uv_work_t *w) {
+  th__open_job *j = w->data;
+  th_db *db = NULL;
+  j->rc = th__db_open_like(j->like, TH_OPEN_READONLY, &db);
+  if (j->rc == TH_OK)
+    j->rc = th__open_feedback_build(db, j->key.site_id, j->key.from, j->to,
+                                    &j->key.rules, &j->b);
+  if (j->rc == TH_OK && j->b.oom)
+    j->rc = TH_ENOMEM;
+  if (j->rc < 0)
+    snprintf(j->msg, sizeof j->msg, "%s",
+             db ? th_errmsg(db) : th_strerror(j->rc));
+  th_close(db);
+}
+
+static void th__open_built(uv_work_t *w, int status) {
+  th__open_job *j = w->data;
+  th__req *req = j->req;
+  th__loop *lp = req->lp;
+  atomic_store(&lp->srv->open_building, false);
+  if (status < 0) {
+    j->rc = TH_ESHUTDOWN;
+    snprintf(j->msg, sizeof j->msg, "The server is shutting down.");
+  }
+  if (j->rc < 0) {
+    th__respond_error(req, j->rc, j->msg);
+  } else {
+    th__open_cache_put(&j->key, &j->b);
+    th__open_send(req, j->site, &j->b, "feedback.csv");
+  }
+  th__sbuf_free(&j->b);
+  free(j);
+  lp->pending_cmds--;
+  th__loop_maybe_finish(lp);
+}
+
 static void th__open_feedback(th__ctx *x, const th__site_row *site,
                               const th__open_rules *rules) {
   th_db *db = x->req->lp->reader;
@@ -276,77 +391,39 @@ static void th__open_feedback(th__ctx *x, const th__site_row *site,
                          .rules = *rules};
   th__sbuf b = {0};
   if (th__open_cache_get(&key, &b)) {
-    th__open_send(x, &b, "feedback.csv");
+    th__open_send(x->req, x->site, &b, "feedback.csv");
     th__sbuf_free(&b);
     return;
   }
   th__sbuf_free(&b);
-  b = (th__sbuf){0};
-  th__csv_begin(&b);
-  static const char *const head[] = {"page",     "week",     "yes",
-                                     "no",       "rating_1", "rating_2",
-                                     "rating_3", "rating_4", "rating_5",
-                                     "responses"};
-  for (size_t i = 0; i < TH__ARRAY_SIZE(head); i++)
-    th__csv_text(&b, head[i], i + 1 == TH__ARRAY_SIZE(head));
-
-  int rc = TH_OK;
-  if (from < to) {
-    sqlite3_stmt *st = th__stmt_dynamic(
-        db,
-        "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
-        " count(*) FILTER (WHERE f.useful = 1),"
-        " count(*) FILTER (WHERE f.useful = 0),"
-        " count(*) FILTER (WHERE f.rating = 1),"
-        " count(*) FILTER (WHERE f.rating = 2),"
-        " count(*) FILTER (WHERE f.rating = 3),"
-        " count(*) FILTER (WHERE f.rating = 4),"
-        " count(*) FILTER (WHERE f.rating = 5),"
-        " count(*)"
-        " FROM pages p JOIN feedback f ON f.page_id = p.id"
-        " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
-        " AND f.day >= ?2 AND f.day < ?3"
-        " GROUP BY f.page_id, monday ORDER BY monday, p.url LIMIT ?4");
-    if (st == NULL) {
-      rc = db->errcode;
-    } else {
-      sqlite3_bind_int64(st, 1, site->id);
-      sqlite3_bind_int64(st, 2, from);
-      sqlite3_bind_int64(st, 3, to);
-      sqlite3_bind_int(st, 4, TH__OPEN_MAX_ROWS);
-      int src;
-      while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *url = (const char *)sqlite3_column_text(st, 0);
-        char week[32];
-        th__iso_week(sqlite3_column_int64(st, 1), week, sizeof week);
-        int64_t yes = sqlite3_column_int64(st, 2);
-        int64_t no = sqlite3_column_int64(st, 3);
-        th__csv_text(&b, url, false);
-        th__csv_text(&b, week, false);
-        th__cell(&b, rules, yes, false);
-        th__cell(&b, rules, no, false);
-        for (int k = 0; k < 5; k++)
-          th__cell(&b, rules, sqlite3_column_int64(st, 4 + k), false);
-        /* responses = yes + no: withheld when it would give away the one
-         * of them that is withheld. */
-        if (th__suppressed(rules, yes) != th__suppressed(rules, no))
-          th__csv_text(&b, "*", true);
-        else
-          th__cell(&b, rules, sqlite3_column_int64(st, 9), true);
-      }
-      if (src != SQLITE_DONE)
-        rc = th__sqlerr(db, src, "aggregating feedback for open data");
-      sqlite3_reset(st);
-    }
-  }
-  if (rc < 0 || b.oom) {
-    th__sbuf_free(&b);
-    th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM, th_errmsg(db));
+  th_server *srv = x->req->lp->srv;
+  if (atomic_exchange(&srv->open_building, true)) {
+    th__respond_problem(x->req, 503, "busy", th_strerror(TH_EBUSY),
+                        "Another open-data file is being prepared; try again "
+                        "in a few seconds.",
+                        "Retry-After: 5\r\n");
     return;
   }
-  th__open_cache_put(&key, &b);
-  th__open_send(x, &b, "feedback.csv");
-  th__sbuf_free(&b);
+  th__open_job *j = calloc(1, sizeof *j);
+  if (j == NULL) {
+    atomic_store(&srv->open_building, false);
+    th__respond_error(x->req, TH_ENOMEM, "out of memory");
+    return;
+  }
+  j->work.data = j;
+  j->req = x->req;
+  j->like = db;
+  j->key = key;
+  j->to = to;
+  snprintf(j->site, sizeof j->site, "%s", x->site);
+  x->req->async = true;
+  x->req->lp->pending_cmds++;
+  if (uv_queue_work(x->req->lp->loop, &j->work, th__open_work,
+                    th__open_built) != 0) {
+    /* Not queued: built here instead, as before the thread pool. */
+    th__open_work(&j->work);
+    th__open_built(&j->work, 0);
+  }
 }
 
 /* ---- ideas.csv ------------------------------------------------------------- */
@@ -413,7 +490,7 @@ static void th__open_ideas(th__ctx *x, const th__site_row *site,
     th__respond_error(x->req, rc < 0 ? rc : TH_ENOMEM, th_errmsg(db));
     return;
   }
-  th__open_send(x, &b, "ideas.csv");
+  th__open_send(x->req, x->site, &b, "ideas.csv");
   th__sbuf_free(&b);
 }
 

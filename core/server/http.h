@@ -169,7 +169,8 @@ struct th__loop {
   char *free_bufs[64];   /* recycled input buffers */
   th__req *spare_reqs;   /* finished requests kept for the next (server.c) */
   unsigned nconns;
-  unsigned pending_cmds; /* commands sent to the writer, not yet back */
+  unsigned pending_cmds; /* commands sent to the writer (or the thread pool),
+                            not yet back */
   unsigned nfree;
   unsigned nspare;
   unsigned next_site; /* the slot the next site read replaces */
@@ -217,6 +218,7 @@ struct th_server {
   uv_timer_t purge_timer;
   bool purge_timer_open;
   unsigned char form_key[32]; /* signs form timestamps */
+  atomic_bool open_building; /* an open-data file is being built (export.c) */
   th__ratelimit *ratelimit;
 };
 
@@ -229,6 +231,9 @@ int th__conn_adopt(th_server *srv, int fd);
 void th__conn_flush(th__conn *c);
 /* Called when a request's response is complete (sync or after the writer). */
 void th__req_done(th__req *req);
+/* Ends a stopping loop once nothing is left on it (connections, commands
+ * sent to the writer or the thread pool, the listener). */
+void th__loop_maybe_finish(th__loop *lp);
 void th__req_free(th__req *req);
 /* The value of a request header (name lower-case), or NULL; *len its length. */
 const char *th__req_header(const th__req *req, const char *name, size_t *len);

@@ -142,7 +142,6 @@ const char *th__req_header(const th__req *req, const char *name, size_t *len) {
 static void th__conn_close(th__conn *c);
 static void th__conn_parse(th__conn *c);
 static void th__conn_timer(th__conn *c);
-static void th__loop_maybe_finish(th__loop *lp);
 static void th__wake_init(th__loop *lp);
 
 static void th__buf_release(th__conn *c) {
@@ -1116,7 +1115,7 @@ static void th__on_wake_closed(uv_handle_t *h) {
   th__loop_maybe_finish(lp);
 }
 
-static void th__loop_maybe_finish(th__loop *lp) {
+void th__loop_maybe_finish(th__loop *lp) {
   if (!lp->stopping || lp->nconns || lp->pending_cmds || lp->listening)
     return;
   /* Nothing is queued (pending_cmds): the wake-up handle goes first. An

@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -132,6 +134,66 @@ class OpenData(unittest.TestCase):
         self.assertEqual(r.body, b"")
         r = self.server.request("POST", "/v1/sites/camden/open/ideas.csv", body=b"")
         self.assertEqual(r.status, 405)
+
+
+class BuiltOffTheLoop(unittest.TestCase):
+    """feedback.csv aggregates every answer in its window: on a large site
+    that takes a while, and anyone may ask for it. It is built off the
+    server's loop, one file at a time: meanwhile the loop answers everyone
+    else, and another open-data file to build gets 503 and Retry-After."""
+
+    def test_a_slow_build_leaves_the_loop_serving(self):
+        d = tempfile.mkdtemp(prefix="townhall-opendata-big-",
+                             dir=os.environ.get("TH_ARTIFACTS"))
+        db = os.path.join(d, "townhall.db")
+        r = subprocess.run([FIXTURE, db], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        con = sqlite3.connect(db)
+        page, first, last = con.execute(
+            "SELECT p.id, p.first_day, p.last_day FROM pages p JOIN sites s"
+            " ON s.id = p.site_id WHERE s.slug = 'camden' ORDER BY p.id"
+            " LIMIT 1").fetchone()
+        n = 1500000  # a second or so of aggregation on this machine
+        con.executemany(
+            "INSERT INTO feedback (page_id, day, useful, rating) VALUES (?, ?, ?, ?)",
+            ((page, first + i % (last - first + 1), i % 2, 1 + i % 5) for i in range(n)))
+        con.commit()
+        con.close()
+        server = Server(site=False, directory=d)
+        self.addCleanup(server.cleanup)
+
+        # Two different files asked for at the same moment: whichever the
+        # server reads second arrives while the first is being built.
+        url = "/v1/sites/camden/open/feedback.csv"
+        paths = {"a": url, "b": url + "?from=2025-12-01"}
+        answers = {}
+        threads = {k: threading.Thread(target=lambda k=k: answers.update(
+            {k: server.get(paths[k], timeout=600)})) for k in paths}
+        for t in threads.values():
+            t.start()
+        while not answers:
+            time.sleep(0.002)
+        quick = next(iter(answers))
+        slow = "b" if quick == "a" else "a"
+        busy = answers[quick]
+        self.assertEqual(busy.status, 503, "the second file asked for while the first "
+                         "is built: 503 (both built in turn would mean the loop built them)")
+        self.assertEqual(busy.header("retry-after"), "5")
+        self.assertEqual(busy.json()["type"], "urn:townhall:problem:busy")
+        self.assertTrue(threads[slow].is_alive())
+        health = server.get("/healthz")
+        self.assertEqual(health.status, 200)
+        self.assertTrue(threads[slow].is_alive(), "the loop answered /healthz while the "
+                        "file was still being built")
+        threads[slow].join(600)
+        built = answers[slow]
+        self.assertEqual(built.status, 200, built)
+        data = [row for row in rows(built.body[3:].decode("utf-8"))[1:] if row[2] != "*"]
+        self.assertTrue(data, "the answers added are in the file")
+        again = server.get(paths[slow])
+        self.assertEqual(again.body, built.body, "then served from the cache")
+        r = server.get(paths[quick], timeout=600)
+        self.assertEqual(r.status, 200, "and the other file is built in turn")
 
 
 if __name__ == "__main__":

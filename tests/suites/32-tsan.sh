@@ -39,9 +39,25 @@ else
   fail=1
 fi
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+# The open-data fixture (a plain build: it only writes the database), for
+# the file built in libuv's thread pool beside the loop (export.c).
+tmp=$(mktemp -d /tmp/townhall-32.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cc -std=c11 -I"$TH_SRC/core" -o "$tmp/fixture" "$TH_SRC/tests/opendata/fixture.c" \
+   "$TH_BUILD/core/.libs/libthcore.a" $(pkg-config --libs libuv sqlite3 libsodium jansson) \
+   -lm -lpthread >"$tmp/cc.log" 2>&1 || { echo "not ok $((n+1)) - the open-data fixture builds"; exit 1; }
+servers() {
+  TH_BIN="$b/townhall" "$PY" tap.py test_api test_robust
+  local api=$?
+  (cd "$TH_SRC/tests/opendata" && TH_BIN="$b/townhall" TH_OPENDATA_FIXTURE="$tmp/fixture" \
+     PYTHONPATH="$TH_SRC/tests/opendata:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 \
+     "$PY" ../api/tap.py test_opendata.BuiltOffTheLoop)
+  local open=$?
+  [ $api -eq 0 ] && [ $open -eq 0 ]
+}
 cd "$TH_SRC/tests/api"
-# Numbered on from server.t's line; tap.py's own plan line is dropped.
-TH_BIN="$b/townhall" "$PY" tap.py test_api test_robust |
+# Numbered on from server.t's line; tap.py's own plan lines are dropped.
+servers |
   awk -v off=$n '/^(ok|not ok) [0-9]+ - / { s = ($1 == "ok") ? "ok" : "not ok";
                    i = index($0, " - "); print s, ++off, "- tsan server:", substr($0, i + 3); next }
                  /^1\.\./ { next } { print }'
