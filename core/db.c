@@ -41,7 +41,16 @@ int64_t th__day(th_time ms) {
   return ms >= 0 ? ms / TH__DAY_MS : -((-ms + TH__DAY_MS - 1) / TH__DAY_MS);
 }
 
+int th__lost(th_db *db) {
+  return th__err(db, TH_ESTATE,
+                 "this handle lost its database connection; close it");
+}
+
 sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
+  if (db->sql == NULL) {
+    th__lost(db);
+    return NULL;
+  }
   sqlite3_stmt *st = db->stmts[id];
   if (st == NULL) {
     int rc = sqlite3_prepare_v3(db->sql, th__sql[id], -1,
@@ -59,6 +68,10 @@ sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
 }
 
 sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
+  if (db->sql == NULL) {
+    th__lost(db);
+    return NULL;
+  }
   for (size_t i = 0; i < TH__ARRAY_SIZE(db->dyn); i++) {
     if (db->dyn[i].sql && strcmp(db->dyn[i].sql, sql) == 0) {
       sqlite3_reset(db->dyn[i].st);
@@ -89,6 +102,8 @@ sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
 }
 
 int th__exec(th_db *db, const char *sql) {
+  if (db->sql == NULL)
+    return th__lost(db);
   int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
   return rc == SQLITE_OK ? TH_OK : th__sqlerr(db, rc, sql);
 }
@@ -449,7 +464,10 @@ int th__db_reconnect(th_db *db) {
     db->sql = fresh->sql; /* its statements stay with it, finalized below */
     fresh->sql = NULL;
   } else {
-    th__err(db, rc, "reopening the database: %s", th_errmsg(fresh));
+    rc = th__err(db, TH_ESTATE,
+                 "reopening the database failed (%s): this handle can only "
+                 "be closed",
+                 th_errmsg(fresh));
   }
   th_close(fresh);
   return rc;

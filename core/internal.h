@@ -202,6 +202,9 @@ int th__db_open_like(th_db *db, int flags, th_db **out);
  * opens a new one in its place, as th_open would. On failure the handle can
  * only be closed. */
 int th__db_reconnect(th_db *db);
+/* TH_ESTATE, for a handle whose connection could not be reopened: it can
+ * only be closed (every statement on it fails with this). */
+int th__lost(th_db *db);
 int th__set_application_id(th_db *db);
 
 /* ---- text (text.c) ------------------------------------------------------- */

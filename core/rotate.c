@@ -132,6 +132,8 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
     *report = r;
   if (new_key_file == NULL || new_key_file[0] == '\0')
     return th__err(db, TH_EINVAL, "no new key file given");
+  if (db->sql == NULL)
+    return th__lost(db);
   if (db->flags & TH_OPEN_READONLY)
     return th__err(db, TH_ESTATE, "the handle is read-only");
   if (db->in_batch)

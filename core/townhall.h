@@ -660,7 +660,8 @@ typedef struct th_key_rotation {
  * Runs only while nothing else has the database open, a running server
  * included: it takes SQLite's exclusive lock on the file (waiting at most
  * the handle's busy timeout) and releases it before returning, on every
- * path (when refused, by reopening the handle's connection). When
+ * path (when refused, by reopening the handle's connection; should that
+ * reopening fail, TH_ESTATE says so and the handle can only be closed). When
  * `backup_dest` is not NULL, a backup (as th_backup) is written there under
  * that lock first, so it holds exactly what was rotated.
  *

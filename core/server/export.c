@@ -39,9 +39,10 @@
  * TH__OPEN_MAX_ROWS rows. ideas.csv runs on the loop's read-only
  * connection. feedback.csv aggregates every answer in its window, which on
  * a large site takes a second or more, on a URL anyone may fetch: it is
- * built in libuv's thread pool on a connection of its own, one file at a
- * time per server (another request meanwhile gets 503 and Retry-After), so
- * the loop goes on serving everyone else. Complete weeks never change (an
+ * built in libuv's thread pool on a read-only connection the server keeps
+ * for it, one file at a time per server, whichever site it is for (another
+ * request meanwhile gets 503 and Retry-After), so the loop goes on serving
+ * everyone else. Complete weeks never change (an
  * answer is recorded, or replaced, on its own day only), so the last few
  * files built are kept until the week ends (see "cache" below).
  */
@@ -318,7 +319,7 @@ static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
 typedef struct th__open_job {
   uv_work_t work;
   th__req *req;
-  th_db *like; /* the loop's reader: only its path and options are read */
+  th_db *db; /* the server's open_reader, this job's while the flag is set */
   th__open_cached key;
   int64_t to;
   char site[64];
@@ -329,17 +330,12 @@ typedef struct th__open_job {
 
 static void th__open_work(uv_work_t *w) {
   th__open_job *j = w->data;
-  th_db *db = NULL;
-  j->rc = th__db_open_like(j->like, TH_OPEN_READONLY, &db);
-  if (j->rc == TH_OK)
-    j->rc = th__open_feedback_build(db, j->key.site_id, j->key.from, j->to,
-                                    &j->key.rules, &j->b);
+  j->rc = th__open_feedback_build(j->db, j->key.site_id, j->key.from, j->to,
+                                  &j->key.rules, &j->b);
   if (j->rc == TH_OK && j->b.oom)
     j->rc = TH_ENOMEM;
   if (j->rc < 0)
-    snprintf(j->msg, sizeof j->msg, "%s",
-             db ? th_errmsg(db) : th_strerror(j->rc));
-  th_close(db);
+    snprintf(j->msg, sizeof j->msg, "%s", th_errmsg(j->db));
 }
 
 static void th__open_built(uv_work_t *w, int status) {
@@ -352,7 +348,7 @@ static void th__open_built(uv_work_t *w, int status) {
     snprintf(j->msg, sizeof j->msg, "The server is shutting down.");
   }
   if (j->rc < 0) {
-    th__respond_error(req, j->rc, j->msg);
+    th__respond_error(req, j->rc, j->msg); /* a 5xx keeps the detail out */
   } else {
     th__open_cache_put(&j->key, &j->b);
     th__open_send(req, j->site, &j->b, "feedback.csv");
@@ -396,6 +392,18 @@ static void th__open_feedback(th__ctx *x, const th__site_row *site,
     return;
   }
   th__sbuf_free(&b);
+  b = (th__sbuf){0};
+  if (from >= to) { /* no complete week asked for: the header only */
+    th__open_feedback_build(db, site->id, from, to, rules, &b);
+    if (b.oom) {
+      th__respond_error(x->req, TH_ENOMEM, "out of memory");
+    } else {
+      th__open_cache_put(&key, &b);
+      th__open_send(x->req, x->site, &b, "feedback.csv");
+    }
+    th__sbuf_free(&b);
+    return;
+  }
   th_server *srv = x->req->lp->srv;
   if (atomic_exchange(&srv->open_building, true)) {
     th__respond_problem(x->req, 503, "busy", th_strerror(TH_EBUSY),
@@ -412,7 +420,7 @@ static void th__open_feedback(th__ctx *x, const th__site_row *site,
   }
   j->work.data = j;
   j->req = x->req;
-  j->like = db;
+  j->db = srv->open_reader;
   j->key = key;
   j->to = to;
   snprintf(j->site, sizeof j->site, "%s", x->site);

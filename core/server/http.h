@@ -218,7 +218,11 @@ struct th_server {
   uv_timer_t purge_timer;
   bool purge_timer_open;
   unsigned char form_key[32]; /* signs form timestamps */
-  atomic_bool open_building; /* an open-data file is being built (export.c) */
+  /* An open-data file is being built (export.c), on open_reader: a
+   * read-only connection used by one thread-pool job at a time, handed over
+   * by this flag. */
+  atomic_bool open_building;
+  th_db *open_reader;
   th__ratelimit *ratelimit;
 };
 

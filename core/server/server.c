@@ -1025,6 +1025,7 @@ static void th__server_free(th_server *srv) {
     pthread_mutex_destroy(&lp->done_lock);
   }
   free(srv->loops);
+  th_close(srv->open_reader);
   th__ratelimit_free(srv->ratelimit);
   sodium_memzero(srv->form_key, sizeof srv->form_key);
   free(srv);
@@ -1331,6 +1332,8 @@ int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
   rc = th__db_open_like(db, 0, &w);
   for (unsigned i = 0; rc == TH_OK && i < srv->nloops; i++)
     rc = th__db_open_like(db, TH_OPEN_READONLY, &srv->loops[i].reader);
+  if (rc == TH_OK)
+    rc = th__db_open_like(db, TH_OPEN_READONLY, &srv->open_reader);
   if (rc == TH_OK) {
     th__subkey(w->keys, 1, "thformts", srv->form_key);
     rc = th__writer_start(srv, w, &srv->writer);
