@@ -171,6 +171,12 @@ export interface PurgeReport {
   salts: number;
 }
 
+export interface KeyRotation {
+  siteSecrets: number;
+  consultationKeys: number;
+  tokensRevoked: number;
+}
+
 export interface AuditEntry {
   id: number;
   at: number;
@@ -271,6 +277,8 @@ export class Townhall {
   eraseResident(site: string, resident: string): Promise<number>;
 
   purge(): Promise<PurgeReport>;
+  /** Re-seals what the key file protects under a new one; TH_EBUSY while the database is open elsewhere. */
+  rotateKey(newKeyFile: string, options?: Actor & { backup?: string | null }): Promise<KeyRotation>;
   auditLog(site: string, options?: { beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
 
   /** A resident JWT (HS256, the site's secret), ttl 1..3600 seconds. */

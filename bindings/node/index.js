@@ -318,6 +318,19 @@ class Townhall {
     return this._call('purge');
   }
 
+  /**
+   * Re-seals every site secret and consultation key under a new key file,
+   * created at newKeyFile, and revokes every staff token (docs/operations.md,
+   * "Rotating the key file"). Only while nothing else has the database open
+   * (a running server included): rejects with TH_EBUSY otherwise. `backup`:
+   * a copy of the database as it was, taken first. Nothing changes if it
+   * rejects; this handle uses the new key afterwards.
+   */
+  async rotateKey(newKeyFile, { backup = null, actor = null } = {}) {
+    return this._call('keyRotate', actor, String(newKeyFile),
+      backup == null ? null : String(backup));
+  }
+
   async auditLog(site, { beforeId = 0, limit = 100 } = {}) {
     return this._call('auditList', site, beforeId, limit);
   }

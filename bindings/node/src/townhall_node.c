@@ -76,6 +76,7 @@ struct op {
   size_t out_len;
   th_counts counts;
   th_purge_report purge;
+  th_key_rotation rotation;
   op *next;
 };
 
@@ -1433,6 +1434,29 @@ static napi_value js_purge(napi_env env, napi_callback_info info) {
   return op_queue(env, argv[0], o);
 }
 
+static int exec_key_rotate(op *o) {
+  return th_key_rotate(o->h->db, o->s[0], o->s[1], o->s[2], &o->rotation);
+}
+static napi_value done_key_rotate(napi_env env, op *o) {
+  napi_value v = obj(env);
+  set_i64(env, v, "siteSecrets", o->rotation.site_secrets);
+  set_i64(env, v, "consultationKeys", o->rotation.consultation_keys);
+  set_i64(env, v, "tokensRevoked", o->rotation.tokens_revoked);
+  return v;
+}
+
+/* keyRotate(h, actor, newKeyFile, backup) */
+static napi_value js_key_rotate(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "actor", true, &o->s[0]));
+  CHECK(get_str(env, argv[2], "newKeyFile", false, &o->s[1]));
+  CHECK(get_str(env, argv[3], "backup", true, &o->s[2]));
+  o->exec = exec_key_rotate;
+  o->done = done_key_rotate;
+  return op_queue(env, argv[0], o);
+}
+
 static int exec_audit(op *o) {
   return th_audit_list_get(o->h->db, o->s[0], o->n[0], (int)o->n[1],
                            (th_audit_list **)&o->res);
@@ -1742,6 +1766,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"residentExport", js_export},
       {"residentErase", js_erase},
       {"purge", js_purge},
+      {"keyRotate", js_key_rotate},
       {"auditList", js_audit},
       {"tokenCreate", js_token_create},
       {"tokenRevoke", js_token_revoke},

@@ -1,8 +1,10 @@
 'use strict';
 // Sites, consultations, ideas, votes, feedback, residents' rights, tokens,
-// purge and audit: success and the library's errors.
+// purge, audit and key rotation: success and the library's errors.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const { SITE, ORIGIN, fresh, rejectsWith, townhall } = require('./helpers');
 
 test('sites: create, get, list, update', async (t) => {
@@ -277,6 +279,30 @@ test('staff tokens', async (t) => {
   await rejectsWith(th.createToken('admin', 'past', { expires: Date.now() - 1000 }), 'TH_EINVAL');
   await rejectsWith(th.createToken('admin', 'x', { site: 'nowhere' }), 'TH_ENOTFOUND');
   await rejectsWith(th.createToken('emperor', 'x'), 'TH_EINVAL');
+});
+
+test('key rotation', async (t) => {
+  const { th, dir, file } = await fresh(t);
+  const secret = Buffer.from(Array.from({ length: 40 }, (_, i) => i));
+  await th.setSiteSecret(SITE, secret);
+  const tok = await th.createToken('admin', 'ops');
+  const newKey = path.join(dir, 'new.key');
+  const other = await townhall.open(file);
+  await rejectsWith(th.rotateKey(newKey), 'TH_EBUSY');
+  await other.close();
+  assert.equal(fs.existsSync(newKey), false);
+  await rejectsWith(th.rotateKey(`${file}.key`), 'TH_EEXIST');
+  const report = await th.rotateKey(newKey, { backup: path.join(dir, 'before.db'), actor: 'ops desk' });
+  assert.deepEqual(report, { siteSecrets: 1, consultationKeys: 1, tokensRevoked: 1 });
+  assert.equal(fs.statSync(newKey).mode & 0o777, 0o600);
+  assert.deepEqual(await th.getSiteSecret(SITE), secret);
+  await rejectsWith(th.checkToken(tok.token), 'TH_EAUTH');
+  const again = await townhall.open(file, { keyFile: newKey });
+  t.after(() => again.close());
+  assert.deepEqual(await again.getSiteSecret(SITE), secret);
+  const old = await townhall.open(file);
+  t.after(() => old.close());
+  await rejectsWith(old.getSiteSecret(SITE), 'TH_EKEY');
 });
 
 test('purge and audit paging', async (t) => {

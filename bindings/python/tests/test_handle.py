@@ -106,6 +106,37 @@ class BackupTest(TownhallTestCase):
                               self.th.backup, dest)
 
 
+class KeyRotationTest(TownhallTestCase):
+    def test_rotate_key(self):
+        secret = bytes(range(40))
+        self.th.set_site_secret(SITE, secret)
+        self.th.vote(SITE, "r1", self.th.submit_idea(SITE, "author", "Benches").id, 1)
+        token = self.th.create_token("admin", "ops").token
+        new_key = os.path.join(self.dir, "new.key")
+        with Townhall(self.path):  # another handle: the database is in use
+            self.assertRaisesCode(townhall.Busy, "TH_EBUSY", self.th.rotate_key,
+                                  new_key)
+        self.assertFalse(os.path.exists(new_key))
+        self.assertRaisesCode(townhall.AlreadyExists, "TH_EEXIST",
+                              self.th.rotate_key, self.path + ".key")
+        backup = os.path.join(self.dir, "before.db")
+        r = self.th.rotate_key(new_key, backup=backup, actor="ops desk")
+        self.assertEqual(r, townhall.KeyRotation(site_secrets=1, consultation_keys=1,
+                                                 tokens_revoked=1))
+        self.assertEqual(os.stat(new_key).st_mode & 0o777, 0o600)
+        self.assertEqual(self.th.get_site_secret(SITE), secret)
+        self.assertRaisesCode(townhall.AuthenticationFailed, "TH_EAUTH",
+                              self.th.check_token, token)
+        self.th.close()
+        with Townhall(self.path, key_file=new_key) as th:
+            self.assertEqual(th.get_site_secret(SITE), secret)
+        with Townhall(self.path) as th:  # the old key file
+            self.assertRaisesCode(townhall.KeyFileError, "TH_EKEY",
+                                  th.get_site_secret, SITE)
+        with Townhall(backup, key_file=self.path + ".key", readonly=True) as th:
+            self.assertEqual(th.check_token(token).label, "ops")
+
+
 class HeaderTest(unittest.TestCase):
     def test_every_function_of_the_header_is_bound(self):
         # Every function core/townhall.h exports has a prototype here,

@@ -186,6 +186,11 @@ class th_purge_report(Structure):
                 ("dedup_tokens", c_int64), ("salts", c_int64)]
 
 
+class th_key_rotation(Structure):
+    _fields_ = [("site_secrets", c_int64), ("consultation_keys", c_int64),
+                ("tokens_revoked", c_int64)]
+
+
 class th_audit_entry(Structure):
     _fields_ = [("id", c_int64), ("at", th_time), ("actor", c_char_p),
                 ("action", c_char_p), ("idea_id", c_int64),
@@ -289,6 +294,8 @@ PROTOTYPES = {
     "th_resident_export": (c_int, [DB, c_char_p, c_char_p, OUT_STR]),
     "th_resident_erase": (c_int, [DB, c_char_p, c_char_p, P(c_int64)]),
     "th_purge": (c_int, [DB, P(th_purge_report)]),
+    "th_key_rotate": (c_int, [DB, c_char_p, c_char_p, c_char_p,
+                              P(th_key_rotation)]),
     "th_audit_list_get": (c_int, [DB, c_char_p, c_int64, c_int,
                                   P(P(th_audit_list))]),
     "th_audit_list_free": (None, [P(th_audit_list)]),

@@ -15,7 +15,8 @@ from . import _lib as L
 from ._lib import lib
 from .errors import HandleClosed, InvalidArgument, error_for
 from .types import (AuditEntry, Comment, Consultation, Counts, Idea, IdeaPage,
-                    Moderation, NewToken, PageList, PageSummary, PurgeReport,
+                    KeyRotation, Moderation, NewToken, PageList, PageSummary,
+                    PurgeReport,
                     Role, Site, Sort, Status, Submission, TokenInfo, VoteDay,
                     Who, from_datetime)
 
@@ -620,6 +621,22 @@ class Townhall:
         self._call(lib.th_purge, byref(r))
         return PurgeReport(r.comments, r.audit, r.keys, r.dedup_tokens,
                            r.salts)
+
+    def rotate_key(self, new_key_file: Union[str, os.PathLike], *,
+                   backup: Union[str, os.PathLike, None] = None,
+                   actor: Optional[str] = None) -> KeyRotation:
+        """Re-seals every site secret and consultation key under a new key
+        file, created at `new_key_file`, and revokes every staff token
+        (docs/operations.md, "Rotating the key file"). Only while nothing
+        else has the database open (a running server included): raises Busy
+        otherwise. `backup`: a copy of the database as it was, taken first.
+        Nothing changes if it raises. This handle uses the new key
+        afterwards; install the new key file before opening it again."""
+        r = L.th_key_rotation()
+        self._call(lib.th_key_rotate, _b(actor), os.fsencode(new_key_file),
+                   None if backup is None else os.fsencode(backup), byref(r))
+        return KeyRotation(r.site_secrets, r.consultation_keys,
+                           r.tokens_revoked)
 
     def audit_log(self, site: str, *, before_id: int = 0,
                   limit: int = 100) -> List[AuditEntry]:

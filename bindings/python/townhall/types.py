@@ -250,6 +250,13 @@ class PurgeReport:
 
 
 @dataclass(frozen=True)
+class KeyRotation:
+    site_secrets: int = 0       # re-sealed under the new key file
+    consultation_keys: int = 0  # re-sealed under the new key file
+    tokens_revoked: int = 0     # staff tokens: create new ones
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     id: int
     at: int
@@ -280,5 +287,5 @@ class NewToken:
 __all__ = ["Status", "PUBLIC_STATUSES", "Sort", "Moderation", "Role", "Who",
            "Site", "Consultation", "Idea", "IdeaPage", "Submission", "Counts",
            "VoteDay", "PageSummary", "PageList", "Comment", "PurgeReport",
-           "AuditEntry", "TokenInfo", "NewToken", "to_datetime",
+           "KeyRotation", "AuditEntry", "TokenInfo", "NewToken", "to_datetime",
            "from_datetime"]
