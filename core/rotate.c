@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -145,6 +146,11 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
                    "(one left by an interrupted rotation was never used: "
                    "delete it)",
                    new_key_file);
+  /* The handle's key file from then on: what th__db_open_like and
+   * th__db_reconnect open (a server started on this handle, say). */
+  char *new_path = strdup(new_key_file);
+  if (new_path == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
 
   /* The lock first, for everything that follows: in exclusive locking
    * mode an (empty) exclusive transaction leaves the connection holding the
@@ -160,6 +166,7 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
               "%s is open elsewhere (is the server running?): stop it "
               "first; the key was not changed",
               db->path);
+    free(new_path);
     return db->errcode;
   }
   if (rc == TH_OK)
@@ -197,6 +204,10 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
     th__keyring_release(db->keys);
     db->keys = to;
     to = NULL;
+    free(db->key_path);
+    db->key_path = new_path;
+    db->opt.key_file = new_path;
+    new_path = NULL;
     if (report)
       *report = r;
   } else {
@@ -211,6 +222,7 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
   }
   if (to)
     th__keyring_release(to);
+  free(new_path);
   /* Back to normal locking: the next read releases the exclusive lock (a
    * failure there is not the caller's: the rotation is done or not). */
   sqlite3_exec(db->sql,

@@ -7,6 +7,7 @@
  * database as it was, under the old key.
  */
 #include "helpers.h"
+#include "internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -176,6 +177,12 @@ int main(void) {
           "a resident who voted is still recognised (pseudonyms unchanged)");
   TAP_INT(th_token_check(db, tok, NULL, NULL), TH_EAUTH,
           "the staff token no longer works");
+  th_db *like = NULL;
+  TAP_INT(th__db_open_like(db, TH_OPEN_READONLY, &like), TH_OK,
+          "a handle opened like this one (as th_server_new does)");
+  TAP_INT(th_site_get_secret(like, "camden", buf, sizeof buf, &got), TH_OK,
+          "opens the new key file: the site secret opens");
+  th_close(like);
   th_audit_list *al = NULL;
   T_CHECK(db, th_audit_list_get(db, "islington", 0, 10, &al));
   TAP_OK(al && al->count > 0 &&
