@@ -85,27 +85,6 @@ static int file_holds(const char *name, const void *needle, size_t n) {
   return in;
 }
 
-/* One blob from a database file (the first row of `sql`). */
-static size_t blob_of(const char *file, const char *sql, unsigned char *out,
-                      size_t cap) {
-  sqlite3 *s = NULL;
-  sqlite3_stmt *st = NULL;
-  size_t n = 0;
-  if (sqlite3_open_v2(t_path(file), &s, SQLITE_OPEN_READONLY, NULL) ==
-          SQLITE_OK &&
-      sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW &&
-      sqlite3_column_type(st, 0) == SQLITE_BLOB) {
-    n = (size_t)sqlite3_column_bytes(st, 0);
-    if (n > cap)
-      n = cap;
-    memcpy(out, sqlite3_column_blob(st, 0), n);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(s);
-  return n;
-}
-
 static int64_t int_of(th_db *db, const char *sql) {
   sqlite3_stmt *st = NULL;
   int64_t v = -1;
@@ -147,7 +126,7 @@ static void test_salts_and_backups(void) {
   TAP_OK(file_holds("salts.db.key.salts", salt0, sizeof salt0),
          "control: the 0600 salts file beside the key holds it on day 0");
   unsigned char stored[8];
-  TAP_OK(blob_of("backup-day0.db", "SELECT dedup FROM feedback", stored,
+  TAP_OK(t_blob("backup-day0.db", "SELECT dedup FROM feedback", stored,
                  sizeof stored) == 8 &&
              memcmp(stored, token0, 8) == 0,
          "the day-0 backup keeps the day-0 token of that rating");
@@ -246,7 +225,7 @@ static void test_consultation_key(void) {
          "and their export lists the vote in \"parks\"");
   th_free(json);
   unsigned char sealed[256];
-  size_t sealed_len = blob_of("keys.db",
+  size_t sealed_len = t_blob("keys.db",
                               "SELECT pkey FROM consultations WHERE slug = "
                               "'parks'",
                               sealed, sizeof sealed);

@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,4 +104,24 @@ int t_contains(const unsigned char *hay, size_t hlen, const void *needle,
   if (nlen == 0 || hlen < nlen)
     return 0;
   return memmem(hay, hlen, needle, nlen) != NULL;
+}
+
+size_t t_blob(const char *name, const char *sql, unsigned char *out,
+              size_t cap) {
+  sqlite3 *s = NULL;
+  sqlite3_stmt *st = NULL;
+  size_t n = 0;
+  if (sqlite3_open_v2(t_path(name), &s, SQLITE_OPEN_READONLY, NULL) ==
+          SQLITE_OK &&
+      sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW &&
+      sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+    n = (size_t)sqlite3_column_bytes(st, 0);
+    if (n > cap)
+      n = cap;
+    memcpy(out, sqlite3_column_blob(st, 0), n);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(s);
+  return n;
 }

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <stddef.h>
+
 #include "tap.h"
 #include "townhall.h"
 
@@ -26,6 +28,10 @@ void t_site(th_db *db, const char *slug, int allow_anonymous, int moderate);
 
 /* Reads a whole file; *len gets its length. NULL if absent. */
 unsigned char *t_read_file(const char *path, size_t *len);
+/* The blob in the first row of `sql` on the database t_path(name), read
+ * with SQLite directly (at most cap bytes); 0 if there is none. */
+size_t t_blob(const char *name, const char *sql, unsigned char *out,
+              size_t cap);
 /* Whether needle occurs in haystack. */
 int t_contains(const unsigned char *hay, size_t hlen, const void *needle,
                size_t nlen);

@@ -25,25 +25,6 @@ static th_db *open_with(const char *name, const char *key, int busy_ms,
   return db;
 }
 
-/* The sealed bytes of a column, read with SQLite directly. */
-static size_t sealed(const char *sql, unsigned char *out, size_t cap) {
-  sqlite3 *s = NULL;
-  sqlite3_stmt *st = NULL;
-  size_t n = 0;
-  if (sqlite3_open_v2(t_path("rot.db"), &s, SQLITE_OPEN_READONLY, NULL) ==
-          SQLITE_OK &&
-      sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW) {
-    n = (size_t)sqlite3_column_bytes(st, 0);
-    if (n > cap)
-      n = cap;
-    memcpy(out, sqlite3_column_blob(st, 0), n);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(s);
-  return n;
-}
-
 static int in_files(const unsigned char *needle, size_t n) {
   size_t fl = 0, wl = 0;
   unsigned char *f = t_read_file(t_path("rot.db"), &fl);
@@ -86,10 +67,11 @@ int main(void) {
                               &tok_id));
 
   unsigned char old_secret[400], old_pkey[400];
-  size_t ls = sealed("SELECT secret FROM sites WHERE slug = 'camden'",
+  size_t ls = t_blob("rot.db", "SELECT secret FROM sites WHERE slug = 'camden'",
                      old_secret, sizeof old_secret);
-  size_t lp = sealed("SELECT pkey FROM consultations WHERE slug = 'parks'",
-                     old_pkey, sizeof old_pkey);
+  size_t lp =
+      t_blob("rot.db", "SELECT pkey FROM consultations WHERE slug = 'parks'",
+             old_pkey, sizeof old_pkey);
   TAP_OK(ls > 40 && lp > 32, "sealed values read (%zu and %zu bytes)", ls, lp);
 
   /* ---- refused, and nothing changes --------------------------------- */
