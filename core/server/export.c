@@ -406,10 +406,9 @@ static void th__open_feedback(th__ctx *x, const th__site_row *site,
   }
   th_server *srv = x->req->lp->srv;
   if (atomic_exchange(&srv->open_building, true)) {
-    th__respond_problem(x->req, 503, "busy", th_strerror(TH_EBUSY),
-                        "Another open-data file is being prepared; try again "
-                        "in a few seconds.",
-                        "Retry-After: 5\r\n");
+    th__respond_error(x->req, TH_EBUSY,
+                      "Another open-data file is being prepared; try again "
+                      "in a few seconds.");
     return;
   }
   th__open_job *j = calloc(1, sizeof *j);
