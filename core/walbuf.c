@@ -15,8 +15,8 @@
  *   - before the WAL is synced (xSync): so the commit's fsync covers
  *     exactly what it covered before, at the same point, and the answer to
  *     a client still waits for it;
- *   - before anything else reads, sizes, truncates or closes it, before a
- *     write that does not follow on, and when the buffer is full;
+ *   - before anything else reads, sizes, truncates, locks or closes it,
+ *     before a write that does not follow on, and when the buffer is full;
  *   - when the database file's shared memory barrier is crossed
  *     (xShmBarrier): SQLite publishes a commit to readers by writing the
  *     wal-index header around that barrier, so no reader can see a frame
