@@ -41,6 +41,8 @@ int64_t th__day(th_time ms) {
   return ms >= 0 ? ms / TH__DAY_MS : -((-ms + TH__DAY_MS - 1) / TH__DAY_MS);
 }
 
+int64_t th__monday(int64_t day) { return day - ((day + 3) % 7 + 7) % 7; }
+
 int th__lost(th_db *db) {
   return th__err(db, TH_ESTATE,
                  "this handle lost its database connection; close it");

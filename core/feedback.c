@@ -1,20 +1,27 @@
 /*
  * feedback.c: "Is this page useful?", a 1-5 rating and a comment, per page.
  *
- * A device's answers on a page on a day form one record, found again by a
- * token keyed with the day's salt (privacy.c): a second answer amends the
- * first, so the widget can record "yes" at once and add a rating later
- * without counting twice. The page row carries every counter, moved in the
- * same transaction, so a summary is one row read.
+ * Every answer is a record of its own. The first post of an answer returns
+ * its handle (townhall.h, th_feedback_answer), and only the handle amends
+ * it the same day: the widget records "yes" at once and adds a rating later
+ * without counting twice, and two residents behind one address with the
+ * same browser never touch each other's answer. A retry of the first post
+ * (a double click, a lost response) is folded by the idempotency key the
+ * widget made for it, but only from the same device with the same answer.
+ * The page row carries every counter, moved in the same transaction, so a
+ * summary is one row read.
  */
 #include "internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct th__page {
   int64_t id;
   int64_t yes, no, r[5], comments;
+  int64_t first_day, last_day;
+  int64_t pub_yes, pub_no, pub_r[5]; /* as the week of last_day began */
 } th__page;
 
 static void th__page_read(sqlite3_stmt *st, th__page *p) {
@@ -24,6 +31,12 @@ static void th__page_read(sqlite3_stmt *st, th__page *p) {
   for (int i = 0; i < 5; i++)
     p->r[i] = sqlite3_column_int64(st, 4 + i);
   p->comments = sqlite3_column_int64(st, 9);
+  p->first_day = sqlite3_column_int64(st, 11);
+  p->last_day = sqlite3_column_int64(st, 12);
+  p->pub_yes = sqlite3_column_int64(st, 13);
+  p->pub_no = sqlite3_column_int64(st, 14);
+  for (int i = 0; i < 5; i++)
+    p->pub_r[i] = sqlite3_column_int64(st, 15 + i);
 }
 
 /* Moves the page counters by one record's contribution (sign +1 or -1). */
@@ -39,14 +52,19 @@ static void th__page_count(th__page *p, int sign, int useful, int rating,
     p->comments += sign;
 }
 
-static int th__page_find(th_db *db, int64_t site_id, const char *url,
-                         bool create, th__page *p) {
+/* One row of pages, by site and URL or (url NULL) by id. */
+static int th__page_get(th_db *db, int64_t site_id, const char *url,
+                        int64_t id, th__page *p) {
   memset(p, 0, sizeof *p);
-  sqlite3_stmt *st = th__stmt(db, TH__S_PAGE_FIND);
+  sqlite3_stmt *st = th__stmt(db, url ? TH__S_PAGE_FIND : TH__S_PAGE_BY_ID);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+  if (url) {
+    sqlite3_bind_int64(st, 1, site_id);
+    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+  } else {
+    sqlite3_bind_int64(st, 1, id);
+  }
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW)
     th__page_read(st, p);
@@ -55,16 +73,27 @@ static int th__page_find(th_db *db, int64_t site_id, const char *url,
     return TH_OK;
   if (rc != SQLITE_DONE)
     return th__sqlerr(db, rc, "finding a page");
-  if (!create)
-    return th__err(db, TH_ENOTFOUND, "no feedback on that page yet");
-  if ((st = th__stmt(db, TH__S_PAGE_INSERT)) == NULL)
+  return th__err(db, TH_ENOTFOUND, "no feedback on that page yet");
+}
+
+static int th__page_find(th_db *db, int64_t site_id, const char *url,
+                         bool create, th__page *p) {
+  int rc = th__page_get(db, site_id, url, 0, p);
+  if (rc != TH_ENOTFOUND || !create)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_PAGE_INSERT);
+  if (st == NULL)
     return db->errcode;
+  int64_t today = th__day(th_now(db));
   sqlite3_bind_int64(st, 1, site_id);
   sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, th__day(th_now(db)));
+  sqlite3_bind_int64(st, 3, today);
   if ((rc = th__step_done(db, st, "recording a page")) < 0)
     return rc;
+  memset(p, 0, sizeof *p);
   p->id = sqlite3_last_insert_rowid(db->sql);
+  p->first_day = p->last_day = today;
+  th__clear_err(db);
   return TH_OK;
 }
 
@@ -80,6 +109,7 @@ static int th__page_store(th_db *db, const th__page *p, int64_t day) {
   sqlite3_bind_int64(st, 9, p->comments);
   sqlite3_bind_double(st, 10, th__wilson_lower(p->yes, p->yes + p->no));
   sqlite3_bind_int64(st, 11, day);
+  sqlite3_bind_int64(st, 12, th__monday(day));
   return th__step_done(db, st, "updating page counters");
 }
 
@@ -102,147 +132,391 @@ static int th__page_url(th_db *db, const th__site_row *site, const char *page,
   return TH_OK;
 }
 
-int th_feedback_record(th_db *db, const char *site_slug, const th_who *who,
-                       const th_feedback *fb) {
-  th__clear_err(db);
+/* ---- one answer's fields -------------------------------------------------- */
+
+/* A request's answer, checked, with its page normalised and its comment
+ * scrubbed (NULL when none, or white space only). */
+typedef struct th__answer_in {
+  th__site_row site;
+  th_feedback fb; /* fb.page: url; fb.comment: the comment as given */
+  char *url, *comment;
+} th__answer_in;
+
+static void th__answer_in_free(th__answer_in *a) {
+  free(a->url);
+  free(a->comment);
+  a->url = a->comment = NULL;
+}
+
+/* `amend`: useful may be -1 and page NULL (kept as they are). */
+static int th__answer_in_read(th_db *db, const char *site_slug,
+                              const th_feedback *fb, bool amend,
+                              th__answer_in *a) {
+  memset(a, 0, sizeof *a);
   if (fb == NULL)
     return th__err(db, TH_EINVAL, "feedback is NULL");
-  if (fb->useful != 0 && fb->useful != 1)
-    return th__err(db, TH_EINVAL, "useful is 1 (yes) or 0 (no)");
+  if (fb->useful != 0 && fb->useful != 1 && !(amend && fb->useful == -1))
+    return th__err(db, TH_EINVAL, amend ? "useful is 1 (yes), 0 (no) or -1"
+                                          " (unchanged)"
+                                        : "useful is 1 (yes) or 0 (no)");
   if (fb->rating < 0 || fb->rating > 5)
     return th__err(db, TH_ERANGE, "rating is 1 to 5, or 0 for none");
-  if (fb->page == NULL)
+  if (fb->page == NULL && !amend)
     return th__err(db, TH_EINVAL, "page is required");
   int rc = th__text_check(db, "comment", fb->comment, 0, 2000,
                           TH__TEXT_MULTILINE | TH__TEXT_OPTIONAL);
   if (rc < 0)
     return rc;
-  th__site_row site;
-  if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
+  if ((rc = th__site_lookup(db, site_slug, &a->site)) < 0)
     return rc;
-  char *url = NULL, *comment = NULL;
-  if ((rc = th__page_url(db, &site, fb->page, &url)) < 0)
+  if (fb->page && (rc = th__page_url(db, &a->site, fb->page, &a->url)) < 0)
     return rc;
+  a->fb = *fb;
+  a->fb.page = a->url;
   if (fb->comment) {
     /* White space alone is no comment. */
     const char *c = fb->comment;
     while (*c == ' ' || *c == '\n' || *c == '\r' || *c == '\t')
       c++;
-    if (*c && th_redact(fb->comment, &comment) != TH_OK) {
-      free(url);
+    if (*c == '\0')
+      a->fb.comment = NULL;
+    else if (th_redact(fb->comment, &a->comment) != TH_OK) {
+      th__answer_in_free(a);
       return th__err(db, TH_ENOMEM, "out of memory");
     }
   }
-  bool device = who && who->ip && who->ip[0];
-  int64_t day = th__day(th_now(db));
-  if ((rc = th__write_begin(db)) < 0)
-    goto out;
-  th__page p;
-  rc = th__page_find(db, site.id, url, true, &p);
-  unsigned char token[8];
-  if (rc >= 0 && device)
-    rc = th__device_token(db, site.id, p.id, who, day, token);
+  return TH_OK;
+}
 
-  /* An earlier answer from this device today? */
-  int64_t fid = 0;
-  int old_useful = 0, old_rating = 0;
-  char *old_comment = NULL;
-  if (rc >= 0 && device) {
-    sqlite3_stmt *st = th__stmt(db, TH__S_FB_FIND);
+/* An answer as stored. */
+typedef struct th__answer_row {
+  int64_t id, page_id, day;
+  int useful, rating;
+  char *comment;
+} th__answer_row;
+
+static int th__answer_row_read(sqlite3_stmt *st, th__answer_row *r) {
+  r->id = sqlite3_column_int64(st, 0);
+  r->page_id = sqlite3_column_int64(st, 1);
+  r->day = sqlite3_column_int64(st, 2);
+  r->useful = sqlite3_column_int(st, 3);
+  r->rating = sqlite3_column_int(st, 4);
+  r->comment = NULL;
+  if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
+      (r->comment = th__col_text(st, 5)) == NULL)
+    return TH_ENOMEM;
+  return TH_OK;
+}
+
+/* Amends the stored answer `r` with `a`'s fields (those it gives) and
+ * moves its page's counters exactly. TH_RECORDED, or TH_DUPLICATE if
+ * nothing changed. Inside a write. */
+static int th__answer_amend(th_db *db, const th__answer_row *r,
+                            const th__answer_in *a, int64_t day) {
+  int useful = a->fb.useful >= 0 ? a->fb.useful : r->useful;
+  int rating = a->fb.rating ? a->fb.rating : r->rating;
+  const char *text = a->comment ? a->comment : r->comment;
+  if (useful == r->useful && rating == r->rating &&
+      (text == r->comment || (text && r->comment && strcmp(text, r->comment) == 0)))
+    return TH_DUPLICATE;
+  th__page p;
+  int rc = th__page_get(db, 0, NULL, r->page_id, &p);
+  if (rc < 0)
+    return rc;
+  th__page_count(&p, -1, r->useful, r->rating, r->comment != NULL);
+  th__page_count(&p, +1, useful, rating, text != NULL);
+  sqlite3_stmt *st = th__stmt(db, TH__S_FB_UPDATE);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, r->id);
+  sqlite3_bind_int(st, 2, useful);
+  sqlite3_bind_int(st, 3, rating);
+  if (text)
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+  if ((rc = th__step_done(db, st, "amending an answer")) < 0)
+    return rc;
+  if ((rc = th__page_store(db, &p, day)) < 0)
+    return rc;
+  return TH_RECORDED;
+}
+
+/* Inserts `a` as a new answer on page `p` and counts it. `device`: the
+ * device token, kept only for the 0.1.0 widget's answers (NULL otherwise).
+ * Inside a write. */
+static int th__answer_insert(th_db *db, th__page *p, const th__answer_in *a,
+                             int64_t day, const unsigned char *device,
+                             const unsigned char sel[8],
+                             const unsigned char secret[8]) {
+  unsigned char verifier[8];
+  th__answer_verifier(db->keys, secret, verifier);
+  sqlite3_stmt *st = th__stmt(db, TH__S_FB_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, p->id);
+  sqlite3_bind_int64(st, 2, day);
+  sqlite3_bind_int(st, 3, a->fb.useful);
+  sqlite3_bind_int(st, 4, a->fb.rating);
+  if (a->comment)
+    sqlite3_bind_text(st, 5, a->comment, -1, SQLITE_STATIC);
+  if (device)
+    sqlite3_bind_blob(st, 6, device, 8, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 7, sel, 8, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 8, verifier, 8, SQLITE_STATIC);
+  int rc = th__step_done(db, st, "recording an answer");
+  if (rc < 0)
+    return rc;
+  th__page_count(p, +1, a->fb.useful, a->fb.rating, a->comment != NULL);
+  if ((rc = th__page_store(db, p, day)) < 0)
+    return rc;
+  return TH_RECORDED;
+}
+
+static void th__handle_encode(const unsigned char sel[8],
+                              const unsigned char secret[8], char *out) {
+  unsigned char raw[16];
+  memcpy(raw, sel, 8);
+  memcpy(raw + 8, secret, 8);
+  sodium_bin2base64(out, TH_HANDLE_SIZE, raw, sizeof raw,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+}
+
+static bool th__handle_decode(const char *handle, unsigned char sel[8],
+                              unsigned char secret[8]) {
+  unsigned char raw[16];
+  size_t len = 0;
+  const char *end = NULL;
+  if (handle == NULL || strlen(handle) != 22 ||
+      sodium_base642bin(raw, sizeof raw, handle, 22, NULL, &len, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      len != sizeof raw || *end != '\0')
+    return false;
+  memcpy(sel, raw, 8);
+  memcpy(secret, raw + 8, 8);
+  sodium_memzero(raw, sizeof raw);
+  return true;
+}
+
+/* The answer whose handle has selector `sel` and secret `secret` (a
+ * verifier equal in constant time), on site `site_id`, given `day`:
+ * *found (its id, 0 if none) and the row. *other: some answer has the
+ * selector but another secret (the same key and device, another answer).
+ * Inside a write, or on a reader. */
+static int th__answer_by_handle(th_db *db, int64_t site_id, int64_t day,
+                                const unsigned char sel[8],
+                                const unsigned char secret[8],
+                                th__answer_row *found, bool *other) {
+  unsigned char verifier[8];
+  th__answer_verifier(db->keys, secret, verifier);
+  memset(found, 0, sizeof *found);
+  *other = false;
+  sqlite3_stmt *st = th__stmt(db, TH__S_FB_BY_IDEM);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_blob(st, 1, sel, 8, SQLITE_STATIC);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const void *v = sqlite3_column_blob(st, 6);
+    bool mine = sqlite3_column_int64(st, 7) == site_id &&
+                sqlite3_column_int64(st, 2) == day;
+    if (!mine)
+      continue;
+    if (v && sqlite3_column_bytes(st, 6) == 8 &&
+        sodium_memcmp(v, verifier, 8) == 0 && found->id == 0) {
+      if (th__answer_row_read(st, found) != TH_OK) {
+        sqlite3_reset(st);
+        free(found->comment);
+        return th__err(db, TH_ENOMEM, "out of memory");
+      }
+    } else {
+      *other = true;
+    }
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    free(found->comment);
+    found->comment = NULL;
+    found->id = 0;
+    return th__sqlerr(db, rc, "finding an answer");
+  }
+  return TH_OK;
+}
+
+static bool th__key_ok(const char *key) {
+  size_t n = 0;
+  for (const char *k = key; *k; k++, n++)
+    if (*k < 0x21 || *k > 0x7e)
+      return false;
+  return n >= 1 && n <= 255;
+}
+
+int th_feedback_answer(th_db *db, const char *site_slug, const th_who *who,
+                       const th_feedback *fb, const char *idempotency_key,
+                       char *handle_out) {
+  th__clear_err(db);
+  if (handle_out)
+    handle_out[0] = '\0';
+  if (idempotency_key && !th__key_ok(idempotency_key))
+    return th__err(db, TH_EINVAL,
+                   "an idempotency key is 1 to 255 printable ASCII "
+                   "characters");
+  th__answer_in a;
+  int rc = th__answer_in_read(db, site_slug, fb, false, &a);
+  if (rc < 0)
+    return rc;
+  /* a.fb holds the comment as given (the secret half is derived from it,
+   * so that a retry derives it again), a.comment the one stored. */
+  int64_t day = th__day(th_now(db));
+  if ((rc = th__write_begin(db)) < 0) {
+    th__answer_in_free(&a);
+    return rc;
+  }
+  th__page p;
+  unsigned char device[8], sel[8], secret[8];
+  rc = th__page_find(db, a.site.id, a.url, true, &p);
+  if (rc >= 0 && idempotency_key)
+    rc = th__device_token(db, a.site.id, p.id, who, day, device);
+  if (rc >= 0)
+    rc = th__answer_tags(db, day, device, idempotency_key, &a.fb, sel, secret);
+  if (rc >= 0 && idempotency_key) {
+    th__answer_row seen;
+    bool other = false;
+    rc = th__answer_by_handle(db, a.site.id, day, sel, secret, &seen, &other);
+    if (rc >= 0 && seen.id)
+      rc = TH_DUPLICATE; /* a retry: the answer is recorded already */
+    else if (rc >= 0 && other)
+      rc = th__err(db, TH_ECONFLICT,
+                   "this idempotency key was used for another answer on this "
+                   "page today; make a new key for each answer");
+    free(seen.comment);
+  }
+  if (rc == TH_OK)
+    rc = th__answer_insert(db, &p, &a, day, NULL, sel, secret);
+  rc = th__write_end(db, rc);
+  if (rc >= 0 && handle_out)
+    th__handle_encode(sel, secret, handle_out);
+  sodium_memzero(secret, sizeof secret);
+  th__answer_in_free(&a);
+  return rc;
+}
+
+int th_feedback_record(th_db *db, const char *site_slug, const th_who *who,
+                       const th_feedback *fb) {
+  return th_feedback_answer(db, site_slug, who, fb, NULL, NULL);
+}
+
+int th_feedback_amend(th_db *db, const char *site_slug, const char *handle,
+                      const th_feedback *change) {
+  th__clear_err(db);
+  unsigned char sel[8], secret[8];
+  if (!th__handle_decode(handle, sel, secret))
+    return th__err(db, TH_ENOTFOUND, "no answer of today has that handle");
+  th__answer_in a;
+  int rc = th__answer_in_read(db, site_slug, change, true, &a);
+  if (rc < 0)
+    return rc;
+  int64_t day = th__day(th_now(db));
+  if ((rc = th__write_begin(db)) < 0) {
+    th__answer_in_free(&a);
+    return rc;
+  }
+  th__answer_row r;
+  bool other;
+  rc = th__answer_by_handle(db, a.site.id, day, sel, secret, &r, &other);
+  if (rc >= 0 && r.id && a.url) {
+    /* A handle names one answer on one page. */
+    th__page p;
+    rc = th__page_get(db, a.site.id, a.url, 0, &p);
+    if (rc == TH_ENOTFOUND || (rc >= 0 && p.id != r.page_id))
+      r.id = 0;
+    if (rc == TH_ENOTFOUND)
+      rc = TH_OK;
+  }
+  if (rc >= 0 && r.id == 0)
+    rc = th__err(db, TH_ENOTFOUND,
+                 "no answer of today on this site and page has that handle "
+                 "(a handle can amend its answer until midnight UTC)");
+  if (rc >= 0)
+    rc = th__answer_amend(db, &r, &a, day);
+  rc = th__write_end(db, rc);
+  free(r.comment);
+  sodium_memzero(secret, sizeof secret);
+  th__answer_in_free(&a);
+  return rc;
+}
+
+int th__feedback_legacy(th_db *db, const char *site_slug, const th_who *who,
+                        const th_feedback *fb, bool follow_up,
+                        char *handle_out) {
+  th__clear_err(db);
+  if (handle_out)
+    handle_out[0] = '\0';
+  th__answer_in a;
+  int rc = th__answer_in_read(db, site_slug, fb, false, &a);
+  if (rc < 0)
+    return rc;
+  int64_t day = th__day(th_now(db));
+  if ((rc = th__write_begin(db)) < 0) {
+    th__answer_in_free(&a);
+    return rc;
+  }
+  th__page p;
+  unsigned char device[8], sel[8], secret[8];
+  th__answer_row r = {0};
+  rc = th__page_find(db, a.site.id, a.url, true, &p);
+  if (rc >= 0)
+    rc = th__device_token(db, a.site.id, p.id, who, day, device);
+  if (rc >= 0 && follow_up) {
+    sqlite3_stmt *st = th__stmt(db, TH__S_FB_LEGACY_FIND);
     if (st == NULL) {
       rc = db->errcode;
     } else {
       sqlite3_bind_int64(st, 1, p.id);
       sqlite3_bind_int64(st, 2, day);
-      sqlite3_bind_blob(st, 3, token, sizeof token, SQLITE_STATIC);
+      sqlite3_bind_blob(st, 3, device, 8, SQLITE_STATIC);
+      sqlite3_bind_int(st, 4, a.fb.useful);
+      sqlite3_bind_int(st, 5, a.fb.rating);
+      if (a.comment)
+        sqlite3_bind_text(st, 6, a.comment, -1, SQLITE_STATIC);
       int src = sqlite3_step(st);
-      if (src == SQLITE_ROW) {
-        fid = sqlite3_column_int64(st, 0);
-        old_useful = sqlite3_column_int(st, 1);
-        old_rating = sqlite3_column_int(st, 2);
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-          old_comment = th__col_text(st, 3);
-      } else if (src != SQLITE_DONE) {
-        rc = th__sqlerr(db, src, "reading feedback");
-      }
+      if (src == SQLITE_ROW && th__answer_row_read(st, &r) != TH_OK)
+        rc = th__err(db, TH_ENOMEM, "out of memory");
+      else if (src != SQLITE_ROW && src != SQLITE_DONE)
+        rc = th__sqlerr(db, src, "finding an answer to amend");
       sqlite3_reset(st);
     }
   }
-  if (rc >= 0 && fid) {
-    /* Amend: the new answer stands; a rating or comment not given now keeps
-     * the earlier one. */
-    int rating = fb->rating ? fb->rating : old_rating;
-    const char *text = comment ? comment : old_comment;
-    if (fb->useful == old_useful && rating == old_rating &&
-        ((text == NULL && old_comment == NULL) ||
-         (text && old_comment && strcmp(text, old_comment) == 0))) {
-      rc = TH_DUPLICATE;
-    } else {
-      th__page_count(&p, -1, old_useful, old_rating, old_comment != NULL);
-      th__page_count(&p, +1, fb->useful, rating, text != NULL);
-      sqlite3_stmt *st = th__stmt(db, TH__S_FB_UPDATE);
-      if (st == NULL) {
-        rc = db->errcode;
-      } else {
-        sqlite3_bind_int64(st, 1, fid);
-        sqlite3_bind_int(st, 2, fb->useful);
-        sqlite3_bind_int(st, 3, rating);
-        if (text)
-          sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-        rc = th__step_done(db, st, "amending feedback");
-      }
-      if (rc >= 0)
-        rc = th__page_store(db, &p, day);
-      if (rc >= 0)
-        rc = TH_RECORDED;
-    }
-  } else if (rc >= 0) {
-    sqlite3_stmt *st = th__stmt(db, TH__S_FB_INSERT);
-    if (st == NULL) {
-      rc = db->errcode;
-    } else {
-      sqlite3_bind_int64(st, 1, p.id);
-      sqlite3_bind_int64(st, 2, day);
-      sqlite3_bind_int(st, 3, fb->useful);
-      sqlite3_bind_int(st, 4, fb->rating);
-      if (comment)
-        sqlite3_bind_text(st, 5, comment, -1, SQLITE_STATIC);
-      if (device)
-        sqlite3_bind_blob(st, 6, token, sizeof token, SQLITE_STATIC);
-      rc = th__step_done(db, st, "recording feedback");
-    }
-    th__page_count(&p, +1, fb->useful, fb->rating, comment != NULL);
-    if (rc >= 0)
-      rc = th__page_store(db, &p, day);
-    if (rc >= 0)
-      rc = TH_RECORDED;
-  }
-  free(old_comment);
+  if (rc >= 0 && r.id)
+    rc = th__answer_amend(db, &r, &a, day);
+  else if (rc >= 0 && (rc = th__answer_tags(db, day, NULL, NULL, &a.fb, sel,
+                                            secret)) >= 0)
+    rc = th__answer_insert(db, &p, &a, day, device, sel, secret);
   rc = th__write_end(db, rc);
-out:
-  free(url);
-  free(comment);
+  if (rc >= 0 && r.id == 0 && handle_out)
+    th__handle_encode(sel, secret, handle_out);
+  free(r.comment);
+  sodium_memzero(secret, sizeof secret);
+  th__answer_in_free(&a);
   return rc;
 }
 
 /* ---- reading -------------------------------------------------------------- */
 
+/* The exact summary of a page row (read by PAGE_FIND or PAGES_WORST). */
 static int th__summary_fill(sqlite3_stmt *st, th_page_summary *s) {
   memset(s, 0, sizeof *s);
+  th__page p;
+  th__page_read(st, &p);
   s->page = th__col_text(st, 1);
-  s->yes = sqlite3_column_int64(st, 2);
-  s->no = sqlite3_column_int64(st, 3);
-  int64_t sum = 0;
-  for (int i = 0; i < 5; i++) {
-    s->ratings[i] = sqlite3_column_int64(st, 4 + i);
-    s->rating_count += s->ratings[i];
-    sum += s->ratings[i] * (i + 1);
-  }
-  s->rating_mean = s->rating_count ? (double)sum / (double)s->rating_count : 0;
-  s->comments = sqlite3_column_int64(st, 9);
-  s->useful_lower = sqlite3_column_double(st, 10);
-  s->first = sqlite3_column_int64(st, 11) * TH__DAY_MS;
-  s->last = sqlite3_column_int64(st, 12) * TH__DAY_MS;
+  s->yes = p.yes;
+  s->no = p.no;
+  memcpy(s->ratings, p.r, sizeof s->ratings);
+  th__page_derive(s);
+  s->useful_lower = sqlite3_column_double(st, 10); /* as the cursor sorts */
+  s->comments = p.comments;
+  s->first = p.first_day * TH__DAY_MS;
+  s->last = p.last_day * TH__DAY_MS;
+  s->exact = 1;
   return s->page ? TH_OK : TH_ENOMEM;
 }
 
@@ -253,8 +527,9 @@ void th_page_summary_free(th_page_summary *s) {
   free(s);
 }
 
-int th_feedback_summary(th_db *db, const char *site_slug, const char *page,
-                        th_page_summary **out) {
+/* A page's row, exact (`public_view` false) or as published. */
+static int th__summary_get(th_db *db, const char *site_slug, const char *page,
+                           bool public_view, th_page_summary **out) {
   th__clear_err(db);
   if (out == NULL)
     return th__err(db, TH_EINVAL, "out is NULL");
@@ -266,30 +541,54 @@ int th_feedback_summary(th_db *db, const char *site_slug, const char *page,
   char *url = NULL;
   if ((rc = th__page_url(db, &site, page, &url)) < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_PAGE_FIND);
-  if (st == NULL) {
-    free(url);
-    return db->errcode;
-  }
-  sqlite3_bind_int64(st, 1, site.id);
-  sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
+  th__page p;
+  rc = th__page_get(db, site.id, url, 0, &p);
   th_page_summary *s = NULL;
-  if (rc == SQLITE_ROW) {
-    s = malloc(sizeof *s);
-    if (s == NULL || th__summary_fill(st, s) != TH_OK)
-      rc = SQLITE_NOMEM;
+  if (rc >= 0 && (s = calloc(1, sizeof *s)) == NULL)
+    rc = th__err(db, TH_ENOMEM, "out of memory");
+  if (rc < 0) {
+    free(url);
+    return rc;
   }
-  sqlite3_reset(st);
-  free(url);
-  if (rc != SQLITE_ROW) {
-    th_page_summary_free(s);
-    return rc == SQLITE_DONE
-               ? th__err(db, TH_ENOTFOUND, "no feedback on that page yet")
-               : th__sqlerr(db, rc, "reading a page summary");
+  s->page = url;
+  s->yes = p.yes;
+  s->no = p.no;
+  memcpy(s->ratings, p.r, sizeof s->ratings);
+  s->comments = p.comments;
+  s->first = p.first_day * TH__DAY_MS;
+  s->last = p.last_day * TH__DAY_MS;
+  s->exact = 1;
+  if (public_view) {
+    /* Complete weeks only: while the week of the last answer is in
+     * progress, the counters as it began. */
+    int64_t this_monday = th__monday(th__day(th_now(db)));
+    if (p.first_day >= this_monday) {
+      th_page_summary_free(s);
+      return th__err(db, TH_ENOTFOUND, "no feedback on that page yet");
+    }
+    if (th__monday(p.last_day) >= this_monday) {
+      s->yes = p.pub_yes;
+      s->no = p.pub_no;
+      memcpy(s->ratings, p.pub_r, sizeof s->ratings);
+    }
+    s->first = th__monday(p.first_day) * TH__DAY_MS;
+    s->last = (this_monday - 1) * TH__DAY_MS;
+    th__publish_page(&site.disclosure, s, s);
+  } else {
+    th__page_derive(s);
   }
   *out = s;
   return TH_OK;
+}
+
+int th_feedback_summary(th_db *db, const char *site_slug, const char *page,
+                        th_page_summary **out) {
+  return th__summary_get(db, site_slug, page, false, out);
+}
+
+int th_feedback_summary_public(th_db *db, const char *site_slug,
+                               const char *page, th_page_summary **out) {
+  return th__summary_get(db, site_slug, page, true, out);
 }
 
 #define TH__PAGE_CURSOR 0x80

@@ -191,6 +191,9 @@ int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
 int th__data_version(th_db *db, int64_t *out);
 
 int64_t th__day(th_time ms);
+/* The Monday that starts the ISO week holding `day` (days since
+ * 1970-01-01, a Thursday). */
+int64_t th__monday(int64_t day);
 
 /* ---- migrations (migrate.c) ---------------------------------------------- */
 int th__migrate(th_db *db);
@@ -227,6 +230,28 @@ bool th__origin_listed(const char *list, const char *origin, size_t len);
 /* The origin of a normalised URL: its length in bytes. */
 size_t th__url_origin_len(const char *url);
 
+/* ---- disclosure control (disclosure.c) ------------------------------------ */
+
+/* A site's rules for what the public may see of counts of people: counts
+ * from 1 to min - 1 are withheld, others rounded to a multiple of round. */
+typedef struct th__disclosure {
+  int64_t min, round;
+} th__disclosure;
+/* Clamps stored settings to meaningful ones (min >= 0, round >= 1). */
+void th__disclosure_fix(th__disclosure *r);
+/* A count as published: 0, TH_WITHHELD, or rounded to the nearest multiple
+ * of r->round (halves up), never down to 0. */
+int64_t th__publish_count(const th__disclosure *r, int64_t v);
+/* The published figures of a page (or of one page's week) from its exact
+ * counters: every count published alone, every other figure computed from
+ * published counts only and withheld when any of them is (townhall.h,
+ * th_feedback_summary_public). `ex` and `pub` may be the same struct. */
+void th__publish_page(const th__disclosure *r, const th_page_summary *ex,
+                      th_page_summary *pub);
+/* Mean rating and Wilson bound from a page's counters (exact or
+ * published, none withheld). */
+void th__page_derive(th_page_summary *s);
+
 /* ---- domain helpers shared across files ---------------------------------- */
 
 typedef struct th__site_row {
@@ -234,6 +259,7 @@ typedef struct th__site_row {
   char origins[1024];
   char keep_params[512];
   int moderate_ideas, allow_anonymous, rank_anonymous;
+  th__disclosure disclosure;
 } th__site_row;
 /* Looks a site up by slug; TH_ENOTFOUND (with a message) if absent. */
 int th__site_lookup(th_db *db, const char *slug, th__site_row *out);
@@ -283,8 +309,34 @@ int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
 int th__vote_apply(th_db *db, int64_t idea_id, const th__idea_state *known,
                    int64_t participant_id, int kind, int value,
                    int rank_anonymous, bool *changed, th_counts *out);
+/* The 0.1.0 widget's protocol (the server's feedback route, for posts that
+ * carry neither an idempotency key nor a handle): a first post is a new
+ * answer that keeps its device token; a follow-up (`follow_up`: the post
+ * carries a rating or a comment) amends the newest answer from the same
+ * device on the page today with the same "useful" and no rating or comment
+ * yet, else is a retry of one equal to it (TH_DUPLICATE), else a new
+ * answer. Counts stay exact either way: two people behind one device may
+ * at worst see their ratings attached to each other's identical "yes".
+ * handle_out as th_feedback_answer's (a new answer only). */
+int th__feedback_legacy(th_db *db, const char *site_slug, const th_who *who,
+                        const th_feedback *fb, bool follow_up,
+                        char *handle_out);
 int th__device_token(th_db *db, int64_t site_id, int64_t page_id,
                      const th_who *who, int64_t day, unsigned char out[8]);
+/* The two halves of a new answer's handle (privacy.c): the selector, stored
+ * and indexed, and the secret, of which only th__answer_verifier is
+ * stored. With an idempotency key both are derived from the key, the
+ * device token `device` (of the page) and the answer `fb` under the day's
+ * salt, so that a retry derives the same handle and another answer with
+ * the same key does not; without one (key NULL) they are random. TH_OK or
+ * TH_EIO. */
+int th__answer_tags(th_db *db, int64_t day, const unsigned char device[8],
+                    const char *key, const th_feedback *fb,
+                    unsigned char sel[8], unsigned char secret[8]);
+/* SipHash of a handle's secret under a subkey of the master key: a
+ * database alone cannot test a guessed handle. */
+void th__answer_verifier(th__keyring *kr, const unsigned char secret[8],
+                         unsigned char out[8]);
 
 int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
               int64_t idea_id, const char *detail);

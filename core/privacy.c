@@ -36,6 +36,7 @@ typedef struct th__secrets {
   unsigned char master[TH__KEY_BYTES];
   unsigned char seal[TH__KEY_BYTES];  /* seals consultation keys, site secrets */
   unsigned char token[TH__KEY_BYTES]; /* hashes staff tokens */
+  unsigned char answer[crypto_shorthash_KEYBYTES]; /* answer handles' verifiers */
   th__salt salts[TH__MAX_SALTS];
 } th__secrets;
 
@@ -354,6 +355,8 @@ int th__keyring_acquire(th_db *db, const char *path, bool create,
   crypto_kdf_derive_from_key(s->seal, sizeof s->seal, 1, "thsealer", s->master);
   crypto_kdf_derive_from_key(s->token, sizeof s->token, 2, "thtokens",
                              s->master);
+  crypto_kdf_derive_from_key(s->answer, sizeof s->answer, 3, "thanswer",
+                             s->master);
   kr->refs = 1;
   kr->dev = sb.st_dev;
   kr->ino = sb.st_ino;
@@ -519,4 +522,52 @@ int th__device_token(th_db *db, int64_t site_id, int64_t page_id,
   sodium_memzero(salt, sizeof salt);
   sodium_memzero(buf, sizeof buf);
   return TH_OK;
+}
+
+/* ---- answer handles --------------------------------------------------------- */
+
+int th__answer_tags(th_db *db, int64_t day, const unsigned char device[8],
+                    const char *key, const th_feedback *fb,
+                    unsigned char sel[8], unsigned char secret[8]) {
+  if (key == NULL) {
+    unsigned char r[16];
+    randombytes_buf(r, sizeof r);
+    memcpy(sel, r, 8);
+    memcpy(secret, r + 8, 8);
+    sodium_memzero(r, sizeof r);
+    return TH_OK;
+  }
+  unsigned char salt[TH__SALT_BYTES];
+  if (th__salt_for_day(db->keys, day, th_now(db), salt) < 0)
+    return th__err(db, TH_EIO, "cannot keep the day's salt");
+  /* The selector: the key on this device (and page: the device token is
+   * the page's) under the day's salt. */
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, salt, sizeof salt, 8);
+  crypto_generichash_update(&h, (const unsigned char *)"sel", 4);
+  crypto_generichash_update(&h, device, 8);
+  crypto_generichash_update(&h, (const unsigned char *)key, strlen(key));
+  crypto_generichash_final(&h, sel, 8);
+  /* The secret: the selector and the answer itself, so that the same key
+   * with another answer is told apart (TH_ECONFLICT). */
+  unsigned char fields[8] = {'v', 'a', 'l', 0, (unsigned char)fb->useful,
+                             (unsigned char)fb->rating,
+                             (unsigned char)(fb->comment != NULL), 0};
+  crypto_generichash_init(&h, salt, sizeof salt, 8);
+  crypto_generichash_update(&h, fields, sizeof fields);
+  crypto_generichash_update(&h, sel, 8);
+  crypto_generichash_update(&h, (const unsigned char *)fb->page,
+                            strlen(fb->page) + 1);
+  if (fb->comment)
+    crypto_generichash_update(&h, (const unsigned char *)fb->comment,
+                              strlen(fb->comment));
+  crypto_generichash_final(&h, secret, 8);
+  sodium_memzero(&h, sizeof h);
+  sodium_memzero(salt, sizeof salt);
+  return TH_OK;
+}
+
+void th__answer_verifier(th__keyring *kr, const unsigned char secret[8],
+                         unsigned char out[8]) {
+  crypto_shorthash(out, secret, 8, kr->s->answer);
 }

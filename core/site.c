@@ -109,6 +109,9 @@ int th__site_lookup(th_db *db, const char *slug, th__site_row *out) {
     out->moderate_ideas = sqlite3_column_int(st, 3);
     out->allow_anonymous = sqlite3_column_int(st, 4);
     out->rank_anonymous = sqlite3_column_int(st, 5);
+    out->disclosure.min = sqlite3_column_int64(st, 6);
+    out->disclosure.round = sqlite3_column_int64(st, 7);
+    th__disclosure_fix(&out->disclosure);
     sqlite3_reset(st);
     return TH_OK;
   }

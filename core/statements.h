@@ -32,7 +32,7 @@ TH__STMT(SITE_BY_SLUG, "SELECT " TH__SITE_COLS " FROM sites WHERE slug = ?1")
 TH__STMT(SITE_ALL, "SELECT " TH__SITE_COLS " FROM sites ORDER BY slug")
 TH__STMT(SITE_LOOKUP,
          "SELECT id, origins, keep_params, moderate_ideas, allow_anonymous,"
-         " rank_anonymous FROM sites WHERE slug = ?1")
+         " rank_anonymous, open_min, open_round FROM sites WHERE slug = ?1")
 TH__STMT(SITE_SECRET, "SELECT id, secret FROM sites WHERE slug = ?1")
 TH__STMT(SITE_SET_SECRET, "UPDATE sites SET secret = ?2 WHERE id = ?1")
 TH__STMT(SITE_IDEAS_COUNTS,
@@ -163,14 +163,24 @@ TH__STMT(VOTE_DAYS,
 /* feedback */
 #define TH__PAGE_COLS                                                         \
   "id, url, yes, no, r1, r2, r3, r4, r5, comments, useful_lower, first_day,"  \
-  " last_day"
+  " last_day, pub_yes, pub_no, pub_r1, pub_r2, pub_r3, pub_r4, pub_r5"
 TH__STMT(PAGE_FIND,
          "SELECT " TH__PAGE_COLS " FROM pages WHERE site_id = ?1 AND url = ?2")
+TH__STMT(PAGE_BY_ID, "SELECT " TH__PAGE_COLS " FROM pages WHERE id = ?1")
 TH__STMT(PAGE_INSERT,
          "INSERT INTO pages (site_id, url, first_day, last_day)"
          " VALUES (?1, ?2, ?3, ?3)")
+/* The first write of a week (?12, its Monday) to a page keeps the counters
+ * it is about to change as the page's published ones (pub_*): the right-
+ * hand sides all read the row as it was. */
+#define TH__PUB_KEEP(c)                                                       \
+  " pub_" c " = CASE WHEN last_day - ((last_day + 3) % 7) < ?12 THEN " c      \
+  " ELSE pub_" c " END,"
 TH__STMT(PAGE_SET,
-         "UPDATE pages SET yes = ?2, no = ?3, r1 = ?4, r2 = ?5, r3 = ?6,"
+         "UPDATE pages SET" TH__PUB_KEEP("yes") TH__PUB_KEEP("no")
+         TH__PUB_KEEP("r1") TH__PUB_KEEP("r2") TH__PUB_KEEP("r3")
+         TH__PUB_KEEP("r4") TH__PUB_KEEP("r5")
+         " yes = ?2, no = ?3, r1 = ?4, r2 = ?5, r3 = ?6,"
          " r4 = ?7, r5 = ?8, comments = ?9, useful_lower = ?10,"
          " last_day = max(last_day, ?11) WHERE id = ?1")
 TH__STMT(PAGES_WORST,
@@ -178,12 +188,24 @@ TH__STMT(PAGES_WORST,
          " AND (?2 = 0 OR useful_lower > ?3 OR (useful_lower = ?3"
          " AND (no < ?4 OR (no = ?4 AND id > ?5))))"
          " ORDER BY useful_lower, no DESC, id LIMIT ?6")
-TH__STMT(FB_FIND,
-         "SELECT id, useful, coalesce(rating, 0), comment FROM feedback"
-         " WHERE page_id = ?1 AND day = ?2 AND dedup = ?3")
+#define TH__FB_COLS "f.id, f.page_id, f.day, f.useful, coalesce(f.rating, 0), f.comment"
+/* Answers by their handle's selector, with their page's site. */
+TH__STMT(FB_BY_IDEM,
+         "SELECT " TH__FB_COLS ", f.verifier, p.site_id FROM feedback f"
+         " JOIN pages p ON p.id = f.page_id WHERE f.idem = ?1")
+/* The 0.1.0 widget's answers from one device on a page today that its
+ * follow-up may amend: those with no rating and no comment yet first (the
+ * newest of them), then one equal to the follow-up (a retry of it). */
+TH__STMT(FB_LEGACY_FIND,
+         "SELECT " TH__FB_COLS " FROM feedback f"
+         " WHERE f.page_id = ?1 AND f.day = ?2 AND f.dedup = ?3"
+         " AND f.useful = ?4 AND ((f.rating IS NULL AND f.comment IS NULL)"
+         " OR (coalesce(f.rating, 0) = ?5 AND f.comment IS ?6))"
+         " ORDER BY f.rating IS NULL AND f.comment IS NULL DESC, f.id DESC"
+         " LIMIT 1")
 TH__STMT(FB_INSERT,
-         "INSERT INTO feedback (page_id, day, useful, rating, comment, dedup)"
-         " VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6)")
+         "INSERT INTO feedback (page_id, day, useful, rating, comment, dedup,"
+         " idem, verifier) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8)")
 TH__STMT(FB_UPDATE,
          "UPDATE feedback SET useful = ?2, rating = nullif(?3, 0), comment = ?4"
          " WHERE id = ?1")
@@ -219,7 +241,8 @@ TH__STMT(PURGE_PSEUDONYMS,
          " AND consultation_id IN (SELECT id FROM consultations"
          " WHERE pkey IS NULL)")
 TH__STMT(PURGE_DEDUP,
-         "UPDATE feedback SET dedup = NULL WHERE dedup IS NOT NULL AND day < ?1")
+         "UPDATE feedback SET idem = NULL, verifier = NULL, dedup = NULL"
+         " WHERE idem IS NOT NULL AND day < ?1")
 
 /* staff tokens */
 #define TH__TOKEN_COLS                                                        \

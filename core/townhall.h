@@ -86,7 +86,8 @@ TH_EXTERN const char *th_version_string(void);
   XX(ELIMIT, -20, "rate limit exceeded")                                     \
   XX(ETOOSHORT, -21, "text too short")                                       \
   XX(EREADONLY, -22, "handle is read-only")                                  \
-  XX(ESHUTDOWN, -23, "shutting down")
+  XX(ESHUTDOWN, -23, "shutting down")                                        \
+  XX(ECONFLICT, -24, "conflicts with an earlier request")
 
 typedef enum th_errno {
 #define TH__ERRNO(name, value, text) TH_##name = (value),
@@ -540,39 +541,114 @@ TH_EXTERN void th_vote_history_free(th_vote_history *h);
  */
 typedef struct th_feedback {
   const char *page;    /* absolute http(s) URL of the page rated */
-  int useful;          /* 1 yes, 0 no */
-  int rating;          /* 1..5, or 0 for none */
+  int useful;          /* 1 yes, 0 no (th_feedback_amend: -1 keeps it) */
+  int rating;          /* 1..5, or 0 for none (th_feedback_amend: 0 keeps it) */
   const char *comment; /* 0..2000 characters, scrubbed; may be NULL */
 } th_feedback;
 
-/* Records feedback on a page from a device (who->ip, who->user_agent;
- * who->resident is ignored: feedback is anonymous). Without a device (who
- * NULL or no ip: an importer replaying collected answers) nothing is
- * deduplicated and every call counts. One record per device
- * per page per day: a second answer the same day amends the first (the
- * counters move exactly) and is TH_RECORDED, an identical one is
- * TH_DUPLICATE. The URL is normalised (th_url_normalize) and must be on one
- * of the site's origins, if it has any. TH_ENOTFOUND (site), TH_EINVAL,
- * TH_ERANGE (rating), TH_ETOOLONG, TH_EUTF8. */
+/* An answer handle: the capability through which, and only through which,
+ * the answer it was returned for can be amended the same day (UTC). 22
+ * base64url characters and a NUL. The database keeps only a keyed hash of
+ * its secret half: a handle that is lost cannot be recovered, and one
+ * that leaks lets its holder amend that one answer until midnight. */
+#define TH_HANDLE_SIZE 24
+
+/*
+ * Records one resident's answer on a page: every call that succeeds is an
+ * answer of its own (no two people's answers are ever merged), unless it
+ * is a retry of an earlier call (below). The URL is normalised
+ * (th_url_normalize) and must be on one of the site's origins, if it has
+ * any; the comment is scrubbed (th_redact).
+ *
+ * `who` is the device (who->ip, who->user_agent; who->resident is ignored:
+ * feedback is anonymous), used only to tell a retry from a stranger; it may
+ * be NULL (an importer). `idempotency_key` (may be NULL: no retry is ever
+ * folded) is what the caller made for this one answer, 1..255 printable
+ * ASCII characters: a call with the same key, the same device and the same
+ * page, answer, rating and comment the same day is the same answer again,
+ * and returns TH_DUPLICATE with the first call's handle; the same key from
+ * another device is another answer (a key may be shared by a cached page);
+ * the same key and device with a different answer is TH_ECONFLICT.
+ *
+ * `handle_out` (may be NULL) gets the answer's handle (TH_HANDLE_SIZE
+ * bytes, NUL-terminated). TH_RECORDED, TH_DUPLICATE; TH_ENOTFOUND (site),
+ * TH_EINVAL, TH_ERANGE (rating), TH_ETOOLONG, TH_EUTF8, TH_ECONFLICT,
+ * TH_EIO (the day's salt cannot be kept). Any thread, under the handle's
+ * rule.
+ */
+TH_EXTERN int th_feedback_answer(th_db *db, const char *site_slug,
+                                 const th_who *who, const th_feedback *fb,
+                                 const char *idempotency_key,
+                                 char *handle_out);
+
+/*
+ * Amends the answer `handle` names, on the day it was given: `change`'s
+ * useful (-1 keeps it), rating (0 keeps it) and comment (NULL, or white
+ * space only, keeps it) replace the answer's, and the page's counters move
+ * exactly. change->page may be NULL; when it is given it must be the
+ * answer's page. TH_RECORDED, TH_DUPLICATE (nothing changed);
+ * TH_ENOTFOUND for a handle that is malformed, unknown, of another site or
+ * page, or of an earlier day (one answer for all, so a guesser learns
+ * nothing); TH_EINVAL, TH_ERANGE, TH_ETOOLONG, TH_EUTF8.
+ */
+TH_EXTERN int th_feedback_amend(th_db *db, const char *site_slug,
+                                const char *handle, const th_feedback *change);
+
+/* Deprecated since 0.2.0: th_feedback_answer without a key or a handle.
+ * Every call records a new answer. */
 TH_EXTERN int th_feedback_record(th_db *db, const char *site_slug,
                                  const th_who *who, const th_feedback *fb);
+
+/* A figure the public may not see: see th_feedback_summary_public. */
+#define TH_WITHHELD (-1)
 
 typedef struct th_page_summary {
   char *page; /* normalised URL */
   int64_t yes, no;
+  int64_t responses;  /* yes + no */
   int64_t ratings[5]; /* ratings[0] counts 1-star ratings ... */
   int64_t rating_count;
   double rating_mean;   /* 0 when rating_count is 0 */
   double useful_lower;  /* Wilson lower bound (95%) of yes/(yes+no) */
   int64_t comments;
-  th_time first, last;  /* days of the first and last feedback */
+  /* Exact counters: the first and last days with feedback. Published
+   * figures: the first day of the first week and the last day of the last
+   * week they cover. */
+  th_time first, last;
+  /* 1: the exact counters (staff); 0: published figures, where any count
+   * or figure may be TH_WITHHELD. */
+  int exact;
 } th_page_summary;
 
-/* The counters of one page (the URL is normalised first). Read from
- * counters kept at write time. Free with th_page_summary_free.
+/* The exact counters of one page (the URL is normalised first), for staff.
+ * Read from counters kept at write time. Free with th_page_summary_free.
  * TH_ENOTFOUND if the page has no feedback. */
 TH_EXTERN int th_feedback_summary(th_db *db, const char *site_slug,
                                   const char *page, th_page_summary **out);
+
+/*
+ * What anyone may be shown of a page, under the site's disclosure rules
+ * (docs/privacy.md, "What is published"), the same as open data:
+ *
+ *  - only answers given before the current ISO week (Monday, UTC): the
+ *    figures change once a week, so two looks a day apart cannot be
+ *    subtracted to isolate a day's answers;
+ *  - a count from 1 to open_min - 1 is TH_WITHHELD; other counts are
+ *    rounded to a multiple of open_round (0 stays 0);
+ *  - every other figure is computed from the published counts alone, and
+ *    is TH_WITHHELD (a negative double, for rating_mean and useful_lower)
+ *    when any count it would be computed from is withheld: responses and
+ *    useful_lower from yes and no, rating_count and rating_mean from the
+ *    five ratings. Comments are never counted in public (the retention
+ *    purge removes them, and a count that drops would show how many went):
+ *    comments is TH_WITHHELD.
+ *
+ * TH_ENOTFOUND if the page has no feedback before this week (the same
+ * answer as for a page with none at all). Free with th_page_summary_free.
+ */
+TH_EXTERN int th_feedback_summary_public(th_db *db, const char *site_slug,
+                                         const char *page,
+                                         th_page_summary **out);
 TH_EXTERN void th_page_summary_free(th_page_summary *s);
 
 typedef struct th_page_list {
@@ -806,6 +882,10 @@ typedef struct th_server_config {
   /* Serve the demo council page at "/" and let it sign demo residents in
    * (townhall serve --demo). Never for production. */
   int demo;
+  /* New page-feedback answers allowed per client address prefix per page
+   * per hour, with a burst of the same size (docs/SECURITY.md, "Stuffing
+   * page feedback"); 0: 10. */
+  unsigned rate_per_page_hour;
 } th_server_config;
 
 /*

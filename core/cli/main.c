@@ -41,7 +41,8 @@ static void usage(FILE *f) {
           "        [--max-body BYTES] [--max-header BYTES] [--max-connections N]\n"
           "        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
           "        [--body-min-rate BYTES_PER_S]\n"
-          "        [--loops N] [--rate-limit N] [--batch-max N]\n"
+          "        [--loops N] [--rate-limit N] [--rate-limit-page N]\n"
+          "        [--batch-max N]\n"
           "        [--synchronous full|normal] [--purge-interval SECONDS]\n"
           "        [--log-level error|warning|info|debug]\n"
           "  site add SLUG --name NAME [--origin ORIGIN]... [--anonymous]\n"
@@ -248,7 +249,7 @@ static int cmd_serve(int argc, char **argv) {
       {"synchronous", 1, 0, 's'},     {"purge-interval", 1, 0, 'P'},
       {"batch-max", 1, 0, 'm'},       {"min-form-seconds", 1, 0, 'f'},
       {"db", 1, 0, 'd'},              {"key-file", 1, 0, 'k'},
-      {"body-min-rate", 1, 0, 'R'},
+      {"body-min-rate", 1, 0, 'R'},   {"rate-limit-page", 1, 0, 'g'},
       {0, 0, 0, 0}};
   th_server_config cfg = {0};
   char host[64] = "127.0.0.1";
@@ -279,6 +280,7 @@ static int cmd_serve(int argc, char **argv) {
     case 'i':
     case 'L':
     case 'r':
+    case 'g':
     case 'm': {
       unsigned *field = c == 'b'   ? &cfg.max_body_bytes
                         : c == 'H' ? &cfg.max_header_bytes
@@ -289,6 +291,7 @@ static int cmd_serve(int argc, char **argv) {
                         : c == 'i' ? &cfg.idle_timeout_ms
                         : c == 'L' ? &cfg.extra_loops
                         : c == 'r' ? &cfg.rate_per_minute
+                        : c == 'g' ? &cfg.rate_per_page_hour
                                    : &cfg.batch_max;
       if (parse_limit(optarg, field) < 0) {
         fprintf(stderr, "townhall: bad number %s (0 to %d)\n", optarg,

@@ -438,7 +438,36 @@ static bool th__rate_ok(th__ctx *x, const th__auth *a, const th__formret *f) {
   return false;
 }
 
+/* New page-feedback answers from one address prefix on one page, per hour
+ * (docs/SECURITY.md, "Stuffing page feedback"): the user agent is the
+ * sender's to choose, so this is the cap. False after answering 429. */
+static bool th__page_rate_ok(th__ctx *x, const th__auth *a, const char *page,
+                             const th__formret *f) {
+  th_server *srv = th__srv(x);
+  int retry = 0;
+  if (th__ratelimit_take_scoped(srv->ratelimit, 2, a->ip, page,
+                                srv->cfg.rate_per_page_hour,
+                                th_now(th__reader(x)), &retry))
+    return true;
+  th__metrics_limited("page_answers");
+  char extra[48];
+  snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+  th__fail(x->req, f, 429, "Too many answers",
+           "This network has sent many answers on this page in the last "
+           "hour; please try again later.",
+           extra);
+  return false;
+}
+
 /* ---- writes through the writer --------------------------------------------------- */
+
+/* The page-feedback writes (th__feedback_post). */
+enum {
+  TH__FB_ANSWER,  /* a new answer, with or without an idempotency key */
+  TH__FB_AMEND,   /* an amendment through a handle */
+  TH__FB_LEGACY,  /* the 0.1.0 widget's first post */
+  TH__FB_LEGACY_FOLLOW_UP /* and its follow-up */
+};
 
 enum {
   TH__OP_FEEDBACK,
@@ -462,6 +491,8 @@ typedef struct th__wcmd {
   th_time t1, t2;
   th__formret fr;   /* form posts: where the resident goes back to */
   char *location; /* 303 target for form posts */
+  int fb_mode;    /* TH__FB_*: which feedback write */
+  char handle[TH_HANDLE_SIZE]; /* the answer's, once recorded */
   int64_t out_id;
   th_counts counts;
   int64_t out_n;
@@ -470,6 +501,7 @@ typedef struct th__wcmd {
 static void th__wcmd_free(th__wcmd *w) {
   for (size_t i = 0; i < TH__ARRAY_SIZE(w->s); i++)
     free(w->s[i]);
+  sodium_memzero(w->handle, sizeof w->handle);
   free(w->location);
   th__formret_free(&w->fr);
   sodium_memzero(&w->who, sizeof w->who);
@@ -489,7 +521,14 @@ static void th__wcmd_run(th__cmd *cmd, th_db *db) {
   case TH__OP_FEEDBACK: {
     th_feedback fb = {.page = w->s[0], .useful = w->v1, .rating = w->v2,
                       .comment = w->s[1]};
-    cmd->rc = th_feedback_record(db, w->site, &who, &fb);
+    if (w->fb_mode == TH__FB_AMEND)
+      cmd->rc = th_feedback_amend(db, w->site, w->s[3], &fb);
+    else if (w->fb_mode == TH__FB_ANSWER)
+      cmd->rc = th_feedback_answer(db, w->site, &who, &fb, w->s[2], w->handle);
+    else
+      cmd->rc = th__feedback_legacy(db, w->site, &who, &fb,
+                                    w->fb_mode == TH__FB_LEGACY_FOLLOW_UP,
+                                    w->handle);
     break;
   }
   case TH__OP_IDEA: {
@@ -573,8 +612,28 @@ static void th__wcmd_done(th__cmd *cmd) {
     th__wcmd_free(w);
     return;
   }
+  if (w->fr.form && w->op == TH__OP_FEEDBACK) {
+    /* Answered with the thank-you page itself, so that the handle of a
+     * new answer goes only into this page's follow-up form (never into a
+     * URL): the page's "no-store" keeps it out of every cache. */
+    bool ask_more = w->fb_mode == TH__FB_ANSWER && w->handle[0] &&
+                    (w->v2 == 0 || w->s[1] == NULL);
+    th__thanks_answer(req, w->site, w->fr.lang, w->fr.back, w->s[0],
+                      ask_more ? w->handle : NULL);
+    th__wcmd_free(w);
+    return;
+  }
   json_t *doc = json_pack("{s:b}", "recorded", recorded);
   switch (w->op) {
+  case TH__OP_FEEDBACK:
+    if (w->handle[0])
+      json_object_set_new(doc, "answer", json_string(w->handle));
+    if (w->fb_mode == TH__FB_AMEND || rc == TH_DUPLICATE) {
+      th__respond_json(req, 200, doc, NULL);
+      th__wcmd_free(w);
+      return;
+    }
+    break;
   case TH__OP_IDEA:
     json_object_set_new(doc, "id", json_integer(w->out_id));
     if (recorded)
@@ -633,11 +692,15 @@ static void th__submit(th__ctx *x, th__wcmd *w) {
 }
 
 /* The 200 a bot gets: the shape of a duplicate, never "recorded". */
-static void th__discard(th__ctx *x, const char *reason, bool form,
+static void th__discard(th__ctx *x, const char *reason, const th__formret *fr,
                         const char *location) {
   th__metrics_spam(reason);
-  if (form && location) {
+  if (fr && fr->form && location) {
     th__see_other(x->req, location);
+    return;
+  }
+  if (fr && fr->form) {
+    th__thanks_answer(x->req, x->site, fr->lang, fr->back, NULL, NULL);
     return;
   }
   json_t *doc = json_pack("{s:b}", "recorded", 0);
@@ -664,36 +727,14 @@ static void th__formret_init(th__formret *f, const th__site_row *site,
     snprintf(f->lang, sizeof f->lang, "%s", lang);
 }
 
-/* Where a successful form post returns: the thank-you page (next=thanks,
- * as the widget's no-script form asks, or when the page is not the site's),
- * or the page itself. */
-static char *th__form_location(th__ctx *x, const th__formret *f,
-                               const char *next) {
-  th__sbuf b = {0};
-  if (f->back && !(next && strcmp(next, "thanks") == 0)) {
-    th__sbuf_puts(&b, f->back);
-  } else {
-    th__sbuf_printf(&b, "/thanks?site=%s&lang=%s", x->site, f->lang);
-    if (f->back) {
-      th__sbuf_puts(&b, "&return=");
-      static const char hex[] = "0123456789ABCDEF";
-      for (const unsigned char *p = (const unsigned char *)f->back; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-          char ch = (char)*p;
-          th__sbuf_put(&b, &ch, 1);
-        } else {
-          char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-          th__sbuf_put(&b, e, 3);
-        }
-      }
-    }
-  }
-  if (b.oom) {
-    th__sbuf_free(&b);
+/* Where a successful form post returns when it goes back to the page it
+ * came from (not asked for the thank-you page with next=thanks, and from a
+ * page on the site's origins): the page itself. NULL otherwise: then the
+ * post is answered with the thank-you page (th__thanks_answer). */
+static char *th__form_location(const th__formret *f, const char *next) {
+  if (f->back == NULL || (next && strcmp(next, "thanks") == 0))
     return NULL;
-  }
-  return b.p;
+  return th__strdup(f->back);
 }
 
 /* Accepts cross-site form posts only from the site's own origins (or a
@@ -713,50 +754,114 @@ static bool th__origin_ok(th__ctx *x, const th__site_row *site) {
   return false;
 }
 
+/* The Idempotency-Key request header (draft-ietf-httpapi-idempotency-key-
+ * header: a structured-field string, so the quotes are dropped) into out;
+ * "" when absent; false when malformed. */
+static bool th__idempotency_key(const th__req *req, char *out, size_t cap) {
+  size_t n = 0;
+  const char *k = th__req_header(req, "idempotency-key", &n);
+  out[0] = '\0';
+  if (k == NULL)
+    return true;
+  if (n >= 2 && k[0] == '"' && k[n - 1] == '"') {
+    k++;
+    n -= 2;
+  }
+  if (n == 0 || n >= cap)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (k[i] < 0x21 || k[i] > 0x7e || k[i] == '"')
+      return false;
+  memcpy(out, k, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* "useful" as yes/no, true/false or 1/0: 1, 0, or -1 (absent or invalid:
+ * *bad tells which). */
+static int th__useful_value(json_t *useful, bool *bad) {
+  *bad = false;
+  if (useful == NULL || json_is_null(useful))
+    return -1;
+  if (json_is_boolean(useful))
+    return json_is_true(useful);
+  if (json_is_string(useful)) {
+    const char *s = json_string_value(useful);
+    if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
+      return 1;
+    if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
+      return 0;
+  } else if (json_is_integer(useful) && json_integer_value(useful) >= 0 &&
+             json_integer_value(useful) <= 1) {
+    return (int)json_integer_value(useful);
+  }
+  *bad = true;
+  return -1;
+}
+
+/* "rating" as 1..5 (number or string), or 0 when absent, null or "". */
+static bool th__rating_value(json_t *rating, int *out) {
+  *out = 0;
+  if (rating == NULL || json_is_null(rating))
+    return true;
+  if (json_is_integer(rating)) {
+    json_int_t v = json_integer_value(rating);
+    *out = (int)v;
+    return v >= 0 && v <= 5;
+  }
+  if (json_is_string(rating)) {
+    const char *s = json_string_value(rating);
+    if (s[0] == '\0')
+      return true;
+    *out = s[0] - '0';
+    return s[0] >= '1' && s[0] <= '5' && s[1] == '\0';
+  }
+  return false;
+}
+
+/* POST /v1/sites/{site}/feedback: a new answer (JSON with an
+ * Idempotency-Key header, or the no-script form), an amendment through
+ * the answer's handle ("answer" in the body), or the 0.1.0 widget's
+ * protocol (JSON with neither: th__feedback_legacy). */
 static void th__feedback_post(th__ctx *x, const th__site_row *site) {
   th__formret fr = {0};
   if (!th__origin_ok(x, site))
     return;
+  char key[256];
+  if (!th__idempotency_key(x->req, key, sizeof key)) {
+    th__respond_problem(x->req, 400, "bad-request", "Malformed Idempotency-Key",
+                        "An idempotency key is 1 to 255 printable ASCII "
+                        "characters, such as a UUID.",
+                        NULL);
+    return;
+  }
   json_t *body = th__body(x, true, &fr.form);
   if (body == NULL)
     return;
   const char *page = th__str(body, "page");
+  const char *handle = th__str(body, "answer");
   if (fr.form)
     th__formret_init(&fr, site, page, th__str(body, "lang"));
-  json_t *useful = json_object_get(body, "useful");
-  json_t *rating = json_object_get(body, "rating");
+  int mode = handle && handle[0] ? TH__FB_AMEND
+             : fr.form || key[0] ? TH__FB_ANSWER
+             : json_object_get(body, "rating") || json_object_get(body, "comment")
+                 ? TH__FB_LEGACY_FOLLOW_UP
+                 : TH__FB_LEGACY;
+  bool bad_useful = false;
+  int u = th__useful_value(json_object_get(body, "useful"), &bad_useful);
+  int r = 0;
+  bool rating_ok = th__rating_value(json_object_get(body, "rating"), &r);
   const char *comment = th__str(body, "comment");
-  int u = -1, r = 0;
-  if (json_is_boolean(useful))
-    u = json_is_true(useful);
-  else if (json_is_string(useful)) {
-    const char *s = json_string_value(useful);
-    u = strcmp(s, "yes") == 0 || strcmp(s, "1") == 0 || strcmp(s, "true") == 0
-            ? 1
-        : strcmp(s, "no") == 0 || strcmp(s, "0") == 0 || strcmp(s, "false") == 0
-            ? 0
-            : -1;
-  } else if (json_is_integer(useful) && json_integer_value(useful) >= 0 &&
-             json_integer_value(useful) <= 1)
-    u = (int)json_integer_value(useful);
-  bool rating_ok = true;
-  if (json_is_integer(rating))
-    r = json_integer_value(rating) >= 0 && json_integer_value(rating) <= 5
-            ? (int)json_integer_value(rating)
-            : (rating_ok = false, 0);
-  else if (json_is_string(rating) && json_string_value(rating)[0]) {
-    const char *s = json_string_value(rating);
-    r = (s[0] >= '1' && s[0] <= '5' && s[1] == '\0') ? s[0] - '0'
-                                                      : (rating_ok = false, 0);
-  } else if (rating && !json_is_null(rating) && !json_is_string(rating))
-    rating_ok = false;
-  if (page == NULL || u < 0 || !rating_ok) {
+  const char *why = NULL;
+  if (mode != TH__FB_AMEND && page == NULL)
+    why = "\"page\" is required.";
+  else if (bad_useful || (u < 0 && mode != TH__FB_AMEND))
+    why = "\"useful\" must be yes or no.";
+  else if (!rating_ok)
+    why = "\"rating\" must be 1 to 5.";
+  if (why) {
     json_decref(body);
-    th__fail(x->req, &fr, 422, "Invalid feedback",
-             page == NULL  ? "\"page\" is required."
-             : u < 0       ? "\"useful\" must be yes or no."
-                           : "\"rating\" must be 1 to 5.",
-             NULL);
+    th__fail(x->req, &fr, 422, "Invalid feedback", why, NULL);
     th__formret_free(&fr);
     return;
   }
@@ -764,36 +869,32 @@ static void th__feedback_post(th__ctx *x, const th__site_row *site) {
     comment = NULL;
   char *location = NULL;
   if (fr.form)
-    location = th__form_location(x, &fr, th__str(body, "next"));
+    location = th__form_location(&fr, th__str(body, "next"));
   th__auth a = {.kind = TH__A_DEVICE};
   th__device(x, &a);
   const char *spam = th__spam_reason(x, body, comment, NULL);
-  if (spam == NULL && comment && strcmp(comment, page) == 0)
+  if (spam == NULL && comment && page && strcmp(comment, page) == 0)
     spam = "identical_fields";
-  if (spam) {
-    th__discard(x, spam, fr.form, location);
-    free(location);
-    th__formret_free(&fr);
-    json_decref(body);
-    return;
-  }
-  if (!th__rate_ok(x, &a, &fr)) {
-    free(location);
-    th__formret_free(&fr);
-    json_decref(body);
-    return;
-  }
-  th__wcmd *w = th__wcmd_new(x, TH__OP_FEEDBACK);
+  bool ok = spam == NULL && th__rate_ok(x, &a, &fr) &&
+            (mode == TH__FB_AMEND || mode == TH__FB_LEGACY_FOLLOW_UP ||
+             th__page_rate_ok(x, &a, page, &fr));
+  th__wcmd *w = ok ? th__wcmd_new(x, TH__OP_FEEDBACK) : NULL;
+  if (spam)
+    th__discard(x, spam, &fr, location);
+  else if (ok && w == NULL)
+    th__respond_error(x->req, TH_ENOMEM, NULL);
   if (w == NULL) {
     free(location);
     th__formret_free(&fr);
     json_decref(body);
-    th__respond_error(x->req, TH_ENOMEM, NULL);
     return;
   }
   w->who = a;
-  w->s[0] = th__strdup(page);
+  w->fb_mode = mode;
+  w->s[0] = th__dup_or_null(page);
   w->s[1] = th__dup_or_null(comment);
+  w->s[2] = key[0] ? th__strdup(key) : NULL;
+  w->s[3] = th__dup_or_null(handle);
   w->v1 = u;
   w->v2 = r;
   w->fr = fr; /* w owns fr.back now */
@@ -802,38 +903,33 @@ static void th__feedback_post(th__ctx *x, const th__site_row *site) {
   th__submit(x, w);
 }
 
-static json_t *th__summary_json(const th_page_summary *s, bool exact,
-                                int min, int round) {
-  /* The public sees what open data would publish: small counts withheld,
-   * others rounded, so that no answer describes a handful of people. */
-#define TH__COUNT(v)                                                         \
-  (exact ? json_integer(v)                                                   \
-   : (v) == 0 ? json_integer(0)                                              \
-   : (v) < min ? json_null()                                                 \
-               : json_integer((((v) + round / 2) / round) * round))
-  int64_t total = s->yes + s->no;
+/* A page's figures: exact for staff, or as published (disclosure.c), where
+ * a withheld figure is null. */
+static json_t *th__summary_json(const th_page_summary *s) {
+#define TH__FIG(v) ((v) == TH_WITHHELD ? json_null() : json_integer(v))
   json_t *doc = json_object();
   json_object_set_new(doc, "page", json_string(s->page));
-  json_object_set_new(doc, "yes", TH__COUNT(s->yes));
-  json_object_set_new(doc, "no", TH__COUNT(s->no));
-  json_object_set_new(doc, "responses", TH__COUNT(total));
+  json_object_set_new(doc, "yes", TH__FIG(s->yes));
+  json_object_set_new(doc, "no", TH__FIG(s->no));
+  json_object_set_new(doc, "responses", TH__FIG(s->responses));
   json_t *hist = json_array();
   for (int i = 0; i < 5; i++)
-    json_array_append_new(hist, TH__COUNT(s->ratings[i]));
+    json_array_append_new(hist, TH__FIG(s->ratings[i]));
   json_object_set_new(doc, "ratings", hist);
-  json_object_set_new(doc, "rating_count", TH__COUNT(s->rating_count));
-  bool enough = exact || total >= min;
+  json_object_set_new(doc, "rating_count", TH__FIG(s->rating_count));
   json_object_set_new(doc, "rating_mean",
-                      enough && s->rating_count && (exact || s->rating_count >= min)
+                      s->rating_mean >= 0 && s->rating_count > 0
                           ? json_real(s->rating_mean)
                           : json_null());
   json_object_set_new(doc, "useful_lower",
-                      enough ? json_real(s->useful_lower) : json_null());
-  json_object_set_new(doc, "comments", TH__COUNT(s->comments));
+                      s->useful_lower >= 0 && s->responses > 0
+                          ? json_real(s->useful_lower)
+                          : json_null());
+  json_object_set_new(doc, "comments", TH__FIG(s->comments));
   json_object_set_new(doc, "first", th__iso_day(s->first));
   json_object_set_new(doc, "last", th__iso_day(s->last));
-  json_object_set_new(doc, "exact", json_boolean(exact));
-#undef TH__COUNT
+  json_object_set_new(doc, "exact", json_boolean(s->exact));
+#undef TH__FIG
   return doc;
 }
 
@@ -845,23 +941,19 @@ static void th__feedback_summary(th__ctx *x) {
     return;
   }
   bool exact = th__is_staff(x);
-  th_site *site = NULL;
   th_page_summary *s = NULL;
-  int rc = th_site_get(th__reader(x), x->site, &site);
-  if (rc == TH_OK)
-    rc = th_feedback_summary(th__reader(x), x->site, page, &s);
-  if (rc < 0 || site == NULL || s == NULL) {
-    th__respond_error(x->req, rc < 0 ? rc : TH_EIO, th_errmsg(th__reader(x)));
-    th_site_free(site);
+  int rc = exact ? th_feedback_summary(th__reader(x), x->site, page, &s)
+                 : th_feedback_summary_public(th__reader(x), x->site, page, &s);
+  if (rc < 0) {
+    th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
   }
-  th__respond_json(x->req, 200,
-                   th__summary_json(s, exact, site->open_min, site->open_round),
+  /* The public figures change once a week (complete weeks only). */
+  th__respond_json(x->req, 200, th__summary_json(s),
                    exact ? "Vary: Authorization\r\n"
                          : "Vary: Authorization\r\nCache-Control: public, "
-                           "max-age=60\r\n");
+                           "max-age=300\r\n");
   th_page_summary_free(s);
-  th_site_free(site);
 }
 
 static int th__limit(th__ctx *x, int dflt, int max) {
@@ -934,7 +1026,7 @@ static void th__feedback_pages(th__ctx *x) {
   }
   json_t *items = json_array();
   for (size_t i = 0; i < l->count; i++)
-    json_array_append_new(items, th__summary_json(&l->items[i], true, 0, 1));
+    json_array_append_new(items, th__summary_json(&l->items[i]));
   json_t *doc = json_pack("{s:o,s:o}", "items", items, "next_cursor",
                           l->next_cursor ? json_string(l->next_cursor)
                                          : json_null());
@@ -1276,7 +1368,7 @@ static void th__ideas_post(th__ctx *x, const th__site_row *site) {
   if (a.kind == TH__A_DEVICE) {
     const char *spam = th__spam_reason(x, body, title, text);
     if (spam) {
-      th__discard(x, spam, false, NULL);
+      th__discard(x, spam, NULL, NULL);
       json_decref(body);
       return;
     }
@@ -1594,7 +1686,8 @@ static void th__preflight(th__ctx *x, const char *methods) {
   char extra[256];
   snprintf(extra, sizeof extra,
            "Access-Control-Allow-Methods: %s\r\n"
-           "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
+           "Access-Control-Allow-Headers: Content-Type, Authorization, "
+           "Idempotency-Key\r\n"
            "Access-Control-Max-Age: 600\r\n",
            methods);
   th__respond(req, 204, NULL, extra, NULL, 0);

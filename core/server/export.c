@@ -64,13 +64,6 @@
   "version/3/>; rel=\"license\"; title=\"Open Government Licence v3.0\"\r\n" \
   "Cache-Control: public, max-age=3600\r\n"
 
-/* The Monday that starts the ISO week holding `day` (days since
- * 1970-01-01, a Thursday). */
-static int64_t th__monday(int64_t day) {
-  int64_t dow = ((day + 3) % 7 + 7) % 7; /* 0 = Monday */
-  return day - dow;
-}
-
 /* "2026-W02" for the ISO week starting on the Monday `monday`: the week
  * belongs to the year of its Thursday. */
 static void th__iso_week(int64_t monday, char *out, size_t cap) {
@@ -100,30 +93,12 @@ typedef struct th__open_rules {
   int64_t created; /* the site's, to tell a site from another of its id */
 } th__open_rules;
 
-/* Whether a count is withheld. */
-static bool th__suppressed(const th__open_rules *r, int64_t v) {
-  return v > 0 && v < r->min;
-}
-
-/* One count as published: 0, "*", or rounded to the nearest multiple of
- * `round` (halves up), never rounded down to 0. */
-static void th__cell(th__sbuf *b, const th__open_rules *r, int64_t v,
-                     bool last) {
-  if (v <= 0) {
-    th__csv_int(b, 0, last);
-    return;
-  }
-  if (th__suppressed(r, v)) {
+/* One count as published (disclosure.c): 0, "*", or rounded. */
+static void th__cell(th__sbuf *b, int64_t published, bool last) {
+  if (published == TH_WITHHELD)
     th__csv_text(b, "*", last);
-    return;
-  }
-  int64_t out = v;
-  if (r->round > 1) {
-    out = (v + r->round / 2) / r->round * r->round;
-    if (out == 0)
-      out = r->round;
-  }
-  th__csv_int(b, out, last);
+  else
+    th__csv_int(b, published, last);
 }
 
 static int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r) {
@@ -256,6 +231,7 @@ static void th__open_cache_put(const th__open_cached *k, const th__sbuf *b) {
 static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
                                    int64_t to, const th__open_rules *rules,
                                    th__sbuf *b) {
+  th__disclosure d = {rules->min, rules->round};
   th__csv_begin(b);
   static const char *const head[] = {"page",     "week",     "yes",
                                      "no",       "rating_1", "rating_2",
@@ -265,6 +241,8 @@ static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
     th__csv_text(b, head[i], i + 1 == TH__ARRAY_SIZE(head));
   if (from >= to)
     return TH_OK;
+  /* Each page's answers per week from its first, in order: the running
+   * totals are what is published (disclosure.c, rule 1). */
   sqlite3_stmt *st = th__stmt_dynamic(
       db,
       "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
@@ -274,38 +252,60 @@ static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
       " count(*) FILTER (WHERE f.rating = 2),"
       " count(*) FILTER (WHERE f.rating = 3),"
       " count(*) FILTER (WHERE f.rating = 4),"
-      " count(*) FILTER (WHERE f.rating = 5),"
-      " count(*)"
+      " count(*) FILTER (WHERE f.rating = 5)"
       " FROM pages p JOIN feedback f ON f.page_id = p.id"
       " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
-      " AND f.day >= ?2 AND f.day < ?3"
-      " GROUP BY f.page_id, monday ORDER BY monday, p.url LIMIT ?4");
+      " AND f.day < ?3"
+      " GROUP BY f.page_id, monday ORDER BY p.url, monday");
   if (st == NULL)
     return db->errcode;
   sqlite3_bind_int64(st, 1, site_id);
   sqlite3_bind_int64(st, 2, from);
   sqlite3_bind_int64(st, 3, to);
-  sqlite3_bind_int(st, 4, TH__OPEN_MAX_ROWS);
   int src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *url = (const char *)sqlite3_column_text(st, 0);
+  size_t rows = 0;
+  th_page_summary total = {0}, shown = {0};
+  char *url = NULL;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW && rows < TH__OPEN_MAX_ROWS) {
+    const char *u = (const char *)sqlite3_column_text(st, 0);
+    if (url == NULL || strcmp(url, u) != 0) {
+      /* The next page: its totals start from nothing. */
+      free(url);
+      if ((url = strdup(u)) == NULL) {
+        b->oom = true;
+        break;
+      }
+      memset(&total, 0, sizeof total);
+      memset(&shown, 0, sizeof shown);
+    }
+    int64_t monday = sqlite3_column_int64(st, 1);
+    total.yes += sqlite3_column_int64(st, 2);
+    total.no += sqlite3_column_int64(st, 3);
+    for (int k = 0; k < 5; k++)
+      total.ratings[k] += sqlite3_column_int64(st, 4 + k);
+    th_page_summary pub;
+    th__publish_page(&d, &total, &pub);
+    bool changed = pub.yes != shown.yes || pub.no != shown.no ||
+                   memcmp(pub.ratings, shown.ratings, sizeof pub.ratings);
+    shown = pub;
+    /* A row only where a published figure moved: which weeks had answers
+     * is itself a count the totals may not show. */
+    if (monday < from || !changed)
+      continue;
     char week[32];
-    th__iso_week(sqlite3_column_int64(st, 1), week, sizeof week);
-    int64_t yes = sqlite3_column_int64(st, 2);
-    int64_t no = sqlite3_column_int64(st, 3);
+    th__iso_week(monday, week, sizeof week);
     th__csv_text(b, url, false);
     th__csv_text(b, week, false);
-    th__cell(b, rules, yes, false);
-    th__cell(b, rules, no, false);
+    th__cell(b, pub.yes, false);
+    th__cell(b, pub.no, false);
     for (int k = 0; k < 5; k++)
-      th__cell(b, rules, sqlite3_column_int64(st, 4 + k), false);
-    /* responses = yes + no: withheld when it would give away the one of
-     * them that is withheld. */
-    if (th__suppressed(rules, yes) != th__suppressed(rules, no))
-      th__csv_text(b, "*", true);
-    else
-      th__cell(b, rules, sqlite3_column_int64(st, 9), true);
+      th__cell(b, pub.ratings[k], false);
+    th__cell(b, pub.responses, true);
+    rows++;
   }
+  free(url);
+  if (src == SQLITE_ROW)
+    src = SQLITE_DONE; /* stopped at the row limit */
   int rc = src == SQLITE_DONE
                ? TH_OK
                : th__sqlerr(db, src, "aggregating feedback for open data");
@@ -438,6 +438,7 @@ static void th__open_feedback(th__ctx *x, const th__site_row *site,
 static void th__open_ideas(th__ctx *x, const th__site_row *site,
                            const th__open_rules *rules) {
   th_db *db = x->req->lp->reader;
+  th__disclosure d = {rules->min, rules->round};
   int64_t this_monday = th__monday(th__day(th_now(db)));
   th__sbuf b = {0};
   th__csv_begin(&b);
@@ -483,8 +484,8 @@ static void th__open_ideas(th__ctx *x, const th__site_row *site,
       th__csv_text(&b, (const char *)sqlite3_column_text(st, 4), false);
       th__csv_text(&b, (const char *)sqlite3_column_text(st, 5), false);
       th__csv_text(&b, created, false);
-      th__cell(&b, rules, sqlite3_column_int64(st, 7), false);
-      th__cell(&b, rules, sqlite3_column_int64(st, 8), false);
+      th__cell(&b, th__publish_count(&d, sqlite3_column_int64(st, 7)), false);
+      th__cell(&b, th__publish_count(&d, sqlite3_column_int64(st, 8)), false);
       th__csv_text(&b, response, false);
       th__csv_text(&b, responded, true);
     }

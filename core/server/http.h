@@ -318,9 +318,15 @@ void th__client_addr(const th__req *req, char *out, size_t cap);
 th__ratelimit *th__ratelimit_new(void);
 void th__ratelimit_free(th__ratelimit *rl);
 /* Takes one token from the bucket of `ip`'s prefix for `kind` (0 anonymous
- * writes, 1 staff-auth failures); false if empty. *retry_s gets the wait. */
+ * writes, 1 staff-auth failures, 2 answers on one page); false if empty.
+ * *retry_s gets the wait. */
 bool th__ratelimit_take(th__ratelimit *rl, int kind, const char *ip,
                         unsigned per_minute, int64_t now_ms, int *retry_s);
+/* The same per thing (`scope`, a page's URL, whose hash alone is kept) and
+ * per hour. */
+bool th__ratelimit_take_scoped(th__ratelimit *rl, int kind, const char *ip,
+                               const char *scope, unsigned per_hour,
+                               int64_t now_ms, int *retry_s);
 /* Whether `ip`'s bucket for `kind` is empty (without taking). */
 bool th__ratelimit_blocked(th__ratelimit *rl, int kind, const char *ip,
                            unsigned per_minute, int64_t now_ms, int *retry_s);

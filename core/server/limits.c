@@ -179,8 +179,12 @@ void th__ratelimit_free(th__ratelimit *rl) {
   free(rl);
 }
 
+/* The bucket of an address prefix for one purpose (`kind`) and, when
+ * `scope` is not NULL, one thing (a page): `capacity` tokens that refill
+ * over `window_ms`. */
 static th__bucket *th__bucket_for(th__ratelimit *rl, int kind, const char *ip,
-                                  unsigned per_minute, int64_t now_ms) {
+                                  const char *scope, double capacity,
+                                  int64_t now_ms) {
   int64_t hour = now_ms / 3600000;
   if (hour != rl->hour) {
     sodium_memzero(rl->slots, sizeof rl->slots);
@@ -201,6 +205,13 @@ static th__bucket *th__bucket_for(th__ratelimit *rl, int kind, const char *ip,
   crypto_shorthash(h, in, n, rl->key);
   uint64_t key;
   memcpy(&key, h, sizeof key);
+  if (scope) {
+    /* The scope's hash under the same key, mixed in: no text is kept. */
+    crypto_shorthash(h, (const unsigned char *)scope, strlen(scope), rl->key);
+    uint64_t k2;
+    memcpy(&k2, h, sizeof k2);
+    key ^= k2 * UINT64_C(0x9E3779B97F4A7C15);
+  }
   key |= 1; /* 0 marks an empty slot */
   size_t base = (size_t)(key % TH__RL_SLOTS);
   th__bucket *victim = NULL;
@@ -217,50 +228,61 @@ static th__bucket *th__bucket_for(th__ratelimit *rl, int kind, const char *ip,
       victim = b;
     }
   }
-  /* A new bucket starts full (a burst of per_minute). */
+  /* A new bucket starts full (a burst of its capacity). */
   victim->key = key;
-  victim->tokens = per_minute;
+  victim->tokens = capacity;
   victim->at_ms = now_ms;
   return victim;
 }
 
-static void th__refill(th__bucket *b, unsigned per_minute, int64_t now_ms) {
+static void th__refill(th__bucket *b, double capacity, int64_t window_ms,
+                       int64_t now_ms) {
   if (now_ms > b->at_ms) {
-    b->tokens += (double)(now_ms - b->at_ms) * per_minute / 60000.0;
-    if (b->tokens > per_minute)
-      b->tokens = per_minute;
+    b->tokens += (double)(now_ms - b->at_ms) * capacity / (double)window_ms;
+    if (b->tokens > capacity)
+      b->tokens = capacity;
     b->at_ms = now_ms;
   }
 }
 
-static int th__retry(const th__bucket *b, unsigned per_minute) {
+static int th__retry(const th__bucket *b, double capacity, int64_t window_ms) {
   double need = 1.0 - b->tokens;
-  int s = (int)(need * 60.0 / per_minute) + 1;
+  int s = (int)(need * (double)window_ms / 1000.0 / capacity) + 1;
   return s < 1 ? 1 : s;
 }
 
-bool th__ratelimit_take(th__ratelimit *rl, int kind, const char *ip,
-                        unsigned per_minute, int64_t now_ms, int *retry_s) {
+/* Takes a token (take) or only looks (!take); true when one was there. */
+static bool th__ratelimit_use(th__ratelimit *rl, int kind, const char *ip,
+                              const char *scope, unsigned capacity,
+                          int64_t window_ms, int64_t now_ms, bool take,
+                          int *retry_s) {
   pthread_mutex_lock(&rl->lock);
-  th__bucket *b = th__bucket_for(rl, kind, ip, per_minute, now_ms);
-  th__refill(b, per_minute, now_ms);
+  th__bucket *b = th__bucket_for(rl, kind, ip, scope, capacity, now_ms);
+  th__refill(b, capacity, window_ms, now_ms);
   bool ok = b->tokens >= 1.0;
-  if (ok)
+  if (ok && take)
     b->tokens -= 1.0;
-  else if (retry_s)
-    *retry_s = th__retry(b, per_minute);
+  else if (!ok && retry_s)
+    *retry_s = th__retry(b, capacity, window_ms);
   pthread_mutex_unlock(&rl->lock);
   return ok;
 }
 
+bool th__ratelimit_take(th__ratelimit *rl, int kind, const char *ip,
+                        unsigned per_minute, int64_t now_ms, int *retry_s) {
+  return th__ratelimit_use(rl, kind, ip, NULL, per_minute, 60000, now_ms, true,
+                       retry_s);
+}
+
+bool th__ratelimit_take_scoped(th__ratelimit *rl, int kind, const char *ip,
+                               const char *scope, unsigned per_hour,
+                               int64_t now_ms, int *retry_s) {
+  return th__ratelimit_use(rl, kind, ip, scope, per_hour, 3600000, now_ms, true,
+                       retry_s);
+}
+
 bool th__ratelimit_blocked(th__ratelimit *rl, int kind, const char *ip,
                            unsigned per_minute, int64_t now_ms, int *retry_s) {
-  pthread_mutex_lock(&rl->lock);
-  th__bucket *b = th__bucket_for(rl, kind, ip, per_minute, now_ms);
-  th__refill(b, per_minute, now_ms);
-  bool blocked = b->tokens < 1.0;
-  if (blocked && retry_s)
-    *retry_s = th__retry(b, per_minute);
-  pthread_mutex_unlock(&rl->lock);
-  return blocked;
+  return !th__ratelimit_use(rl, kind, ip, NULL, per_minute, 60000, now_ms, false,
+                        retry_s);
 }

@@ -32,7 +32,7 @@ static const char *const th__spam_reasons[] = {"honeypot", "too_fast",
                                                "bad_form_token", "gibberish",
                                                "identical_fields", NULL};
 static const char *const th__limit_kinds[] = {"anonymous_write", "staff_auth",
-                                              NULL};
+                                              "page_answers", NULL};
 
 static struct {
   atomic_uint_fast64_t requests[TH__R_COUNT][TH__NSTATUS];
@@ -44,7 +44,7 @@ static struct {
   atomic_uint_fast64_t connections_total;
   atomic_uint_fast64_t rejected;
   atomic_uint_fast64_t spam[6];
-  atomic_uint_fast64_t limited[3];
+  atomic_uint_fast64_t limited[4];
   atomic_uint_fast64_t writes[3]; /* recorded, duplicate, failed */
   atomic_uint_fast64_t cache[2];  /* miss, hit */
 } th__m;
@@ -233,6 +233,12 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
                   "client address prefix per minute.\n"
                   "# TYPE townhall_rate_limit_per_minute gauge\n"
                   "townhall_rate_limit_per_minute{limit=\"anonymous_write\"} %u\n"
-                  "townhall_rate_limit_per_minute{limit=\"staff_auth\"} %u\n",
-                  srv->cfg.rate_per_minute, srv->cfg.auth_failures_per_minute);
+                  "townhall_rate_limit_per_minute{limit=\"staff_auth\"} %u\n"
+                  "# HELP townhall_rate_limit_per_page_hour Configured new "
+                  "page-feedback answers per client address prefix per page "
+                  "per hour.\n"
+                  "# TYPE townhall_rate_limit_per_page_hour gauge\n"
+                  "townhall_rate_limit_per_page_hour %u\n",
+                  srv->cfg.rate_per_minute, srv->cfg.auth_failures_per_minute,
+                  srv->cfg.rate_per_page_hour);
 }

@@ -129,6 +129,7 @@ int th__status_for(int code) {
   case TH_EUTF8:
   case TH_ETOOSHORT:
   case TH_ERANGE:
+  case TH_ECONFLICT:
     return 422;
   case TH_ENOTFOUND:
     return 404;

@@ -29,6 +29,11 @@ void th__static(th__ctx *x);
  * (static.c). `back`: a page on the site's origins, or NULL. */
 void th__form_failed(th__req *req, int status, const char *extra,
                      const char *lang_tag, const char *back);
+/* A recorded no-script form post's answer: the thank-you page, with a
+ * follow-up form carrying `handle` when it is not NULL (static.c). */
+void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
+                       const char *back, const char *page,
+                       const char *handle);
 /* The site `slug`, from the loop's cache when it is current (api.c). On
  * failure the reader's message says why. */
 int th__site_cached(th__ctx *x, const char *slug, th__site_row *out);

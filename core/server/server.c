@@ -1276,6 +1276,7 @@ static void th__config_defaults(th_server_config *c) {
   TH__DEFAULT(batch_max, 1024);
   TH__DEFAULT(rate_per_minute, 30);
   TH__DEFAULT(auth_failures_per_minute, 10);
+  TH__DEFAULT(rate_per_page_hour, 10);
   TH__DEFAULT(min_form_seconds, 2);
   TH__DEFAULT(purge_interval_s, 86400);
 #undef TH__DEFAULT

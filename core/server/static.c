@@ -225,6 +225,38 @@ static bool th__host(const th__req *req, char *out, size_t cap) {
   return true;
 }
 
+/* The optional part of the form: the rating, the comment, the honeypot and
+ * the button, then the end of the form and of its box. Shared by the whole
+ * form and by the thank-you page's follow-up. */
+static void th__form_more(th__sbuf *b, json_t *s) {
+  th__sbuf_puts(b, "<fieldset class=\"th-r\"><legend>");
+  th__t(b, s, "rating");
+  th__sbuf_puts(b, "</legend>\n");
+  for (int i = 1; i <= 5; i++) {
+    char key[24];
+    snprintf(key, sizeof key, "rating_%d", i);
+    th__sbuf_printf(b, "<label class=\"th-opt\"><input type=\"radio\" "
+                       "name=\"rating\" value=\"%d\"> <span>", i);
+    th__t(b, s, key);
+    th__sbuf_puts(b, "</span></label>\n");
+  }
+  th__sbuf_puts(b, "</fieldset>\n<div class=\"th-c\"><label "
+                   "for=\"townhall-comment\">");
+  th__t(b, s, "comment");
+  th__sbuf_puts(b, "</label>\n<p class=\"th-hint\" id=\"townhall-privacy\">");
+  th__t(b, s, "privacy");
+  th__sbuf_puts(b, "</p>\n<textarea id=\"townhall-comment\" name=\"comment\" "
+                   "rows=\"3\" maxlength=\"2000\" "
+                   "aria-describedby=\"townhall-privacy\"></textarea></div>\n"
+                   "<div hidden><label>");
+  th__t(b, s, "honeypot");
+  th__sbuf_puts(b, " <input name=\"website\" tabindex=\"-1\" "
+                   "autocomplete=\"off\"></label></div>\n<button "
+                   "type=\"submit\" class=\"th-btn\">");
+  th__t(b, s, "send");
+  th__sbuf_puts(b, "</button>\n</form>\n</div>\n");
+}
+
 /* The form, as the feedback widget's placeholder holds it before (or
  * without) JavaScript: a real form that posts application/x-www-form-
  * urlencoded to the feedback route, which answers 303 to /thanks. The
@@ -263,33 +295,8 @@ static void th__form_html(th__sbuf *b, th__ctx *x, json_t *s, const char *lang,
   th__sbuf_puts(b, "</span></label>\n<label class=\"th-opt\"><input "
                    "type=\"radio\" name=\"useful\" value=\"no\"> <span>");
   th__t(b, s, "no");
-  th__sbuf_puts(b, "</span></label>\n</fieldset>\n<fieldset class=\"th-r\">"
-                   "<legend>");
-  th__t(b, s, "rating");
-  th__sbuf_puts(b, "</legend>\n");
-  for (int i = 1; i <= 5; i++) {
-    char key[24];
-    snprintf(key, sizeof key, "rating_%d", i);
-    th__sbuf_printf(b, "<label class=\"th-opt\"><input type=\"radio\" "
-                       "name=\"rating\" value=\"%d\"> <span>", i);
-    th__t(b, s, key);
-    th__sbuf_puts(b, "</span></label>\n");
-  }
-  th__sbuf_puts(b, "</fieldset>\n<div class=\"th-c\"><label "
-                   "for=\"townhall-comment\">");
-  th__t(b, s, "comment");
-  th__sbuf_puts(b, "</label>\n<p class=\"th-hint\" id=\"townhall-privacy\">");
-  th__t(b, s, "privacy");
-  th__sbuf_puts(b, "</p>\n<textarea id=\"townhall-comment\" name=\"comment\" "
-                   "rows=\"3\" maxlength=\"2000\" "
-                   "aria-describedby=\"townhall-privacy\"></textarea></div>\n"
-                   "<div hidden><label>");
-  th__t(b, s, "honeypot");
-  th__sbuf_puts(b, " <input name=\"website\" tabindex=\"-1\" "
-                   "autocomplete=\"off\"></label></div>\n<button "
-                   "type=\"submit\" class=\"th-btn\">");
-  th__t(b, s, "send");
-  th__sbuf_puts(b, "</button>\n</form>\n</div>\n");
+  th__sbuf_puts(b, "</span></label>\n</fieldset>\n");
+  th__form_more(b, s);
 }
 
 static void th__page_head(th__sbuf *b, json_t *s, const char *lang,
@@ -410,6 +417,64 @@ static void th__thanks(th__ctx *x) {
   th__message_page(x->req, 200, NULL, th__qstr(x, "lang"), "thanks",
                    "thanks_text", back ? norm : NULL);
   free(norm);
+}
+
+/* The answer to a no-script form post that was recorded: the thank-you
+ * page, and, for a new answer still without a rating or a comment, a
+ * follow-up form that amends that answer through its handle (a hidden
+ * field: a handle is never put in a URL). Served "no-store", so the page
+ * and its handle stay out of every cache. `back`: the page, when it is on
+ * one of the site's origins, or NULL. */
+void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
+                       const char *back, const char *page,
+                       const char *handle) {
+  char lang[8];
+  json_t *s = th__strings(lang_tag, lang);
+  th__sbuf b = {0};
+  th__page_head(&b, s, lang, "thanks");
+  th__sbuf_puts(&b, "<p>");
+  th__t(&b, s, "thanks_text");
+  th__sbuf_puts(&b, "</p>\n");
+  if (handle && page) {
+    char ts[96];
+    th__form_ts_make(req->lp->srv, site, th_now(req->lp->reader), ts,
+                     sizeof ts);
+    th__sbuf_printf(&b, "<div class=\"townhall-feedback\" lang=\"%s\" "
+                        "dir=\"%s\">\n<form class=\"th-fb\" method=\"post\" "
+                        "action=\"/v1/sites/",
+                    lang, th__dir(s));
+    th__html_escape(&b, site);
+    th__sbuf_puts(&b, "/feedback\">\n<h2 class=\"th-h\">");
+    th__t(&b, s, "more");
+    th__sbuf_puts(&b, "</h2>\n<input type=\"hidden\" name=\"answer\" "
+                      "value=\"");
+    th__html_escape(&b, handle);
+    th__sbuf_puts(&b, "\">\n<input type=\"hidden\" name=\"page\" value=\"");
+    th__html_escape(&b, page);
+    th__sbuf_puts(&b, "\">\n<input type=\"hidden\" name=\"next\" "
+                      "value=\"thanks\">\n<input type=\"hidden\" "
+                      "name=\"lang\" value=\"");
+    th__html_escape(&b, lang);
+    th__sbuf_puts(&b, "\">\n<input type=\"hidden\" name=\"ts\" value=\"");
+    th__html_escape(&b, ts);
+    th__sbuf_puts(&b, "\">\n");
+    th__form_more(&b, s);
+  }
+  if (back) {
+    th__sbuf_puts(&b, "<p><a href=\"");
+    th__html_escape(&b, back);
+    th__sbuf_puts(&b, "\">");
+    th__t(&b, s, "back");
+    th__sbuf_puts(&b, "</a></p>\n");
+  }
+  th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
+  json_decref(s);
+  th__respond(req, 200, "text/html; charset=utf-8",
+              "Content-Security-Policy: default-src 'none'; "
+              "style-src 'self'; form-action 'self'; base-uri 'none'; "
+              "frame-ancestors 'none'\r\n",
+              b.p ? b.p : "", b.len);
+  th__sbuf_free(&b);
 }
 
 /* A no-script form post that failed: instead of problem+json, which a

@@ -176,6 +176,13 @@ class Server:
                                                  dir=self.artifacts)
         self.db = os.path.join(self.dir, "townhall.db")
         self.extra_args = list(extra_args)
+        # A test that raises the anonymous-write limit to load the server
+        # from one address raises the per-page limit with it, unless it
+        # sets that one itself.
+        if "--rate-limit" in self.extra_args and \
+                "--rate-limit-page" not in self.extra_args:
+            limit = self.extra_args[self.extra_args.index("--rate-limit") + 1]
+            self.extra_args += ["--rate-limit-page", limit]
         self.log_level = log_level
         self.tokens = {}
         self.proc = None

@@ -27,6 +27,11 @@
 #define RESIDENT "resident-8f3a2c91"
 #define CONTROL "TownhallControl7731"
 #define SITE "https://www.camden.gov.uk"
+#define IDEM_KEY "idem-4d1f0c2b-8e9a-4b7c-a6d5-3f2e1c0b9a87"
+
+/* The answer handles write_everything was given: capabilities, which must
+ * not be found at rest either. */
+static char handles[4][TH_HANDLE_SIZE];
 
 typedef struct needle {
   char label[64];
@@ -34,7 +39,7 @@ typedef struct needle {
   size_t len;
 } needle;
 
-static needle needles[256];
+static needle needles[512];
 static size_t n_needles;
 
 static void add(const char *what, const char *form, const void *b, size_t n) {
@@ -204,12 +209,21 @@ static void write_everything(th_db *db) {
                     .useful = 0,
                     .rating = 2,
                     .comment = "Please reply to " EMAIL " about my permit"};
-  T_CHECK(db, th_feedback_record(db, "camden", &dev, &fb));
-  fb.rating = 3;
-  fb.comment = "Amended: write to " EMAIL " or call 020 7974 4444";
-  T_CHECK(db, th_feedback_record(db, "camden", &both, &fb));
+  T_CHECK(db, th_feedback_answer(db, "camden", &dev, &fb, IDEM_KEY,
+                                 handles[0]));
+  T_CHECK(db, th_feedback_answer(db, "camden", &dev, &fb, IDEM_KEY,
+                                 handles[1])); /* a retry */
+  th_feedback change = {
+      .rating = 3, .useful = -1,
+      .comment = "Amended: write to " EMAIL " or call 020 7974 4444"};
+  T_CHECK(db, th_feedback_amend(db, "camden", handles[0], &change));
   th_feedback fb2 = {.page = SITE "/bins", .useful = 1};
-  T_CHECK(db, th_feedback_record(db, "camden", &dev, &fb2));
+  T_CHECK(db, th_feedback_answer(db, "camden", &both, &fb2, NULL, handles[2]));
+  /* And the 0.1.0 widget's protocol, which keeps a device token. */
+  T_CHECK(db, th__feedback_legacy(db, "camden", &dev, &fb2, false, handles[3]));
+  fb2.rating = 4;
+  T_CHECK(db, th__feedback_legacy(db, "camden", &dev, &fb2, true, NULL));
+  fb2.rating = 0;
 
   /* Ideas: a resident's and a device's, the address in the body. */
   th_idea_new n = {.title = "Pedestrianise Queen's Crescent on market day",
@@ -256,7 +270,7 @@ static void write_everything(th_db *db) {
   T_CHECK(db, th_site_set_secret(db, "camden", secret, sizeof secret));
   /* The next day: more feedback (a new salt) and a purge. */
   t_clock += TH__DAY_MS;
-  T_CHECK(db, th_feedback_record(db, "camden", &dev, &fb2));
+  T_CHECK(db, th_feedback_answer(db, "camden", &dev, &fb2, IDEM_KEY, NULL));
   th_purge_report r;
   T_CHECK(db, th_purge(db, &r));
   T_CHECK(db, th_vote(db, "camden", &dev, a, -1, NULL));
@@ -276,13 +290,27 @@ int main(void) {
   inet_pton(AF_INET, IP, ip4);
   add("IP address", "4 raw bytes", ip4, 4);
   add_unkeyed_pseudonyms();
+  add_text("idempotency key", IDEM_KEY);
+
+  th_db *db = t_open("bytes.db");
+  write_everything(db);
+  for (int i = 0; i < 4; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "answer handle %d", i);
+    TAP_INT((int)strlen(handles[i]), 22, "%s was given", what);
+    add_text(what, handles[i]);
+    unsigned char raw[16];
+    size_t len = 0;
+    sodium_base642bin(raw, sizeof raw, handles[i], 22, NULL, &len, NULL,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    add(what, "raw secret half", raw + 8, 8);
+    add(what, "raw 16 bytes", raw, 16);
+  }
+  TAP_STR(handles[1], handles[0], "the retry was given the first handle");
   size_t secrets = n_needles;
   add_text("control", CONTROL);
   size_t controls = n_needles;
   TAP_OK(secrets > 80, "%zu forms of the personal data to look for", secrets);
-
-  th_db *db = t_open("bytes.db");
-  write_everything(db);
 
   /* While the handle is open the WAL holds the recent writes. */
   int files = 0;

@@ -156,114 +156,229 @@ static void test_validation(void) {
   th_close(db);
 }
 
-static void test_amend(void) {
+static int answer(th_db *db, const char *site, const char *ip, const char *ua,
+                  const char *page, int useful, int rating, const char *comment,
+                  const char *key, char handle[TH_HANDLE_SIZE]) {
+  th_who w = {.ip = ip, .user_agent = ua};
+  th_feedback fb = {
+      .page = page, .useful = useful, .rating = rating, .comment = comment};
+  return th_feedback_answer(db, site, &w, &fb, key, handle);
+}
+
+static int amend(th_db *db, const char *site, const char *handle,
+                 const char *page, int useful, int rating,
+                 const char *comment) {
+  th_feedback fb = {
+      .page = page, .useful = useful, .rating = rating, .comment = comment};
+  return th_feedback_amend(db, site, handle, &fb);
+}
+
+#define UA "Mozilla/5.0 (feedback test)"
+
+/* Two residents behind one address with one browser: two answers, and each
+ * amends only its own through its handle. */
+static void test_answers(void) {
   t_clock = T0;
-  th_db *db = t_open("amend.db");
+  th_db *db = t_open("answers.db");
   t_site(db, "camden", 0, 0);
   const char *ip = "198.51.100.10";
   int64_t r[5] = {0};
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 0, NULL), TH_RECORDED, "yes");
+  char h1[TH_HANDLE_SIZE], h2[TH_HANDLE_SIZE];
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, NULL, h1),
+          TH_RECORDED, "a first resident's yes");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 0, 0, "Hard to read", NULL, h2),
+          TH_RECORDED, "a second resident, same address and browser: a no");
+  TAP_INT((int)strlen(h1), 22, "a handle is 22 characters");
+  TAP_OK(strcmp(h1, h2) != 0, "each answer has its own handle");
   th_page_summary *s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 1, 0, r, 0), "1 yes");
+  TAP_OK(summary_is(s, 1, 1, r, 1), "both answers counted: 1 yes, 1 no");
   th_page_summary_free(s);
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 0, NULL), TH_DUPLICATE,
-          "the same answer again: TH_DUPLICATE");
-  TAP_INT(
-      record(db, "camden", ip, PAGE "?utm_source=newsletter#top", 1, 0, NULL),
-      TH_DUPLICATE, "the same page with ?utm= and a fragment: duplicate");
-  TAP_INT(record(db, "camden", ip, "HTTPS://WWW.CAMDEN.GOV.UK:443/bins", 1, 0,
-                 NULL),
-          TH_DUPLICATE, "the same page spelled differently: duplicate");
-  t_clock += 3600000;
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 4, NULL), TH_RECORDED,
-          "a rating added later amends");
+
+  TAP_INT(amend(db, "camden", h1, PAGE, -1, 4, NULL), TH_RECORDED,
+          "the first adds a rating through its handle");
+  TAP_INT(amend(db, "camden", h2, NULL, -1, 2, "Hard to read on a phone"),
+          TH_RECORDED, "the second amends its own (no page given)");
   r[3] = 1;
-  s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 1, 0, r, 0), "still 1 yes, one 4-star rating");
-  th_page_summary_free(s);
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 0, NULL), TH_DUPLICATE,
-          "yes without a rating keeps the rating: nothing new");
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 4, NULL), TH_DUPLICATE,
-          "the same rating again: TH_DUPLICATE");
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 2, "Hard to find the day"),
-          TH_RECORDED, "rating changed and a comment added");
-  r[3] = 0;
   r[1] = 1;
   s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 1, 0, r, 1), "the rating moved from 4 to 2; 1 comment");
-  th_page_summary_free(s);
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 2, "Hard to find the day"),
-          TH_DUPLICATE, "identical: TH_DUPLICATE");
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 0, NULL), TH_DUPLICATE,
-          "no rating and no comment keeps both");
-  TAP_INT(record(db, "camden", ip, PAGE, 1, 0, "   \n "), TH_DUPLICATE,
-          "a blank comment is no comment");
-  TAP_INT(record(db, "camden", ip, PAGE, 0, 0, NULL), TH_RECORDED, "yes -> no");
-  s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 0, 1, r, 1), "0 yes, 1 no, rating and comment kept");
-  th_page_summary_free(s);
-  TAP_INT(record(db, "camden", ip, PAGE, 0, 0, "Now it is clear"), TH_RECORDED,
-          "comment replaced");
-  s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 0, 1, r, 1), "still one comment");
+  TAP_OK(summary_is(s, 1, 1, r, 1), "still 1 yes and 1 no; a 4 and a 2");
   th_page_summary_free(s);
   th_comment_list *cl = NULL;
   th_feedback_comments(db, "camden", PAGE, 0, &cl);
   TAP_OK(cl && cl->count == 1 &&
-             strcmp(cl->items[0].text, "Now it is clear") == 0 &&
+             strcmp(cl->items[0].text, "Hard to read on a phone") == 0 &&
              cl->items[0].useful == 0 && cl->items[0].rating == 2,
-         "the comment amended in place");
+         "the second's comment replaced in place, with its own rating");
   th_comment_list_free(cl);
+  TAP_INT(amend(db, "camden", h1, PAGE, -1, 4, NULL), TH_DUPLICATE,
+          "the same rating again: TH_DUPLICATE");
+  TAP_INT(amend(db, "camden", h1, PAGE, -1, 0, "   \n "), TH_DUPLICATE,
+          "a blank comment and no rating keep both");
+  TAP_INT(amend(db, "camden", h1, PAGE "?utm_source=x#top", 0, 0, NULL),
+          TH_RECORDED, "yes -> no, the page spelled with ?utm= and #top");
+  s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 0, 2, r, 1), "0 yes, 2 no, the ratings kept");
+  th_page_summary_free(s);
 
-  /* Another device the same day counts. */
-  TAP_INT(record(db, "camden", "198.51.100.11", PAGE, 1, 5, NULL), TH_RECORDED,
-          "another device");
-  th_who ua = {.ip = ip, .user_agent = "Another browser"};
-  th_feedback fb = {.page = PAGE, .useful = 1};
-  TAP_INT(th_feedback_record(db, "camden", &ua, &fb), TH_RECORDED,
-          "the same address with another browser is another device");
-  th_who res = {.resident = "resident-1",
-                .ip = ip,
-                .user_agent = "Mozilla/5.0 (feedback test)"};
-  fb.useful = 0;
-  fb.rating = 2;
-  fb.comment = "Now it is clear";
-  TAP_INT(th_feedback_record(db, "camden", &res, &fb), TH_DUPLICATE,
-          "a resident id is ignored: the device decides");
+  /* A handle reaches its own answer and nothing else. */
+  TAP_INT(amend(db, "camden", h1, PAGE "/other", 1, 0, NULL), TH_ENOTFOUND,
+          "not on another page");
+  t_site(db, "other", 0, 0);
+  TAP_INT(amend(db, "other", h1, NULL, 1, 0, NULL), TH_ENOTFOUND,
+          "not on another site");
+  char forged[TH_HANDLE_SIZE];
+  memcpy(forged, h1, sizeof forged);
+  forged[20] = forged[20] == 'A' ? 'B' : 'A';
+  TAP_INT(amend(db, "camden", forged, PAGE, 1, 0, NULL), TH_ENOTFOUND,
+          "a handle with its secret changed");
+  memcpy(forged, h2, 11);
+  memcpy(forged + 11, h1 + 11, 12);
+  TAP_INT(amend(db, "camden", forged, PAGE, 1, 0, NULL), TH_ENOTFOUND,
+          "one answer's selector with another's secret");
+  const char *bad[] = {"", "short", "!!!!!!!!!!!!!!!!!!!!!!",
+                       "AAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA",
+                       NULL};
+  for (int i = 0; bad[i]; i++)
+    TAP_INT(amend(db, "camden", bad[i], PAGE, 1, 0, NULL), TH_ENOTFOUND,
+            "malformed handle \"%s\"", bad[i]);
+  TAP_INT(amend(db, "camden", NULL, PAGE, 1, 0, NULL), TH_ENOTFOUND,
+          "NULL handle");
+  TAP_INT(amend(db, "camden", h1, PAGE, 2, 0, NULL), TH_EINVAL, "useful 2");
+  TAP_INT(amend(db, "camden", h1, PAGE, -1, 6, NULL), TH_ERANGE, "rating 6");
+  TAP_INT(th_feedback_amend(db, "camden", h1, NULL), TH_EINVAL, "NULL change");
+  s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 0, 2, r, 1), "nothing refused changed anything");
+  th_page_summary_free(s);
+
+  /* A handle expires with its day. */
+  t_clock += DAY;
+  TAP_INT(amend(db, "camden", h2, PAGE, 1, 0, NULL), TH_ENOTFOUND,
+          "the next day, yesterday's handle amends nothing");
+  s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 0, 2, r, 1), "yesterday's answers stand");
+  th_page_summary_free(s);
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, NULL, NULL),
+          TH_RECORDED, "a new answer without asking for its handle");
+  th_close(db);
+}
+
+/* Retries fold by idempotency key, from the same device with the same
+ * answer only. */
+static void test_retries(void) {
+  t_clock = T0;
+  th_db *db = t_open("retries.db");
+  t_site(db, "camden", 0, 0);
+  const char *ip = "198.51.100.20", *key = "6b0c2f1e-9a4d-4c1b-8f3e-2a7d5c9e1b40";
+  int64_t r[5] = {0};
+  char h1[TH_HANDLE_SIZE], h2[TH_HANDLE_SIZE], h3[TH_HANDLE_SIZE];
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, key, h1), TH_RECORDED,
+          "an answer with a key");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, key, h2),
+          TH_DUPLICATE, "the same request again (a retry): TH_DUPLICATE");
+  TAP_STR(h2, h1, "the retry gets the first answer's handle");
+  TAP_INT(answer(db, "camden", ip, UA,
+                 "HTTPS://www.camden.gov.uk/bins?utm_campaign=x", 1, 0, NULL,
+                 key, h2),
+          TH_DUPLICATE, "the same page however spelled");
+  th_page_summary *s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 1, 0, r, 0), "one answer");
+  th_page_summary_free(s);
+  TAP_INT(amend(db, "camden", h1, PAGE, -1, 5, NULL), TH_RECORDED,
+          "then a rating through the handle");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, key, h2),
+          TH_DUPLICATE, "a late retry of the first post still folds");
   r[4] = 1;
   s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 2, 1, r, 1), "2 yes, 1 no");
+  TAP_OK(summary_is(s, 1, 0, r, 0), "and leaves the rating alone");
   th_page_summary_free(s);
 
-  /* The next day the same device counts again. */
-  t_clock += DAY;
-  TAP_INT(record(db, "camden", ip, PAGE, 0, 0, NULL), TH_RECORDED,
-          "the next day: a new record");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 0, 0, NULL, key, h3),
+          TH_ECONFLICT, "the same key and device with another answer");
+  TAP_OK(strstr(th_errmsg(db), "idempotency key") != NULL,
+         "says why: %s", th_errmsg(db));
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, "and a comment", key, h3),
+          TH_ECONFLICT, "or the same answer with a comment");
+  TAP_INT(answer(db, "camden", "198.51.100.21", UA, PAGE, 1, 0, NULL, key, h3),
+          TH_RECORDED, "the same key from another device: another answer");
+  TAP_OK(strcmp(h3, h1) != 0, "with a handle of its own");
+  TAP_INT(answer(db, "camden", ip, "Another browser", PAGE, 1, 0, NULL, key,
+                 h3),
+          TH_RECORDED, "or from another browser on the same address");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE "/other", 1, 0, NULL, key, h3),
+          TH_RECORDED, "or on another page");
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, "another-key", h3),
+          TH_RECORDED, "another key from the first device: another answer");
   s = summary(db, "camden", PAGE);
-  TAP_OK(summary_is(s, 2, 2, r, 1), "2 yes, 2 no");
-  TAP_INT(s ? s->first : -1, th__day(T0) * DAY, "first: day 0");
-  TAP_INT(s ? s->last : -1, (th__day(T0) + 1) * DAY, "last: day 1");
+  TAP_OK(summary_is(s, 4, 0, r, 0), "4 answers on the page");
   th_page_summary_free(s);
-  TAP_INT(record(db, "camden", ip, PAGE, 0, 0, NULL), TH_DUPLICATE,
-          "and is a duplicate again that day");
+  t_clock += DAY;
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, key, h2),
+          TH_RECORDED, "the next day the key folds nothing");
 
-  /* Pages differ by path, and by kept parameters only. */
-  TAP_INT(record(db, "camden", ip, PAGE "/", 1, 0, NULL), TH_RECORDED,
-          "/bins/ is another page than /bins");
-  th_site keep = {.slug = "keep",
-                  .name = "Keep",
-                  .origins = "https://www.camden.gov.uk",
-                  .keep_params = "service"};
-  th_site_create(db, NULL, &keep, NULL);
-  TAP_INT(record(db, "keep", ip, PAGE "?service=1&utm_source=x", 1, 0, NULL),
-          TH_RECORDED, "service 1");
-  TAP_INT(record(db, "keep", ip, PAGE "?utm_source=y&service=1", 1, 0, NULL),
-          TH_DUPLICATE, "service 1 with another utm: the same page");
-  TAP_INT(record(db, "keep", ip, PAGE "?service=2", 1, 0, NULL), TH_RECORDED,
-          "service 2 is another page");
-  s = summary(db, "keep", PAGE "?service=2&email=jo@example.org");
-  TAP_STR(s ? s->page : NULL, PAGE "?service=2",
-          "the summary names the normalised URL");
+  char k255[256], k256[257];
+  memset(k255, 'k', 255);
+  k255[255] = '\0';
+  memset(k256, 'k', 256);
+  k256[256] = '\0';
+  TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, k255, NULL),
+          TH_RECORDED, "a key of 255 characters");
+  const char *bad[] = {"", k256, "with space", "tab\tkey", "caf\xc3\xa9",
+                       NULL};
+  for (int i = 0; bad[i]; i++)
+    TAP_INT(answer(db, "camden", ip, UA, PAGE, 1, 0, NULL, bad[i], h2),
+            TH_EINVAL, "key %d refused", i);
+  TAP_STR(h2, "", "no handle on failure");
+  /* Importers have no device: a key still folds their retries. */
+  th_feedback fb = {.page = PAGE "/import", .useful = 1};
+  TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, "row-1", h1),
+          TH_RECORDED, "an import row");
+  TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, "row-1", h2),
+          TH_DUPLICATE, "the same row again");
+  TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, "row-2", NULL),
+          TH_RECORDED, "the next row");
+  th_close(db);
+}
+
+/* The 0.1.0 widget posts "yes" and then its rating, with no handle: the
+ * follow-up amends, and two people behind one device are still two. */
+static void test_legacy(void) {
+  t_clock = T0;
+  th_db *db = t_open("legacy.db");
+  t_site(db, "camden", 0, 0);
+  th_who w = {.ip = "198.51.100.30", .user_agent = UA};
+  th_feedback yes = {.page = PAGE, .useful = 1};
+  th_feedback rated = {.page = PAGE, .useful = 1, .rating = 4};
+  th_feedback commented = {.page = PAGE, .useful = 1, .rating = 3,
+                           .comment = "Fine"};
+  int64_t r[5] = {0};
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &yes, false, NULL),
+          TH_RECORDED, "0.1.0: yes");
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &rated, true, NULL),
+          TH_RECORDED, "0.1.0: its rating amends it");
+  r[3] = 1;
+  th_page_summary *s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 1, 0, r, 0), "one answer, rated 4");
+  th_page_summary_free(s);
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &rated, true, NULL),
+          TH_DUPLICATE, "the follow-up retried: TH_DUPLICATE");
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &yes, false, NULL),
+          TH_RECORDED, "a second person on the device: yes");
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &yes, false, NULL),
+          TH_RECORDED, "a third: yes");
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &commented, true, NULL),
+          TH_RECORDED, "the third's follow-up");
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &rated, true, NULL),
+          TH_RECORDED, "the second's follow-up (the same as the first's)");
+  r[3] = 2;
+  r[2] = 1;
+  s = summary(db, "camden", PAGE);
+  TAP_OK(summary_is(s, 3, 0, r, 1), "three answers, each rated once");
+  th_page_summary_free(s);
+  th_feedback no = {.page = PAGE, .useful = 0, .rating = 1};
+  TAP_INT(th__feedback_legacy(db, "camden", &w, &no, true, NULL), TH_RECORDED,
+          "a follow-up with no answer to amend is an answer");
+  s = summary(db, "camden", PAGE);
+  TAP_INT(s ? (int)s->responses : -1, 4, "four answers");
   th_page_summary_free(s);
   th_close(db);
 }
@@ -342,6 +457,140 @@ static void test_summary(void) {
   TAP_INT(th_feedback_summary(db, "nowhere", page, &x), TH_ENOTFOUND,
           "unknown site");
   th_close(db);
+}
+
+static th_page_summary *published(th_db *db, const char *page, int want) {
+  th_page_summary *s = NULL;
+  int rc = th_feedback_summary_public(db, "camden", page, &s);
+  if (rc != want)
+    printf("# public summary: %s\n", th_errmsg(db));
+  TAP_INT(rc, want, "public summary: %s", th_err_name(want));
+  return s;
+}
+
+/* What the public sees: complete weeks only, small counts withheld, and
+ * nothing derived from a withheld count. */
+static void test_published(void) {
+  t_clock = T0; /* a Monday */
+  th_db *db = t_open("published.db");
+  t_site(db, "camden", 0, 0);
+  /* 23 yes and 3 no, every answer rated: 95 stars in 26 ratings. */
+  int stars[26] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4,
+                   4, 4, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1};
+  int sum = 0;
+  for (int i = 0; i < 26; i++) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "203.0.113.%d", i + 1);
+    TAP_INT(answer(db, "camden", ip, UA, PAGE, i < 23, stars[i], NULL, NULL,
+                   NULL),
+            TH_RECORDED, "answer %d", i);
+    sum += stars[i];
+  }
+  TAP_INT(sum, 95, "95 stars");
+  th_page_summary *s = published(db, PAGE, TH_ENOTFOUND);
+  TAP_OK(s == NULL, "nothing published while the week is in progress");
+  s = summary(db, "camden", PAGE);
+  TAP_OK(s && s->exact && s->yes == 23 && s->no == 3 && s->responses == 26,
+         "staff see the exact counters at once");
+  TAP_DBL(s ? s->rating_mean : 0, 95.0 / 26.0, 1e-12, "and the exact mean");
+  th_page_summary_free(s);
+
+  t_clock += 6 * DAY;
+  s = published(db, PAGE, TH_ENOTFOUND);
+  TAP_OK(s == NULL, "nor on its Sunday");
+  t_clock += DAY; /* the next Monday */
+  s = published(db, PAGE, TH_OK);
+  if (s) {
+    TAP_INT(s->exact, 0, "published figures");
+    TAP_INT(s->yes, 25, "yes: 23 rounded to 25");
+    TAP_INT(s->no, TH_WITHHELD, "no: 3 withheld");
+    TAP_INT(s->responses, TH_WITHHELD, "no total beside a withheld part");
+    TAP_OK(s->useful_lower < 0, "no Wilson bound beside a withheld part");
+    TAP_OK(s->rating_mean < 0, "no mean (ratings beside a withheld no)");
+    int withheld = 0;
+    for (int i = 0; i < 5; i++)
+      withheld += s->ratings[i] == TH_WITHHELD;
+    TAP_INT(withheld, 5, "every rating withheld beside a withheld no");
+    TAP_INT(s->rating_count, TH_WITHHELD, "no rating count");
+    TAP_INT(s->comments, TH_WITHHELD, "comments are never counted in public");
+    TAP_INT(s->first, th__day(T0) * DAY, "first: the Monday of the first week");
+    TAP_INT(s->last, (th__day(T0) + 6) * DAY, "last: the Sunday just ended");
+  }
+  th_page_summary_free(s);
+
+  /* Answers of the week in progress are not seen until it ends. */
+  for (int i = 0; i < 6; i++) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "203.0.113.%d", 100 + i);
+    answer(db, "camden", ip, UA, PAGE, 0, 5, NULL, NULL, NULL);
+  }
+  s = published(db, PAGE, TH_OK);
+  TAP_OK(s && s->yes == 25 && s->no == TH_WITHHELD,
+         "during the second week: the first week's figures still");
+  th_page_summary_free(s);
+  t_clock += 3 * DAY;
+  answer(db, "camden", "203.0.113.200", UA, PAGE, 1, 0, NULL, NULL, NULL);
+  s = published(db, PAGE, TH_OK);
+  TAP_OK(s && s->yes == 25 && s->no == TH_WITHHELD,
+         "still, after another answer mid-week");
+  th_page_summary_free(s);
+  t_clock += 4 * DAY; /* the third Monday */
+  s = published(db, PAGE, TH_OK);
+  if (s) {
+    TAP_INT(s->yes, 25, "yes: 24 rounded to 25");
+    TAP_INT(s->no, 10, "no: 9 rounded to 10");
+    TAP_INT(s->responses, 35, "responses from the published counts: 35");
+    TAP_DBL(s->useful_lower, th__wilson_lower(25, 35), 1e-12,
+            "the bound from the published counts");
+    TAP_INT(s->last, (th__day(T0) + 13) * DAY, "through the second Sunday");
+  }
+  th_page_summary_free(s);
+  s = published(db, PAGE "/none", TH_ENOTFOUND);
+  th_page_summary_free(s);
+  th_close(db);
+}
+
+static void test_disclosure(void) {
+  th__disclosure d = {8, 5};
+  const int64_t in[] = {0, 1, 7, 8, 9, 10, 12, 13, 22, 23, 27, 28};
+  const int64_t out[] = {0, TH_WITHHELD, TH_WITHHELD, 10, 10, 10, 10, 15,
+                         20, 25, 25, 30};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(in); i++)
+    TAP_INT(th__publish_count(&d, in[i]), out[i], "count %lld",
+            (long long)in[i]);
+  th__disclosure exact = {0, 1};
+  TAP_INT(th__publish_count(&exact, 3), 3, "a site that publishes exactly");
+  th__disclosure r10 = {3, 10};
+  TAP_INT(th__publish_count(&r10, 4), 10, "never rounded down to 0");
+
+  /* Everything shown: figures from the published counts. */
+  th_page_summary ex = {.yes = 48, .no = 12, .ratings = {9, 10, 11, 12, 13}};
+  th_page_summary pub;
+  th__publish_page(&d, &ex, &pub);
+  TAP_OK(pub.yes == 50 && pub.no == 10 && pub.responses == 60,
+         "50 + 10 = 60, not the exact 60 by chance alone");
+  TAP_INT(pub.rating_count, 10 + 10 + 10 + 10 + 15, "rating count 55");
+  TAP_DBL(pub.rating_mean, (10 + 20 + 30 + 40 + 75) / 55.0, 1e-12,
+          "the mean of the published histogram");
+  TAP_DBL(pub.useful_lower, th__wilson_lower(50, 60), 1e-12, "the bound");
+
+  /* Rule 4: a withheld bucket that the total would pin to 1. Yes 12 and no
+   * 12 (each shown as 10, so at most 12), 23 five-star ratings (shown as
+   * 25, so at least 23) and one four-star: the 4-star count can be only 1. */
+  th_page_summary edge = {.yes = 12, .no = 12, .ratings = {0, 0, 0, 1, 23}};
+  th__publish_page(&d, &edge, &pub);
+  TAP_OK(pub.ratings[3] == TH_WITHHELD && pub.ratings[4] == TH_WITHHELD &&
+             pub.ratings[0] == TH_WITHHELD,
+         "a histogram that would pin a withheld bucket is withheld whole");
+  TAP_OK(pub.yes == 10 && pub.no == 10 && pub.responses == 20,
+         "yes and no still shown");
+  th_page_summary room = {.yes = 12, .no = 12, .ratings = {0, 0, 0, 1, 13}};
+  th__publish_page(&d, &room, &pub);
+  TAP_OK(pub.ratings[4] == 15 && pub.ratings[3] == TH_WITHHELD &&
+             pub.ratings[0] == 0,
+         "with room left, the histogram shows, the small bucket withheld");
+  TAP_OK(pub.rating_count == TH_WITHHELD && pub.rating_mean < 0,
+         "but no count or mean beside it");
 }
 
 static void test_comments(void) {
@@ -494,7 +743,11 @@ static void test_pages(void) {
 
 int main(void) {
   test_validation();
-  test_amend();
+  test_answers();
+  test_retries();
+  test_legacy();
+  test_published();
+  test_disclosure();
   test_summary();
   test_comments();
   test_pages();

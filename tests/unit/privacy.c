@@ -19,8 +19,8 @@ static void test_salts(void) {
   TAP_INT(th__salts_held(db->keys, -1), 0, "no salt before any feedback");
   th_who dev = {.ip = "203.0.113.9", .user_agent = "Mozilla/5.0 test"};
   th_feedback fb = {.page = "https://www.camden.gov.uk/bins", .useful = 1};
-  TAP_INT(th_feedback_record(db, "camden", &dev, &fb), TH_RECORDED,
-          "feedback on day 0");
+  TAP_INT(th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL), TH_RECORDED,
+          "feedback on day 0 (with an idempotency key)");
   TAP_INT(th__salts_held(db->keys, day0), 1, "day 0's salt exists");
   struct stat sb;
   TAP_OK(stat(t_path("salts.db.key.salts"), &sb) == 0 &&
@@ -37,13 +37,13 @@ static void test_salts(void) {
   /* A restart the same day keeps the dedup. */
   th_close(db);
   db = t_open("salts.db");
-  TAP_INT(th_feedback_record(db, "camden", &dev, &fb), TH_DUPLICATE,
-          "after a restart, the same answer the same day is a duplicate");
+  TAP_INT(th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL),
+          TH_DUPLICATE, "after a restart, a retry the same day still folds");
 
   /* Next day: new salt, old one still held (until 48 h after its day began). */
   t_clock += TH__DAY_MS;
-  TAP_INT(th_feedback_record(db, "camden", &dev, &fb), TH_RECORDED,
-          "the next day counts again");
+  TAP_INT(th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL), TH_RECORDED,
+          "the next day the key folds nothing");
   TAP_INT(th__salts_held(db->keys, day0), 1, "day 0's salt kept on day 1");
   TAP_INT(th__salts_held(db->keys, day0 + 1), 1, "day 1's salt exists");
 
@@ -78,7 +78,7 @@ static void test_salts(void) {
   th_open_options mem = {.persist_salts = -1, .now = t_now};
   TAP_INT(th_open(&db, t_path("mem.db"), &mem), TH_OK, "open, salts in memory");
   t_site(db, "camden", 0, 0);
-  th_feedback_record(db, "camden", &dev, &fb);
+  th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL);
   TAP_OK(access(t_path("mem.db.key.salts"), F_OK) != 0,
          "no salts file when persistence is off");
   th_close(db);
