@@ -48,12 +48,12 @@ extern "C" {
 #endif
 
 #define TH_VERSION_MAJOR 0
-#define TH_VERSION_MINOR 1
+#define TH_VERSION_MINOR 2
 #define TH_VERSION_PATCH 0
 
 /* (major << 16) | (minor << 8) | patch of the library actually loaded. */
 TH_EXTERN unsigned th_version(void);
-/* "0.1.0": a static string. */
+/* "0.2.0": a static string. */
 TH_EXTERN const char *th_version_string(void);
 
 /* ---------------------------------------------------------------------------

@@ -1,24 +1,11 @@
-/* townhall widgets, one script for both:
- *
- *  - page feedback: "Is this page useful?", then an optional rating and
- *    comment, then thanks. Enhances <div data-townhall-feedback
- *    data-site="SLUG">, empty or holding the server-rendered form that
- *    works without JavaScript;
- *  - ideas: a site's ideas (most supported, trending, newest) with their
- *    status and the council's response; a signed-in resident votes and
- *    suggests ideas. Enhances <div data-townhall-ideas data-site="SLUG"
- *    [data-token="JWT"]>; the page may also call
- *    townhall.setResidentToken(jwt) after its own sign-in.
- *
- * The resident token is held in memory only. No cookies, no storage, no
- * eval, nothing inline: text goes in with textContent and DOM APIs only. */
+/* townhall's feedback and ideas widgets (docs/embedding.md). No cookies, no
+ * storage, no eval, nothing inline; tokens and handles in memory only. */
 (function () {
   'use strict';
   var me = document.currentScript;
   var base = me ? me.src.replace(/[^/]*$/, '') : '/';
   var api = new URL(base, location.href).origin;
-  // Subresource Integrity of what this script loads, so that the hash in
-  // the page's <script integrity> covers the strings and styles too.
+  // SRI of what this script loads: the page's hash covers them too.
   var SRI = {
     css: 'sha256-sWs5CjivoraKYQTxfSO0hlQ8yCfQN7TydA90Flly7XM=',
     en: 'sha256-NSRNYJs9nfIThIEJt7NVNV+qriMx2z1RkS2QO8RWOS8=', cy: 'sha256-/TG29EsC8dVY1lfiI5LELAS+0kXdb5uaZaG3in9pybk=', bn: 'sha256-yWoV1O2bIU7EltZS9Qcvhd/bYCh4TKXEhLHhj1U99rc=',
@@ -55,8 +42,8 @@
     }));
   }
 
-  function call(method, path, body) {
-    var h = {};
+  function call(method, path, body, headers) {
+    var h = headers || {};
     if (body) h['Content-Type'] = 'application/json';
     // Writes need the resident; the ideas list uses it for their own votes.
     if (token) h.Authorization = 'Bearer ' + token;
@@ -66,6 +53,17 @@
     }).then(function (r) {
       if (!r.ok) throw r;
       return r.json();
+    });
+  }
+
+  // Sent again (twice at most, same idempotency key) if the network, not
+  // the server, failed: the server folds the retry.
+  function retried(path, body, headers, n) {
+    return call('POST', path, body, headers).catch(function (e) {
+      if (e instanceof Response || !n) throw e;
+      return new Promise(function (ok) { setTimeout(ok, 1500); }).then(function () {
+        return retried(path, body, headers, n - 1);
+      });
     });
   }
 
@@ -97,13 +95,27 @@
       if (focus) focus.focus();
     }
 
+    // The answer's handle, in memory only: it alone amends this answer.
+    var handle = null;
+    var key = Array.from(crypto.getRandomValues(new Uint8Array(16)), function (x) {
+      return (x + 256).toString(16).slice(1);
+    }).join('');
+
     function send(body, next) {
       if (busy) return;
       busy = true;
       err.hidden = true;
       body.page = page;
-      body.useful = useful ? 'yes' : 'no';
-      call('POST', '/v1/sites/' + encodeURIComponent(site) + '/feedback', body).then(next, function () {
+      var h = {};
+      if (handle) body.answer = handle;
+      else {
+        body.useful = useful ? 'yes' : 'no';
+        h['Idempotency-Key'] = key;
+      }
+      retried('/v1/sites/' + encodeURIComponent(site) + '/feedback', body, h, 2).then(function (d) {
+        handle = handle || d.answer;
+        next();
+      }, function () {
         err.textContent = live.textContent = t.error;
         err.hidden = false;
       }).then(function () { busy = false; });
@@ -137,8 +149,11 @@
         e.preventDefault();
         var r = form.querySelector(':checked');
         var c = text.value.trim();
-        if (!r && !c) return thanks();
-        send({ rating: r ? +r.value : null, comment: c || null }, thanks);
+        if ((!r && !c) || !handle) return thanks();
+        var m = {};
+        if (r) m.rating = +r.value;
+        if (c) m.comment = c;
+        send(m, thanks);
       }] }, [
         fs,
         el('label', { 'for': id + 'c', text: t.comment }),

@@ -625,23 +625,33 @@ void th__static(th__ctx *x) {
       return;
     }
   }
-  /* /v/VERSION/NAME: only the version this library carries. */
+  /* /v/VERSION/NAME: this library's version (the files of web/), or a
+   * released one it still serves, byte for byte (web/v/VERSION/). */
   const char *name = x->path + 1;
   size_t n = x->path_len - 1;
   bool versioned = false;
   if (x->path_len > 3 && memcmp(x->path, "/v/", 3) == 0) {
     const char *ver = th_version_string();
     size_t vl = strlen(ver);
-    if (x->path_len > 4 + vl && memcmp(x->path + 3, ver, vl) == 0 &&
-        x->path[3 + vl] == '/') {
+    const char *slash = memchr(x->path + 3, '/', x->path_len - 3);
+    if (slash && (size_t)(slash - x->path - 3) == vl &&
+        memcmp(x->path + 3, ver, vl) == 0) {
       name = x->path + 4 + vl;
       n = x->path_len - 4 - vl;
-      versioned = true;
+      if (n >= 2 && memcmp(name, "v/", 2) == 0)
+        n = 0; /* a released file only under its own version */
     } else {
-      th__respond_error(req, TH_ENOTFOUND,
-                        "This server carries another version of the widgets.");
-      return;
+      /* "v/0.1.0/widget.js" in the table, or nothing. */
+      name = x->path + 1;
+      n = x->path_len - 1;
+      if (slash == NULL || th__asset_get(name, n) == NULL) {
+        th__respond_error(req, TH_ENOTFOUND,
+                          "This server does not carry that version of the "
+                          "widgets.");
+        return;
+      }
     }
+    versioned = true;
   }
   /* The table is the whole namespace, so no path can reach outside it
    * ("../" matches no entry). */

@@ -107,7 +107,8 @@ async function startServer() {
   modStaff = tok.match(/th_\S+/)[0];
   const log = fs.openSync(path.join(tmp, 'server.log'), 'w');
   server = spawn(BIN, ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--db', db,
-    '--rate-limit', '1000', '--log-level', 'warning'], { stdio: ['ignore', 'pipe', log] });
+    '--rate-limit', '1000', '--rate-limit-page', '1000', '--log-level', 'warning'],
+  { stdio: ['ignore', 'pipe', log] });
   let out = '';
   server.stdout.on('data', (d) => { out += d; });
   const t0 = Date.now();
@@ -171,10 +172,11 @@ let uaN = 0;
 const setCookies = [];
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-// Every page comes from a new context with a user agent of its own: the
-// server dedupes feedback per device (address + user agent) and page.
+// Every page comes from a new context, with a user agent of its own unless
+// `userAgent` is given (two residents on one device share one).
 async function open(opts = {}) {
-  const userAgent = `Mozilla/5.0 (X11; Linux x86_64) townhall-browser-test/${++uaN} Chrome/120`;
+  const userAgent = opts.userAgent ||
+    `Mozilla/5.0 (X11; Linux x86_64) townhall-browser-test/${++uaN} Chrome/120`;
   probe('ua', userAgent);
   const ctx = await browser.newContext({
     userAgent,
@@ -223,7 +225,7 @@ const STRICT_CSP = () => [
   "frame-ancestors 'none'"
 ].join('; ');
 
-async function councilPage(ctx, p, { lang = 'en', dir = 'ltr', csp = true, ideas = true, feedback = true, token = '' } = {}) {
+async function councilPage(ctx, p, { lang = 'en', dir = 'ltr', csp = true, ideas = true, feedback = true, token = '', script = '' } = {}) {
   const url = OTHER + '/council/' + p;
   const html = `<!doctype html>
 <html lang="${lang}" dir="${dir}">
@@ -233,7 +235,7 @@ async function councilPage(ctx, p, { lang = 'en', dir = 'ltr', csp = true, ideas
 <title>Council page ${p}</title>
 <link rel="icon" href="/v/${VER}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/council/council.css">
-<script src="${BASE}/v/${VER}/widget.js" integrity="${await sri384('widget.js')}" crossorigin="anonymous" defer></script>
+${script || `<script src="${BASE}/v/${VER}/widget.js" integrity="${await sri384('widget.js')}" crossorigin="anonymous" defer></script>`}
 </head>
 <body>
 <a href="#main" class="skip">Skip to main content</a>
@@ -334,7 +336,17 @@ async function tests() {
     eq(r.status, 304, 'If-None-Match');
     eq(r.headers.get('content-length'), null, 'no Content-Length on a 304 (RFC 9110 8.6)');
     r = await fetch(`${BASE}/v/0.0.1/widget.js`);
-    eq(r.status, 404, 'another version');
+    eq(r.status, 404, 'a version never released');
+    // Released versions stay, byte for byte: pages pin them with SRI.
+    r = await fetch(`${BASE}/v/0.1.0/widget.js`);
+    eq(r.status, 200, 'the 0.1.0 widget');
+    eq('sha384-' + crypto.createHash('sha384').update(Buffer.from(await r.arrayBuffer())).digest('base64'),
+      'sha384-EIsV7KuXklFFSsr2lGIa9X+Rp0ZYRa+FpsWL3A+RWAVd3UDQ7EhNILur4UTD2zHe', 'as released (its published SRI)');
+    assert(/immutable/.test(r.headers.get('cache-control')), '0.1.0 immutable too');
+    r = await fetch(`${BASE}/v/0.1.0/i18n/cy.json`);
+    eq(r.status, 200, 'and its strings');
+    r = await fetch(`${BASE}/v/${VER}/v/0.1.0/widget.js`);
+    eq(r.status, 404, 'a released file only under its own version');
     r = await fetch(`${BASE}/demo.html`);
     eq(r.status, 404, 'the demo template');
     r = await fetch(`${BASE}/v/${VER}/../widget.js`);
@@ -365,7 +377,17 @@ async function tests() {
     await page.goto(BASE + '/');
     const posts = [];
     page.on('request', (r) => {
-      if (r.method() === 'POST' && r.url().endsWith('/feedback')) posts.push(r.postDataJSON());
+      if (r.method() === 'POST' && r.url().endsWith('/feedback')) {
+        posts.push({ body: r.postDataJSON(), key: r.headers()['idempotency-key'] });
+      }
+    });
+    const answers = [];
+    page.on('response', async (r) => {
+      if (r.request().method() === 'POST' && r.url().endsWith('/feedback')) {
+        const d = await r.json();
+        answers.push(d);
+        probe('handle', d.answer);
+      }
     });
     await fb(page).locator('button', { hasText: 'Yes' }).waitFor();
     await axe(page, 'the feedback widget, question state (English)');
@@ -382,15 +404,67 @@ async function tests() {
     await shot(fb(page), 'feedback-en-3-thanks');
     eq(await fb(page).locator('[role=status]').textContent(), 'Thank you for your feedback', 'announced');
     eq(posts.length, 2, 'two posts');
-    eq(posts[0], { page: BASE + '/', useful: 'yes' }, 'the first post');
-    eq(posts[1], { rating: 4, comment: 'Clear and short, thank you.', page: BASE + '/', useful: 'yes' }, 'the second post');
+    eq(posts[0].body, { page: BASE + '/', useful: 'yes' }, 'the first post');
+    assert(/^[0-9a-f]{32}$/.test(posts[0].key || ''), 'an idempotency key made in the page: ' + posts[0].key);
+    const handle = answers[0] && answers[0].answer;
+    assert(/^[A-Za-z0-9_-]{22}$/.test(handle || ''), 'the first answer returns a handle');
+    eq(posts[1].body, { rating: 4, comment: 'Clear and short, thank you.', page: BASE + '/', answer: handle },
+      'the second post amends through the handle');
+    eq(posts[1].key, undefined, 'no key on the amendment');
+    assert(!(await page.evaluate(() => document.cookie + JSON.stringify(localStorage) +
+      JSON.stringify(sessionStorage) + location.href)).includes(handle), 'the handle in no cookie, storage or URL');
     const s = await summary(BASE + '/');
     eq([s.yes, s.no, s.responses, s.ratings, s.comments], [1, 0, 1, [0, 0, 0, 1, 0], 1], 'one amended record');
     await noCspTrouble(page, log, 'the demo page');
     await ctx.close();
   });
 
-  await step('feedback without JavaScript: the form posts, 303 to the localised thank-you page, recorded', async () => {
+  await step('feedback with JavaScript: two residents on one device (one address, one browser) are two answers', async () => {
+    const target = OTHER + '/council/shared-computer';
+    const userAgent = 'Mozilla/5.0 (X11; Linux x86_64) townhall-library-pc/1 Chrome/120';
+    probe('ua', userAgent);
+    for (const [answer, rating] of [['Yes', '5 Very good'], ['No', '1 Very poor']]) {
+      const { ctx, page } = await open({ userAgent });
+      await councilPage(ctx, 'shared-computer', { ideas: false });
+      await page.goto(target);
+      await fb(page).locator('button', { hasText: answer }).click();
+      await fb(page).getByLabel(rating).check();
+      await fb(page).locator('button', { hasText: 'Send' }).click();
+      await fb(page).locator('.th-h', { hasText: 'Thank you for your feedback' }).waitFor();
+      await ctx.close();
+    }
+    const s = await summary(target);
+    eq([s.yes, s.no, s.responses, s.ratings], [1, 1, 2, [1, 0, 0, 0, 1]], 'both answers kept, each with its own rating');
+  });
+
+  await step('the 0.1.0 snippet documented in docs/embedding.md, on a page against this server: Yes then a rating counts once', async () => {
+    const doc = fs.readFileSync(path.join(SRC, 'docs', 'embedding.md'), 'utf8');
+    const block = doc.split('```html\n').map((b) => b.split('```')[0]).find((b) => b.includes('/v/0.1.0/widget.js'));
+    assert(block, 'the 0.1.0 snippet in docs/embedding.md');
+    const script = block.replace(/https:\/\/feedback\.example\.gov\.uk/g, BASE);
+    const target = OTHER + '/council/still-on-010';
+    const { ctx, page, log } = await open();
+    const posts = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/feedback')) posts.push(r.postDataJSON());
+    });
+    await councilPage(ctx, 'still-on-010', { ideas: false, script });
+    await page.goto(target);
+    await fb(page).locator('button', { hasText: 'Yes' }).click();
+    await fb(page).getByLabel('3 OK').check();
+    await fb(page).getByLabel('Comments (optional)').fill('Still on the old widget.');
+    await fb(page).locator('button', { hasText: 'Send' }).click();
+    await fb(page).locator('.th-h', { hasText: 'Thank you for your feedback' }).waitFor();
+    eq(posts.length, 2, 'the 0.1.0 widget posted twice');
+    eq(posts[1].answer, undefined, 'its second post carries no handle');
+    const s = await summary(target);
+    eq([s.yes, s.responses, s.ratings, s.comments], [1, 1, [0, 0, 1, 0, 0], 1],
+      'one answer, amended by the follow-up');
+    await noCspTrouble(page, log, 'a page still on 0.1.0');
+    await ctx.close();
+  });
+
+  await step('feedback without JavaScript: the form posts, answered by the localised thank-you page, recorded', async () => {
     const { ctx, page } = await open({ javaScriptEnabled: false });
     await page.goto(OTHER + '/');
     const form = page.locator('form.th-fb');
@@ -407,15 +481,42 @@ async function tests() {
       page.waitForResponse((r) => r.request().method() === 'POST'),
       page.locator('form.th-fb button[type=submit]').click()
     ]);
-    eq(resp.status(), 303, 'the post answers');
-    const loc = resp.headers().location;
-    eq(loc, `/thanks?site=demo&lang=en&return=${encodeURIComponent(OTHER + '/')}`, 'Location');
-    await page.waitForURL(/\/thanks\?/);
-    eq(await page.locator('h1').textContent(), 'Thank you for your feedback', 'thanks heading');
+    eq(resp.status(), 200, 'the post is answered with the thank-you page');
+    eq(resp.headers().location, undefined, 'no redirect: nothing in a URL');
+    eq(resp.headers()['cache-control'], 'no-store', 'not cached');
+    await page.locator('h1', { hasText: 'Thank you for your feedback' }).waitFor();
     eq(await page.locator('a', { hasText: 'Go back' }).getAttribute('href'), OTHER + '/', 'the link back');
+    eq(await page.locator('form').count(), 0, 'everything was given: no follow-up form');
     await shot(page.locator('main'), 'thanks-en-no-javascript');
     const s = await summary(OTHER + '/');
     eq([s.yes, s.no, s.ratings, s.comments], [0, 1, [0, 1, 0, 0, 0], 1], 'recorded');
+    await ctx.close();
+  });
+
+  await step('feedback without JavaScript: only Yes, then the thank-you page asks for more and amends that answer', async () => {
+    const target = OTHER + '/council/follow-up';
+    // /form and the thank-you page run no script: JavaScript stays on here
+    // only so that axe-core can audit them.
+    const { ctx, page } = await open();
+    await page.goto(`${BASE}/form?site=demo&page=${encodeURIComponent(target)}`);
+    await page.getByLabel('Yes', { exact: true }).check();
+    await page.waitForTimeout(2200);
+    await page.locator('button[type=submit]').click();
+    await page.locator('h2', { hasText: 'Tell us more' }).waitFor();
+    eq(await page.locator('input[name=answer]').count(), 1, 'the follow-up carries the handle');
+    probe('handle', await page.locator('input[name=answer]').getAttribute('value'));
+    assert(!page.url().includes(await page.locator('input[name=answer]').getAttribute('value')),
+      'the handle is not in the URL');
+    await axe(page, 'the thank-you page with its follow-up form');
+    await shot(page.locator('main'), 'thanks-en-follow-up');
+    await page.getByLabel('5 Very good').check();
+    await page.getByLabel('Comments (optional)').fill('Found it at once.');
+    await page.waitForTimeout(2200);
+    await page.locator('button[type=submit]').click();
+    await page.locator('h1', { hasText: 'Thank you for your feedback' }).waitFor();
+    eq(await page.locator('form').count(), 0, 'no second follow-up');
+    const s = await summary(target);
+    eq([s.yes, s.responses, s.ratings, s.comments], [1, 1, [0, 0, 0, 0, 1], 1], 'one answer, amended');
     await ctx.close();
   });
 
@@ -428,10 +529,11 @@ async function tests() {
     await page.getByLabel('نعم').check();
     await page.waitForTimeout(2200);
     await page.locator('button[type=submit]').click();
-    await page.waitForURL(/\/thanks\?/);
+    await page.locator('h1', { hasText: 'شكرًا لك على ملاحظاتك' }).waitFor();
     eq(await page.locator('html').getAttribute('lang'), 'ar', 'lang');
     eq(await page.locator('h1').textContent(), 'شكرًا لك على ملاحظاتك', 'thanks');
-    eq(await page.locator('a').getAttribute('href'), target, 'back link');
+    eq(await page.locator('main a').getAttribute('href'), target, 'back link');
+    eq(await page.locator('h2').textContent(), 'شكرًا لك. أخبرنا بالمزيد (اختياري)', 'the follow-up, in Arabic');
     await shot(page.locator('main'), 'thanks-ar-no-javascript');
     const s = await summary(target);
     eq(s.yes, 1, 'recorded');
@@ -461,9 +563,9 @@ async function tests() {
       page.waitForResponse((r) => r.request().method() === 'POST'),
       page.locator('button[type=submit]').click()
     ]);
-    eq(resp.status(), 303, 'the post answers');
-    await page.waitForURL(/\/thanks\?/);
-    eq(await page.locator('a').getAttribute('href'), target, 'the link back');
+    eq(resp.status(), 200, 'the post is answered with the thank-you page');
+    await page.locator('h1', { hasText: 'Thank you for your feedback' }).waitFor();
+    eq(await page.locator('main a').getAttribute('href'), target, 'the link back');
     const s = await summary(target);
     eq([s.yes, s.ratings[2]], [1, 1], 'recorded');
     await ctx.close();

@@ -44,13 +44,16 @@ function fixScript(file, want, write) {
 }
 
 // Rewrites integrity="sha384-..." on the tags of docs/embedding.md that
-// load /v/VERSION/NAME.js or NAME.css.
+// load /v/VERSION/NAME.js or NAME.css: the files of web/ for the current
+// version, those of web/v/VERSION/ for a released one the server still
+// serves (which never change).
 function fixDocs(file, write) {
   if (!fs.existsSync(file)) return [`${file} is missing`];
   const text = fs.readFileSync(file, 'utf8');
   const problems = [];
-  const out = text.replace(/((?:src|href)="[^"]*\/v\/[^/"]+\/([a-z]+\.(?:js|css))"[^>]*integrity=")(sha384-[^"]*)(")/g, (m, a, name, v, b) => {
-    const f = path.join(web, name);
+  const out = text.replace(/((?:src|href)="[^"]*\/v\/([^/"]+)\/([a-z]+\.(?:js|css))"[^>]*integrity=")(sha384-[^"]*)(")/g, (m, a, ver, name, v, b) => {
+    const released = path.join(web, 'v', ver, name);
+    const f = fs.existsSync(released) ? released : path.join(web, name);
     if (!fs.existsSync(f)) return m;
     const h = hash('sha384', f);
     if (v !== h) problems.push(`embedding.md: ${name} is ${v}, want ${h}`);
