@@ -259,6 +259,20 @@ static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
     return th__err(db, TH_ERANGE, "open_min and open_round must be 0 to 1000");
   n->open_min = s->open_min ? s->open_min : 8;
   n->open_round = s->open_round ? s->open_round : 5;
+  /* Settings under which the rules of disclosure.c could not keep a count
+   * hidden: with open_min 2 a withheld count is exactly 1, and with exact
+   * running totals (open_round 1) the difference of two weeks' totals is
+   * the week's count, however small. (open_min 1 withholds nothing: a
+   * council that publishes everything says so with it.) */
+  if (n->open_min == 2)
+    return th__err(db, TH_ERANGE,
+                   "open_min 2 would show every withheld count as exactly "
+                   "1: use 1 (withhold nothing) or 3 or more");
+  if (n->open_min > 2 && n->open_round < 2)
+    return th__err(db, TH_ERANGE,
+                   "open_round 1 publishes exact running totals, whose "
+                   "weekly differences would show the counts open_min "
+                   "withholds: use 2 or more (or open_min 1)");
   return TH_OK;
 }
 

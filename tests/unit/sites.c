@@ -131,6 +131,10 @@ static void test_create_validation(void) {
       {0, 0, 0, 0, 1001, TH_ERANGE},
       {-1, -1, -1, 1, 1, TH_RECORDED},
       {36500, 1, 36500, 1000, 1000, TH_RECORDED},
+      /* Settings that could not keep a count hidden. */
+      {0, 0, 0, 2, 5, TH_ERANGE},  /* withheld would mean exactly 1 */
+      {0, 0, 0, 8, 1, TH_ERANGE},  /* exact totals: differences show all */
+      {0, 0, 0, 3, 2, TH_RECORDED},
   };
   for (size_t i = 0; i < TH__ARRAY_SIZE(ranges); i++) {
     char slug[16];
