@@ -72,7 +72,8 @@ _probes_seen = set()
 
 
 def probe(kind, value):
-    """Records one probe (kind: ua, ip, sub, email or control)."""
+    """Records one probe (kind: ua, ip, sub, email, handle, key or
+    control)."""
     art = os.environ.get("TH_ARTIFACTS")
     if not art or value is None:
         return
@@ -103,6 +104,8 @@ def _probe_request(headers, body):
             value = value.decode("latin-1")
         if n == "user-agent":
             probe("ua", value)
+        elif n == "idempotency-key":
+            probe("key", value.strip('"'))
         elif n == "x-forwarded-for":
             for ip in value.split(","):
                 probe("ip", ip)
@@ -125,6 +128,17 @@ def _probe_request(headers, body):
                 continue
             for m in _EMAIL.finditer(text):
                 probe("email", m.group(0))
+
+
+_HANDLE = re.compile(rb'(?:"answer":\s*"|name="answer" value=")([A-Za-z0-9_-]{22})"')
+
+
+def _probe_handles(body):
+    """Answer handles a response handed out (JSON or the thank-you page's
+    hidden field): capabilities, which must not be stored either."""
+    if body and b"answer" in body:
+        for m in _HANDLE.finditer(body):
+            probe("handle", m.group(1))
 
 
 def _probe_raw(data):
@@ -287,6 +301,7 @@ class Server:
         r = conn.getresponse()
         resp = Response(r.status, r.getheaders(), r.read())
         conn.close()
+        _probe_handles(resp.body)
         return resp
 
     def get(self, path, **kw):

@@ -899,6 +899,40 @@ class RateLimits(unittest.TestCase):
         self.assertGreaterEqual(int(r.header("retry-after")), 1)
         self.assertIn("Fadlan sug", r.body.decode())
 
+    def test_page_answers_limited(self):
+        # The per-page cap: new answers on one page from one address, per
+        # hour. The user agent and the key are the sender's to choose, so
+        # they make no difference.
+        server = Server("--rate-limit", "100", "--rate-limit-page", "2")
+        try:
+            def post(page, n, body=None):
+                return server.request(
+                    "POST", f"/v1/sites/{SITE}/feedback",
+                    headers={"User-Agent": f"stuffer/{n}", "Idempotency-Key": f"s{n}"},
+                    json_body=body or {"page": page, "useful": False})
+            first = post(PAGE + "/stuffed", 1)
+            self.assertEqual(first.status, 201)
+            self.assertEqual(post(PAGE + "/stuffed", 2).status, 201)
+            r = post(PAGE + "/stuffed", 3)
+            openapi_check.check("POST", f"/v1/sites/{SITE}/feedback", r)
+            self.assertEqual(r.status, 429)
+            self.assertEqual(r.json()["type"], "urn:townhall:problem:rate-limited")
+            self.assertGreaterEqual(int(r.header("retry-after")), 60,
+                                    "a token comes back every half hour here")
+            self.assertEqual(post(PAGE + "/other", 4).status, 201, "another page: its own cap")
+            r = post(None, 5, {"answer": first.json()["answer"], "rating": 2})
+            self.assertEqual((r.status, r.json()), (200, {"recorded": True}),
+                             "an amendment adds no answer: not capped")
+            r = server.request("GET", f"/v1/sites/{SITE}/feedback/summary?page="
+                               + Q(PAGE + "/stuffed"), token=server.tokens["admin"])
+            self.assertEqual(r.json()["responses"], 2, "nothing refused was recorded")
+            m = server.get("/metrics").body.decode()
+            self.assertRegex(m, r'townhall_rate_limited_total\{limit="page_answers"\} 1')
+            self.assertRegex(m, r"townhall_rate_limit_per_page_hour 2")
+        finally:
+            self.assertEqual(server.stop(), 0)
+            server.cleanup()
+
     def test_staff_token_guessing_slowed(self):
         url = f"/v1/sites/{SITE}/audit"
         statuses = [self.server.get(url, token=f"th_1_{i:032d}").status for i in range(12)]

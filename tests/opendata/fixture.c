@@ -7,9 +7,12 @@
  *   fixture DB
  *
  * Sites and their settings:
- *   camden  open_min 8 (default), open_round 5 (default)
- *   exact   open_min 5, open_round 1 (no rounding: differencing matters)
- *   tens    open_min 10, open_round 10 (ties round up)
+ *   camden    open_min 8 (default), open_round 5 (default)
+ *   small     open_min 3, open_round 2 (the ratings rule, a running total
+ *             that moves without its published figure moving)
+ *   tens      open_min 10, open_round 10 (ties round up)
+ *   recovery  the defaults: pages the recovery test attacks
+ *             (test_recovery.py)
  * Besides the dated data, a few answers and votes are made "now" (the real
  * clock): they fall in the week in progress, which must not be published.
  */
@@ -113,18 +116,22 @@ int main(int argc, char **argv) {
   th_site camden = {.slug = "camden",
                     .name = "London Borough of Camden",
                     .origins = "https://www.camden.gov.uk"};
-  th_site exact = {.slug = "exact",
-                   .name = "Exact counts",
-                   .origins = "https://www.exact.example",
-                   .open_min = 5,
-                   .open_round = 1};
+  th_site small = {.slug = "small",
+                   .name = "Small counts",
+                   .origins = "https://www.small.example",
+                   .open_min = 3,
+                   .open_round = 2};
+  th_site recovery = {.slug = "recovery",
+                      .name = "Recovery",
+                      .origins = "https://www.recovery.example"};
   th_site tens = {.slug = "tens",
                   .name = "Tens",
                   .origins = "https://www.tens.example",
                   .open_min = 10,
                   .open_round = 10};
   check(th_site_create(db, "fixture", &camden, NULL), "site camden");
-  check(th_site_create(db, "fixture", &exact, NULL), "site exact");
+  check(th_site_create(db, "fixture", &small, NULL), "site small");
+  check(th_site_create(db, "fixture", &recovery, NULL), "site recovery");
   check(th_site_create(db, "fixture", &tens, NULL), "site tens");
 
   /* camden: page feedback. */
@@ -142,17 +149,32 @@ int main(int argc, char **argv) {
   answers("camden", parking, day("2026-01-13"), 13, 0, NULL);
   answers("camden", bins, real_now(), 50, 0, NULL); /* the week in progress */
 
-  /* exact and tens. */
-  answers("exact", "https://www.exact.example/a", day("2026-01-06"), 20, 3,
+  /* small and tens. */
+  answers("small", "https://www.small.example/a", day("2026-01-06"), 20, 3,
+          (int[]){0, 0, 0, 2, 20});
+  answers("small", "https://www.small.example/b", day("2026-01-06"), 2, 2,
           NULL);
-  answers("exact", "https://www.exact.example/b", day("2026-01-06"), 2, 2,
-          NULL);
-  answers("exact", "https://www.exact.example/c", day("2026-01-06"), 3, 4,
-          NULL);
+  answers("small", "https://www.small.example/c", day("2026-01-06"), 6, 0,
+          (int[]){0, 0, 0, 1, 5});
+  for (int w = 0; w < 4; w++) /* one "yes" a week, from 2025-12-31 */
+    answers("small", "https://www.small.example/d",
+            day("2025-12-31") + (th_time)w * 7 * 86400000, 1, 0, NULL);
   answers("tens", "https://www.tens.example/x", day("2026-01-06"), 15, 9,
           (int[]){10, 0, 0, 0, 14});
   answers("tens", "https://www.tens.example/y", day("2026-01-06"), 25, 10,
           NULL);
+
+  /* recovery: what test_recovery.py attacks. /help is the case that
+   * broke the old summary: 23 yes and 3 no, every answer rated, 95 stars
+   * in 26 ratings. /guide shows its ratings beside one withheld bucket.
+   * Both grow over three weeks. */
+  const char *help = "https://www.recovery.example/help";
+  const char *guide = "https://www.recovery.example/guide";
+  answers("recovery", help, day("2026-01-05"), 10, 1, (int[]){1, 0, 2, 3, 5});
+  answers("recovery", help, day("2026-01-13"), 8, 1, (int[]){1, 1, 1, 2, 4});
+  answers("recovery", help, day("2026-01-20"), 5, 1, (int[]){1, 2, 0, 3, 0});
+  answers("recovery", guide, day("2026-01-06"), 20, 8, (int[]){0, 0, 0, 1, 14});
+  answers("recovery", guide, day("2026-01-14"), 10, 4, (int[]){0, 0, 0, 1, 6});
 
   /* camden: ideas. */
   int64_t a = idea("More bins on the high street, please", "environment",

@@ -6,7 +6,9 @@ file they left behind.
   scan.py SCANNER --self-test
 
 PROBES is the registry tests/api/harness.py appends to (one JSON object per
-line: {"kind": "ua"|"ip"|"sub"|"email"|"control", "value": ...}). Every
+line: {"kind": "ua"|"ip"|"sub"|"email"|"handle"|"key"|"control", "value":
+...}; a handle is a page-feedback answer's capability, a key an
+idempotency key a client sent). Every
 file under DIR (databases, their -wal and -shm, backups, key and salts
 files, server.log, exports) is searched for every probe, in every form it
 could have been stored in:
@@ -18,7 +20,9 @@ could have been stored in:
   - its unkeyed digests - SHA-256, BLAKE2b-256, MD5 and SHA-1 - raw, in
     hex (both cases) and in base64 (both alphabets): an unkeyed hash of an
     address or an e-mail is no protection, it can be recomputed;
-  - for addresses, the packed bytes (IPv6) and their hex (IPv4 and IPv6).
+  - for addresses, the packed bytes (IPv6) and their hex (IPv4 and IPv6);
+  - for answer handles, their 16 raw bytes and the 8 of their secret half
+    (only a keyed hash of which may be stored).
 
 "control" probes are things that ARE stored (an idea title): only their
 text is looked for, and each must be found, so a scan that could not find
@@ -87,6 +91,14 @@ def forms(kind, value):
             out.append((f"{hname}-base64", base64.b64encode(h).rstrip(b"=")))
             out.append((f"{hname}-base64url",
                         base64.urlsafe_b64encode(h).rstrip(b"=")))
+    if kind == "handle":
+        try:
+            raw = base64.urlsafe_b64decode(value + "==")
+            out.append(("raw", raw))
+            out.append(("secret half", raw[8:]))
+            out.append(("secret half hex", raw[8:].hex().encode()))
+        except ValueError:
+            pass
     if kind == "ip":
         try:
             packed = ipaddress.ip_address(value).packed
@@ -161,8 +173,9 @@ def self_test(scanner, tap):
     ua = "Mozilla/5.0 (planted; self-test) Gecko/20100101"
     ip4, ip6 = "198.51.100.203", "2001:db8::7:42"
     sub, email = "resident-planted-0042", "Planted.Person@example.org"
+    handle = "Zm9vYmFyYmF6cXV4MTIzNA"
     probes = sorted({("ua", ua), ("ip", ip4), ("ip", ip6), ("sub", sub),
-                     ("email", email)})
+                     ("email", email), ("handle", handle)})
     rnd = random.Random(7)
     noise = lambda n: bytes(rnd.randrange(256) for _ in range(n))
     d = tempfile.mkdtemp(prefix="privacy-selftest-")
@@ -190,6 +203,10 @@ def self_test(scanner, tap):
         "ip6 packed": ("ip", ipaddress.ip_address(ip6).packed),
         "ua upper-cased": ("ua", ua.upper().encode()),
         "ua json-escaped": ("ua", json.dumps({"ua": ua}).encode()),
+        "handle's secret half raw": (
+            "handle", base64.urlsafe_b64decode(handle + "==")[8:]),
+        "handle as text in a hidden field": (
+            "handle", b'<input name="answer" value="' + handle.encode() + b'">'),
     }
     files = {}
     for i, (name, (kind, data)) in enumerate(plants.items()):

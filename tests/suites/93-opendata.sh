@@ -16,4 +16,4 @@ fi
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 export TH_OPENDATA_FIXTURE="$tmp/fixture" PYTHONPATH="$TH_SRC/tests/opendata:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1
 cd "$TH_SRC/tests/opendata"
-exec "$PY" ../api/tap.py test_opendata
+exec "$PY" ../api/tap.py test_opendata test_recovery
