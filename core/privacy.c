@@ -4,10 +4,10 @@
  *
  * Nothing that names a person reaches the database: residents and devices
  * become keyed BLAKE2b hashes under a random per-consultation key, which is
- * itself stored only sealed under the master key; anonymous ratings are
- * deduplicated with SipHash under a random daily salt that lives in memory
- * (and optionally a 0600 file beside the key file) and is destroyed after
- * 48 hours, after which no one can link a rating to a device.
+ * itself stored only sealed under the master key; a retried anonymous
+ * rating is recognised under a random daily salt that lives in memory (and
+ * optionally a 0600 file beside the key file) and is destroyed after 48
+ * hours, after which no one can link a rating to a device.
  */
 #include "internal.h"
 

@@ -1,7 +1,8 @@
 /*
  * retention.c: applying each site's retention settings. Comments, audit
  * entries and consultation keys are kept only as long as the site says;
- * day-old deduplication tokens and 48-hour-old salts go regardless. After the
+ * day-old answer selectors and device tokens, and 48-hour-old salts, go
+ * regardless. After the
  * deletions the WAL is checkpointed and truncated, so removed bytes do not
  * survive in it (secure_delete is on, so the database pages are zeroed).
  */
@@ -92,10 +93,11 @@ int th_purge(th_db *db, th_purge_report *report) {
     rc = (st = th__stmt(db, TH__S_PURGE_PSEUDONYMS)) == NULL
              ? db->errcode
              : th__step_done(db, st, "forgetting pseudonyms");
-  /* A token deduplicates only within its own day (th_feedback_record looks
-   * up today's alone), so once that day is over it serves nothing, while
-   * with its salt, still held for up to another day, it could be matched
-   * against a device: clear every token of an earlier day. */
+  /* An answer's selector, verifier and device token serve only their own
+   * day (a handle amends, a retry folds, the same day alone), so once that
+   * day is over they serve nothing, while with its salt, still held for up
+   * to another day, a selector or token could be matched against a device:
+   * clear every one of an earlier day. */
   if (rc >= 0) {
     if ((st = th__stmt(db, TH__S_PURGE_DEDUP)) == NULL) {
       rc = db->errcode;

@@ -101,8 +101,8 @@ enum {
   /* The write was applied. Outside a batch it is committed (synchronous=FULL
    * by default: it survives a crash and a power cut). */
   TH_RECORDED = 1,
-  /* Nothing changed: the same write was already recorded (same vote, same
-   * feedback from the same device today, same idea from the same author). */
+  /* Nothing changed: the same write was already recorded (same vote, a
+   * retried page-feedback answer, same idea from the same author). */
   TH_DUPLICATE = 2
 };
 
@@ -146,8 +146,9 @@ typedef struct th_open_options {
    * survives power loss), 1 = NORMAL (survives a process crash only). */
   int synchronous;
   /* Keep the day's anonymous-rating salts in "<key file>.salts" (mode 0600)
-   * so that a restart keeps the day's deduplication. Salts are never written
-   * to the database. Default on; set to -1 to keep them in memory only. */
+   * so that a restart still recognises the day's retried answers. Salts are
+   * never written to the database. Default on; set to -1 to keep them in
+   * memory only. */
   int persist_salts;
   /* Clock, for tests and simulations. NULL: the system's real-time clock.
    * Called from whichever thread uses the handle. */
@@ -702,7 +703,8 @@ typedef struct th_purge_report {
   int64_t comments;     /* feedback comments removed */
   int64_t audit;        /* audit entries removed */
   int64_t keys;         /* consultation keys destroyed */
-  int64_t dedup_tokens; /* day-old feedback deduplication tokens cleared */
+  /* day-old answers' selectors, verifiers and device tokens cleared */
+  int64_t dedup_tokens;
   int64_t salts;        /* daily salts destroyed */
 } th_purge_report;
 /* Applies every site's retention settings as of th_now(db), destroys daily
