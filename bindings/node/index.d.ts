@@ -19,7 +19,7 @@ export type ErrorCode =
   | 'TH_EUTF8' | 'TH_ECLOSED' | 'TH_ESTATE' | 'TH_EPERM' | 'TH_EAUTH'
   | 'TH_ENEWER' | 'TH_ENOTDB' | 'TH_ECORRUPT' | 'TH_EKEY' | 'TH_EIO'
   | 'TH_EFULL' | 'TH_EBUSY' | 'TH_EDB' | 'TH_ERANGE' | 'TH_ELIMIT'
-  | 'TH_ETOOSHORT' | 'TH_EREADONLY' | 'TH_ESHUTDOWN';
+  | 'TH_ETOOSHORT' | 'TH_EREADONLY' | 'TH_ESHUTDOWN' | 'TH_ECONFLICT';
 
 /** A libtownhall failure. */
 export class TownhallError extends Error {
@@ -142,18 +142,51 @@ export interface VoteDay {
   down: number;
 }
 
+/** A count, or null where the published figures withhold it. */
+export type Count = number | null;
+
+/**
+ * A page's feedback. exact: the exact counters (staff; no figure is null).
+ * Otherwise the published figures (feedbackSummary(..., { public: true })):
+ * complete ISO weeks only, small counts withheld and the others rounded,
+ * every withheld figure null (comments always).
+ */
 export interface PageSummary {
   page: string;
-  yes: number;
-  no: number;
+  yes: Count;
+  no: Count;
+  /** yes + no. */
+  responses: Count;
   /** ratings[0] counts 1-star ratings ... ratings[4] 5-star ones. */
-  ratings: [number, number, number, number, number];
-  ratingCount: number;
-  ratingMean: number;
-  usefulLower: number;
-  comments: number;
+  ratings: [Count, Count, Count, Count, Count];
+  ratingCount: Count;
+  /** 0 when ratingCount is 0. */
+  ratingMean: number | null;
+  /** Wilson lower bound (95%) of yes / (yes + no). */
+  usefulLower: number | null;
+  comments: Count;
+  /** Exact: the first and last days with feedback. Published: the first
+   * day of the first week and the last day of the last week covered. */
   first: number;
   last: number;
+  exact: boolean;
+}
+
+/** The result of answerFeedback. */
+export interface Answer {
+  /** False for a retry folded into an earlier answer (same key, device and
+   * answer the same day); handle is then that answer's. */
+  recorded: boolean;
+  /** Amends this answer, and only it, until midnight UTC. Keep it for the
+   * resident; never put it in a URL. */
+  handle: string;
+}
+
+export interface Feedback {
+  useful: boolean;
+  /** 1..5. */
+  rating?: number | null;
+  comment?: string | null;
 }
 
 export interface Comment {
@@ -266,10 +299,19 @@ export class Townhall {
   /** who's own vote on each idea (1, -1 or 0); reads only. */
   myVotes(site: string, who: Who, ids: number[]): Promise<Record<number, -1 | 0 | 1>>;
 
-  recordFeedback(site: string, who: Device, page: string, feedback: {
-    useful: boolean; rating?: number | null; comment?: string | null;
+  /** One answer of its own; `key` (one per answer) folds a retry, and
+   * rejects with TH_ECONFLICT when reused for another answer. */
+  answerFeedback(site: string, who: Device | null, page: string,
+    feedback: Feedback & { key?: string | null }): Promise<Answer>;
+  /** Changes the answer the handle names, the same day (UTC); fields left
+   * null or undefined keep their values. True if anything changed. */
+  amendFeedback(site: string, handle: string, change?: {
+    useful?: boolean | null; rating?: number | null; comment?: string | null; page?: string | null;
   }): Promise<boolean>;
-  feedbackSummary(site: string, page: string): Promise<PageSummary>;
+  /** @deprecated since 0.2.0: answerFeedback. Always a new answer (true). */
+  recordFeedback(site: string, who: Device, page: string, feedback: Feedback): Promise<boolean>;
+  /** Exact counters, or (public) the published figures, withheld ones null. */
+  feedbackSummary(site: string, page: string, options?: { public?: boolean }): Promise<PageSummary>;
   feedbackPages(site: string, options?: { limit?: number; cursor?: string | null }): Promise<Page<PageSummary>>;
   feedbackComments(site: string, page: string, options?: { limit?: number }): Promise<Comment[]>;
 

@@ -10,6 +10,9 @@
 //   await th.createSite('camden', 'Camden Council');
 //   const { id } = await th.submitIdea('camden', 'resident-42', 'More benches');
 //   await th.vote('camden', 'resident-7', id, 1);
+//   const { handle } = await th.answerFeedback('camden',
+//     townhall.device(ip, userAgent), 'https://www.camden.gov.uk/bins', { useful: false });
+//   await th.amendFeedback('camden', handle, { rating: 2 });
 //   await th.close();
 
 const path = require('node:path');
@@ -281,15 +284,62 @@ class Townhall {
 
   // ---- page feedback
 
-  /** True if recorded, false for an identical answer from the same device
-   * the same day. */
+  /**
+   * Records one answer to "is this page useful?" (and a 1-5 rating, a
+   * comment) from a device (townhall.device(ip, userAgent); null for an
+   * importer). Every call is an answer of its own: two residents behind one
+   * address and browser are two answers. `key` (1-255 printable ASCII
+   * characters, one per answer) folds retries: the same key, device and
+   * answer the same day resolves { recorded: false } with the first
+   * answer's handle; the same key and device with another answer rejects
+   * with TH_ECONFLICT; from another device it is another answer.
+   * Resolves { recorded, handle }: the handle amends this answer, and only
+   * it, until midnight UTC (amendFeedback).
+   */
+  async answerFeedback(site, who, page, { useful, rating = null, comment = null, key = null } = {}) {
+    if (typeof useful !== 'boolean') throw new TypeError('useful must be true or false');
+    return this._call('feedbackAnswer', site, who == null ? null : toWho(who),
+      { page, useful, rating: rating || 0, comment }, key);
+  }
+
+  /**
+   * Changes the answer `handle` names (from answerFeedback), the same day
+   * (UTC): useful, rating and comment replace the answer's when given
+   * (null or undefined keeps them; a rating or a comment cannot be taken
+   * back). `page`, when given, must be the answer's page. True if anything
+   * changed. Rejects with TH_ENOTFOUND for a handle that is malformed,
+   * unknown, of another site or page, or of an earlier day.
+   */
+  async amendFeedback(site, handle, { useful = null, rating = null, comment = null, page = null } = {}) {
+    if (useful !== null && useful !== undefined && typeof useful !== 'boolean') {
+      throw new TypeError('useful must be true, false or null (unchanged)');
+    }
+    if (typeof handle !== 'string') throw new TypeError('handle must be a string');
+    return this._call('feedbackAmend', site, handle, { page, useful, rating: rating || 0, comment });
+  }
+
+  /**
+   * @deprecated since 0.2.0: use answerFeedback, which returns the handle
+   * that amends the answer. This is answerFeedback without a key and
+   * without the handle: every call records a new answer (a second answer
+   * from the same device no longer amends the first), so it resolves true.
+   */
   async recordFeedback(site, who, page, { useful, rating = 0, comment = null } = {}) {
     if (typeof useful !== 'boolean') throw new TypeError('useful must be true or false');
     return this._call('feedbackRecord', site, toWho(who), { page, useful, rating: rating || 0, comment });
   }
 
-  async feedbackSummary(site, page) {
-    return this._call('feedbackSummary', site, page);
+  /**
+   * A page's exact counters (for staff; exact: true), or with
+   * { public: true } what anyone may be shown under the site's disclosure
+   * rules, as in open data: complete ISO weeks only (TH_ENOTFOUND until the
+   * page has answers before this week), small counts withheld and the others
+   * rounded, and every withheld figure null (comments always).
+   */
+  async feedbackSummary(site, page, { public: published = false } = {}) {
+    // A boolean only: a mistyped flag must not hand out the exact figures.
+    if (typeof published !== 'boolean') throw new TypeError('public must be true or false');
+    return this._call('feedbackSummary', site, page, published);
   }
 
   /** { items, nextCursor }, worst pages first. */

@@ -349,24 +349,49 @@ static napi_value idea_js(napi_env env, const th_idea *i) {
   return o;
 }
 
+/* A count of a page summary: null when withheld (TH_WITHHELD, only ever in
+ * published figures). */
+static napi_value count_js(napi_env env, const th_page_summary *p,
+                           int64_t v) {
+  napi_value x;
+  if (!p->exact && v == TH_WITHHELD)
+    napi_get_null(env, &x);
+  else
+    napi_create_int64(env, v, &x);
+  return x;
+}
+
+/* A mean or a bound: null when withheld (a negative double). */
+static napi_value figure_js(napi_env env, const th_page_summary *p,
+                            double v) {
+  napi_value x;
+  if (!p->exact && v < 0)
+    napi_get_null(env, &x);
+  else
+    napi_create_double(env, v, &x);
+  return x;
+}
+
 static napi_value summary_js(napi_env env, const th_page_summary *p) {
   napi_value o = obj(env), r;
   set_str(env, o, "page", p->page);
-  set_i64(env, o, "yes", p->yes);
-  set_i64(env, o, "no", p->no);
+  napi_set_named_property(env, o, "yes", count_js(env, p, p->yes));
+  napi_set_named_property(env, o, "no", count_js(env, p, p->no));
+  napi_set_named_property(env, o, "responses", count_js(env, p, p->responses));
   napi_create_array_with_length(env, 5, &r);
-  for (uint32_t i = 0; i < 5; i++) {
-    napi_value x;
-    napi_create_int64(env, p->ratings[i], &x);
-    napi_set_element(env, r, i, x);
-  }
+  for (uint32_t i = 0; i < 5; i++)
+    napi_set_element(env, r, i, count_js(env, p, p->ratings[i]));
   napi_set_named_property(env, o, "ratings", r);
-  set_i64(env, o, "ratingCount", p->rating_count);
-  set_f64(env, o, "ratingMean", p->rating_mean);
-  set_f64(env, o, "usefulLower", p->useful_lower);
-  set_i64(env, o, "comments", p->comments);
+  napi_set_named_property(env, o, "ratingCount",
+                          count_js(env, p, p->rating_count));
+  napi_set_named_property(env, o, "ratingMean",
+                          figure_js(env, p, p->rating_mean));
+  napi_set_named_property(env, o, "usefulLower",
+                          figure_js(env, p, p->useful_lower));
+  napi_set_named_property(env, o, "comments", count_js(env, p, p->comments));
   set_i64(env, o, "first", p->first);
   set_i64(env, o, "last", p->last);
+  set_bool(env, o, "exact", p->exact);
   return o;
 }
 
@@ -1257,32 +1282,99 @@ static napi_value js_vote_history(napi_env env, napi_callback_info info) {
 
 /* ---- feedback ------------------------------------------------------------ */
 
+/* Reads a feedback object ({page, useful, rating, comment}) into o->fb, its
+ * strings into s[1] (page) and s[2] (comment). `amend`: the page may be
+ * absent, and useful absent (null or undefined) is -1, "keep it". */
+static bool get_feedback(napi_env env, napi_value f, op *o, bool amend) {
+  if (!get_obj(env, f, "feedback") ||
+      !get_str(env, prop(env, f, "page"), "page", amend, &o->s[1]) ||
+      !get_str(env, prop(env, f, "comment"), "comment", true, &o->s[2]))
+    return false;
+  napi_value useful = prop(env, f, "useful");
+  if (amend && is_nullish(env, useful))
+    o->fb.useful = -1;
+  else if (!get_bool(env, useful, false, &o->fb.useful))
+    return false;
+  if (!get_int(env, prop(env, f, "rating"), "rating", 0, &o->fb.rating))
+    return false;
+  o->fb.page = o->s[1];
+  o->fb.comment = o->s[2];
+  return true;
+}
+
+static int exec_fb_answer(op *o) {
+  return th_feedback_answer(o->h->db, o->s[0], o->has_who ? &o->who : NULL,
+                            &o->fb, o->s[3], o->buf);
+}
+static napi_value done_fb_answer(napi_env env, op *o) {
+  napi_value v = obj(env);
+  set_bool(env, v, "recorded", o->rc == TH_RECORDED);
+  set_str(env, v, "handle", o->buf);
+  return v;
+}
+
+/* feedbackAnswer(h, site, who, {page, useful, rating, comment}, key)
+ * -> {recorded, handle}. who may be null (an importer). The handle is
+ * wiped from the op's buffer when the op is freed. */
+static napi_value js_fb_answer(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  if (!is_nullish(env, argv[2]))
+    CHECK(get_who(env, argv[2], o));
+  CHECK(get_feedback(env, argv[3], o, false));
+  CHECK(get_str(env, argv[4], "key", true, &o->s[3]));
+  o->buf_len = TH_HANDLE_SIZE;
+  o->buf = calloc(1, o->buf_len);
+  if (o->buf == NULL) {
+    op_free(o);
+    throw_error(env, TH_ENOMEM, "out of memory");
+    return NULL;
+  }
+  o->exec = exec_fb_answer;
+  o->done = done_fb_answer;
+  return op_queue(env, argv[0], o);
+}
+
+static int exec_fb_amend(op *o) {
+  return th_feedback_amend(o->h->db, o->s[0], o->s[3], &o->fb);
+}
+
+/* feedbackAmend(h, site, handle, {page, useful, rating, comment})
+ * -> changed. useful null: kept; rating 0: kept; comment null: kept. */
+static napi_value js_fb_amend(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  CHECK(get_str(env, argv[2], "handle", false, &o->s[3]));
+  CHECK(get_feedback(env, argv[3], o, true));
+  o->exec = exec_fb_amend;
+  o->done = done_changed;
+  return op_queue(env, argv[0], o);
+}
+
 static int exec_fb_record(op *o) {
   return th_feedback_record(o->h->db, o->s[0], &o->who, &o->fb);
 }
 
-/* feedbackRecord(h, site, who, {page, useful, rating, comment}) -> changed */
+/* feedbackRecord(h, site, who, {page, useful, rating, comment}) -> changed
+ * (deprecated in the library since 0.2.0: always a new answer) */
 static napi_value js_fb_record(napi_env env, napi_callback_info info) {
   ARGS(4);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_who(env, argv[2], o));
-  CHECK(get_obj(env, argv[3], "feedback"));
-  napi_value f = argv[3];
-  CHECK(get_str(env, prop(env, f, "page"), "page", false, &o->s[1]));
-  CHECK(get_str(env, prop(env, f, "comment"), "comment", true, &o->s[2]));
-  CHECK(get_bool(env, prop(env, f, "useful"), false, &o->fb.useful));
-  CHECK(get_int(env, prop(env, f, "rating"), "rating", 0, &o->fb.rating));
-  o->fb.page = o->s[1];
-  o->fb.comment = o->s[2];
+  CHECK(get_feedback(env, argv[3], o, false));
   o->exec = exec_fb_record;
   o->done = done_changed;
   return op_queue(env, argv[0], o);
 }
 
 static int exec_fb_summary(op *o) {
-  return th_feedback_summary(o->h->db, o->s[0], o->s[1],
-                             (th_page_summary **)&o->res);
+  return o->n[0] ? th_feedback_summary_public(o->h->db, o->s[0], o->s[1],
+                                              (th_page_summary **)&o->res)
+                 : th_feedback_summary(o->h->db, o->s[0], o->s[1],
+                                       (th_page_summary **)&o->res);
 }
 static napi_value done_fb_summary(napi_env env, op *o) {
   return summary_js(env, o->res);
@@ -1291,11 +1383,16 @@ static void cleanup_fb_summary(op *o) {
   th_page_summary_free(o->res);
 }
 
+/* feedbackSummary(h, site, page, public): the exact counters, or (public)
+ * the published figures, withheld ones null. */
 static napi_value js_fb_summary(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(4);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "page", false, &o->s[1]));
+  int pub;
+  CHECK(get_bool(env, argv[3], false, &pub));
+  o->n[0] = pub;
   o->exec = exec_fb_summary;
   o->done = done_fb_summary;
   o->cleanup = cleanup_fb_summary;
@@ -1759,6 +1856,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"vote", js_vote},
       {"voteHistory", js_vote_history},
       {"voteMine", js_vote_mine},
+      {"feedbackAnswer", js_fb_answer},
+      {"feedbackAmend", js_fb_amend},
       {"feedbackRecord", js_fb_record},
       {"feedbackSummary", js_fb_summary},
       {"feedbackPages", js_fb_pages},

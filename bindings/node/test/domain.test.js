@@ -200,44 +200,164 @@ test('resident tokens', async (t) => {
   await rejectsWith(th.residentToken(SITE, 'r1', { ttl: 7200 }), 'TH_EINVAL');
 });
 
-test('feedback: record, amend, summary, pages, comments', async (t) => {
+test('feedback: answer, amend, summary, pages, comments', async (t) => {
   const { th } = await fresh(t);
   const page = `${ORIGIN}/bins`;
   const d1 = townhall.device('192.0.2.1', 'Firefox');
   const d2 = townhall.device('192.0.2.2', 'Chrome');
-  assert.equal(await th.recordFeedback(SITE, d1, `${page}?email=jo@example.com#top`, {
+  const a1 = await th.answerFeedback(SITE, d1, `${page}?email=jo@example.com#top`, {
     useful: false, rating: 2, comment: 'Collection day not listed. jo@example.com',
-  }), true);
-  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 5 }), true);
-  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 5 }), false);
-  assert.equal(await th.recordFeedback(SITE, d2, page, { useful: true, rating: 4 }), true);
+  });
+  assert.equal(a1.recorded, true);
+  assert.match(a1.handle, /^[A-Za-z0-9_-]{22}$/);
+  const a2 = await th.answerFeedback(SITE, d2, page, { useful: true, rating: 5 });
+  // The same answer again, with no key, is an answer of its own.
+  const a3 = await th.answerFeedback(SITE, d2, page, { useful: true, rating: 5 });
+  assert.equal(a3.recorded, true);
+  assert.notEqual(a3.handle, a2.handle);
+  // A changed answer amends through its handle, and only that answer.
+  assert.equal(await th.amendFeedback(SITE, a2.handle, { rating: 4 }), true);
+  assert.equal(await th.amendFeedback(SITE, a2.handle, { rating: 4 }), false);
   const s = await th.feedbackSummary(SITE, page);
   assert.equal(s.page, page);
-  assert.deepEqual([s.yes, s.no, s.ratingCount, s.comments], [1, 1, 2, 1]);
-  assert.deepEqual(s.ratings, [0, 1, 0, 1, 0]);
-  assert.equal(s.ratingMean, 3);
+  assert.equal(s.exact, true);
+  assert.deepEqual([s.yes, s.no, s.responses, s.ratingCount, s.comments], [2, 1, 3, 3, 1]);
+  assert.deepEqual(s.ratings, [0, 1, 0, 1, 1]);
+  assert.ok(Math.abs(s.ratingMean - 11 / 3) < 1e-9);
   const comments = await th.feedbackComments(SITE, page);
   assert.deepEqual(comments.map((c) => [c.text, c.useful, c.rating]),
     [['Collection day not listed. [email]', false, 2]]);
   for (let k = 0; k < 4; k++) {
-    await th.recordFeedback(SITE, d1, `${ORIGIN}/page-${k}`, { useful: k > 1 });
+    await th.answerFeedback(SITE, d1, `${ORIGIN}/page-${k}`, { useful: k > 1 });
   }
   const first = await th.feedbackPages(SITE, { limit: 3 });
   assert.equal(first.items.length, 3);
   assert.ok(first.nextCursor);
   const rest = await th.feedbackPages(SITE, { limit: 3, cursor: first.nextCursor });
   assert.equal(rest.nextCursor, null);
-  assert.equal(new Set([...first.items, ...rest.items].map((p) => p.page)).size, 5);
+  const all = [...first.items, ...rest.items];
+  assert.equal(new Set(all.map((p) => p.page)).size, 5);
+  assert.ok(all.every((p) => p.exact === true && p.responses === p.yes + p.no));
+});
+
+test('feedback: two answers from one device are two records', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  // Two residents behind one address with the same browser.
+  const d = townhall.device('192.0.2.1', 'Firefox');
+  const a = await th.answerFeedback(SITE, d, page, { useful: true });
+  const b = await th.answerFeedback(SITE, d, page, { useful: false });
+  assert.deepEqual([a.recorded, b.recorded], [true, true]);
+  assert.notEqual(a.handle, b.handle);
+  let s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no, s.responses], [1, 1, 2]);
+  assert.equal(await th.amendFeedback(SITE, b.handle, { useful: true }), true);
+  s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no, s.responses], [2, 0, 2]);
+  // recordFeedback (deprecated) is a new answer every time too.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await th.recordFeedback(SITE, d, page, { useful: true, rating: 5 }), true);
+  }
+  s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no, s.responses, s.ratingCount], [5, 0, 5, 3]);
+});
+
+test('feedback: a retry with the same key folds; another answer conflicts', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  const d1 = townhall.device('192.0.2.1', 'Firefox');
+  const d2 = townhall.device('192.0.2.2', 'Firefox');
+  const answer = { useful: false, rating: 2, comment: 'No dates', key: 'answer-1' };
+  const first = await th.answerFeedback(SITE, d1, page, answer);
+  assert.equal(first.recorded, true);
+  const retry = await th.answerFeedback(SITE, d1, page, answer);
+  assert.deepEqual(retry, { recorded: false, handle: first.handle });
+  let s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no, s.ratingCount, s.comments], [0, 1, 1, 1]);
+  // One key handed to many browsers by a cached page: another answer.
+  const other = await th.answerFeedback(SITE, d2, page, answer);
+  assert.equal(other.recorded, true);
+  assert.notEqual(other.handle, first.handle);
+  // The same key and device with another answer.
+  await rejectsWith(th.answerFeedback(SITE, d1, page, { ...answer, useful: true }), 'TH_ECONFLICT');
+  await rejectsWith(th.answerFeedback(SITE, d1, page, { ...answer, rating: 3 }), 'TH_ECONFLICT');
+  s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no], [0, 2]);
+  assert.equal(townhall.ERRORS.TH_ECONFLICT.errno, -24);
+  // The handle a retry returned amends the first answer.
+  assert.equal(await th.amendFeedback(SITE, retry.handle, { useful: true }), true);
+  s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no], [1, 1]);
+  await rejectsWith(th.answerFeedback(SITE, d1, page, { useful: true, key: 'tab\there' }), 'TH_EINVAL');
+  await rejectsWith(th.answerFeedback(SITE, d1, page, { useful: true, key: 'k'.repeat(256) }), 'TH_EINVAL');
+});
+
+test('feedback: amended through its handle only', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  const other = `${ORIGIN}/parking`;
+  const d = townhall.device('192.0.2.1', 'Firefox');
+  const a = await th.answerFeedback(SITE, d, page, { useful: true });
+  const b = await th.answerFeedback(SITE, d, other, { useful: true });
+  assert.equal(await th.amendFeedback(SITE, a.handle, { useful: false }), true);
+  let s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.yes, s.no, s.responses], [0, 1, 1]);
+  assert.equal(await th.amendFeedback(SITE, a.handle, { rating: 3, comment: 'Add the dates' }), true);
+  s = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([s.ratings, s.ratingCount, s.comments], [[0, 0, 1, 0, 0], 1, 1]);
+  // Nothing given, or white space for a comment: nothing changes.
+  assert.equal(await th.amendFeedback(SITE, a.handle), false);
+  assert.equal(await th.amendFeedback(SITE, a.handle, { comment: '  ' }), false);
+  // The page, when given, must be the answer's.
+  assert.equal(await th.amendFeedback(SITE, a.handle, { useful: true, page: `${page}#top` }), true);
+  const before = await th.feedbackSummary(SITE, page);
+  assert.deepEqual([before.yes, before.no], [1, 0]);
+  await rejectsWith(th.amendFeedback(SITE, a.handle, { useful: false, page: other }), 'TH_ENOTFOUND');
+  await rejectsWith(th.amendFeedback(SITE, b.handle, { useful: false, page }), 'TH_ENOTFOUND');
+  // Forged, malformed, or of another site: one answer for all.
+  const forged = a.handle.slice(0, 15) + (a.handle[15] === 'A' ? 'B' : 'A') + a.handle.slice(16);
+  const secretChanged = a.handle.slice(0, 11) + b.handle.slice(11);
+  await th.createSite('islington', 'Islington Council', { origins: ORIGIN });
+  for (const [site, handle] of [[SITE, forged], [SITE, secretChanged], [SITE, 'not-a-handle'],
+    [SITE, ''], [SITE, `${a.handle}A`], ['islington', a.handle]]) {
+    await rejectsWith(th.amendFeedback(site, handle, { useful: false }), 'TH_ENOTFOUND');
+  }
+  assert.deepEqual(await th.feedbackSummary(SITE, page), before);
+  assert.equal((await th.feedbackSummary(SITE, other)).yes, 1);
+  await rejectsWith(th.amendFeedback(SITE, a.handle, { rating: 6 }), 'TH_ERANGE');
+  await assert.rejects(th.amendFeedback(SITE, null, { useful: false }), TypeError);
+  await assert.rejects(th.amendFeedback(SITE, a.handle, { useful: 'no' }), TypeError);
+});
+
+test('feedback: the public summary waits for a complete week', async (t) => {
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  for (let i = 0; i < 12; i++) {
+    await th.answerFeedback(SITE, townhall.device(`192.0.2.${i}`, 'UA'), page, { useful: true, rating: 5 });
+  }
+  // Every answer is in the week in progress: nothing is published yet.
+  await rejectsWith(th.feedbackSummary(SITE, page, { public: true }), 'TH_ENOTFOUND');
+  const s = await th.feedbackSummary(SITE, page, { public: false });
+  assert.equal(s.exact, true);
+  assert.deepEqual([s.yes, s.responses, s.ratingCount], [12, 12, 12]);
+  assert.deepEqual(await th.feedbackSummary(SITE, page), s);
+  // A flag that is not a boolean never falls back to the exact figures.
+  await assert.rejects(th.feedbackSummary(SITE, page, { public: 'yes' }), TypeError);
 });
 
 test('feedback: errors', async (t) => {
   const { th } = await fresh(t);
   const page = `${ORIGIN}/bins`;
   const d = townhall.device('192.0.2.1', 'Firefox');
-  await rejectsWith(th.recordFeedback(SITE, d, page, { useful: true, rating: 6 }), 'TH_ERANGE');
-  await rejectsWith(th.recordFeedback(SITE, d, 'https://elsewhere.example/', { useful: true }), 'TH_EINVAL');
-  await rejectsWith(th.recordFeedback(SITE, d, page, { useful: true, comment: 'x'.repeat(2001) }), 'TH_ETOOLONG');
+  for (const answer of [th.answerFeedback, th.recordFeedback].map((f) => f.bind(th))) {
+    await rejectsWith(answer(SITE, d, page, { useful: true, rating: 6 }), 'TH_ERANGE');
+    await rejectsWith(answer(SITE, d, 'https://elsewhere.example/', { useful: true }), 'TH_EINVAL');
+    await rejectsWith(answer(SITE, d, page, { useful: true, comment: 'x'.repeat(2001) }), 'TH_ETOOLONG');
+    await rejectsWith(answer('nowhere', d, page, { useful: true }), 'TH_ENOTFOUND');
+    await assert.rejects(answer(SITE, d, page, {}), TypeError);
+  }
   await rejectsWith(th.feedbackSummary(SITE, page), 'TH_ENOTFOUND');
+  await rejectsWith(th.feedbackSummary(SITE, page, { public: true }), 'TH_ENOTFOUND');
   await rejectsWith(th.feedbackComments(SITE, page), 'TH_ENOTFOUND');
   await rejectsWith(th.feedbackPages(SITE, { limit: 101 }), 'TH_ERANGE');
   await rejectsWith(th.feedbackPages(SITE, { cursor: 'nope' }), 'TH_EINVAL');

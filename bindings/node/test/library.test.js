@@ -23,7 +23,8 @@ test('module: version, names and error table', () => {
   assert.equal(townhall.STATUSES[2], 'under_review');
   assert.equal(townhall.ERRORS.TH_ENOTFOUND.errno, -3);
   assert.equal(townhall.ERRORS.TH_ENOTFOUND.description, 'not found');
-  assert.ok(Object.keys(townhall.ERRORS).length >= 23);
+  assert.equal(townhall.ERRORS.TH_ECONFLICT.errno, -24);
+  assert.ok(Object.keys(townhall.ERRORS).length >= 24);
 });
 
 test('module: text utilities', () => {
@@ -208,6 +209,9 @@ test('argument errors reject instead of crashing', async (t) => {
   await assert.rejects(th.submitIdea(SITE, 42, 'Who is 42?'), TypeError);
   await assert.rejects(th.vote(SITE, 'r1', 1, '1'), TypeError);
   await assert.rejects(th.recordFeedback(SITE, townhall.device('192.0.2.1'), 'https://x/', {}), TypeError);
+  await assert.rejects(th.answerFeedback(SITE, townhall.device('192.0.2.1'), 'https://x/', {}), TypeError);
+  await assert.rejects(th.answerFeedback(SITE, townhall.device('192.0.2.1'), 42, { useful: true }), TypeError);
+  await assert.rejects(th.amendFeedback(SITE, 'x'.repeat(22), { comment: 42 }), TypeError);
   await rejectsWith(th.submitIdea(SITE, 'r1', 'NUL\0inside'), 'TH_EINVAL');
   await rejectsWith(th.listIdeas(SITE, { sort: 'best' }), 'TH_EINVAL');
   await assert.rejects(th.updateSite(SITE, { colour: 'red' }), TypeError);

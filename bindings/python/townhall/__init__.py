@@ -10,9 +10,11 @@ path), then the system's library path.
         th.create_site("camden", "Camden Council")
         idea = th.submit_idea("camden", "resident-42", "More benches, please")
         th.vote("camden", "resident-7", idea.id, +1)
-        th.record_feedback("camden", Who.device("203.0.113.9", "Firefox"),
-                           "https://www.camden.gov.uk/bins", useful=False,
-                           rating=2)
+        answer = th.answer_feedback("camden",
+                                    Who.device("203.0.113.9", "Firefox"),
+                                    "https://www.camden.gov.uk/bins",
+                                    useful=False)
+        th.amend_feedback("camden", answer.handle, rating=2)
         print(th.feedback_summary("camden", "https://www.camden.gov.uk/bins"))
 """
 from __future__ import annotations
@@ -26,11 +28,11 @@ from .errors import *  # noqa: F401,F403 (the exception classes)
 from .errors import ERRORS, TownhallError, error_for
 from .types import *  # noqa: F401,F403 (the result types)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def version() -> str:
-    """The version of the library actually loaded ("0.1.0")."""
+    """The version of the library actually loaded ("0.2.0")."""
     return _s(lib.th_version_string())
 
 

@@ -11,14 +11,14 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int,
-                    c_int64, c_size_t, c_uint, c_uint64, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double,
+                    c_int, c_int64, c_size_t, c_uint, c_uint64, c_void_p)
 from typing import List, Optional
 
 # The version of the C API this package was written against. The library
 # loaded must have the same major version (0.x: the same minor too).
 API_MAJOR = 0
-API_MINOR = 1
+API_MINOR = 2
 
 ENV_VAR = "TOWNHALL_LIBRARY"
 
@@ -160,11 +160,21 @@ class th_feedback(Structure):
                 ("comment", c_char_p)]
 
 
+# An answer handle: 22 base64url characters and a NUL (TH_HANDLE_SIZE).
+HANDLE_SIZE = 24
+
+# A figure the public may not see (TH_WITHHELD): -1 for a count, any
+# negative value for rating_mean and useful_lower.
+WITHHELD = -1
+
+
 class th_page_summary(Structure):
     _fields_ = [("page", c_char_p), ("yes", c_int64), ("no", c_int64),
+                ("responses", c_int64),
                 ("ratings", c_int64 * 5), ("rating_count", c_int64),
                 ("rating_mean", c_double), ("useful_lower", c_double),
-                ("comments", c_int64), ("first", th_time), ("last", th_time)]
+                ("comments", c_int64), ("first", th_time), ("last", th_time),
+                ("exact", c_int)]
 
 
 class th_page_list(Structure):
@@ -281,9 +291,15 @@ PROTOTYPES = {
                              P(c_int)]),
     "th_resident_token": (c_int, [DB, c_char_p, c_char_p, c_int,
                                   P(c_void_p)]),
+    # handle_out: a writable buffer of HANDLE_SIZE bytes, or None.
+    "th_feedback_answer": (c_int, [DB, c_char_p, P(th_who), P(th_feedback),
+                                   c_char_p, P(c_char)]),
+    "th_feedback_amend": (c_int, [DB, c_char_p, c_char_p, P(th_feedback)]),
     "th_feedback_record": (c_int, [DB, c_char_p, P(th_who), P(th_feedback)]),
     "th_feedback_summary": (c_int, [DB, c_char_p, c_char_p,
                                     P(P(th_page_summary))]),
+    "th_feedback_summary_public": (c_int, [DB, c_char_p, c_char_p,
+                                           P(P(th_page_summary))]),
     "th_page_summary_free": (None, [P(th_page_summary)]),
     "th_feedback_pages": (c_int, [DB, c_char_p, c_int, c_char_p,
                                   P(P(th_page_list))]),

@@ -14,11 +14,10 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
 from . import _lib as L
 from ._lib import lib
 from .errors import HandleClosed, InvalidArgument, error_for
-from .types import (AuditEntry, Comment, Consultation, Counts, Idea, IdeaPage,
-                    KeyRotation, Moderation, NewToken, PageList, PageSummary,
-                    PurgeReport,
-                    Role, Site, Sort, Status, Submission, TokenInfo, VoteDay,
-                    Who, from_datetime)
+from .types import (Answer, AuditEntry, Comment, Consultation, Counts, Idea,
+                    IdeaPage, KeyRotation, Moderation, NewToken, PageList,
+                    PageSummary, PurgeReport, Role, Site, Sort, Status,
+                    Submission, TokenInfo, VoteDay, Who, from_datetime)
 
 Text = Union[str, bytes]
 WhoLike = Union[Who, str]
@@ -120,11 +119,25 @@ def _idea(i: L.th_idea) -> Idea:
 
 
 def _summary(p: L.th_page_summary) -> PageSummary:
-    return PageSummary(page=_s(p.page), yes=p.yes, no=p.no,
-                       ratings=tuple(p.ratings), rating_count=p.rating_count,
-                       rating_mean=p.rating_mean,
-                       useful_lower=p.useful_lower, comments=p.comments,
-                       first=p.first, last=p.last)
+    exact = bool(p.exact)
+
+    # Published figures: TH_WITHHELD (-1) for a count, a negative double
+    # for the mean and the bound, become None. Exact ones are never
+    # withheld.
+    def count(v: int) -> Optional[int]:
+        return None if not exact and v == L.WITHHELD else v
+
+    def figure(v: float) -> Optional[float]:
+        return None if not exact and v < 0 else v
+
+    return PageSummary(page=_s(p.page), yes=count(p.yes), no=count(p.no),
+                       responses=count(p.responses),
+                       ratings=tuple(count(r) for r in p.ratings),
+                       rating_count=count(p.rating_count),
+                       rating_mean=figure(p.rating_mean),
+                       useful_lower=figure(p.useful_lower),
+                       comments=count(p.comments), first=p.first,
+                       last=p.last, exact=exact)
 
 
 def _token_info(t: L.th_token_info) -> TokenInfo:
@@ -544,24 +557,85 @@ class Townhall:
 
     # -- page feedback --
 
+    def answer_feedback(self, site: str, who: Optional[WhoLike], page: str,
+                        *, useful: bool, rating: Optional[int] = None,
+                        comment: Optional[str] = None,
+                        key: Optional[str] = None) -> Answer:
+        """Records one answer to "is this page useful?" (and a 1-5 rating, a
+        comment) from a device: ``Who.device(ip, user_agent)`` (None for an
+        importer). Every call is an answer of its own: two residents behind
+        one address and browser are two answers, never one amending the
+        other.
+
+        ``key`` (1-255 printable ASCII characters, made by the caller for
+        this one answer) folds retries: the same key, device and answer the
+        same day returns ``Answer(recorded=False)`` with the first call's
+        handle; the same key and device with a different answer raises
+        Conflict; the same key from another device is another answer.
+
+        ``Answer.handle`` amends this answer, and only it, until midnight
+        UTC (amend_feedback)."""
+        if not isinstance(useful, bool):
+            raise TypeError("useful must be True or False")
+        fb = L.th_feedback(_b(page, "page"), 1 if useful else 0,
+                           0 if rating is None else rating,
+                           _b(comment, "comment"))
+        handle = create_string_buffer(L.HANDLE_SIZE)
+        rc = self._call(lib.th_feedback_answer, _b(site, "site"), _who(who),
+                        byref(fb), _b(key, "key"), handle)
+        return Answer(recorded=rc == RECORDED,
+                      handle=handle.value.decode("ascii"))
+
+    def amend_feedback(self, site: str, handle: str, *,
+                       useful: Optional[bool] = None,
+                       rating: Optional[int] = None,
+                       comment: Optional[str] = None,
+                       page: Optional[str] = None) -> bool:
+        """Changes the answer ``handle`` names (from answer_feedback), the
+        same day (UTC): each of useful, rating (1-5) and comment that is
+        given replaces the answer's, and the page's counters move exactly;
+        None (and a comment of white space only) keeps it. A rating or a
+        comment cannot be taken back. ``page``, when given, must be the
+        answer's page. True if anything changed. Raises NotFound for a
+        handle that is malformed, unknown, of another site or page, or of
+        an earlier day (one error for all)."""
+        if not isinstance(handle, str):
+            raise TypeError("handle must be str")
+        if useful is not None and not isinstance(useful, bool):
+            raise TypeError("useful must be True, False or None (unchanged)")
+        fb = L.th_feedback(_b(page, "page"),
+                           -1 if useful is None else (1 if useful else 0),
+                           0 if rating is None else rating,
+                           _b(comment, "comment"))
+        return self._call(lib.th_feedback_amend, _b(site, "site"),
+                          _b(handle, "handle"), byref(fb)) == RECORDED
+
     def record_feedback(self, site: str, who: WhoLike, page: str, *,
                         useful: bool, rating: Optional[int] = None,
                         comment: Optional[str] = None) -> bool:
-        """Records "is this page useful?" (and a 1-5 rating, a comment) from
-        a device: ``Who.device(ip, user_agent)``. A second answer from the
-        same device the same day amends the first. True if anything was
-        recorded, False for an identical answer."""
+        """Deprecated since 0.2.0: use answer_feedback, which returns the
+        handle that amends the answer. This is answer_feedback without a
+        key and without the handle: every call records a new answer (a
+        second answer from the same device no longer amends the first), so
+        it always returns True."""
         fb = L.th_feedback(_b(page, "page"), 1 if useful else 0,
                            0 if rating is None else rating,
                            _b(comment, "comment"))
         return self._call(lib.th_feedback_record, _b(site, "site"),
                           _who(who), byref(fb)) == RECORDED
 
-    def feedback_summary(self, site: str, page: str) -> PageSummary:
-        """A page's counters. Raises NotFound if it has no feedback."""
+    def feedback_summary(self, site: str, page: str, *,
+                         public: bool = False) -> PageSummary:
+        """A page's exact counters (for staff), or with ``public=True`` what
+        anyone may be shown (the site's disclosure rules, as in open data):
+        complete ISO weeks only, counts under the site's open_min withheld
+        and the others rounded to open_round, and every figure that is
+        withheld None. Raises NotFound if the page has no feedback (public:
+        none before this week)."""
+        fn = lib.th_feedback_summary_public if public else \
+            lib.th_feedback_summary
         out = POINTER(L.th_page_summary)()
-        self._call(lib.th_feedback_summary, _b(site, "site"),
-                   _b(page, "page"), byref(out))
+        self._call(fn, _b(site, "site"), _b(page, "page"), byref(out))
         try:
             return _summary(out.contents)
         finally:

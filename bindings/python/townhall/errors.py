@@ -133,6 +133,14 @@ class ShuttingDown(TownhallError):
     code, name = -23, "TH_ESHUTDOWN"
 
 
+class Conflict(TownhallError):
+    """The request conflicts with an earlier one: an idempotency key used
+    again, from the same device the same day, for a different answer. Make
+    a new key for each answer (a retry sends the same key and the same
+    answer)."""
+    code, name = -24, "TH_ECONFLICT"
+
+
 class HandleClosed(InvalidState):
     """The Townhall object was closed (a binding error, not a library one:
     its code is TH_ESTATE)."""
@@ -145,7 +153,7 @@ ERRORS: Dict[int, Type[TownhallError]] = {
         InvalidUTF8, Closed, InvalidState, NotPermitted, AuthenticationFailed,
         NewerDatabase, NotADatabase, Corrupt, KeyFileError, IOFailure,
         DiskFull, Busy, DatabaseError, OutOfRange, RateLimited, TooShort,
-        ReadOnly, ShuttingDown)
+        ReadOnly, ShuttingDown, Conflict)
 }
 
 

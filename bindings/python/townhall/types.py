@@ -206,18 +206,45 @@ class VoteDay:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """The result of answering "is this page useful?". recorded is False
+    when the call was a retry of an earlier one (same idempotency key, same
+    device, same answer, the same day: TH_DUPLICATE), and handle is then the
+    first call's. handle is the only way to amend the answer, until
+    midnight UTC; the library keeps only a keyed hash of its secret half,
+    so treat it as a secret of the resident's (never put it in a URL)."""
+    recorded: bool
+    handle: str = field(repr=False)
+
+
+Count = Optional[int]
+
+
+@dataclass(frozen=True)
 class PageSummary:
+    """A page's feedback. exact: the exact counters (staff, every figure
+    an int or a float). Otherwise the published figures
+    (``feedback_summary(..., public=True)``): complete ISO weeks only, small
+    counts withheld and the others rounded, and every figure the public may
+    not see is None (comments always)."""
     page: str
-    yes: int
-    no: int
+    yes: Count
+    no: Count
+    #: yes + no.
+    responses: Count
     #: ratings[0] counts 1-star ratings ... ratings[4] 5-star ones.
-    ratings: Tuple[int, int, int, int, int]
-    rating_count: int
-    rating_mean: float
-    useful_lower: float
-    comments: int
+    ratings: Tuple[Count, Count, Count, Count, Count]
+    rating_count: Count
+    #: 0 when rating_count is 0.
+    rating_mean: Optional[float]
+    #: Wilson lower bound (95%) of yes / (yes + no).
+    useful_lower: Optional[float]
+    comments: Count
+    #: Exact: the first and last days with feedback. Published: the first
+    #: day of the first week and the last day of the last week covered.
     first: int
     last: int
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -286,6 +313,6 @@ class NewToken:
 
 __all__ = ["Status", "PUBLIC_STATUSES", "Sort", "Moderation", "Role", "Who",
            "Site", "Consultation", "Idea", "IdeaPage", "Submission", "Counts",
-           "VoteDay", "PageSummary", "PageList", "Comment", "PurgeReport",
-           "KeyRotation", "AuditEntry", "TokenInfo", "NewToken", "to_datetime",
-           "from_datetime"]
+           "VoteDay", "Answer", "PageSummary", "PageList", "Comment",
+           "PurgeReport", "KeyRotation", "AuditEntry", "TokenInfo", "NewToken",
+           "to_datetime", "from_datetime"]
