@@ -542,13 +542,14 @@ static int th__summary_get(th_db *db, const char *site_slug, const char *page,
   if ((rc = th__page_url(db, &site, page, &url)) < 0)
     return rc;
   th__page p;
-  rc = th__page_get(db, site.id, url, 0, &p);
-  th_page_summary *s = NULL;
-  if (rc >= 0 && (s = calloc(1, sizeof *s)) == NULL)
-    rc = th__err(db, TH_ENOMEM, "out of memory");
-  if (rc < 0) {
+  if ((rc = th__page_get(db, site.id, url, 0, &p)) < 0) {
     free(url);
     return rc;
+  }
+  th_page_summary *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    free(url);
+    return th__err(db, TH_ENOMEM, "out of memory");
   }
   s->page = url;
   s->yes = p.yes;

@@ -286,7 +286,7 @@ static int th__open_feedback_build(th_db *db, int64_t site_id, int64_t from,
     th_page_summary pub;
     th__publish_page(&d, &total, &pub);
     bool changed = pub.yes != shown.yes || pub.no != shown.no ||
-                   memcmp(pub.ratings, shown.ratings, sizeof pub.ratings);
+                   memcmp(pub.ratings, shown.ratings, sizeof pub.ratings) != 0;
     shown = pub;
     /* A row only where a published figure moved: which weeks had answers
      * is itself a count the totals may not show. */
