@@ -95,7 +95,8 @@ int main(int argc, char **argv) {
                                 (json_int_t)idea->down));
   th_idea_free(idea);
 
-  /* Page feedback from devices. */
+  /* Page feedback from devices, each answer with its idempotency key (a
+   * key sent again with the same answer from the same device is a retry). */
   json_t *fbs = json_array();
   json_array_foreach(json_object_get(sc, "feedback"), k, v) {
     th_who dev = {.ip = str(v, "ip"), .user_agent = str(v, "user_agent")};
@@ -104,7 +105,8 @@ int main(int argc, char **argv) {
                       .rating = num(v, "rating"),
                       .comment = str(v, "comment")};
     json_array_append_new(
-        fbs, json_string(th_err_name(th_feedback_record(db, site, &dev, &fb))));
+        fbs, json_string(th_err_name(
+                 th_feedback_answer(db, site, &dev, &fb, str(v, "key"), NULL))));
   }
   json_object_set_new(out, "feedback", fbs);
 

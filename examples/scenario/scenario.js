@@ -65,9 +65,9 @@ async function main(scenarioPath, dbPath) {
 
     out.feedback = [];
     for (const f of sc.feedback) {
-      const [frc] = await rcOf(th.recordFeedback(site, townhall.device(f.ip, f.user_agent), f.page, {
-        useful: f.useful, rating: f.rating, comment: f.comment,
-      }), Boolean);
+      const [frc] = await rcOf(th.answerFeedback(site, townhall.device(f.ip, f.user_agent), f.page, {
+        useful: f.useful, rating: f.rating, comment: f.comment, key: f.key,
+      }), (a) => a.recorded);
       out.feedback.push(frc);
     }
 

@@ -54,10 +54,11 @@ def main(scenario_path: str, db_path: str) -> None:
         out["after_votes"] = {"up": idea.up, "down": idea.down}
 
         out["feedback"] = [
-            rc_of(lambda: th.record_feedback(
+            rc_of(lambda: th.answer_feedback(
                 site, Who.device(f["ip"], f["user_agent"]), f["page"],
                 useful=f["useful"], rating=f.get("rating"),
-                comment=f.get("comment")), changed=bool)[0]
+                comment=f.get("comment"), key=f["key"]),
+                changed=lambda a: a.recorded)[0]
             for f in sc["feedback"]]
 
         page = sc["summary_page"]

@@ -13,7 +13,7 @@
  * ends there and then.
  *
  * Each round forks a child that opens the database through the crash VFS
- * and writes - through the C API (th_vote, th_feedback_record,
+ * and writes - through the C API (th_vote, th_feedback_answer,
  * th_idea_submit, alone or in batches), or through the real HTTP server
  * (th_server_* on a uv loop, with client threads) - and reports each write
  * on a pipe only once the API returned success or the server answered 2xx:
@@ -435,8 +435,9 @@ static const char *dir;
 static char db_path[4096];
 static int ack_fd = -1;
 
-/* A clock that stays on one day, so that feedback deduplication (one record
- * per device per page per day) can be replayed after every cut. */
+/* A clock that stays on one day, so that a feedback answer's retry (its
+ * idempotency key, from the same device, the same day) can be replayed
+ * after every cut. */
 static th_time real_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -463,7 +464,7 @@ static int open_db(th_db **db, int synchronous) {
 /* One acknowledged write, as a line on the pipe:
  *   V <resident> <idea> <value>     a resident's vote
  *   D <user agent> <idea> <value>   a device's vote (127.0.0.1)
- *   F <user agent> <page> <useful> <rating>
+ *   F <user agent> <page> <useful> <rating>   an answer (its key: the agent)
  *   I <idea id>                      an idea submitted */
 static void ack(const char *line) {
   size_t n = strlen(line);
@@ -513,7 +514,7 @@ static void child_api(int round, int synchronous) {
         int useful = (int)(rnd() % 2), rating = (int)(rnd() % 6);
         th_who w = {.ip = "192.0.2.1", .user_agent = who};
         th_feedback fb = {.page = page, .useful = useful, .rating = rating};
-        rc = th_feedback_record(db, SITE, &w, &fb);
+        rc = th_feedback_answer(db, SITE, &w, &fb, who, NULL);
         snprintf(lines[k], sizeof lines[k], "F %s %d %d %d\n", who, p, useful,
                  rating);
       } else {
@@ -554,12 +555,15 @@ static int http(const char *method, const char *path, const char *ua,
     close(s);
     return -1;
   }
+  /* The user agent doubles as the idempotency key: unique per write, so
+   * that verify() can replay a feedback answer as its retry. */
   char req[1024];
   int n = snprintf(req, sizeof req,
                    "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: %s\r\n"
+                   "Idempotency-Key: %s\r\n"
                    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
                    "Connection: close\r\n\r\n%s",
-                   method, path, ua, strlen(body), body);
+                   method, path, ua, ua, strlen(body), body);
   if (write(s, req, (size_t)n) != n) {
     close(s);
     return -1;
@@ -698,7 +702,8 @@ static int integrity_ok(void) {
   return ok;
 }
 
-/* Replays acknowledged writes [from, a->n): each must be a duplicate.
+/* Replays acknowledged writes [from, a->n): each must be a duplicate (a
+ * feedback answer replayed as its retry: the same key, device and answer).
  * Returns how many were lost. */
 static size_t verify(th_db *db, const acks *a, size_t from, int quiet) {
   size_t lost = 0;
@@ -721,7 +726,7 @@ static size_t verify(th_db *db, const acks *a, size_t from, int quiet) {
                                                       : "192.0.2.1",
                   .user_agent = who};
       th_feedback fb = {.page = page, .useful = u, .rating = r};
-      rc = th_feedback_record(db, SITE, &w, &fb);
+      rc = th_feedback_answer(db, SITE, &w, &fb, who, NULL);
     } else if (sscanf(l, "I %lld", &x) == 1) {
       th_idea *idea = NULL;
       rc = th_idea_get(db, SITE, x, &idea) == TH_OK ? TH_DUPLICATE

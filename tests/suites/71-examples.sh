@@ -421,13 +421,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   check('plain HTTP is redirected to HTTPS', r.status === 301 && /^https:/.test(r.headers.location || ''), r.status);
   r = await request(`${HTTPS}/v1/sites/feedbacktest/feedback`, { method: 'POST', body: 'x'.repeat(70000), headers: { 'content-type': 'application/json' } });
   check('a body over 64 KiB is refused by nginx (413)', r.status === 413, r.status);
-  // Feedback deduplicates per device (address + user agent): two answers
-  // from one address with forged X-Forwarded-For are one device; the same
-  // from two addresses are two.
+  // A retry (the same idempotency key and answer) folds only from the same
+  // device (address + user agent): the same request from one address with
+  // forged X-Forwarded-For entries is one device, and folds; from two
+  // addresses it is two answers.
   const page = 'https://www.example.org/xff';
   const post = (from, xff, useful) => request(`${HTTPS}/v1/sites/feedbacktest/feedback`, {
     method: 'POST', from,
-    headers: { 'content-type': 'application/json', 'user-agent': 'xff-test', ...(xff ? { 'x-forwarded-for': xff } : {}) },
+    headers: { 'content-type': 'application/json', 'user-agent': 'xff-test', 'idempotency-key': 'xff-test-key',
+      ...(xff ? { 'x-forwarded-for': xff } : {}) },
     body: JSON.stringify({ page, useful }),
   });
   const a = await post('127.0.0.2', '198.51.100.1', true);
