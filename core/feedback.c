@@ -350,6 +350,27 @@ static bool th__key_ok(const char *key) {
   return n >= 1 && n <= 255;
 }
 
+/* What a new answer starts with: its fields read and checked, the write
+ * begun, and its page found or made. On failure nothing is held; on
+ * success the caller ends the write (th__write_end) and frees `a`. */
+static int th__answer_begin(th_db *db, const char *site_slug,
+                            const th_feedback *fb, th__answer_in *a,
+                            th__page *p, int64_t *day) {
+  int rc = th__answer_in_read(db, site_slug, fb, false, a);
+  if (rc < 0)
+    return rc;
+  *day = th__day(th_now(db));
+  if ((rc = th__write_begin(db)) < 0) {
+    th__answer_in_free(a);
+    return rc;
+  }
+  if ((rc = th__page_find(db, a->site.id, a->url, true, p)) < 0) {
+    rc = th__write_end(db, rc);
+    th__answer_in_free(a);
+  }
+  return rc;
+}
+
 int th_feedback_answer(th_db *db, const char *site_slug, const th_who *who,
                        const th_feedback *fb, const char *idempotency_key,
                        char *handle_out) {
@@ -360,21 +381,16 @@ int th_feedback_answer(th_db *db, const char *site_slug, const th_who *who,
     return th__err(db, TH_EINVAL,
                    "an idempotency key is 1 to 255 printable ASCII "
                    "characters");
-  th__answer_in a;
-  int rc = th__answer_in_read(db, site_slug, fb, false, &a);
-  if (rc < 0)
-    return rc;
   /* a.fb holds the comment as given (the secret half is derived from it,
    * so that a retry derives it again), a.comment the one stored. */
-  int64_t day = th__day(th_now(db));
-  if ((rc = th__write_begin(db)) < 0) {
-    th__answer_in_free(&a);
-    return rc;
-  }
+  th__answer_in a;
   th__page p;
-  unsigned char device[8], sel[8], secret[8];
-  rc = th__page_find(db, a.site.id, a.url, true, &p);
-  if (rc >= 0 && idempotency_key)
+  int64_t day;
+  int rc = th__answer_begin(db, site_slug, fb, &a, &p, &day);
+  if (rc < 0)
+    return rc;
+  unsigned char device[8] = {0}, sel[8], secret[8];
+  if (idempotency_key)
     rc = th__device_token(db, a.site.id, p.id, who, day, device);
   if (rc >= 0)
     rc = th__answer_tags(db, day, device, idempotency_key, &a.fb, sel, secret);
@@ -452,20 +468,14 @@ int th__feedback_legacy(th_db *db, const char *site_slug, const th_who *who,
   if (handle_out)
     handle_out[0] = '\0';
   th__answer_in a;
-  int rc = th__answer_in_read(db, site_slug, fb, false, &a);
+  th__page p;
+  int64_t day;
+  int rc = th__answer_begin(db, site_slug, fb, &a, &p, &day);
   if (rc < 0)
     return rc;
-  int64_t day = th__day(th_now(db));
-  if ((rc = th__write_begin(db)) < 0) {
-    th__answer_in_free(&a);
-    return rc;
-  }
-  th__page p;
   unsigned char device[8], sel[8], secret[8];
   th__answer_row r = {0};
-  rc = th__page_find(db, a.site.id, a.url, true, &p);
-  if (rc >= 0)
-    rc = th__device_token(db, a.site.id, p.id, who, day, device);
+  rc = th__device_token(db, a.site.id, p.id, who, day, device);
   if (rc >= 0 && follow_up) {
     sqlite3_stmt *st = th__stmt(db, TH__S_FB_LEGACY_FIND);
     if (st == NULL) {

@@ -424,18 +424,23 @@ static void th__fail(th__req *req, const th__formret *f, int status,
                         title, detail, extra);
 }
 
+/* Answers 429 for the limit `metric` with its Retry-After; false. */
+static bool th__limited(th__ctx *x, const th__formret *f, const char *metric,
+                        int retry, const char *title, const char *detail) {
+  th__metrics_limited(metric);
+  char extra[48];
+  snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
+  th__fail(x->req, f, 429, title, detail, extra);
+  return false;
+}
+
 static bool th__rate_ok(th__ctx *x, const th__auth *a, const th__formret *f) {
   th_server *srv = th__srv(x);
   int retry = 0;
-  if (th__ratelimit_take(srv->ratelimit, 0, a->ip, srv->cfg.rate_per_minute,
-                         th_now(th__reader(x)), &retry))
-    return true;
-  th__metrics_limited("anonymous_write");
-  char extra[48];
-  snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
-  th__fail(x->req, f, 429, "Too many submissions",
-           "Please wait a little before sending more.", extra);
-  return false;
+  return th__ratelimit_take(srv->ratelimit, 0, a->ip, srv->cfg.rate_per_minute,
+                            th_now(th__reader(x)), &retry) ||
+         th__limited(x, f, "anonymous_write", retry, "Too many submissions",
+                     "Please wait a little before sending more.");
 }
 
 /* New page-feedback answers from one address prefix on one page, per hour
@@ -445,18 +450,12 @@ static bool th__page_rate_ok(th__ctx *x, const th__auth *a, const char *page,
                              const th__formret *f) {
   th_server *srv = th__srv(x);
   int retry = 0;
-  if (th__ratelimit_take_scoped(srv->ratelimit, 2, a->ip, page,
-                                srv->cfg.rate_per_page_hour,
-                                th_now(th__reader(x)), &retry))
-    return true;
-  th__metrics_limited("page_answers");
-  char extra[48];
-  snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
-  th__fail(x->req, f, 429, "Too many answers",
-           "This network has sent many answers on this page in the last "
-           "hour; please try again later.",
-           extra);
-  return false;
+  return th__ratelimit_take_scoped(srv->ratelimit, 2, a->ip, page,
+                                   srv->cfg.rate_per_page_hour,
+                                   th_now(th__reader(x)), &retry) ||
+         th__limited(x, f, "page_answers", retry, "Too many answers",
+                     "This network has sent many answers on this page in "
+                     "the last hour; please try again later.");
 }
 
 /* ---- writes through the writer --------------------------------------------------- */

@@ -315,6 +315,19 @@ static void th__page_head(th__sbuf *b, json_t *s, const char *lang,
   th__sbuf_puts(b, "</h1>\n");
 }
 
+/* The end of a page: the link back to `back` (a page already checked to
+ * be on one of the site's origins) when there is one. */
+static void th__page_end(th__sbuf *b, json_t *s, const char *back) {
+  if (back) {
+    th__sbuf_puts(b, "<p><a href=\"");
+    th__html_escape(b, back);
+    th__sbuf_puts(b, "\">");
+    th__t(b, s, "back");
+    th__sbuf_puts(b, "</a></p>\n");
+  }
+  th__sbuf_puts(b, "</main>\n</body>\n</html>\n");
+}
+
 /* The site named by ?site= and, when `page` is given, the page if it is on
  * one of the site's origins (normalised; freed by the caller). */
 static bool th__site_page(th__ctx *x, th__site_row *site, const char *page,
@@ -386,14 +399,7 @@ static void th__message_page(th__req *req, int status, const char *extra,
   th__sbuf_puts(&b, status >= 400 ? "<p role=\"alert\">" : "<p>");
   th__t(&b, s, text_key);
   th__sbuf_puts(&b, "</p>\n");
-  if (back) {
-    th__sbuf_puts(&b, "<p><a href=\"");
-    th__html_escape(&b, back);
-    th__sbuf_puts(&b, "\">");
-    th__t(&b, s, "back");
-    th__sbuf_puts(&b, "</a></p>\n");
-  }
-  th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
+  th__page_end(&b, s, back);
   json_decref(s);
   th__sbuf h = {0};
   th__sbuf_puts(&h, "Content-Security-Policy: default-src 'none'; "
@@ -460,14 +466,7 @@ void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
     th__sbuf_puts(&b, "\">\n");
     th__form_more(&b, s);
   }
-  if (back) {
-    th__sbuf_puts(&b, "<p><a href=\"");
-    th__html_escape(&b, back);
-    th__sbuf_puts(&b, "\">");
-    th__t(&b, s, "back");
-    th__sbuf_puts(&b, "</a></p>\n");
-  }
-  th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
+  th__page_end(&b, s, back);
   json_decref(s);
   th__respond(req, 200, "text/html; charset=utf-8",
               "Content-Security-Policy: default-src 'none'; "
