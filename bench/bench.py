@@ -305,6 +305,34 @@ def thread_ticks(pid):
     return out
 
 
+LOAD_TEST_LIMIT = "100000000"
+_usage_cache = {}
+
+
+def usage_text(tools):
+    """What `townhall` prints with no arguments (its usage, on stderr)."""
+    exe = tools["townhall"]
+    if exe not in _usage_cache:
+        env = dict(os.environ, LD_LIBRARY_PATH=tools["libs"])
+        out = subprocess.run([exe], capture_output=True, text=True, env=env,
+                             timeout=30)
+        _usage_cache[exe] = out.stdout + out.stderr
+    return _usage_cache[exe]
+
+
+def load_test_options(tools):
+    """The server options of an operator's load test from one address
+    (127.0.0.1): every rate limit the build knows, raised out of the way.
+    `--rate-limit` is in every build; `--rate-limit-page` (new answers per
+    address prefix per page per hour) only in newer ones, so it is passed
+    only if this build's usage text names it: an older build would refuse
+    the unknown option, and A/B runs start old and new builds alike."""
+    opts = ["--rate-limit", LOAD_TEST_LIMIT]
+    if "--rate-limit-page" in usage_text(tools):
+        opts += ["--rate-limit-page", LOAD_TEST_LIMIT]
+    return opts
+
+
 class Server:
     """`townhall serve` on a free loopback port (the real binary, not the
     libtool wrapper, so that the pid is the server's own)."""
@@ -619,8 +647,8 @@ def memory(args, tools, empty_db, work):
     copy_db(empty_db, db)
     res = {}
     srv = Server(tools, db, ["--idle-timeout", "600000", "--max-connections",
-                             str(args.idle_conns * 2), "--rate-limit",
-                             "100000000"], name="memory")
+                             str(args.idle_conns * 2)] +
+                 load_test_options(tools), name="memory")
     try:
         time.sleep(1.0)
         res["idle_fresh_kib"] = proc_rss_kib(srv.pid)
@@ -952,10 +980,12 @@ def write_results(R, path):
       "loopback; %d rounds, medians reported |" % (
           A["threads"], A["connections"], A["duration"], A["rounds"]))
     w("| server | `townhall serve` defaults (one loop, synchronous=FULL, "
-      "batch_max 1024, a 2xx only after the commit), with `--rate-limit "
-      "100000000` (an operator's setting for a load test) and "
+      "batch_max 1024, a 2xx only after the commit), with `%s` (an "
+      "operator's setting for a load test from one address; "
+      "`--rate-limit-page` only where the build's usage names it) and "
       "`--purge-interval -1` (the daily purge's first run, 5 s after start, "
-      "kept out of the timings) |")
+      "kept out of the timings) |" % " ".join(
+          R.get("serve_options", ["--rate-limit", LOAD_TEST_LIMIT])))
     w("| ceiling | `bench/ceiling.c`, %s mode (%s) |" % (
         A.get("ceiling", "batch"),
         "every answer of one read in one `uv_write`"
@@ -1386,7 +1416,8 @@ def main():
             min(1000, R["gen"]["ideas"]), "--spread", R["gen"]["ideas"])
 
     # ---- HTTP rounds
-    srv_args = ["--rate-limit", "100000000"]
+    srv_args = load_test_options(tools)
+    R["serve_options"] = srv_args
     E = Server(tools, empty, srv_args, name="empty")
     B = Server(tools, big, srv_args, name="scale") if not args.no_scale \
         else None
