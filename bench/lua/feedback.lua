@@ -2,7 +2,11 @@
 -- each from a distinct device (a User-Agent of its own: the server tells
 -- devices apart by address and user agent, and every request comes from
 -- 127.0.0.1 here), "useful" yes seven times in ten, a rating one time in
--- three, a comment one time in twenty. Counts every status in Lua.
+-- three, a comment one time in twenty. Every request carries an
+-- Idempotency-Key of its own, bench-RUNID-THREAD-N, as the widget sends one
+-- per answer (a server that folds retried answers by it must see every
+-- request as new; an older server ignores the header). RUNID must differ
+-- between runs on one database. Counts every status in Lua.
 --
 --   wrk ... -s feedback.lua URL -- SITE NPAGES RUNID
 
@@ -33,6 +37,7 @@ function init(args)
          wrk.headers["Host"] .. "\r\nContent-Type: application/json\r\n" ..
          "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) " ..
          "Gecko/20100101 Firefox/128.0 bench/" .. runid .. "-" .. tid .. "-"
+  key = "\r\nIdempotency-Key: bench-" .. runid .. "-" .. tid .. "-"
 end
 
 function request()
@@ -45,8 +50,8 @@ function request()
     body = body .. ',"comment":"' .. comments[1 + (sent / 20) % 5] .. '"'
   end
   body = body .. "}"
-  return head .. sent .. "\r\nContent-Length: " .. #body .. "\r\n\r\n" ..
-         body
+  return head .. sent .. key .. sent .. "\r\nContent-Length: " .. #body ..
+         "\r\n\r\n" .. body
 end
 
 function response(status, headers, body)
