@@ -230,6 +230,18 @@ bool th__origin_listed(const char *list, const char *origin, size_t len);
 /* The origin of a normalised URL: its length in bytes. */
 size_t th__url_origin_len(const char *url);
 
+/* ---- the redactor (redact.c) --------------------------------------------- */
+
+/* th_redact, except that a matched span equal to one of the entries of
+ * `allow` (newline-separated; NULL or "" = none) is kept as written.
+ * "Equal" compares the normalised forms: digits only for phone/NHS/NI/card
+ * numbers, upper-cased with spaces removed for postcodes, case-folded for
+ * e-mail addresses. *out freed with th_free. TH_OK, TH_EINVAL, TH_ENOMEM.
+ * (A UK phone number compares in its national form, so "+44 20 7946 0000"
+ * equals "020 7946 0000"; an NI number compares its letters too.) Any
+ * thread. */
+int th__redact_allowing(const char *text, const char *allow, char **out);
+
 /* ---- disclosure control (disclosure.c) ------------------------------------ */
 
 /* A site's rules for what the public may see of counts of people: counts

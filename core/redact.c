@@ -582,14 +582,37 @@ static size_t th__postcode_at(const char *s, size_t len, size_t i,
 
 /* ---- the scanner --------------------------------------------------------- */
 
-int th_redact(const char *text, char **out) {
-  if (text == NULL || out == NULL)
-    return TH_EINVAL;
-  *out = NULL;
-  size_t len = strlen(text);
-  th__sbuf o = {0};
-  th__sbuf_put(&o, "", 0);
-  size_t copied = 0; /* text[0..copied) is already in o */
+/* One thing found: the span [b, e) of the scanned text it covers and the
+ * placeholder that takes its place. A postcode keeps its first `outward`
+ * bytes, upper-cased, before its placeholder. */
+typedef struct th__match {
+  size_t b, e;
+  size_t outward;
+  const char *what;
+} th__match;
+
+typedef struct th__matches {
+  th__match *m;
+  size_t n, cap;
+  bool oom;
+} th__matches;
+
+static void th__match_add(th__matches *ms, size_t b, size_t e,
+                          const char *what, size_t outward) {
+  if (ms->oom)
+    return;
+  th__match *m = th__grow(ms->m, ms->n, &ms->cap, sizeof *m);
+  if (m == NULL) {
+    ms->oom = true;
+    return;
+  }
+  ms->m = m;
+  m[ms->n++] = (th__match){b, e, outward, what};
+}
+
+/* Finds every match in s[0..len), in order and without overlaps. */
+static void th__scan(const char *s, size_t len, th__matches *ms) {
+  size_t last = 0; /* the end of the last match */
   size_t i = 0;
   /* Addresses come first: the numbers and letters inside one
    * ("07700900123@example.com") are part of it, and nothing else may run
@@ -598,62 +621,205 @@ int th_redact(const char *text, char **out) {
    * character (the local part would have taken it), so that end is a real
    * boundary. */
   size_t eb, ee;
-  th__next_email(text, len, 0, 0, &eb, &ee);
+  th__next_email(s, len, 0, 0, &eb, &ee);
   while (i < len) {
     if (i == eb) {
-      th__sbuf_put(&o, text + copied, eb - copied);
-      th__sbuf_puts(&o, "[email]");
-      copied = i = ee;
-      th__next_email(text, len, ee, ee, &eb, &ee);
+      th__match_add(ms, eb, ee, "[email]", 0);
+      last = i = ee;
+      th__next_email(s, len, ee, ee, &eb, &ee);
       continue;
     }
     size_t lim = eb;
-    unsigned char c = (unsigned char)text[i];
+    unsigned char c = (unsigned char)s[i];
     /* Just after a match, the text will read "...]" here: judging the
      * boundary as the stored text will show it means redacting the result
      * again finds nothing new ("NW12BH+447700900123"). */
-    bool at_word_start = (i == copied && i > 0) || !th__word_before(text, i);
-    size_t n = 0, keep = 0;
+    bool at_word_start = (i == last && i > 0) || !th__word_before(s, i);
+    size_t n = 0, keep = 0, outward = 0;
     const char *what = NULL;
 
     if (at_word_start && th__isalpha(c)) {
-      size_t outward = 0;
-      if ((n = th__ni_at(text, lim, i)) != 0) {
+      if ((n = th__ni_at(s, lim, i)) != 0)
         what = "[ni number]";
-      } else if ((n = th__postcode_at(text, lim, i, &outward)) != 0) {
-        th__sbuf_put(&o, text + copied, i - copied);
-        for (size_t k = 0; k < outward; k++) {
-          char u = (char)th__upper((unsigned char)text[i + k]);
-          th__sbuf_put(&o, &u, 1);
-        }
-        th__sbuf_puts(&o, " [postcode]");
-        copied = i = i + n;
-        continue;
-      }
-    } else if (at_word_start && (c == '+' || c == '(' ||
-                                 (th__digit_at(text, lim, i, NULL) &&
-                                  !th__currency_before(text, i)))) {
-      n = th__number_at(text, lim, i, &what, &keep);
+      else if ((n = th__postcode_at(s, lim, i, &outward)) != 0)
+        what = "[postcode]";
+    } else if (at_word_start &&
+               (c == '+' || c == '(' ||
+                (th__digit_at(s, lim, i, NULL) && !th__currency_before(s, i)))) {
+      n = th__number_at(s, lim, i, &what, &keep);
     }
     if (n && what) {
-      th__sbuf_put(&o, text + copied, i + keep - copied);
-      th__sbuf_puts(&o, what);
-      copied = i = i + n;
+      th__match_add(ms, i + keep, i + n, what, outward);
+      last = i = i + n;
       continue;
     }
     /* Skip the rest of a word: matches start only at word boundaries. */
-    if (th__word_at(text, lim, i)) {
-      while (i < lim && th__word_at(text, lim, i))
-        i += th__char_len(text, lim, i);
+    if (th__word_at(s, lim, i)) {
+      while (i < lim && th__word_at(s, lim, i))
+        i += th__char_len(s, lim, i);
     } else {
-      i += th__char_len(text, lim, i);
+      i += th__char_len(s, lim, i);
     }
   }
-  th__sbuf_put(&o, text + copied, len - copied);
+}
+
+/* ---- the allowlist ------------------------------------------------------- */
+
+#define TH__KEY_MAX 320 /* longer than any address (254) or number */
+
+static void th__key_put(char *key, size_t *k, char c) {
+  if (*k < TH__KEY_MAX)
+    key[*k] = c;
+  (*k)++;
+}
+
+/* The form in which a match of kind `what` and an allowlist entry are
+ * compared: for numbers their digits (of any script, as ASCII), a UK phone
+ * number in its national form ("+44 (0)20 7946 0000" and "020 7946 0000"
+ * are one number); for postcodes and National Insurance numbers their
+ * letters and digits in capitals ("nw1  2db" is "NW12DB"); for addresses
+ * the text in lower case. Returns the key's length, or 0 when there is
+ * none or it does not fit (then nothing equals it). */
+static size_t th__allow_key(const char *what, const char *s, size_t n,
+                            char key[TH__KEY_MAX]) {
+  size_t k = 0;
+  if (strcmp(what, "[email]") == 0) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)s[i];
+      th__key_put(key, &k, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+    }
+  } else if (strcmp(what, "[postcode]") == 0 ||
+             strcmp(what, "[ni number]") == 0) {
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)s[i];
+      if (th__isalpha(c) || th__isdigit(c))
+        th__key_put(key, &k, (char)th__upper(c));
+    }
+  } else {
+    for (size_t i = 0; i < n;) {
+      int v;
+      size_t m = th__digit_at(s, n, i, &v);
+      if (m)
+        th__key_put(key, &k, (char)('0' + v));
+      i += m ? m : th__char_len(s, n, i);
+    }
+    if (k > TH__KEY_MAX)
+      return 0;
+    size_t from = 0;
+    if (strcmp(what, "[phone]") == 0) {
+      if (k >= 2 && key[0] == '0' && key[1] == '0')
+        from = 2;
+      if (k - from >= 2 && key[from] == '4' && key[from + 1] == '4') {
+        /* 44, perhaps the trunk 0, then the national number: 0 + number. */
+        from += 2;
+        if (from < k && key[from] == '0')
+          from++;
+        key[--from] = '0';
+      }
+    }
+    memmove(key, key + from, k - from);
+    k -= from;
+  }
+  return k <= TH__KEY_MAX ? k : 0;
+}
+
+/* Whether the match m (in the scanned text s) equals an entry of `allow`. */
+static bool th__allowed(const th__match *m, const char *s, const char *allow) {
+  if (allow == NULL || *allow == '\0')
+    return false;
+  char want[TH__KEY_MAX], got[TH__KEY_MAX];
+  size_t wn = th__allow_key(m->what, s + m->b, m->e - m->b, want);
+  if (wn == 0)
+    return false;
+  const char *e;
+  for (const char *p = allow; p != NULL; p = e ? e + 1 : NULL) {
+    e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    const char *q = p;
+    /* Entries are trimmed: "NW1 2DB\r\n", " press@council.gov.uk". */
+    while (n && (*q == ' ' || *q == '\t'))
+      q++, n--;
+    while (n && (q[n - 1] == ' ' || q[n - 1] == '\t' || q[n - 1] == '\r'))
+      n--;
+    if (th__allow_key(m->what, q, n, got) == wn && memcmp(got, want, wn) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* ---- the output ---------------------------------------------------------- */
+
+/* Appends original text: what nothing matched goes out as it came in. */
+static void th__put_original(th__sbuf *o, const char *t, size_t from,
+                             size_t to) {
+  th__sbuf_put(o, t + from, to - from);
+}
+
+/* Builds the output from the original text t[0..tlen) and the matches
+ * found in the scanned text s; `map` (NULL when s is t itself) gives for
+ * each byte of s the offset in t of the character it came from. Allowed
+ * matches stay as written; the others become their placeholder. */
+static void th__emit(th__sbuf *o, const char *t, size_t tlen, const char *s,
+                     const size_t *map, const th__matches *ms,
+                     const char *allow) {
+  size_t copied = 0; /* t[0..copied) is accounted for */
+  th__sbuf_reserve(o, tlen);
+  for (size_t k = 0; k < ms->n; k++) {
+    const th__match *m = &ms->m[k];
+    size_t b = map ? map[m->b] : m->b;
+    size_t e = map ? map[m->e - 1] + th__char_len(t, tlen, map[m->e - 1]) : m->e;
+    if (b < copied) /* one character of t became text of two matches */
+      b = copied;
+    if (e < b)
+      e = b;
+    th__put_original(o, t, copied, b);
+    if (th__allowed(m, s, allow)) {
+      th__put_original(o, t, b, e);
+    } else {
+      for (size_t i = 0; i < m->outward; i++) {
+        char u = (char)th__upper((unsigned char)s[m->b + i]);
+        th__sbuf_put(o, &u, 1);
+      }
+      if (m->outward)
+        th__sbuf_putc(o, ' ');
+      th__sbuf_puts(o, m->what);
+    }
+    copied = e;
+  }
+  th__put_original(o, t, copied, tlen);
+}
+
+int th__redact_allowing(const char *text, const char *allow, char **out) {
+  if (text == NULL || out == NULL)
+    return TH_EINVAL;
+  *out = NULL;
+  size_t len = strlen(text);
+  th__sbuf o = {0};
+  th__sbuf_put(&o, "", 0);
+  /* Everything the scanner finds holds a digit or an '@': text without
+   * either is returned as it is, without scanning. */
+  size_t i = 0;
+  while (i < len && (unsigned char)text[i] < 0x80 &&
+         !th__isdigit((unsigned char)text[i]) && text[i] != '@')
+    i++;
+  if (i == len) {
+    th__sbuf_put(&o, text, len);
+  } else {
+    th__matches ms = {0};
+    th__scan(text, len, &ms);
+    o.oom |= ms.oom;
+    if (!o.oom)
+      th__emit(&o, text, len, text, NULL, &ms, allow);
+    free(ms.m);
+  }
   if (o.oom) {
     free(o.p);
     return TH_ENOMEM;
   }
   *out = o.p;
   return TH_OK;
+}
+
+int th_redact(const char *text, char **out) {
+  return th__redact_allowing(text, NULL, out);
 }

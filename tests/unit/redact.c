@@ -12,6 +12,7 @@
  * test.
  */
 #include "helpers.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,72 @@ static void test_scripts(void) {
   keep("في عام ٢٠٢٤");
 }
 
+/* Redacts `in` keeping what `allow` lists, and compares with `want`. */
+static void allowing(const char *in, const char *allow, const char *want) {
+  char *out = NULL;
+  int rc = th__redact_allowing(in, allow, &out);
+  if (rc != TH_OK)
+    printf("# th__redact_allowing: %s\n", th_err_name(rc));
+  char shown[128] = "(null)"; /* the list on one line, for TAP */
+  if (allow) {
+    size_t k = 0;
+    for (; allow[k] && k + 1 < sizeof shown; k++)
+      shown[k] = allow[k] == '\n' ? '|' : allow[k] == '\r' ? '~' : allow[k];
+    shown[k] = '\0';
+  }
+  TAP_STR(out, want, "redact \"%s\" allowing \"%s\"", in, shown);
+  th_free(out);
+}
+
+/* The council's own published contact details (its switchboard, its
+ * offices' postcodes, its press address) stay in staff-written text; a
+ * resident's details in the same text do not. */
+static void test_allow(void) {
+  static const char *const council = "020 7946 0000\n"
+                                     "NW1 2DB\n"
+                                     "press@camden.gov.uk\n";
+  char *out = (char *)"unchanged";
+  TAP_INT(th__redact_allowing(NULL, council, &out), TH_EINVAL, "NULL text");
+  TAP_INT(th__redact_allowing("x", council, NULL), TH_EINVAL, "NULL out");
+  allowing("Call 020 7946 0000 or visit us at NW1 2DB.", council,
+           "Call 020 7946 0000 or visit us at NW1 2DB.");
+  /* A resident's number and postcode in the same reply are still scrubbed. */
+  allowing("We rang Mrs X on 07700 900461 at NW1 2BH; call 020 7946 0000.",
+           council,
+           "We rang Mrs X on [phone] at NW1 [postcode]; call 020 7946 0000.");
+  /* Written differently, still the same number, postcode or address. */
+  allowing("nw12db", council, "nw12db");
+  allowing("NW1 2db", council, "NW1 2db");
+  allowing("020-7946-0000", council, "020-7946-0000");
+  allowing("(020) 7946 0000", council, "(020) 7946 0000");
+  allowing("+44 20 7946 0000", council, "+44 20 7946 0000");
+  allowing("+44 (0)20 7946 0000", council, "+44 (0)20 7946 0000");
+  allowing("0044 20 7946 0000", council, "0044 20 7946 0000");
+  allowing("Press@Camden.GOV.uk", council, "Press@Camden.GOV.uk");
+  /* Entries are trimmed lines; CRLF and surrounding spaces are no part of
+   * them, and an empty line allows nothing. */
+  allowing("NW1 2DB", "  nw1 2db \r\n", "NW1 2DB");
+  allowing("020 7946 0000", "\n\n020 7946 0000", "020 7946 0000");
+  allowing("07700 900461", "\n\n", "[phone]");
+  /* Nothing allowed: th_redact. */
+  allowing("020 7946 0000 NW1 2DB", NULL, "[phone] NW1 [postcode]");
+  allowing("020 7946 0000 NW1 2DB", "", "[phone] NW1 [postcode]");
+  /* Near misses are other people's details. */
+  allowing("020 7946 0001", council, "[phone]");
+  allowing("NW1 2DA", council, "NW1 [postcode]");
+  allowing("NW10 2DB", council, "NW10 [postcode]");
+  allowing("press@camden.gov.uk.evil.example", council, "[email]");
+  allowing("xpress@camden.gov.uk", council, "[email]");
+  /* An entry is compared as a whole: a line holding two details allows
+   * neither. */
+  allowing("020 7946 0000", "020 7946 0000 or 020 7946 0001", "[phone]");
+  /* Other kinds: an NHS, card or NI number is compared by its digits (and
+   * the NI number's letters). */
+  allowing("943 476 5919", "9434765919", "943 476 5919");
+  allowing("AB 12 34 56 C", "ab123456c", "AB 12 34 56 C");
+  allowing("CE 12 34 56 A", "ab123456c", "[ni number]");
+}
+
 /* ---- adversarial input --------------------------------------------------- */
 
 /* Redacts a large buffer; the output must exist and be valid UTF-8. */
@@ -534,6 +601,7 @@ int main(void) {
   test_postcode();
   test_mixed();
   test_scripts();
+  test_allow();
   test_adversarial();
   return tap_done();
 }
