@@ -24,6 +24,16 @@
  * other scripts (Bengali, Arabic, Devanagari, ...). Every match begins and
  * ends on a character boundary, so valid UTF-8 in means valid UTF-8 out.
  *
+ * The scanner reads a normalised copy of the text: NFKC (so a full-width
+ * "＠" or "０７７００" is an ASCII one, a no-break space a space) with format
+ * characters (Unicode category Cf: zero-width space, joiners, soft hyphen,
+ * direction marks) removed, so "07700<ZWSP>900123" is one number. The copy
+ * keeps, for each of its bytes, the offset of the original character it came
+ * from, and the matches are replaced in the original text: everything else
+ * comes out byte for byte, because Bengali, Arabic, Persian and Urdu need
+ * the zero-width joiner and non-joiner the copy has lost. Text that is
+ * ASCII is its own normalised copy.
+ *
  * Every scan is bounded: e-mail addresses are located in one pass over the
  * '@' signs before the main scan, numbers look at most 20 digits ahead, and
  * the main scan skips whole words, so the time is linear in the input.
@@ -32,6 +42,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 /* ---- characters ---------------------------------------------------------- */
 
@@ -391,11 +403,28 @@ static const char *th__classify_digits(const th__digits *r, size_t n, size_t g,
     if (groups_ok)
       return "[card number]";
   }
-  /* NHS numbers are written 3-3-4 or unbroken; "94 34 76 59 19" is a list
-   * of small numbers. */
+  /* NHS numbers are written 3-3-4, 3-4-3 or unbroken; "94 34 76 59 19" is
+   * a list of small numbers. */
   if (n == 10 && d[0] != '0' &&
-      (g == 0 || (g == 2 && ge[0] == 3 && ge[1] == 6)) && th__nhs_valid(d))
+      (g == 0 || (g == 2 && ge[0] == 3 && (ge[1] == 6 || ge[1] == 7))) &&
+      th__nhs_valid(d))
     return "[nhs number]";
+  /* A UK number with its country code but neither "+" nor "00"
+   * ("447700900123", "44 (0)20 7974 4444"): 44, perhaps the trunk 0, and
+   * ten digits starting as geographic and mobile numbers do. Without the
+   * '+' nine-digit numbers are left alone: too many references look so. */
+  if (n >= 12 && d[0] == '4' && d[1] == '4') {
+    size_t z = d[2] == '0';
+    if (n - 2 - z == 10 && strchr("1237", d[2 + z]))
+      return "[phone]";
+  }
+  /* A mobile number without its trunk 0 ("7700 900123"), as people write
+   * after "+44" is dropped: 7 and nine digits, unbroken or 4-6 or 4-3-3.
+   * 070 is personal numbering, not mobiles. */
+  if (n == 10 && d[0] == '7' && d[1] != '0' &&
+      (g == 0 || (g == 1 && ge[0] == 4) ||
+       (g == 2 && ge[0] == 4 && ge[1] == 7)))
+    return "[phone]";
   /* UK numbers: 0, then 9 or 10 digits. A date and a time such as
    * "01.02.2024 10:30" are ten digits starting with 0 too, but begin with
    * two groups of one or two digits, which no phone layout does ("07 700
@@ -567,7 +596,8 @@ static size_t th__postcode_at(const char *s, size_t len, size_t i,
   for (size_t c = nc; c > 0; c--) {
     size_t o = cands[c - 1];
     size_t p = o;
-    if (p < len && s[p] == ' ')
+    /* "NW1 2BH", "NW12BH", and "NW1  2BH" or "NW1<tab>2BH" as pasted. */
+    while (p < len && p - o < 3 && (s[p] == ' ' || s[p] == '\t'))
       p++;
     if (len - p < 3 || !th__isdigit((unsigned char)s[p]) ||
         !th__in((unsigned char)s[p + 1], TH__INWARD_LETTERS) ||
@@ -610,8 +640,21 @@ static void th__match_add(th__matches *ms, size_t b, size_t e,
   m[ms->n++] = (th__match){b, e, outward, what};
 }
 
-/* Finds every match in s[0..len), in order and without overlaps. */
-static void th__scan(const char *s, size_t len, th__matches *ms) {
+/* Whether characters were removed from the original t just before s[i]
+ * (i > 0) when s was made from it (map as in th__normalise). A format
+ * character between a word and a number ("ref<ZWSP>07700900123") separates
+ * them as it did on screen. */
+static bool th__gap_before(const char *t, size_t tlen, const size_t *map,
+                           size_t i) {
+  if (map == NULL || i == 0 || map[i] == map[i - 1])
+    return false;
+  return map[i - 1] + th__char_len(t, tlen, map[i - 1]) != map[i];
+}
+
+/* Finds every match in s[0..len), in order and without overlaps. s was
+ * made from t[0..tlen) through map (NULL when s is t). */
+static void th__scan(const char *s, size_t len, const char *t, size_t tlen,
+                     const size_t *map, th__matches *ms) {
   size_t last = 0; /* the end of the last match */
   size_t i = 0;
   /* Addresses come first: the numbers and letters inside one
@@ -634,7 +677,8 @@ static void th__scan(const char *s, size_t len, th__matches *ms) {
     /* Just after a match, the text will read "...]" here: judging the
      * boundary as the stored text will show it means redacting the result
      * again finds nothing new ("NW12BH+447700900123"). */
-    bool at_word_start = (i == last && i > 0) || !th__word_before(s, i);
+    bool at_word_start = (i == last && i > 0) || !th__word_before(s, i) ||
+                         th__gap_before(t, tlen, map, i);
     size_t n = 0, keep = 0, outward = 0;
     const char *what = NULL;
 
@@ -655,12 +699,97 @@ static void th__scan(const char *s, size_t len, th__matches *ms) {
     }
     /* Skip the rest of a word: matches start only at word boundaries. */
     if (th__word_at(s, lim, i)) {
-      while (i < lim && th__word_at(s, lim, i))
+      do
         i += th__char_len(s, lim, i);
+      while (i < lim && th__word_at(s, lim, i) &&
+             !th__gap_before(t, tlen, map, i));
     } else {
       i += th__char_len(s, lim, i);
     }
   }
+}
+
+/* ---- the normalised copy ------------------------------------------------ */
+
+/* The code points character `cp` stands for when matching, into buf (at
+ * most `cap`): none for a format character (category Cf), else its NFKC
+ * form, case-folded too when `fold`. Returns how many; a character whose
+ * form does not fit stands for itself. No allocation. */
+static size_t th__norm_char(uint32_t cp, bool fold, utf8proc_int32_t *buf,
+                            size_t cap) {
+  const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+  if (p->category == UTF8PROC_CATEGORY_CF)
+    return 0;
+  utf8proc_option_t opt = UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+  if (fold)
+    opt |= UTF8PROC_CASEFOLD;
+  utf8proc_ssize_t n =
+      utf8proc_decompose_char((utf8proc_int32_t)cp, buf,
+                              (utf8proc_ssize_t)cap, opt, NULL);
+  if (n > 1)
+    n = utf8proc_normalize_utf32(buf, n, UTF8PROC_COMPOSE);
+  if (n < 1 || (size_t)n > cap) {
+    buf[0] = (utf8proc_int32_t)cp;
+    n = 1;
+  }
+  return (size_t)n;
+}
+
+/* Makes the copy of t[0..tlen) the scanner reads (see the top of this
+ * file) in *s, and in *map, for each byte of it and one past the end, the
+ * offset in t of the character it came from. Bytes that are not UTF-8 are
+ * copied as they are. The copy is rarely longer than t, so both are sized
+ * for t at once and grow only for the characters whose NFKC form is longer
+ * ("ﬁ", "½", "㎡"). false when out of memory. */
+static bool th__normalise(const char *t, size_t tlen, th__sbuf *s,
+                          size_t **map) {
+  size_t cap = tlen + 1;
+  size_t *m = malloc(cap * sizeof *m);
+  th__sbuf_reserve(s, tlen);
+  if (m == NULL || s->oom) {
+    free(m);
+    return false;
+  }
+  for (size_t i = 0; i < tlen;) {
+    unsigned char c = (unsigned char)t[i];
+    char enc[18 * 4];
+    size_t en = 0, step;
+    uint32_t cp;
+    if (c < 0x80) {
+      enc[en++] = (char)c;
+      step = 1;
+    } else if ((step = th__decode(t, tlen, i, &cp)) == 0) {
+      enc[en++] = (char)c;
+      step = 1;
+    } else {
+      utf8proc_int32_t buf[18];
+      size_t n = th__norm_char(cp, false, buf, TH__ARRAY_SIZE(buf));
+      for (size_t k = 0; k < n; k++)
+        en += (size_t)utf8proc_encode_char(buf[k], (utf8proc_uint8_t *)enc + en);
+    }
+    if (s->len + en + 1 > cap) {
+      while (s->len + en + 1 > cap)
+        cap *= 2;
+      size_t *bigger = realloc(m, cap * sizeof *m);
+      if (bigger == NULL) {
+        free(m);
+        return false;
+      }
+      m = bigger;
+    }
+    for (size_t k = 0; k < en; k++)
+      m[s->len + k] = i;
+    th__sbuf_put(s, enc, en);
+    i += step;
+  }
+  th__sbuf_put(s, "", 0);
+  if (s->oom) {
+    free(m);
+    return false;
+  }
+  m[s->len] = tlen;
+  *map = m;
+  return true;
 }
 
 /* ---- the allowlist ------------------------------------------------------- */
@@ -674,53 +803,64 @@ static void th__key_put(char *key, size_t *k, char c) {
 }
 
 /* The form in which a match of kind `what` and an allowlist entry are
- * compared: for numbers their digits (of any script, as ASCII), a UK phone
+ * compared, both read as the scanner reads text (NFKC, format characters
+ * removed): for numbers their digits (of any script, as ASCII), a UK phone
  * number in its national form ("+44 (0)20 7946 0000" and "020 7946 0000"
  * are one number); for postcodes and National Insurance numbers their
  * letters and digits in capitals ("nw1  2db" is "NW12DB"); for addresses
- * the text in lower case. Returns the key's length, or 0 when there is
- * none or it does not fit (then nothing equals it). */
+ * the text case-folded. Returns the key's length, or 0 when there is none
+ * or it does not fit (then nothing equals it). */
 static size_t th__allow_key(const char *what, const char *s, size_t n,
                             char key[TH__KEY_MAX]) {
+  bool email = strcmp(what, "[email]") == 0;
+  bool letters = strcmp(what, "[postcode]") == 0 ||
+                 strcmp(what, "[ni number]") == 0;
   size_t k = 0;
-  if (strcmp(what, "[email]") == 0) {
-    for (size_t i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)s[i];
-      th__key_put(key, &k, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    size_t step = th__decode(s, n, i, &cp);
+    if (step == 0) { /* not UTF-8: the byte itself */
+      if (email)
+        th__key_put(key, &k, s[i]);
+      i++;
+      continue;
     }
-  } else if (strcmp(what, "[postcode]") == 0 ||
-             strcmp(what, "[ni number]") == 0) {
-    for (size_t i = 0; i < n; i++) {
-      unsigned char c = (unsigned char)s[i];
-      if (th__isalpha(c) || th__isdigit(c))
-        th__key_put(key, &k, (char)th__upper(c));
-    }
-  } else {
-    for (size_t i = 0; i < n;) {
+    i += step;
+    utf8proc_int32_t buf[18];
+    size_t cn = th__norm_char(cp, email, buf, TH__ARRAY_SIZE(buf));
+    for (size_t c = 0; c < cn; c++) {
+      uint32_t x = (uint32_t)buf[c];
       int v;
-      size_t m = th__digit_at(s, n, i, &v);
-      if (m)
+      if (email) {
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t en = utf8proc_encode_char(buf[c], enc);
+        for (utf8proc_ssize_t e = 0; e < en; e++)
+          th__key_put(key, &k, (char)enc[e]);
+      } else if (letters) {
+        if (x < 0x80 && (th__isalpha(x) || th__isdigit(x)))
+          th__key_put(key, &k, (char)th__upper((unsigned char)x));
+      } else if ((v = th__digit_cp(x)) >= 0) {
         th__key_put(key, &k, (char)('0' + v));
-      i += m ? m : th__char_len(s, n, i);
-    }
-    if (k > TH__KEY_MAX)
-      return 0;
-    size_t from = 0;
-    if (strcmp(what, "[phone]") == 0) {
-      if (k >= 2 && key[0] == '0' && key[1] == '0')
-        from = 2;
-      if (k - from >= 2 && key[from] == '4' && key[from + 1] == '4') {
-        /* 44, perhaps the trunk 0, then the national number: 0 + number. */
-        from += 2;
-        if (from < k && key[from] == '0')
-          from++;
-        key[--from] = '0';
       }
+    }
+  }
+  if (k > TH__KEY_MAX)
+    return 0;
+  if (strcmp(what, "[phone]") == 0) {
+    size_t from = 0;
+    if (k >= 2 && key[0] == '0' && key[1] == '0')
+      from = 2;
+    if (k - from >= 2 && key[from] == '4' && key[from + 1] == '4') {
+      /* 44, perhaps the trunk 0, then the national number: 0 + number. */
+      from += 2;
+      if (from < k && key[from] == '0')
+        from++;
+      key[--from] = '0';
     }
     memmove(key, key + from, k - from);
     k -= from;
   }
-  return k <= TH__KEY_MAX ? k : 0;
+  return k;
 }
 
 /* Whether the match m (in the scanned text s) equals an entry of `allow`. */
@@ -805,12 +945,30 @@ int th__redact_allowing(const char *text, const char *allow, char **out) {
   if (i == len) {
     th__sbuf_put(&o, text, len);
   } else {
+    /* ASCII is its own normalised copy. */
+    while (i < len && (unsigned char)text[i] < 0x80)
+      i++;
+    th__sbuf norm = {0};
+    size_t *map = NULL;
+    const char *s = text;
+    size_t slen = len;
+    if (i < len) {
+      if (!th__normalise(text, len, &norm, &map)) {
+        o.oom = true;
+      } else {
+        s = norm.p;
+        slen = norm.len;
+      }
+    }
     th__matches ms = {0};
-    th__scan(text, len, &ms);
+    if (!o.oom)
+      th__scan(s, slen, text, len, map, &ms);
     o.oom |= ms.oom;
     if (!o.oom)
-      th__emit(&o, text, len, text, NULL, &ms, allow);
+      th__emit(&o, text, len, s, map, &ms, allow);
     free(ms.m);
+    free(map);
+    th__sbuf_free(&norm);
   }
   if (o.oom) {
     free(o.p);

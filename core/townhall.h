@@ -928,8 +928,12 @@ TH_EXTERN int th_server_close(th_server *server, th_server_close_cb cb,
  * addresses ("[email]"), UK phone numbers ("[phone]"), National Insurance
  * numbers ("[ni number]"), NHS numbers passing the mod-11 check ("[nhs
  * number]"), card numbers passing the Luhn check ("[card number]"), and UK
- * postcodes, which keep their outward code ("NW1 [postcode]"). *out is a new
- * string freed with th_free. TH_OK, TH_EINVAL (NULL), TH_ENOMEM. */
+ * postcodes, which keep their outward code ("NW1 [postcode]"). Matching
+ * reads the text as NFKC with format characters (zero-width space, joiners,
+ * soft hyphen) removed, so "０７７００<ZWSP>900123" is a phone number; the
+ * placeholders replace the matched spans of the original text, and the rest
+ * comes out byte for byte (Bengali and Arabic keep their joiners). *out is
+ * a new string freed with th_free. TH_OK, TH_EINVAL (NULL), TH_ENOMEM. */
 TH_EXTERN int th_redact(const char *text, char **out);
 
 /* Normalises a page URL as the library stores it: http(s) only, scheme and

@@ -32,8 +32,8 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   SAN="-fprofile-instr-generate -fcoverage-mapping"
 fi
-DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson)
-LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson) -lm -lpthread"
+DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc)
+LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread"
 INC="-I$BUILD -I$BUILD/core -I$BUILD/llhttp -I$SRC/core -I$SRC/core/server -I$SRC/tests/fuzz"
 CFLAGS="-std=c11 -g -O1 $SAN -fsanitize=fuzzer-no-link $INC $DEPS -Wall -Wno-unused-parameter"
 

@@ -364,6 +364,80 @@ static void test_scripts(void) {
   keep("في عام ٢٠٢٤");
 }
 
+/* Each of these was seen unscrubbed: the redactor matches on a normalised
+ * copy of the text (NFKC, format characters such as the zero-width space
+ * removed) and redacts the matching spans in the original. */
+static void test_normalised(void) {
+  red("I live at NW1  2DB", "I live at NW1 [postcode]");
+  red("NW1\t2DB", "NW1 [postcode]");
+  red("NW1 \302\240 2DB", "NW1 [postcode]");
+  red("447700900461", "[phone]");
+  red("44 7700 900461", "[phone]");
+  red("44 (0)20 7974 4444", "[phone]");
+  red("call 7700 900461 today", "call [phone] today");
+  red("7700900461", "[phone]");
+  red("7700 900 461", "[phone]");
+  red("07700\342\200\213900461", "[phone]");       /* zero-width space */
+  red("07700\302\255900461", "[phone]");           /* soft hyphen */
+  red("077\342\200\215009004\342\200\21461", "[phone]"); /* ZWJ, ZWNJ */
+  /* A left-to-right mark before the number is not part of it: it stays. */
+  red("\342\200\21607700 900461", "\342\200\216[phone]");
+  /* A format character between a word and a number separates them. */
+  red("ref\342\200\21307700900461", "ref\342\200\213[phone]");
+  red("jo\357\274\240example.com", "[email]");     /* fullwidth @ */
+  red("write to jo\357\274\240example.com.", "write to [email].");
+  red("jo\342\200\213@example.com", "[email]");
+  red("\357\275\212\357\275\217\357\274\240\357\275\205\357\275\230\357\275\201"
+      "\357\275\215\357\275\220\357\275\214\357\275\205\357\274\216\357\275\203"
+      "\357\275\217\357\275\215",
+      "[email]"); /* ｊｏ＠ｅｘａｍｐｌｅ．ｃｏｍ */
+  red("943 4765 919", "[nhs number]");
+  red("NHS 943 4765 919.", "NHS [nhs number].");
+  /* Full-width digits and letters, as some phone keyboards type them. */
+  red("\357\274\220\357\274\227\357\274\227\357\274\220\357\274\220 "
+      "\357\274\231\357\274\220\357\274\220\357\274\224\357\274\226\357\274\221",
+      "[phone]"); /* ０７７００ ９００４６１ */
+  red("\357\274\256\357\274\267\357\274\221 \357\274\222\357\274\244\357\274\242",
+      "NW1 [postcode]"); /* ＮＷ１ ２ＤＢ */
+  red("NW1\342\200\2132DB", "NW1 [postcode]");
+  /* Near misses stay: a 12-digit number that is not 44 and a UK number, a
+   * 10-digit one not starting 7, 3-4-3 digits failing the NHS check. */
+  keep("order 457700900461");
+  keep("ref 4400 1234 5678");
+  keep("ref 6700 900461");
+  keep("943 4765 918");
+  keep("covers 1 000 000 homes");
+}
+
+/* Bengali and Arabic (and Persian and Urdu in Arabic script) need the
+ * zero-width joiner and non-joiner to be written correctly; text with no
+ * personal data comes back byte for byte, and around a match the rest of
+ * the text is untouched. */
+static void test_joiners(void) {
+  /* র‍্যাব (ra, ZWJ, virama, ya: the ya-phala form), ক্‌ষ (ka, virama,
+   * ZWNJ, ssa: no conjunct), with digits so that the text is scanned. */
+  keep("\340\246\260\342\200\215\340\247\215\340\246\257\340\246\276\340\246\254 "
+       "\340\246\225\340\247\215\342\200\214\340\246\267 \340\247\250\340\247\246"
+       "\340\247\250\340\247\252 \340\246\270\340\246\276\340\246\262\340\247\207 "
+       "12 \340\246\237\340\246\277 \340\246\227\340\246\276\340\246\233");
+  /* می‌خواهم (Persian: mi, ZWNJ, khaham), in ٢٠٢٤ and 2024, and an Arabic
+   * tatweel joined with ZWJ. */
+  keep("\331\205\333\214\342\200\214\330\256\331\210\330\247\331\207\331\205 "
+       "\331\201\333\214 \331\242\331\240\331\242\331\244 \331\210 2024 "
+       "\331\204\342\200\215\331\200");
+  red("\331\205\333\214\342\200\214\330\256\331\210\330\247\331\207\331\205 "
+      "07700 900461 \331\205\333\214\342\200\214\330\256",
+      "\331\205\333\214\342\200\214\330\256\331\210\330\247\331\207\331\205 "
+      "[phone] \331\205\333\214\342\200\214\330\256");
+  red("\340\246\260\342\200\215\340\247\215\340\246\257 jo@example.com "
+      "\340\246\225\340\247\215\342\200\214\340\246\267",
+      "\340\246\260\342\200\215\340\247\215\340\246\257 [email] "
+      "\340\246\225\340\247\215\342\200\214\340\246\267");
+  /* Compatibility characters that are not personal data stay as written:
+   * the ligature, the superscript, the full-width yen and the half. */
+  keep("\357\254\201le 2\302\262 \357\277\245100 \302\275 of 2024");
+}
+
 /* Redacts `in` keeping what `allow` lists, and compares with `want`. */
 static void allowing(const char *in, const char *allow, const char *want) {
   char *out = NULL;
@@ -601,6 +675,8 @@ int main(void) {
   test_postcode();
   test_mixed();
   test_scripts();
+  test_normalised();
+  test_joiners();
   test_allow();
   test_adversarial();
   return tap_done();
