@@ -225,6 +225,10 @@ int th__text_check(th_db *db, const char *field, const char *s, int min,
 int th__slug_check(th_db *db, const char *field, const char *s, int max);
 /* Number of code points in valid UTF-8. */
 size_t th__utf8_count(const char *s, size_t len);
+/* Number of code points in s[0..len) that show something: not spaces of
+ * any kind, controls, format characters (zero-width, joiners, direction
+ * controls) or default-ignorable code points. */
+size_t th__visible_count(const char *s, size_t len);
 /* Whether `origin` ("https://host[:port]") is in the space-separated list. */
 bool th__origin_listed(const char *list, const char *origin, size_t len);
 /* The origin of a normalised URL: its length in bytes. */

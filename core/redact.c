@@ -34,6 +34,9 @@
  * the zero-width joiner and non-joiner the copy has lost. Text that is
  * ASCII is its own normalised copy.
  *
+ * The output never holds a bidirectional embedding, override or isolate
+ * control (U+202A-U+202E, U+2066-U+2069): see th__put_original.
+ *
  * Every scan is bounded: e-mail addresses are located in one pass over the
  * '@' signs before the main scan, numbers look at most 20 digits ahead, and
  * the main scan skips whole words, so the time is linear in the input.
@@ -889,10 +892,40 @@ static bool th__allowed(const th__match *m, const char *s, const char *allow) {
 
 /* ---- the output ---------------------------------------------------------- */
 
-/* Appends original text: what nothing matched goes out as it came in. */
+/* The length of a bidirectional embedding, override or isolate control
+ * (U+202A-U+202E, U+2066-U+2069) at t[i], or 0. */
+static size_t th__bidi_control(const char *t, size_t len, size_t i) {
+  const unsigned char *u = (const unsigned char *)t + i;
+  if (len - i < 3 || u[0] != 0xe2)
+    return 0;
+  if ((u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+      (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9))
+    return 3;
+  return 0;
+}
+
+/* Appends original text: what nothing matched goes out as it came in,
+ * except the bidirectional embedding, override and isolate controls. A
+ * right-to-left override turns "exe.txt" into "txt.exe" on screen and makes
+ * a title, a comment or a CSV cell read as something else than it is; all
+ * free text is stored through here, so none of it holds one. (The marks
+ * U+200E and U+200F stay: they only say which way a neutral character
+ * runs, and right-to-left text needs them.) */
 static void th__put_original(th__sbuf *o, const char *t, size_t from,
                              size_t to) {
-  th__sbuf_put(o, t + from, to - from);
+  size_t i = from;
+  while (i < to) {
+    const char *p = memchr(t + i, 0xe2, to - i);
+    size_t stop = p ? (size_t)(p - t) : to;
+    th__sbuf_put(o, t + i, stop - i);
+    i = stop;
+    if (i < to) {
+      size_t n = th__bidi_control(t, to, i);
+      if (n == 0)
+        th__sbuf_put(o, t + i, 1);
+      i += n ? n : 1;
+    }
+  }
 }
 
 /* Builds the output from the original text t[0..tlen) and the matches

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <utf8proc.h>
+
 #define TH__URL_MAX 2048
 
 int th_utf8_check(const char *text, size_t len) {
@@ -66,6 +68,44 @@ size_t th__utf8_count(const char *s, size_t len) {
   return n;
 }
 
+size_t th__visible_count(const char *s, size_t len) {
+  size_t visible = 0;
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80) {
+      visible += c > 0x20 && c != 0x7f;
+      i++;
+      continue;
+    }
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                          (utf8proc_ssize_t)(len - i), &cp);
+    if (n <= 0) { /* not UTF-8: not for this function to judge */
+      visible++;
+      i++;
+      continue;
+    }
+    /* Separators (the no-break, thin and ideographic spaces, line and
+     * paragraph separators), controls, format characters (zero-width
+     * space and joiners, soft hyphen, direction marks and controls) and
+     * what Unicode says to ignore when it cannot be shown (variation
+     * selectors, the Hangul fillers) are not seen. */
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    switch (p->category) {
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+      break;
+    default:
+      visible += !p->ignorable;
+    }
+    i += (size_t)n;
+  }
+  return visible;
+}
+
 int th__text_check(th_db *db, const char *field, const char *s, int min,
                    int max, int flags) {
   if (s == NULL) {
@@ -92,13 +132,15 @@ int th__text_check(th_db *db, const char *field, const char *s, int min,
     return th__err(db, TH_ETOOLONG,
                    "%s is too long: %zu characters, at most %d", field, chars,
                    max);
-  /* Count what is visible: a title of spaces is no title. */
-  size_t visible = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if ((c & 0xc0) != 0x80 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
-      visible++;
-  }
+  /* Count what is visible: a title of spaces is no title, nor is one of
+   * zero-width spaces, no-break spaces or direction controls, which a list
+   * would show as an empty line that links somewhere. */
+  size_t visible = th__visible_count(s, len);
+  if (visible == 0 && len > 0 && min > 0)
+    return th__err(db, TH_EINVAL,
+                   "%s has no visible character (only spaces, invisible or "
+                   "direction-control characters)",
+                   field);
   if (visible < (size_t)min)
     return th__err(db, min > 1 ? TH_ETOOSHORT : TH_EINVAL,
                    min > 1 ? "%s is too short: at least %d characters"

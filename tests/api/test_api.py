@@ -459,6 +459,45 @@ class Api(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.problem(self.call("GET", f"{url}/999999/history"), 404)
 
+    def test_invisible_titles_and_bidi_controls(self):
+        url = f"/v1/sites/{SITE}/ideas"
+        # A title that shows nothing: zero-width spaces, no-break spaces,
+        # direction controls. Refused in the domain, 422 here.
+        for title in ["\u200b\u200b\u200b", "\u00a0\u202e\u2066\u00a0 \u2069",
+                      "\ufeff\u200d\u200c\u3164"]:
+            doc = self.problem(self.call("POST", url, token=jwt("r-invisible"),
+                                         json_body={"title": title}), 422)
+            self.assertIn("no visible character", doc.get("detail", ""), doc)
+        # Bidirectional overrides and isolates are dropped from what is
+        # stored, so nothing shown or exported holds one.
+        r = self.call("POST", url, token=jwt("r-bidi"), json_body={
+            "title": "Bins \u202egnp.exe\u202c at the corner",
+            "body": "\u2067Smells\u2069 \u202d07700\u200b900461\u202c"})
+        self.assertEqual(r.status, 201, r)
+        iid = r.json()["id"]
+        doc = self.call("GET", f"{url}/{iid}").json()
+        self.assertEqual(doc["title"], "Bins gnp.exe at the corner")
+        self.assertEqual(doc["body"], "Smells [phone]")
+        controls = re.compile("[\u202a-\u202e\u2066-\u2069]")
+        # (open/ideas.csv lists ideas from past days only: the same stored
+        # title, tests/opendata.)
+        r = self.call("GET", f"{url}?format=csv&sort=new")
+        self.assertEqual(r.status, 200, r)
+        text = r.body.decode("utf-8-sig")
+        self.assertIn("Bins gnp.exe at the corner", text)
+        self.assertIsNone(controls.search(text))
+        page = PAGE + "/bidi"
+        r = self.post_feedback({"page": page, "useful": False}, "bidi/1")
+        self.assertEqual(r.status, 201, r)
+        r = self.post_feedback({"answer": r.json()["answer"],
+                                "comment": "\u202eLooks fine\u202c, \u2066really\u2069"},
+                               "bidi/1")
+        self.assertEqual(r.status, 200, r)
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/comments?page=" + Q(page),
+                      token=self.admin)
+        self.assertEqual([c["text"] for c in r.json()["items"]],
+                         ["Looks fine, really"])
+
     def test_ideas_anonymous_and_spam(self):
         url = f"/v1/sites/{SITE}/ideas"
         r = self.call("POST", url, headers={"User-Agent": "anon-idea/1"},

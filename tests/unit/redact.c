@@ -504,6 +504,27 @@ static void test_allow(void) {
   allowing("CE 12 34 56 A", "ab123456c", "[ni number]");
 }
 
+/* Bidirectional embedding, override and isolate controls (U+202A-U+202E,
+ * U+2066-U+2069) never come out: "gnp.exe" after a right-to-left override
+ * shows as "exe.png". The direction marks (U+200E, U+200F) stay. */
+static void test_bidi(void) {
+  red("photo\342\200\256gnp.exe", "photognp.exe");
+  red("\342\200\256Close the road\342\200\254", "Close the road");
+  red("a\342\200\252b\342\200\253c\342\200\254d\342\200\255e\342\200\256f",
+      "abcdef");
+  red("a\342\201\246b\342\201\247c\342\201\250d\342\201\251e", "abcde");
+  red("in 2024 \342\200\256the bins\342\200\254", "in 2024 the bins");
+  red("\342\200\25607700 900461\342\200\254", "[phone]");
+  red("07700\342\200\256 900461", "[phone]");
+  red("\330\247\331\204\330\263\331\204\330\247\331\205 \342\200\217(1)\342\200\217",
+      "\330\247\331\204\330\263\331\204\330\247\331\205 \342\200\217(1)\342\200\217");
+  keep("\342\200\216left\342\200\217right");
+  /* Neighbours of the controls are other characters and stay. */
+  keep("\342\200\251\342\200\257\342\201\245\342\201\252 \342\200\224");
+  allowing("call \342\200\256020 7946 0000", "020 7946 0000",
+           "call 020 7946 0000");
+}
+
 /* ---- adversarial input --------------------------------------------------- */
 
 /* Redacts a large buffer; the output must exist and be valid UTF-8. */
@@ -678,6 +699,7 @@ int main(void) {
   test_normalised();
   test_joiners();
   test_allow();
+  test_bidi();
   test_adversarial();
   return tap_done();
 }

@@ -6,6 +6,7 @@
  * and the query parameters that must never be stored (DESIGN.md section 5).
  */
 #include "helpers.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,55 @@ static void test_url_idempotent(void) {
   }
 }
 
+/* ---- visible characters -------------------------------------------------- */
+
+/* A title with no visible character would be listed as an empty line that
+ * links somewhere: refused with TH_EINVAL and a message that says why. */
+static void test_invisible_titles(void) {
+  static const char *const invisible[] = {
+      "\342\200\213\342\200\213\342\200\213",             /* zero-width spaces */
+      "\302\240\302\240\302\240",                         /* no-break spaces */
+      "\342\200\256   \342\200\254",                      /* RLO, spaces, PDF */
+      "\342\201\246\342\201\247\342\201\250\342\201\251", /* isolates */
+      "\357\273\277\342\200\215\342\200\214\302\255",     /* BOM, ZWJ, ZWNJ, SHY */
+      "\343\205\244\343\205\244\343\205\244",             /* Hangul filler */
+      "\342\200\203\343\200\200\342\200\250\342\200\216", /* em, ideographic
+                                                             spaces, LS, LRM */
+      "\357\270\217\357\270\217\357\270\217",             /* variation selectors */
+      "   ",
+  };
+  th_db *db = t_open("visible.db");
+  t_site(db, "camden", 0, 0);
+  th_who w = {.resident = "res-visible"};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(invisible); i++) {
+    th_idea_new n = {.title = invisible[i]};
+    TAP_INT(th__visible_count(invisible[i], strlen(invisible[i])), 0,
+            "invisible title #%zu: nothing visible", i);
+    TAP_INT(th_idea_submit(db, "camden", &w, &n, NULL), TH_EINVAL,
+            "invisible title #%zu refused", i);
+    TAP_OK(strstr(th_errmsg(db), "title has no visible character") != NULL,
+           "and the message says why: %s", th_errmsg(db));
+  }
+  /* Visible characters among invisible ones count, and only they do. */
+  th_idea_new ok = {.title = "a\342\200\213b\342\200\213c"};
+  TAP_INT(th_idea_submit(db, "camden", &w, &ok, NULL), TH_RECORDED,
+          "three letters between zero-width spaces");
+  th_idea_new bn = {.title = "\340\246\260\342\200\215\340\247\215\340\246\257"
+                             "\340\246\276\340\246\254"};
+  TAP_INT(th_idea_submit(db, "camden", &w, &bn, NULL), TH_RECORDED,
+          "a Bengali title with a zero-width joiner");
+  th_idea_new two = {.title = "ab\342\200\213\342\200\213\302\240"};
+  TAP_INT(th_idea_submit(db, "camden", &w, &two, NULL), TH_ETOOSHORT,
+          "two visible characters are too short");
+  th_idea_new none = {.title = ""};
+  TAP_INT(th_idea_submit(db, "camden", &w, &none, NULL), TH_ETOOSHORT,
+          "the empty title is too short, as before");
+  TAP_INT(th__visible_count("a b\tc", 5), 3, "ASCII: spaces and tabs");
+  TAP_INT(th__visible_count("\331\205\333\214\342\200\214\330\256", 8), 3,
+          "Persian: the ZWNJ is not counted");
+  th_close(db);
+}
+
 int main(void) {
   test_utf8_valid();
   test_utf8_invalid();
@@ -417,5 +467,6 @@ int main(void) {
   test_url_rejected();
   test_url_length();
   test_url_idempotent();
+  test_invisible_titles();
   return tap_done();
 }
