@@ -221,6 +221,8 @@ static void th__idea_fill(sqlite3_stmt *st, th_idea *i) {
   i->controversial = sqlite3_column_double(st, 17);
   i->created = sqlite3_column_int64(st, 18);
   i->updated = sqlite3_column_int64(st, 19);
+  i->merged_from =
+      i->status == TH_MERGED ? sqlite3_column_int(st, 20) : -1;
 }
 
 static bool th__idea_filled(const th_idea *i) {
@@ -276,6 +278,25 @@ int th_idea_get(th_db *db, const char *site_slug, int64_t id, th_idea **out) {
   }
   *out = i;
   return TH_OK;
+}
+
+int th_idea_is_public(const th_idea *idea) {
+  if (idea == NULL)
+    return 0;
+  if (idea->status == TH_MERGED)
+    return th__is_public(idea->merged_from);
+  return th__is_public(idea->status);
+}
+
+int th_idea_get_public(th_db *db, const char *site_slug, int64_t id,
+                       th_idea **out) {
+  int rc = th_idea_get(db, site_slug, id, out);
+  if (rc < 0 || th_idea_is_public(*out))
+    return rc;
+  th_idea_free(*out);
+  *out = NULL;
+  /* The words of a missing idea: nothing tells the two apart. */
+  return th__err(db, TH_ENOTFOUND, "no idea %lld on this site", (long long)id);
 }
 
 void th_idea_page_free(th_idea_page *page) {
@@ -399,8 +420,8 @@ int th_idea_list(th_db *db, const char *site_slug, const th_idea_query *q,
       break;
     }
     next.id = i->id;
-    next.key = sqlite3_column_double(st, 20);
-    next.key2 = sqlite3_column_int64(st, 20);
+    next.key = sqlite3_column_double(st, 21);
+    next.key2 = sqlite3_column_int64(st, 21);
   }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE && !(rc == SQLITE_ROW && more)) {
@@ -573,6 +594,9 @@ static int th__merge(th_db *db, int64_t site_id, int64_t id,
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, into);
   sqlite3_bind_int64(st, 3, th_now(db));
+  /* What it was, so that a pending idea merged away stays private
+   * (th_idea_is_public). */
+  sqlite3_bind_int(st, 4, src->status);
   return th__step_done(db, st, "merging an idea");
 }
 

@@ -74,7 +74,7 @@ TH__STMT(PART_DELETE, "DELETE FROM participants WHERE id = ?1")
   "i.id, i.consultation_id, c.slug, i.title, i.body, i.category, i.ward,"     \
   " i.status, coalesce(i.merged_into, 0), i.response, i.response_at, i.up,"   \
   " i.down, i.anon_up, i.anon_down, i.top, i.hot, i.controversial,"           \
-  " i.created, i.updated"
+  " i.created, i.updated, coalesce(i.merged_from, -1)"
 TH__STMT(IDEA_INSERT,
          "INSERT INTO ideas (site_id, consultation_id, author_id, title, body,"
          " category, ward, status, hot, created, updated)"
@@ -121,8 +121,8 @@ TH__STMT(IDEA_SET_RESPONSE,
          "UPDATE ideas SET response = ?2, response_at = ?3, updated = ?3"
          " WHERE id = ?1")
 TH__STMT(IDEA_SET_MERGED,
-         "UPDATE ideas SET status = 9, merged_into = ?2, updated = ?3"
-         " WHERE id = ?1")
+         "UPDATE ideas SET status = 9, merged_into = ?2, updated = ?3,"
+         " merged_from = ?4 WHERE id = ?1")
 TH__STMT(IDEA_DETACH_AUTHOR,
          "UPDATE ideas SET author_id = NULL WHERE author_id = ?1")
 TH__STMT(IDEAS_BY_AUTHOR,

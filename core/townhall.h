@@ -408,11 +408,28 @@ typedef struct th_idea {
   double top, hot, controversial; /* the stored ranking keys */
   th_time created;
   th_time updated;
+  /* The status a merged idea had when it was merged (a moderator may merge
+   * a pending idea into a public one); -1 unless merged. */
+  int merged_from;
 } th_idea;
 
-/* One idea of a site, any status. Free with th_idea_free. TH_ENOTFOUND. */
+/* One idea of a site, any status: what staff see. Free with th_idea_free.
+ * TH_ENOTFOUND. Any thread, on a handle it owns. */
 TH_EXTERN int th_idea_get(th_db *db, const char *site_slug, int64_t id,
                           th_idea **out);
+/* Whether the public may see `idea`: its status is one of
+ * TH_STATUS_PUBLIC, or it was merged and was public before the merge. A
+ * pending (or hidden, or withdrawn) idea merged into another stays private:
+ * merging never publishes what a moderator has not approved. 1 or 0 (0 for
+ * NULL). */
+TH_EXTERN int th_idea_is_public(const th_idea *idea);
+/* One idea as the public may see it (th_idea_is_public): what the server
+ * answers anyone without a staff token, and what a host application should
+ * show residents. An idea the public may not see is TH_ENOTFOUND with the
+ * same message as one that does not exist, so that sequential ids tell
+ * nothing. Free with th_idea_free. Any thread, on a handle it owns. */
+TH_EXTERN int th_idea_get_public(th_db *db, const char *site_slug, int64_t id,
+                                 th_idea **out);
 TH_EXTERN void th_idea_free(th_idea *idea);
 
 typedef enum th_sort {

@@ -202,11 +202,29 @@ static void th__device(th__ctx *x, th__auth *a) {
   a->ua[n] = '\0';
 }
 
-/* Checks a staff token and the role it needs (a mask of 1 << role). Failed
- * attempts are rate limited per address prefix. Returns false after
- * answering. */
-static bool th__staff(th__ctx *x, const char *site, unsigned roles,
-                      th__auth *a) {
+/* The one gate for staff tokens, which every route that reads one goes
+ * through (docs/SECURITY.md, "Staff tokens"): a request carries a staff
+ * token when its Authorization is "Bearer th_..." (any other bearer token
+ * is a resident's, for the routes that take one). Where `required`, a
+ * request without a staff token is refused like one with a bad token: 401.
+ * Every refused token takes one from its address prefix's budget of
+ * failures (auth_failures_per_minute); while that is spent, every request
+ * that carries a staff token, or needs one, is answered 429 with
+ * Retry-After before its token is even looked at, so guessing is just as
+ * slow through every route. `roles`: a mask of 1 << role; a good token of
+ * another role is 403. */
+enum { TH__GATE_ANSWERED, TH__GATE_PUBLIC, TH__GATE_STAFF };
+
+static bool th__staff_token_sent(const th__req *req) {
+  size_t len = 0;
+  const char *tok = th__bearer(req, &len);
+  return tok && len > 3 && strncmp(tok, "th_", 3) == 0;
+}
+
+static int th__staff_gate(th__ctx *x, const char *site, unsigned roles,
+                          bool required, th__auth *a) {
+  if (!required && !th__staff_token_sent(x->req))
+    return TH__GATE_PUBLIC;
   th_server *srv = th__srv(x);
   th__device(x, a);
   int retry = 0;
@@ -218,7 +236,7 @@ static bool th__staff(th__ctx *x, const char *site, unsigned roles,
     snprintf(extra, sizeof extra, "Retry-After: %d\r\n", retry);
     th__respond_problem(x->req, 429, "rate-limited", "Too many attempts",
                         "Too many failed sign-ins from this network.", extra);
-    return false;
+    return TH__GATE_ANSWERED;
   }
   size_t len = 0;
   const char *tok = th__bearer(x->req, &len);
@@ -237,7 +255,7 @@ static bool th__staff(th__ctx *x, const char *site, unsigned roles,
     th__respond_error(x->req, rc == TH_EPERM ? TH_EPERM : TH_EAUTH,
                       rc == TH_EPERM ? "This token is for another site."
                                      : "A valid staff token is required.");
-    return false;
+    return TH__GATE_ANSWERED;
   }
   a->kind = TH__A_STAFF;
   a->role = info->role;
@@ -247,29 +265,20 @@ static bool th__staff(th__ctx *x, const char *site, unsigned roles,
   if (!(roles & (1u << a->role))) {
     th__respond_problem(x->req, 403, "perm", "Not permitted",
                         "This token's role may not do that.", NULL);
-    return false;
+    return TH__GATE_ANSWERED;
   }
-  return true;
+  return TH__GATE_STAFF;
+}
+
+/* A route only staff may use: false after answering. */
+static bool th__staff(th__ctx *x, const char *site, unsigned roles,
+                      th__auth *a) {
+  return th__staff_gate(x, site, roles, true, a) == TH__GATE_STAFF;
 }
 
 #define TH__ANY_STAFF                                                        \
   ((1u << TH_ROLE_MODERATOR) | (1u << TH_ROLE_COUNCILLOR) |                  \
    (1u << TH_ROLE_ADMIN))
-
-/* Whether the request carries a valid staff token for the site (no answer,
- * no rate limit: for reads whose detail depends on it). */
-static bool th__is_staff(th__ctx *x) {
-  size_t len = 0;
-  const char *tok = th__bearer(x->req, &len);
-  char buf[128];
-  if (tok == NULL || len >= sizeof buf || strncmp(tok, "th_", 3) != 0)
-    return false;
-  memcpy(buf, tok, len);
-  buf[len] = '\0';
-  bool ok = th_token_check(th__reader(x), buf, x->site, NULL) == TH_OK;
-  sodium_memzero(buf, sizeof buf);
-  return ok;
-}
 
 /* A resident (Bearer JWT signed with the site's secret) or, where the site
  * allows it and no token is given, a device. Returns false after
@@ -939,7 +948,11 @@ static void th__feedback_summary(th__ctx *x) {
                         "Give the page as ?page=URL.", NULL);
     return;
   }
-  bool exact = th__is_staff(x);
+  th__auth a = {0};
+  int gate = th__staff_gate(x, x->site, TH__ANY_STAFF, false, &a);
+  if (gate == TH__GATE_ANSWERED)
+    return;
+  bool exact = gate == TH__GATE_STAFF;
   th_page_summary *s = NULL;
   int rc = exact ? th_feedback_summary(th__reader(x), x->site, page, &s)
                  : th_feedback_summary_public(th__reader(x), x->site, page, &s);
@@ -1082,6 +1095,8 @@ static json_t *th__idea_json(const th_idea *i) {
   json_object_set_new(o, "merged_into", i->merged_into
                                             ? json_integer(i->merged_into)
                                             : json_null());
+  /* What the domain decides (th_idea_is_public): the dashboard shows it. */
+  json_object_set_new(o, "public", json_boolean(th_idea_is_public(i)));
   json_object_set_new(o, "created", th__iso(i->created));
   json_object_set_new(o, "updated", th__iso(i->updated));
   json_object_set_new(o, "rank",
@@ -1267,11 +1282,13 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
     return;
   }
   q.statuses = mask;
-  if ((mask & ~TH_STATUS_PUBLIC) != 0) {
-    th__auth a = {0};
-    if (!th__staff(x, x->site, TH__ANY_STAFF, &a))
-      return;
-  }
+  /* Statuses the public may not see need a staff token; a staff token
+   * sent anyway is checked all the same (one gate for every route). */
+  th__auth staff = {0};
+  if (th__staff_gate(x, x->site, TH__ANY_STAFF,
+                     (mask & ~TH_STATUS_PUBLIC) != 0,
+                     &staff) == TH__GATE_ANSWERED)
+    return;
   const char *format = th__qs(x, "format");
   if (format && strcmp(format, "csv") == 0) {
     th__ideas_csv(x, &q);
@@ -1392,20 +1409,22 @@ static void th__ideas_post(th__ctx *x, const th__site_row *site) {
   th__submit(x, w);
 }
 
-/* The idea {id} as the caller may see it: TH_OK and *out (the caller frees
- * it), or a response already sent. Pending and hidden ideas, and what can
- * be learnt about them (their vote history), are for staff eyes only. */
+/* The idea {id} as the caller may see it: true and *out (the caller frees
+ * it), or false with a response already sent. Staff see every idea; anyone
+ * else what the domain says the public may see (th_idea_get_public: no
+ * pending or hidden idea, nor one merged away before it was approved), and
+ * nothing that can be learnt about the rest (their vote history). */
 static bool th__idea_visible(th__ctx *x, th_idea **out) {
+  th__auth a = {0};
+  int gate = th__staff_gate(x, x->site, TH__ANY_STAFF, false, &a);
+  if (gate == TH__GATE_ANSWERED)
+    return false;
   th_idea *i = NULL;
-  int rc = th_idea_get(th__reader(x), x->site, x->id, &i);
+  int rc = gate == TH__GATE_STAFF
+               ? th_idea_get(th__reader(x), x->site, x->id, &i)
+               : th_idea_get_public(th__reader(x), x->site, x->id, &i);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
-    return false;
-  }
-  if (!(TH_STATUS_PUBLIC & TH_STATUS_BIT(i->status)) &&
-      i->status != TH_MERGED && !th__is_staff(x)) {
-    th_idea_free(i);
-    th__respond_error(x->req, TH_ENOTFOUND, "No such idea on this site.");
     return false;
   }
   *out = i;

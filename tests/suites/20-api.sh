@@ -6,4 +6,4 @@
 set -uo pipefail
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/api"
-exec "$PY" tap.py test_api test_robust test_durability
+exec "$PY" tap.py test_api test_robust test_durability test_holes

@@ -707,6 +707,47 @@ static void test_moderate(void) {
   th_close(db);
 }
 
+/* Merging never publishes what a moderator has not approved: a pending
+ * idea merged into a public one stays private (issue 12, section 2). `pend`
+ * was pending and `pub` public when each was merged into `dst`. */
+static void test_merge_visibility(th_db *db, int64_t pend, int64_t pub,
+                                  int64_t dst) {
+  th_idea *i = get(db, "camden", pend);
+  TAP_OK(i && i->status == TH_MERGED && i->merged_from == TH_PENDING,
+         "staff see the merged idea, and that it was pending");
+  TAP_INT(th_idea_is_public(i), 0, "a pending idea merged away: not public");
+  th_idea_free(i);
+  i = NULL;
+  TAP_INT(th_idea_get_public(db, "camden", pend, &i), TH_ENOTFOUND,
+          "th_idea_get_public: TH_ENOTFOUND");
+  TAP_OK(i == NULL, "and nothing is returned");
+  char missing[128];
+  snprintf(missing, sizeof missing, "%s", th_errmsg(db));
+  th_idea_get_public(db, "camden", 999999, &i);
+  char other[128];
+  snprintf(other, sizeof other, "%s", th_errmsg(db));
+  char *p = strstr(missing, " on this site"), *q = strstr(other, " on this site");
+  TAP_OK(p && q && strcmp(p, q) == 0 &&
+             strncmp(missing, "no idea ", 8) == 0 &&
+             strncmp(other, "no idea ", 8) == 0,
+         "the same words as a missing idea (\"%s\", \"%s\")", missing, other);
+  i = get(db, "camden", pub);
+  TAP_OK(i && i->status == TH_MERGED && i->merged_from == TH_PUBLISHED,
+         "a public idea merged: merged_from published");
+  TAP_INT(th_idea_is_public(i), 1, "a public idea merged stays public");
+  th_idea_free(i);
+  i = NULL;
+  TAP_INT(th_idea_get_public(db, "camden", pub, &i), TH_OK,
+          "th_idea_get_public of a public idea merged: TH_OK");
+  th_idea_free(i);
+  i = NULL;
+  TAP_INT(th_idea_get_public(db, "camden", dst, &i), TH_OK,
+          "the target is public");
+  TAP_INT(i ? i->merged_from : 0, -1, "merged_from -1 unless merged");
+  th_idea_free(i);
+  TAP_INT(th_idea_is_public(NULL), 0, "th_idea_is_public(NULL): 0");
+}
+
 static void test_merge(void) {
   t_clock = T0;
   th_db *db = t_open("merge.db");
@@ -809,6 +850,7 @@ static void test_merge(void) {
           TH_RECORDED, "pending merged");
   TAP_INT(th_idea_moderate(db, "camden", "mod", dst, TH_MOD_MERGE, pend, "dup"),
           TH_ESTATE, "into a merged one: TH_ESTATE");
+  test_merge_visibility(db, pend, src, dst);
 
   /* Merge bookkeeping: votes recounted exactly against a model, many
    * voters. */

