@@ -112,7 +112,8 @@ void th__subkey(th__keyring *kr, uint64_t id, const char ctx[8],
                 unsigned char out[32]);
 
 /* Pseudonym of `who` under a consultation's (plaintext) key. kind_out gets
- * 0 for a resident, 1 for a device. TH_EINVAL if who names neither. */
+ * 0 for a resident, 1 for a device. TH_EINVAL if who names neither, or
+ * names a resident by an id th__resident_id_problem refuses. */
 int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
                   unsigned char out[TH__PSEUDONYM_BYTES], int *kind_out);
 
@@ -288,6 +289,13 @@ int th__consultation_key(th_db *db, int64_t consultation_id,
  * *id_out is 0 when absent and not created. */
 int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
                     bool create, int64_t *id_out, int *kind_out);
+/* NULL if `id` (len bytes) may name a resident; otherwise why not, as a
+ * static sentence. An id is taken exactly as given, never trimmed: with
+ * white space or a control character around it, " alice" would be another
+ * spelling of "alice" (residents.c). */
+const char *th__resident_id_problem(const char *id, size_t len);
+/* TH_OK, or TH_EINVAL with that sentence in th_errmsg. */
+int th__resident_id_check(th_db *db, const char *id);
 
 typedef struct th__idea_state {
   int64_t consultation_id;

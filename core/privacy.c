@@ -457,16 +457,11 @@ int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
   crypto_generichash_state h;
   crypto_generichash_init(&h, key, TH__KEY_BYTES, TH__PSEUDONYM_BYTES);
   if (who && who->resident && who->resident[0]) {
-    /* Surrounding white space is not part of an identifier. */
+    /* Taken exactly as given: trimming made " alice" another spelling of
+     * "alice", so one who could choose their id became someone else. */
     const char *r = who->resident;
     size_t len = strlen(r);
-    while (len && (*r == ' ' || *r == '\t')) {
-      r++;
-      len--;
-    }
-    while (len && (r[len - 1] == ' ' || r[len - 1] == '\t'))
-      len--;
-    if (len == 0)
+    if (th__resident_id_problem(r, len) != NULL)
       return TH_EINVAL;
     crypto_generichash_update(&h, (const unsigned char *)"r", 2);
     crypto_generichash_update(&h, (const unsigned char *)r, len);

@@ -11,6 +11,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A code point's length at s (valid UTF-8 assumed) and its value. */
+static size_t th__cp(const unsigned char *s, uint32_t *cp) {
+  if (s[0] < 0x80) {
+    *cp = s[0];
+    return 1;
+  }
+  if ((s[0] & 0xe0) == 0xc0) {
+    *cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+    return 2;
+  }
+  if ((s[0] & 0xf0) == 0xe0) {
+    *cp = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 |
+          (s[2] & 0x3f);
+    return 3;
+  }
+  *cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+        (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+  return 4;
+}
+
+/* Unicode's White_Space, and the invisible characters that pass for it
+ * (zero-width space and joiners, word joiner, byte order mark). */
+static bool th__blank(uint32_t c) {
+  return c == 0x20 || (c >= 0x09 && c <= 0x0d) || c == 0x85 || c == 0xa0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200d) || c == 0x2028 ||
+         c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x2060 ||
+         c == 0x3000 || c == 0xfeff;
+}
+
+const char *th__resident_id_problem(const char *id, size_t len) {
+  if (id == NULL || len == 0)
+    return "the resident id is empty";
+  if (th_utf8_check(id, len) != TH_OK)
+    return "the resident id is not valid UTF-8";
+  const unsigned char *s = (const unsigned char *)id;
+  uint32_t c = 0, first = 0;
+  th__cp(s, &first);
+  for (size_t i = 0; i < len;) {
+    i += th__cp(s + i, &c);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+      return "the resident id holds a control character";
+  }
+  if (th__blank(first) || th__blank(c))
+    return "the resident id begins or ends with white space; it is taken "
+           "exactly as given, never trimmed";
+  return NULL;
+}
+
+int th__resident_id_check(th_db *db, const char *id) {
+  const char *why = th__resident_id_problem(id, id ? strlen(id) : 0);
+  return why ? th__err(db, TH_EINVAL, "%s", why) : TH_OK;
+}
+
 typedef struct th__membership {
   int64_t consultation_id;
   char *slug, *title;
@@ -105,6 +158,8 @@ int th_resident_export(th_db *db, const char *site_slug, const char *resident,
   *json_out = NULL;
   if (resident == NULL || resident[0] == '\0')
     return th__err(db, TH_EINVAL, "no resident given");
+  if (th__resident_id_check(db, resident) < 0)
+    return db->errcode;
   th__site_row site;
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
@@ -188,6 +243,8 @@ int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
     *erased = 0;
   if (resident == NULL || resident[0] == '\0')
     return th__err(db, TH_EINVAL, "no resident given");
+  if (th__resident_id_check(db, resident) < 0)
+    return db->errcode;
   th__site_row site;
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)

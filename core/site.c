@@ -798,8 +798,12 @@ int th__consultation_key(th_db *db, int64_t consultation_id,
 int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
                     bool create, int64_t *id_out, int *kind_out) {
   *id_out = 0;
+  int rc;
+  if (who && who->resident && who->resident[0] &&
+      (rc = th__resident_id_check(db, who->resident)) < 0)
+    return rc;
   unsigned char key[TH__KEY_BYTES];
-  int rc = th__consultation_key(db, consultation_id, key);
+  rc = th__consultation_key(db, consultation_id, key);
   if (rc < 0)
     return rc;
   unsigned char pn[TH__PSEUDONYM_BYTES];

@@ -227,7 +227,11 @@ TH_EXTERN int th_batch_rollback(th_db *db);
  * key specific to each consultation.
  */
 typedef struct th_who {
-  const char *resident;   /* the council's id for a signed-in resident */
+  /* The council's id for a signed-in resident, taken exactly as given:
+   * one with white space at either end or a control character anywhere
+   * (or not UTF-8) is refused with TH_EINVAL by every function that takes
+   * it (" alice" is never trimmed into "alice"). */
+  const char *resident;
   const char *ip;         /* else: the device's address ... */
   const char *user_agent; /* ... and user agent (may be NULL or "") */
 } th_who;
@@ -306,7 +310,8 @@ TH_EXTERN int th_site_get_secret(th_db *db, const char *slug, void *buf,
  * slug, "iat": now, "exp": now + ttl_seconds}. For hosts that link townhall
  * and do their own sign-in, and for the demo. ttl_seconds is 1 to 3600 (the
  * server refuses tokens that live longer). *out (free with th_free) gets the
- * token. TH_OK; TH_EINVAL (NULL or empty arguments, ttl out of range);
+ * token. TH_OK; TH_EINVAL (NULL or empty arguments, ttl out of range, a
+ * resident id th_who refuses);
  * TH_ENOTFOUND (no such site, or it has no secret); TH_EKEY; TH_ENOMEM. */
 TH_EXTERN int th_resident_token(th_db *db, const char *slug,
                                 const char *resident, int ttl_seconds,
@@ -703,7 +708,9 @@ TH_EXTERN void th_comment_list_free(th_comment_list *list);
  */
 /* Everything held about a resident on a site, as a JSON document (votes and
  * ideas per consultation; consultations whose key was destroyed hold nothing
- * that can be linked to them). *json_out is freed with th_free. */
+ * that can be linked to them). *json_out is freed with th_free. TH_EINVAL
+ * for a resident id th_who refuses (white space around it, a control
+ * character), as th_resident_erase. */
 TH_EXTERN int th_resident_export(th_db *db, const char *site_slug,
                                  const char *resident, char **json_out);
 /* Erases a resident: their votes are withdrawn (counts adjusted) and their

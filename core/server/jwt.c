@@ -152,6 +152,12 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
              json_string_length(sub) >= sub_cap ||
              memchr(json_string_value(sub), '\0', json_string_length(sub))) {
     *why = "token has no usable subject";
+  } else if (th__resident_id_problem(json_string_value(sub),
+                                     json_string_length(sub)) != NULL) {
+    /* Taken exactly as given, never trimmed (th__resident_id_problem): " alice"
+     * must not become "alice". */
+    *why = "token's subject (sub) has white space around it or a control "
+           "character in it";
   } else {
     memcpy(sub_out, json_string_value(sub), json_string_length(sub) + 1);
     *why = NULL;
@@ -182,6 +188,8 @@ int th_resident_token(th_db *db, const char *slug, const char *resident,
   *out = NULL;
   if (ttl_seconds < 1 || ttl_seconds > 3600)
     return th__err(db, TH_EINVAL, "a resident token lives 1 to 3600 seconds");
+  if (th__resident_id_check(db, resident) < 0)
+    return db->errcode;
   unsigned char secret[256];
   size_t slen = 0;
   int rc = th_site_get_secret(db, slug, secret, sizeof secret, &slen);

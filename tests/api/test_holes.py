@@ -116,6 +116,34 @@ class Holes(unittest.TestCase):
         r = self.call("GET", f"/v1/sites/{MOD}/ideas/{dup}/history")
         self.assertEqual(r.status, 200, r)
 
+    # ---- a resident JWT's sub is taken exactly as given ---------------------
+
+    def test_sub_with_white_space_is_refused_not_trimmed(self):
+        own = self.propose(SITE, "Trees on Camden High Street", "j-alice")
+        for sub in (" j-alice", "j-alice ", "\tj-alice", "j-alice\n",
+                    "j-\u0001alice", "j-alice\u00a0", "\u200bj-alice"):
+            tok = jwt(sub)
+            for method, path, body in (
+                    ("POST", f"/v1/sites/{SITE}/ideas",
+                     {"title": "Trees on Camden High Street"}),
+                    ("PUT", f"/v1/sites/{SITE}/ideas/{own}/vote", {"value": 1}),
+                    ("POST", f"/v1/sites/{SITE}/ideas/{own}/withdraw", None),
+                    ("GET", f"/v1/sites/{SITE}/residents/me", None),
+                    ("DELETE", f"/v1/sites/{SITE}/residents/me", None)):
+                r = self.call(method, path, json_body=body, token=tok)
+                self.assertEqual(r.status, 401, f"{sub!r} {method} {path}: {r}")
+                doc = r.json()
+                self.assertIn("sub", doc["detail"], doc)
+                self.assertIn("white space", doc["detail"], doc)
+        r = self.call("GET", f"/v1/sites/{SITE}/ideas/{own}")
+        self.assertEqual(r.json()["status"], "published",
+                         "alice's idea was not withdrawn by a look-alike")
+        self.assertEqual(r.json()["votes"]["up"], 0, "nor voted on")
+        # A space inside an id is part of it.
+        r = self.call("PUT", f"/v1/sites/{SITE}/ideas/{own}/vote",
+                      json_body={"value": 1}, token=jwt("j-alice smith"))
+        self.assertEqual(r.status, 201, r)
+
 
 if __name__ == "__main__":
     unittest.main()

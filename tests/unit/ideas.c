@@ -283,9 +283,9 @@ static void test_submit(void) {
   TAP_INT(id2, id, "with the first idea's id");
   th_who spaced = {.resident = "  res-1\t"};
   id2 = 0;
-  TAP_INT(th_idea_submit(db, "camden", &spaced, &again, &id2), TH_DUPLICATE,
-          "the same resident id with white space around it");
-  TAP_INT(id2, id, "the first idea again");
+  TAP_INT(th_idea_submit(db, "camden", &spaced, &again, &id2), TH_EINVAL,
+          "the same resident id with white space around it: refused");
+  TAP_INT(id2, 0, "no idea");
   i = get(db, "camden", id);
   TAP_STR(i ? i->body : NULL,
           "Shade in summer.\nCall me on [phone] or write to [email].",
@@ -956,6 +956,48 @@ static void test_withdraw(void) {
   th_close(db);
 }
 
+/* A resident id is taken exactly as given: " alice" was trimmed into
+ * "alice" and acted as her (issue 12, section 3). */
+static void test_resident_ids(void) {
+  t_clock = T0;
+  th_db *db = t_open("resident-ids.db");
+  t_site(db, "camden", 0, 0);
+  int64_t id = 0;
+  TAP_INT(submit_as(db, "camden", "alice", NULL, "Trees on the high street",
+                    &id),
+          TH_RECORDED, "alice proposes");
+  static const char *const bad[] = {
+      " alice", "alice ", "\talice", "alice\n", "ali\x01" "ce",
+      "alice\xc2\xa0",       /* no-break space */
+      "\xe2\x80\x8b" "alice", /* zero-width space */
+      "alice\xe3\x80\x80",   /* ideographic space */
+      "ali\xc2\x85" "ce",     /* NEL, a C1 control */
+      "ali\xff" "ce"};       /* not UTF-8 */
+  for (size_t k = 0; k < TH__ARRAY_SIZE(bad); k++) {
+    int64_t got = 0;
+    int rc = submit_as(db, "camden", bad[k], NULL, "Trees on the high street",
+                       &got);
+    TAP_OK(rc == TH_EINVAL && strstr(th_errmsg(db), "resident id"),
+           "id %zu refused: %s (%s)", k, th_err_name(rc), th_errmsg(db));
+    TAP_INT(vote(db, "camden", bad[k], id, 1), TH_EINVAL, "id %zu: no vote",
+            k);
+    TAP_INT(th_idea_withdraw(db, "camden", &(th_who){.resident = bad[k]}, id),
+            TH_EINVAL, "id %zu: cannot withdraw alice's idea", k);
+    char *json = NULL;
+    TAP_INT(th_resident_export(db, "camden", bad[k], &json), TH_EINVAL,
+            "id %zu: no export", k);
+    th_free(json);
+    TAP_INT(th_resident_erase(db, "camden", bad[k], NULL), TH_EINVAL,
+            "id %zu: no erasure", k);
+  }
+  TAP_INT(status_of(db, "camden", id), TH_PUBLISHED, "alice's idea stands");
+  TAP_INT(submit_as(db, "camden", "alice smith", NULL, "Benches", &id),
+          TH_RECORDED, "a space inside an id is part of it");
+  TAP_INT(submit_as(db, "camden", "\xc3\xa5lice", NULL, "Benches", &id),
+          TH_RECORDED, "non-ASCII letters are fine");
+  th_close(db);
+}
+
 int main(void) {
   test_names();
   test_submit_validation();
@@ -965,5 +1007,6 @@ int main(void) {
   test_moderate();
   test_merge();
   test_withdraw();
+  test_resident_ids();
   return tap_done();
 }

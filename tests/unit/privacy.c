@@ -92,9 +92,13 @@ static void test_pseudonyms(void) {
   th_who r = {.resident = "resident-42"};
   TAP_INT(th__pseudonym(k1, &r, a, &kind), TH_OK, "resident pseudonym");
   TAP_INT(kind, 0, "kind resident");
+  /* Never trimmed into another resident's id (issue 12). */
   th_who r2 = {.resident = "  resident-42\t"};
-  th__pseudonym(k1, &r2, b, &kind);
-  TAP_OK(memcmp(a, b, 16) == 0, "surrounding white space ignored");
+  TAP_INT(th__pseudonym(k1, &r2, b, &kind), TH_EINVAL,
+          "surrounding white space refused, not trimmed");
+  th_who r3 = {.resident = "resident-42 "};
+  TAP_INT(th__pseudonym(k1, &r3, b, &kind), TH_EINVAL,
+          "a trailing space refused");
   th__pseudonym(k2, &r, c, &kind);
   TAP_OK(memcmp(a, c, 16) != 0, "another consultation's key: unlinkable");
   th_who d = {.ip = "198.51.100.7", .user_agent = "UA"};

@@ -72,8 +72,8 @@ static void test_basic(void) {
   TAP_OK(counts_are(&c, 1, 0, 0, 0, 1), "1 up, mine +1");
   TAP_INT(rvote(db, "camden", "r1", a, 1, &c), TH_DUPLICATE, "r1 up again");
   TAP_OK(counts_are(&c, 1, 0, 0, 0, 1), "still 1 up");
-  TAP_INT(rvote(db, "camden", " r1 ", a, 1, &c), TH_DUPLICATE,
-          "white space around the id: the same resident");
+  TAP_INT(rvote(db, "camden", " r1 ", a, 1, &c), TH_EINVAL,
+          "white space around the id: refused, never trimmed into r1");
   TAP_INT(rvote(db, "camden", "R1", a, 1, &c), TH_RECORDED,
           "resident ids are case-sensitive: R1 is another");
   TAP_INT(rvote(db, "camden", "r2", a, -1, &c), TH_RECORDED, "r2 down");
