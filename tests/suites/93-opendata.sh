@@ -3,6 +3,8 @@
 # ideas.csv over hand-made data (tests/opendata/fixture.c, built here against
 # libthcore.a), compared with CSV files worked out by hand
 # (tests/opendata/expected/, explained in tests/opendata/README.md).
+# test_spreadsheets opens every CSV file the server serves (these and the
+# staff exports) in LibreOffice with each common separator: no formulas.
 set -uo pipefail
 : "${TH_SRC:?}" "${TH_BUILD:?}"
 tmp=$(mktemp -d /tmp/townhall-93.XXXXXX)
@@ -16,4 +18,4 @@ fi
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 export TH_OPENDATA_FIXTURE="$tmp/fixture" PYTHONPATH="$TH_SRC/tests/opendata:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1
 cd "$TH_SRC/tests/opendata"
-exec "$PY" ../api/tap.py test_opendata test_recovery
+exec "$PY" ../api/tap.py test_opendata test_recovery test_spreadsheets
