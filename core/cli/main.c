@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,36 +33,128 @@
 static const char *opt_db;
 static const char *opt_key;
 
+/* Each command's usage, as `townhall COMMAND --help` prints it; `townhall
+ * --help` prints them all. */
+static const struct {
+  const char *name;
+  const char *text;
+} usages[] = {
+    {"serve",
+     "  serve [--listen HOST:PORT] [--demo] [--trusted-proxy CIDR]...\n"
+     "        [--max-body BYTES] [--max-header BYTES] [--max-connections N]\n"
+     "        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
+     "        [--body-min-rate BYTES_PER_S]\n"
+     "        [--loops N] [--rate-limit N] [--rate-limit-page N]\n"
+     "        [--batch-max N] [--min-form-seconds N]\n"
+     "        [--synchronous full|normal] [--purge-interval SECONDS]\n"
+     "        [--log-level error|warning|info|debug]\n"},
+    {"site",
+     "  site add SLUG --name NAME [--origin ORIGIN]... [--anonymous]\n"
+     "        [--moderate] [--keep-param NAME]... [--generate-secret]\n"
+     "  site list\n"
+     "  site secret SLUG (--generate | --from-file FILE)\n"},
+    {"token",
+     "  token create --role moderator|councillor|admin --label TEXT\n"
+     "        [--site SLUG] [--days N]\n"
+     "  token revoke ID\n"
+     "  token list\n"},
+    {"migrate",
+     "  migrate                       (takes a backup first if the schema changes)\n"},
+    {"backup",
+     "  backup DEST                   (a consistent copy, even while serving)\n"},
+    {"key",
+     "  key rotate NEW_KEY_FILE       (server stopped; takes a backup first;\n"
+     "                                revokes every staff token)\n"},
+    {"purge", "  purge                         (apply retention settings now)\n"},
+    {"version", "  version\n"},
+    {"help", "  help [COMMAND]                (this text, or one command's)\n"},
+};
+
+static const char usage_common[] =
+    "every command: --db PATH (default ./townhall.db or $TOWNHALL_DB),\n"
+    "               --key-file PATH (default PATH.key or $TOWNHALL_KEY_FILE),\n"
+    "               --help, -h (its usage)\n";
+
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: townhall COMMAND [options]\n"
-          "\n"
-          "commands:\n"
-          "  serve [--listen HOST:PORT] [--demo] [--trusted-proxy CIDR]...\n"
-          "        [--max-body BYTES] [--max-header BYTES] [--max-connections N]\n"
-          "        [--header-timeout MS] [--body-timeout MS] [--idle-timeout MS]\n"
-          "        [--body-min-rate BYTES_PER_S]\n"
-          "        [--loops N] [--rate-limit N] [--rate-limit-page N]\n"
-          "        [--batch-max N]\n"
-          "        [--synchronous full|normal] [--purge-interval SECONDS]\n"
-          "        [--log-level error|warning|info|debug]\n"
-          "  site add SLUG --name NAME [--origin ORIGIN]... [--anonymous]\n"
-          "        [--moderate] [--keep-param NAME]... [--generate-secret]\n"
-          "  site list\n"
-          "  site secret SLUG (--generate | --from-file FILE)\n"
-          "  token create --role moderator|councillor|admin --label TEXT\n"
-          "        [--site SLUG] [--days N]\n"
-          "  token revoke ID\n"
-          "  token list\n"
-          "  migrate                       (takes a backup first if the schema changes)\n"
-          "  backup DEST                   (a consistent copy, even while serving)\n"
-          "  key rotate NEW_KEY_FILE       (server stopped; takes a backup first;\n"
-          "                                revokes every staff token)\n"
-          "  purge\n"
-          "  version\n"
-          "\n"
-          "every command: --db PATH (default ./townhall.db or $TOWNHALL_DB),\n"
-          "               --key-file PATH (default PATH.key or $TOWNHALL_KEY_FILE)\n");
+  fprintf(f, "usage: townhall COMMAND [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++)
+    fputs(usages[i].text, f);
+  fprintf(f, "\n%s", usage_common);
+}
+
+/* The command being run ("serve", "site", ...): whose usage --help and a
+ * bad option print. */
+static const char *command = "";
+
+/* One command's usage; every command's for one townhall does not have. */
+static void command_usage(FILE *f, const char *name) {
+  for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++)
+    if (strcmp(usages[i].name, name) == 0) {
+      fprintf(f, "usage:\n%s\n%s", usages[i].text, usage_common);
+      return;
+    }
+  usage(f);
+}
+
+/* A command's subcommands are the words its usage lists after its name
+ * ("  site add SLUG ..."): one that is not documented there is refused
+ * before anything is opened. */
+static bool is_subcommand(const char *cmd, const char *sub) {
+  char line[128];
+  snprintf(line, sizeof line, "  %s %s", cmd, sub);
+  size_t n = strlen(line);
+  for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
+    if (strcmp(usages[i].name, cmd) != 0)
+      continue;
+    for (const char *t = usages[i].text; (t = strstr(t, line)) != NULL; t++)
+      if ((t == usages[i].text || t[-1] == '\n') &&
+          (t[n] == ' ' || t[n] == '\n'))
+        return sub[0] != '\0' && strchr(sub, ' ') == NULL;
+  }
+  return false;
+}
+
+/* site, token, key: commands whose usage names subcommands. */
+static bool has_subcommands(const char *cmd) {
+  for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
+    if (strcmp(usages[i].name, cmd) != 0)
+      continue;
+    size_t n = strlen(cmd);
+    const char *t = usages[i].text + 2 + n;
+    return t[0] == ' ' && t[1] >= 'a' && t[1] <= 'z';
+  }
+  return false;
+}
+
+static bool is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* getopt_long for every command: the next option, or -1 after the last.
+ * --help and -h print the command's usage to standard output and exit 0;
+ * an option the command does not know, or one missing its value, prints
+ * what was wrong and the usage to standard error and exits 2 (getopt's
+ * own messages would not say which command, nor how to get help). Called
+ * before anything is opened, so exiting leaves nothing behind. */
+static int next_option(int argc, char **argv, const struct option *longs) {
+  opterr = 0;
+  int c = getopt_long(argc, argv, ":", longs, NULL);
+  if (c != '?' && c != ':')
+    return c;
+  const char *arg = argv[optind - 1];
+  if (c == '?' && (optopt == 'h' || is_help(arg))) {
+    command_usage(stdout, command);
+    exit(fflush(stdout) == 0 ? 0 : 1);
+  }
+  if (c == ':')
+    fprintf(stderr, "townhall %s: option %s needs a value\n", command, arg);
+  else if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+    fprintf(stderr, "townhall %s: unknown option -%c\n", command, optopt);
+  else
+    fprintf(stderr, "townhall %s: unknown option %s\n", command, arg);
+  fputc('\n', stderr);
+  command_usage(stderr, command);
+  exit(2);
 }
 
 static int fail(th_db *db, int rc, const char *what) {
@@ -256,7 +349,7 @@ static int cmd_serve(int argc, char **argv) {
   int port = 8080, demo = 0, sync = 2;
   char proxies[1024] = "";
   int c;
-  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+  while ((c = next_option(argc, argv, longs)) != -1) {
     switch (c) {
     case 'l':
       if (parse_listen(optarg, host, sizeof host, &port) < 0) {
@@ -333,7 +426,7 @@ static int cmd_serve(int argc, char **argv) {
     case 'd': opt_db = optarg; break;
     case 'k': opt_key = optarg; break;
     default:
-      usage(stderr);
+      command_usage(stderr, command);
       return 2;
     }
   }
@@ -397,7 +490,7 @@ static int cmd_serve(int argc, char **argv) {
 
 static int cmd_site(int argc, char **argv) {
   if (argc < 2) {
-    usage(stderr);
+    command_usage(stderr, command);
     return 2;
   }
   const char *sub = argv[1];
@@ -414,7 +507,7 @@ static int cmd_site(int argc, char **argv) {
   const char *secret_file = NULL;
   optind = 2;
   int c;
-  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+  while ((c = next_option(argc, argv, longs)) != -1) {
     switch (c) {
     case 'n': s.name = optarg; break;
     case 'o':
@@ -435,7 +528,7 @@ static int cmd_site(int argc, char **argv) {
     case 'F': secret_file = optarg; break;
     case 'd': opt_db = optarg; break;
     case 'k': opt_key = optarg; break;
-    default: usage(stderr); return 2;
+    default: command_usage(stderr, command); return 2;
     }
   }
   int rc;
@@ -468,7 +561,7 @@ static int cmd_site(int argc, char **argv) {
     s.slug = argv[optind];
     gen = gen || secret_file == NULL;
   } else {
-    usage(stderr);
+    command_usage(stderr, command);
     status = 2;
   }
   if (status == 0 && s.slug && (gen || secret_file)) {
@@ -504,7 +597,7 @@ static int cmd_site(int argc, char **argv) {
 
 static int cmd_token(int argc, char **argv) {
   if (argc < 2) {
-    usage(stderr);
+    command_usage(stderr, command);
     return 2;
   }
   const char *sub = argv[1];
@@ -516,7 +609,7 @@ static int cmd_token(int argc, char **argv) {
   int days = 90;
   optind = 2;
   int c;
-  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+  while ((c = next_option(argc, argv, longs)) != -1) {
     switch (c) {
     case 'r': role = optarg; break;
     case 'l': label = optarg; break;
@@ -529,7 +622,7 @@ static int cmd_token(int argc, char **argv) {
       break;
     case 'd': opt_db = optarg; break;
     case 'k': opt_key = optarg; break;
-    default: usage(stderr); return 2;
+    default: command_usage(stderr, command); return 2;
     }
   }
   int rc;
@@ -574,7 +667,7 @@ static int cmd_token(int argc, char **argv) {
     }
     th_token_list_free(l);
   } else {
-    usage(stderr);
+    command_usage(stderr, command);
     status = 2;
   }
   th_close(db);
@@ -586,13 +679,13 @@ static int parse_common(int argc, char **argv) {
       {"db", 1, 0, 'd'}, {"key-file", 1, 0, 'k'}, {0, 0, 0, 0}};
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+  while ((c = next_option(argc, argv, longs)) != -1) {
     if (c == 'd')
       opt_db = optarg;
     else if (c == 'k')
       opt_key = optarg;
     else {
-      usage(stderr);
+      command_usage(stderr, command);
       return -1;
     }
   }
@@ -600,8 +693,11 @@ static int parse_common(int argc, char **argv) {
 }
 
 static int cmd_backup(int argc, char **argv) {
-  if (parse_common(argc, argv) < 0 || optind >= argc) {
-    usage(stderr);
+  if (parse_common(argc, argv) < 0)
+    return 2;
+  if (optind >= argc) {
+    fprintf(stderr, "townhall backup: where to? (DEST)\n\n");
+    command_usage(stderr, command);
     return 2;
   }
   int rc;
@@ -653,7 +749,7 @@ static int cmd_migrate(int argc, char **argv) {
 static int cmd_key(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "rotate") != 0 ||
       parse_common(argc - 1, argv + 1) < 0 || optind + 1 != argc - 1) {
-    usage(stderr);
+    command_usage(stderr, command);
     return 2;
   }
   const char *new_key = argv[1 + optind];
@@ -721,12 +817,44 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   argc--;
   argv++;
-  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-    printf("townhall %s\n", th_version_string());
-    return 0;
+  if (strcmp(cmd, "help") == 0 || is_help(cmd)) {
+    if (argc > 1)
+      command_usage(stdout, argv[1]);
+    else
+      usage(stdout);
+    return fflush(stdout) == 0 ? 0 : 1;
   }
-  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
-    usage(stdout);
+  if (strcmp(cmd, "--version") == 0)
+    cmd = "version";
+  bool known = false;
+  for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++)
+    known = known || strcmp(usages[i].name, cmd) == 0;
+  if (!known) {
+    fprintf(stderr, "townhall: unknown command %s\n\n", cmd);
+    usage(stderr);
+    return 2;
+  }
+  command = cmd;
+  /* `townhall site --help`: before a command looks for its subcommand. */
+  if (argc > 1 && is_help(argv[1])) {
+    command_usage(stdout, cmd);
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
+  if (has_subcommands(cmd) && (argc < 2 || !is_subcommand(cmd, argv[1]))) {
+    if (argc < 2 || argv[1][0] == '-')
+      fprintf(stderr, "townhall %s: which %s command?\n\n", cmd, cmd);
+    else
+      fprintf(stderr, "townhall %s: unknown command %s\n\n", cmd, argv[1]);
+    command_usage(stderr, cmd);
+    return 2;
+  }
+  if (strcmp(cmd, "version") == 0) {
+    if (argc > 1) {
+      fprintf(stderr, "townhall version: unexpected argument %s\n\n", argv[1]);
+      command_usage(stderr, cmd);
+      return 2;
+    }
+    printf("townhall %s\n", th_version_string());
     return 0;
   }
   if (sodium_init() < 0)
@@ -745,7 +873,6 @@ int main(int argc, char **argv) {
     return cmd_backup(argc, argv);
   if (strcmp(cmd, "key") == 0)
     return cmd_key(argc, argv);
-  fprintf(stderr, "townhall: unknown command %s\n", cmd);
-  usage(stderr);
+  usage(stderr); /* a command in the table that main does not run */
   return 2;
 }

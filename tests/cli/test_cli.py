@@ -1,0 +1,144 @@
+"""The `townhall` command's usage, for every command and subcommand.
+
+The commands are read from `townhall --help` itself, so a command added
+to the usage is checked here without a change to this file:
+
+  - COMMAND [SUB] --help and -h print that command's usage on standard
+    output and exit 0, touching nothing (no database appears);
+  - an option the command does not know, or one missing its value, says
+    so on standard error with the usage, and exits 2, touching nothing;
+  - an unknown command or subcommand is refused the same way.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+SRC = os.environ.get("TH_SRC") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
+BIN = os.environ.get("TH_BIN") or os.path.join(BUILD, "townhall")
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.cwd = tempfile.mkdtemp(prefix="townhall-cli-")
+
+    def tearDown(self):
+        shutil.rmtree(self.cwd, ignore_errors=True)
+
+    def townhall(self, *args):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TOWNHALL_DB", "TOWNHALL_KEY_FILE")}
+        return subprocess.run([BIN, *args], cwd=self.cwd, env=env,
+                              capture_output=True, text=True, timeout=30)
+
+    def commands(self):
+        """[(command, subcommand or None)] from `townhall --help`."""
+        out = self.townhall("--help").stdout
+        found = []
+        for line in out.splitlines():
+            m = re.match(r"^  ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?(?=\s|$)",
+                         line)
+            if m and (m.group(1), m.group(2)) not in found:
+                found.append((m.group(1), m.group(2)))
+        return found
+
+    def assertNothingMade(self, what):
+        self.assertEqual(os.listdir(self.cwd), [],
+                         f"{what} left files behind")
+
+    def test_the_usage_lists_the_commands(self):
+        r = self.townhall("--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        found = self.commands()
+        for want in [("serve", None), ("site", "add"), ("site", "list"),
+                     ("site", "secret"), ("token", "create"),
+                     ("token", "revoke"), ("token", "list"),
+                     ("migrate", None), ("backup", None), ("key", "rotate"),
+                     ("purge", None), ("version", None)]:
+            self.assertIn(want, found)
+
+    def test_help_for_every_command_and_subcommand(self):
+        words = set()
+        for cmd, sub in self.commands():
+            words.add((cmd,))
+            if sub:
+                words.add((cmd, sub))
+        for w in sorted(words):
+            for flag in ("--help", "-h"):
+                with self.subTest(" ".join(w + (flag,))):
+                    r = self.townhall(*w, flag)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertEqual(r.stderr, "")
+                    self.assertTrue(r.stdout.startswith("usage:"), r.stdout)
+                    self.assertIn(f"  {w[0]}", r.stdout)
+                    if len(w) == 2:
+                        self.assertIn(f"  {w[0]} {w[1]}", r.stdout)
+                    self.assertNothingMade(" ".join(w + (flag,)))
+        # Every command's usage under the global one; `help COMMAND` too.
+        for args in (["help"], ["-h"], ["help", "serve"]):
+            r = self.townhall(*args)
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn("serve [--listen HOST:PORT]", r.stdout)
+
+    def test_help_after_other_options(self):
+        r = self.townhall("serve", "--listen", "127.0.0.1:0", "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--listen HOST:PORT", r.stdout)
+        self.assertNothingMade("serve --listen ... --help")
+
+    def test_unknown_option_for_every_command_and_subcommand(self):
+        for cmd, sub in self.commands():
+            if cmd == "help":
+                continue
+            w = [cmd] + ([sub] if sub else [])
+            for bad, said in (("--no-such-option",
+                               "unknown option --no-such-option"),
+                              ("-Q", "unknown option -Q")):
+                with self.subTest(" ".join(w + [bad])):
+                    r = self.townhall(*w, bad)
+                    self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                    self.assertEqual(r.stdout, "")
+                    if cmd != "version":  # takes no arguments at all
+                        self.assertIn(f"townhall {cmd}: {said}", r.stderr)
+                    self.assertIn("usage:", r.stderr)
+                    self.assertIn(f"  {cmd}", r.stderr)
+                    self.assertNothingMade(" ".join(w + [bad]))
+
+    def test_missing_value(self):
+        r = self.townhall("serve", "--listen")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("townhall serve: option --listen needs a value",
+                      r.stderr)
+        self.assertIn("usage:", r.stderr)
+        self.assertNothingMade("serve --listen")
+
+    def test_unknown_commands(self):
+        for args, said in ((["frobnicate"], "townhall: unknown command "
+                            "frobnicate"),
+                           (["site", "frobnicate"],
+                            "townhall site: unknown command frobnicate"),
+                           (["site"], "townhall site: which site command?"),
+                           (["token", "--role", "admin"],
+                            "townhall token: which token command?"),
+                           (["key"], "townhall key: which key command?"),
+                           (["backup"], "townhall backup: where to?")):
+            with self.subTest(" ".join(args)):
+                r = self.townhall(*args)
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(said, r.stderr)
+                self.assertIn("usage:", r.stderr)
+                self.assertNothingMade(" ".join(args))
+
+    def test_version(self):
+        r = self.townhall("version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^townhall \d+\.\d+\.\d+")
+        self.assertEqual(self.townhall("--version").stdout, r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
