@@ -266,25 +266,39 @@ static int demo_setup(th_db *db, int port) {
                        TH_UNDER_REVIEW,
                        "Highways officers will survey the crossing this month.");
   }
-  char *token = NULL;
-  int64_t id = 0;
-  int rc = th_token_create(db, "townhall serve --demo", "demo",
-                           TH_ROLE_ADMIN, "demo councillor",
-                           th_now(db) + 86400000, &token, &id);
-  if (rc < 0)
-    return fail(db, rc, "creating the demo token");
+  /* One staff token per role, each named for what it is: the dashboard
+   * shows a moderator, a councillor and an admin different things. */
+  static const int roles[] = {TH_ROLE_MODERATOR, TH_ROLE_COUNCILLOR,
+                              TH_ROLE_ADMIN};
+  char *tokens[3] = {NULL, NULL, NULL};
+  for (int i = 0; i < 3; i++) {
+    char label[48];
+    int64_t id = 0;
+    snprintf(label, sizeof label, "demo %s", th_role_name(roles[i]));
+    int rc = th_token_create(db, "townhall serve --demo", "demo", roles[i],
+                             label, th_now(db) + 86400000, &tokens[i], &id);
+    if (rc < 0) {
+      for (int k = 0; k < i; k++)
+        th_free(tokens[k]);
+      return fail(db, rc, "creating the demo tokens");
+    }
+  }
   /* A resident JWT for trying the demo with curl, valid for an hour. */
   char *jwt = NULL;
   th_resident_token(db, "demo", "demo-resident-you", 3600, &jwt);
   printf("townhall demo: http://127.0.0.1:%d/\n"
-         "  site:               demo\n"
-         "  councillor token:   %s\n"
-         "  a resident's JWT:   %s\n"
+         "  site:               demo\n",
+         port);
+  for (int i = 0; i < 3; i++)
+    printf("  %s token:%*s%s\n", th_role_name(roles[i]),
+           (int)(13 - strlen(th_role_name(roles[i]))), "", tokens[i]);
+  printf("  a resident's JWT:   %s\n"
          "  try:  curl -s http://127.0.0.1:%d/v1/sites/demo/ideas?sort=top\n",
-         port, token, jwt ? jwt : "(none)", port);
+         jwt ? jwt : "(none)", port);
   if (fflush(stdout) != 0)
     perror("townhall: writing the demo banner");
-  th_free(token);
+  for (int i = 0; i < 3; i++)
+    th_free(tokens[i]);
   th_free(jwt);
   return 0;
 }

@@ -79,7 +79,7 @@ let port = 0;
 let BASE = '';   // http://127.0.0.1:PORT: townhall, and one origin of the demo site
 let OTHER = '';  // http://localhost:PORT: the demo site's other origin, our "council"
 let VER = '';
-let staff = '';  // the demo councillor's token
+let staff = '';  // the demo admin's token (townhall serve --demo prints one per role)
 let resident = ''; // a demo resident's JWT
 let modStaff = ''; // a token for the moderated site
 
@@ -114,7 +114,7 @@ async function startServer() {
   const t0 = Date.now();
   for (;;) {
     if (server.exitCode != null) throw new Error('townhall serve exited: ' + out);
-    const m = out.match(/councillor token:\s+(\S+)/);
+    const m = out.match(/admin token:\s+(\S+)/);
     const j = out.match(/resident's JWT:\s+(\S+)/);
     if (m && j) {
       try {

@@ -8,6 +8,9 @@ to the usage is checked here without a change to this file:
   - an option the command does not know, or one missing its value, says
     so on standard error with the usage, and exits 2, touching nothing;
   - an unknown command or subcommand is refused the same way.
+
+And `townhall serve --demo` prints one staff token per role, each named
+for the role it has.
 """
 import os
 import re
@@ -15,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 SRC = os.environ.get("TH_SRC") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -138,6 +143,55 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"^townhall \d+\.\d+\.\d+")
         self.assertEqual(self.townhall("--version").stdout, r.stdout)
+
+
+class Demo(unittest.TestCase):
+    def test_one_token_per_role_named_for_it(self):
+        d = tempfile.mkdtemp(prefix="townhall-cli-demo-",
+                             dir=os.environ.get("TH_ARTIFACTS"))
+        db = os.path.join(d, "townhall.db")
+        proc = subprocess.Popen([BIN, "serve", "--demo", "--listen",
+                                 "127.0.0.1:0", "--db", db, "--log-level",
+                                 "error"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        try:
+            banner = []
+            for line in proc.stdout:
+                banner.append(line)
+                if line.lstrip().startswith("try:"):
+                    break
+            text = "".join(banner)
+            port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", text)[1])
+            named = dict(re.findall(r"^  (\w+) token:\s+(th_\S+)$", text,
+                                    re.M))
+            self.assertEqual(sorted(named),
+                             ["admin", "councillor", "moderator"], text)
+            self.assertNotIn("councillor token:   " + named["admin"], text)
+            # The role the database gives each token (th_ID_...).
+            listed = subprocess.run([BIN, "token", "list", "--db", db],
+                                    capture_output=True, text=True).stdout
+            roles = {row.split("\t")[0]: row.split("\t")[2]
+                     for row in listed.splitlines()}
+            for role, token in named.items():
+                self.assertEqual(roles[token.split("_")[1]], role, listed)
+
+            # And the server agrees: only the admin reads the audit log.
+            def audit(token):
+                req = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/sites/demo/audit",
+                    headers={"Authorization": "Bearer " + token})
+                try:
+                    return urllib.request.urlopen(req, timeout=10).status
+                except urllib.error.HTTPError as e:
+                    return e.code
+            self.assertEqual({r: audit(t) for r, t in named.items()},
+                             {"admin": 200, "councillor": 403,
+                              "moderator": 403})
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            if not os.environ.get("TH_ARTIFACTS"):
+                shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
