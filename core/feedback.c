@@ -113,10 +113,33 @@ static int th__page_store(th_db *db, const th__page *p, int64_t day) {
   return th__step_done(db, st, "updating page counters");
 }
 
-/* Normalises a page URL for a site and checks it is on one of its origins. */
+/* Normalises a page URL for a site and checks it is on one of its origins.
+ *
+ * Its path and kept query values are scrubbed like free text, because
+ * sites put people in them ("/users/canary@example.org/profile") and the
+ * page is published in open/feedback.csv. Scrubbed rather than refused:
+ * the widget sends the address of the page it is on, which the resident
+ * did not choose and cannot change, and their answer about the page is as
+ * good as anyone's. Lookups (summaries, comments) go through here too, so
+ * the page as the browser shows it finds its scrubbed row. */
 static int th__page_url(th_db *db, const th__site_row *site, const char *page,
                         char **url) {
   int rc = th_url_normalize(page, site->keep_params, url);
+  if (rc == TH_OK) {
+    char *scrubbed = NULL;
+    rc = th__url_scrub(*url, &scrubbed);
+    if (rc == TH_OK && strcmp(scrubbed, *url) != 0) {
+      /* Normalised again: a changed query value may sort elsewhere, and a
+       * stored URL given back must find itself. */
+      free(*url);
+      rc = th_url_normalize(scrubbed, site->keep_params, url);
+    }
+    if (rc != TH_OK) {
+      free(*url);
+      *url = NULL;
+    }
+    free(scrubbed);
+  }
   if (rc == TH_ETOOLONG)
     return th__err(db, rc, "page URL is longer than 2048 bytes");
   if (rc == TH_ENOMEM)

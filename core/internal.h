@@ -234,6 +234,12 @@ size_t th__visible_count(const char *s, size_t len);
 bool th__origin_listed(const char *list, const char *origin, size_t len);
 /* The origin of a normalised URL: its length in bytes. */
 size_t th__url_origin_len(const char *url);
+/* A URL made by th_url_normalize with the personal data th_redact finds in
+ * its path segments and kept query values replaced by the placeholder,
+ * percent-encoded ("/users/%5Bemail%5D/profile"); the rest as it was. Run
+ * th_url_normalize on the result again to sort the query as it sorts it.
+ * *out freed with free. TH_OK, TH_ENOMEM. */
+int th__url_scrub(const char *url, char **out);
 
 /* ---- the redactor (redact.c) --------------------------------------------- */
 

@@ -467,6 +467,117 @@ oom:
   return TH_ENOMEM;
 }
 
+/* ---- personal data in page URLs ------------------------------------------ */
+
+/* Characters a scrubbed part writes as they are: the unreserved ones and
+ * the sub-delimiters that mean the same in a path segment and a query
+ * value. '&', ';', '=', '+', '/', '?' and '%' of the part's own text are
+ * encoded, so the part stays one part. */
+static bool th__scrub_literal(unsigned char c) {
+  return th__unreserved(c) || (c != '\0' && strchr("!$'()*,:@", c) != NULL);
+}
+
+static bool th__digit_or_at(char c) {
+  return (c >= '0' && c <= '9') || c == '@' || c == '%';
+}
+
+/* Appends one part of a normalised URL (a path segment, or a kept query
+ * value), s[0..n), scrubbed: its text, percent-decoded ('+' read as a space
+ * in a query value), goes through th_redact; if nothing is found the part
+ * is appended as it was, else the redacted text is encoded again, so that
+ * "canary%40example.org" becomes "%5Bemail%5D". The escapes %00 and %25
+ * are not decoded (a NUL would end the text, a '%' would read as the start
+ * of an escape), so they come out as they were. */
+static int th__scrub_part(th__sbuf *b, const char *s, size_t n, bool query) {
+  static const char hex[] = "0123456789ABCDEF";
+  /* Everything the redactor finds holds a digit or an '@' (or, encoded,
+   * a '%'; non-ASCII text is encoded too): most parts have none. */
+  size_t k = 0;
+  while (k < n && !th__digit_or_at(s[k]))
+    k++;
+  if (k == n) {
+    th__sbuf_put(b, s, n);
+    return TH_OK;
+  }
+  th__sbuf d = {0};
+  th__sbuf_reserve(&d, n);
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%' && i + 2 < n &&
+        th__hex_digit(s[i + 1]) >= 0 && th__hex_digit(s[i + 2]) >= 0) {
+      int v = th__hex_digit(s[i + 1]) * 16 + th__hex_digit(s[i + 2]);
+      if (v == 0 || v == '%')
+        th__sbuf_put(&d, s + i, 3);
+      else
+        th__sbuf_putc(&d, (char)v);
+      i += 2;
+    } else {
+      th__sbuf_putc(&d, query && s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  th__sbuf_put(&d, "", 0);
+  char *r = NULL;
+  int rc = d.oom ? TH_ENOMEM : th_redact(d.p, &r);
+  if (rc == TH_OK && strcmp(r, d.p) == 0) {
+    th__sbuf_put(b, s, n);
+  } else if (rc == TH_OK) {
+    for (const char *p = r; *p; p++) {
+      unsigned char c = (unsigned char)*p;
+      if (c == '%' && th__hex_digit(p[1]) >= 0 && th__hex_digit(p[2]) >= 0) {
+        th__sbuf_put(b, p, 3); /* a %00 or %25 kept above */
+        p += 2;
+      } else if (th__scrub_literal(c)) {
+        th__sbuf_putc(b, (char)c);
+      } else {
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        th__sbuf_put(b, e, 3);
+      }
+    }
+  }
+  free(r);
+  th__sbuf_free(&d);
+  return rc;
+}
+
+int th__url_scrub(const char *url, char **out) {
+  *out = NULL;
+  size_t len = strlen(url);
+  size_t i = th__url_origin_len(url);
+  th__sbuf b = {0};
+  th__sbuf_put(&b, url, i);
+  int rc = TH_OK;
+  /* The path, one segment at a time: a match never spans a '/'. */
+  while (rc == TH_OK && i < len && url[i] == '/') {
+    th__sbuf_putc(&b, '/');
+    size_t e = ++i;
+    while (e < len && url[e] != '/' && url[e] != '?')
+      e++;
+    rc = th__scrub_part(&b, url + i, e - i, false);
+    i = e;
+  }
+  /* Kept query parameters: their values (their names are the site's). */
+  while (rc == TH_OK && i < len && (url[i] == '?' || url[i] == '&')) {
+    th__sbuf_putc(&b, url[i]);
+    size_t e = ++i;
+    while (e < len && url[e] != '&')
+      e++;
+    const char *eq = memchr(url + i, '=', e - i);
+    size_t v = eq ? (size_t)(eq - url) + 1 : i;
+    th__sbuf_put(&b, url + i, v - i);
+    rc = th__scrub_part(&b, url + v, e - v, true);
+    i = e;
+  }
+  if (rc == TH_OK && i < len) /* not what th_url_normalize makes */
+    th__sbuf_put(&b, url + i, len - i);
+  if (rc == TH_OK && b.oom)
+    rc = TH_ENOMEM;
+  if (rc != TH_OK) {
+    free(b.p);
+    return rc;
+  }
+  *out = b.p;
+  return TH_OK;
+}
+
 size_t th__url_origin_len(const char *url) {
   const char *p = strstr(url, "://");
   if (p == NULL)

@@ -581,7 +581,9 @@ typedef struct th_feedback {
  * answer of its own (no two people's answers are ever merged), unless it
  * is a retry of an earlier call (below). The URL is normalised
  * (th_url_normalize) and must be on one of the site's origins, if it has
- * any; the comment is scrubbed (th_redact).
+ * any; its path and kept query values are scrubbed like the comment
+ * (th_redact), the placeholder percent-encoded ("/users/%5Bemail%5D"), and
+ * lookups by page (th_feedback_summary, ...) scrub the same way.
  *
  * `who` is the device (who->ip, who->user_agent; who->resident is ignored:
  * feedback is anonymous), used only to tell a retry from a stranger; it may

@@ -394,6 +394,46 @@ class Api(unittest.TestCase):
         self.assertEqual(rows[0][0], "page")
         self.assertTrue(any(row[0] == PAGE + "/worst" for row in rows[1:]))
 
+    def test_page_paths_scrubbed(self):
+        # Sites put people in their paths; the page is listed to staff and
+        # published in open/feedback.csv, so its path is scrubbed like free
+        # text (docs/privacy.md), with the placeholder percent-encoded.
+        raw = ORIGIN + "/users/canary-path@example.org/profile"
+        stored = ORIGIN + "/users/%5Bemail%5D/profile"
+        r = self.post_feedback({"page": raw, "useful": False}, "paths/1")
+        self.assertEqual(r.status, 201, r)
+        r = self.post_feedback({"page": ORIGIN + "/users/canary-path%40example.org/profile",
+                                "useful": False}, "paths/2")
+        self.assertEqual(r.status, 201, r)
+        doc = self.exact(raw)
+        self.assertEqual((doc["page"], doc["no"]), (stored, 2), doc)
+        self.assertEqual(self.exact(stored)["no"], 2, "the stored address finds itself")
+        pages = []
+        cursor = None
+        for _ in range(100):
+            url = f"/v1/sites/{SITE}/feedback/pages?limit=100"
+            if cursor:
+                url += "&cursor=" + Q(cursor)
+            doc = self.call("GET", url, token=self.moderator).json()
+            pages += [p["page"] for p in doc["items"]]
+            cursor = doc["next_cursor"]
+            if not cursor:
+                break
+        self.assertIn(stored, pages)
+        r = self.call("GET", f"/v1/sites/{SITE}/feedback/pages?format=csv",
+                      token=self.moderator)
+        text = r.body.decode("utf-8-sig")
+        self.assertIn(stored, text)
+        for where in [" ".join(pages), text]:
+            self.assertNotIn("canary-path", where)
+        # Not in any byte the server wrote: database, WAL, log.
+        for suffix in ("", "-wal"):
+            path = self.server.db + suffix
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    self.assertNotIn(b"canary-path", f.read(), path)
+        self.assertNotIn("canary-path", self.server.log_text())
+
     # ---- consultations ------------------------------------------------------
 
     def test_consultations(self):

@@ -741,8 +741,72 @@ static void test_pages(void) {
   th_close(db);
 }
 
+/* A page's path and kept query values are scrubbed like free text: the
+ * address is published (open/feedback.csv, the staff lists), and sites put
+ * people in their paths. The page as the browser shows it still finds the
+ * scrubbed row, and the row found is the one whose address was stored. */
+static void test_page_paths(void) {
+  t_clock = T0;
+  th_db *db = t_open("paths.db");
+  t_site(db, "camden", 0, 0);
+  const char *raw = "https://www.camden.gov.uk/users/canary@example.org/profile";
+  const char *stored = "https://www.camden.gov.uk/users/%5Bemail%5D/profile";
+  TAP_INT(record(db, "camden", "192.0.2.1", raw, 1, 0, NULL), TH_RECORDED,
+          "an answer on a page whose path holds an address");
+  TAP_INT(record(db, "camden", "192.0.2.2",
+                 "https://www.camden.gov.uk/users/canary%40EXAMPLE.org/profile",
+                 0, 0, NULL),
+          TH_RECORDED, "the same address percent-encoded");
+  TAP_INT(record(db, "camden", "192.0.2.3",
+                 "https://www.camden.gov.uk/call/07700%20900461?x=1", 1, 0,
+                 NULL),
+          TH_RECORDED, "a phone number in a path");
+  th_page_list *l = NULL;
+  TAP_INT(th_feedback_pages(db, "camden", 10, NULL, &l), TH_OK, "pages");
+  int found = 0, leaked = 0;
+  for (size_t i = 0; l && i < l->count; i++) {
+    found += strcmp(l->items[i].page, stored) == 0 &&
+             l->items[i].yes == 1 && l->items[i].no == 1;
+    found += strcmp(l->items[i].page,
+                    "https://www.camden.gov.uk/call/%5Bphone%5D") == 0;
+    leaked += strstr(l->items[i].page, "canary") != NULL ||
+              strstr(l->items[i].page, "900461") != NULL;
+  }
+  TAP_INT(l ? (int)l->count : -1, 2, "two pages");
+  TAP_INT(found, 2, "listed with their paths scrubbed, one row each");
+  TAP_INT(leaked, 0, "nothing of the address or the number listed");
+  th_page_list_free(l);
+  th_page_summary *s = summary(db, "camden", raw);
+  TAP_OK(s && s->yes == 1 && s->no == 1 && strcmp(s->page, stored) == 0,
+         "the page as the browser shows it finds the scrubbed row");
+  th_page_summary_free(s);
+  s = summary(db, "camden", stored);
+  TAP_OK(s && s->yes == 1 && s->no == 1, "and so does the stored address");
+  th_page_summary_free(s);
+  /* Ordinary paths are kept as they are. */
+  const char *plain = "https://www.camden.gov.uk/2024/budget/section-3";
+  TAP_INT(record(db, "camden", "192.0.2.4", plain, 1, 0, NULL), TH_RECORDED,
+          "an ordinary path");
+  s = summary(db, "camden", plain);
+  TAP_STR(s ? s->page : NULL, plain, "kept as it was");
+  th_page_summary_free(s);
+  th_close(db);
+  /* The address is in no byte of the database or its WAL. */
+  static const char *const files[] = {"paths.db", "paths.db-wal"};
+  for (size_t f = 0; f < TH__ARRAY_SIZE(files); f++) {
+    size_t len = 0;
+    unsigned char *bytes = t_read_file(t_path(files[f]), &len);
+    TAP_OK(bytes == NULL ||
+               (!t_contains(bytes, len, "canary", 6) &&
+                !t_contains(bytes, len, "900461", 6)),
+           "%s holds neither the address nor the number", files[f]);
+    free(bytes);
+  }
+}
+
 int main(void) {
   test_validation();
+  test_page_paths();
   test_answers();
   test_retries();
   test_legacy();

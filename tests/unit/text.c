@@ -458,6 +458,65 @@ static void test_invisible_titles(void) {
   th_close(db);
 }
 
+/* ---- personal data in page URLs ------------------------------------------ */
+
+/* Normalises `in` (keeping `keep`), scrubs it, and compares with `want`;
+ * the result must be a fixed point of both. */
+static void scrub(const char *in, const char *keep, const char *want) {
+  char *norm = NULL, *out = NULL, *again = NULL, *out2 = NULL;
+  TAP_INT(th_url_normalize(in, keep, &norm), TH_OK, "normalise %s", in);
+  if (norm == NULL)
+    return;
+  TAP_INT(th__url_scrub(norm, &out), TH_OK, "scrub %s", norm);
+  TAP_STR(out, want, "scrubbed %s", in);
+  if (out && th_url_normalize(out, keep, &again) == TH_OK &&
+      th__url_scrub(again, &out2) == TH_OK)
+    TAP_STR(out2, out, "%s: normalising and scrubbing again change nothing",
+            out);
+  free(norm);
+  free(out);
+  free(again);
+  free(out2);
+}
+
+static void test_url_scrub(void) {
+  scrub("https://example.org/users/canary@example.org/profile", NULL,
+        "https://example.org/users/%5Bemail%5D/profile");
+  scrub("https://example.org/users/canary%40example.org/profile", NULL,
+        "https://example.org/users/%5Bemail%5D/profile");
+  scrub("https://example.org/users/canary%40example.org", NULL,
+        "https://example.org/users/%5Bemail%5D");
+  scrub("https://example.org/call/07700%20900461/", NULL,
+        "https://example.org/call/%5Bphone%5D/");
+  scrub("https://example.org/call/07700900461", NULL,
+        "https://example.org/call/%5Bphone%5D");
+  scrub("https://example.org/nhs/9434765919/letters", NULL,
+        "https://example.org/nhs/%5Bnhs%20number%5D/letters");
+  scrub("https://example.org/near/NW1%202DB", NULL,
+        "https://example.org/near/NW1%20%5Bpostcode%5D");
+  /* Kept query values are scrubbed too; their names, and what was not
+   * kept, are not (what was not kept is gone). */
+  scrub("https://example.org/search?q=jo@example.org&email=x@y.org", "q",
+        "https://example.org/search?q=%5Bemail%5D");
+  scrub("https://example.org/search?ref=07700+900461&page=2", "ref page",
+        "https://example.org/search?page=2&ref=%5Bphone%5D");
+  /* Ordinary paths are not touched, byte for byte. */
+  scrub("https://example.org/2024/budget/section-3", NULL,
+        "https://example.org/2024/budget/section-3");
+  scrub("https://example.org/bins/collection-days?ward=12", "ward",
+        "https://example.org/bins/collection-days?ward=12");
+  scrub("https://example.org/%E0%A6%AC%E0%A6%BE%E0%A6%82%E0%A6%B2%E0%A6%BE/1",
+        NULL,
+        "https://example.org/%E0%A6%AC%E0%A6%BE%E0%A6%82%E0%A6%B2%E0%A6%BE/1");
+  /* An escaped NUL or '%' beside a match comes out as it was, and a
+   * segment keeps its escaped '/'. */
+  scrub("https://example.org/a%00b/jo@example.org%25x", NULL,
+        "https://example.org/a%00b/%5Bemail%5D%25x");
+  scrub("https://example.org/a%2Fjo@example.org", NULL,
+        "https://example.org/a%2F%5Bemail%5D");
+  scrub("https://example.org/", NULL, "https://example.org/");
+}
+
 int main(void) {
   test_utf8_valid();
   test_utf8_invalid();
@@ -468,5 +527,6 @@ int main(void) {
   test_url_length();
   test_url_idempotent();
   test_invisible_titles();
+  test_url_scrub();
   return tap_done();
 }
