@@ -242,6 +242,25 @@ static void th__sql_rand(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_int64(ctx, (int64_t)(th__random_key(seed, id) >> 1));
 }
 
+/* SQL function th_redact(text): th_redact in SQL, for migrations that scrub
+ * what an older townhall stored as sent (0007_site_vocabularies.sql). NULL
+ * stays NULL. */
+static void th__sql_redact(sqlite3_context *ctx, int argc,
+                           sqlite3_value **argv) {
+  (void)argc;
+  const char *in = (const char *)sqlite3_value_text(argv[0]);
+  if (in == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  char *out = NULL;
+  if (th_redact(in, &out) != TH_OK) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, out, -1, free);
+}
+
 /* Reads the two header pragmas; distinguishes "not a database" from
  * "corrupt" from "someone else's database". */
 static int th__identify(th_db *db, int *user_version) {
@@ -387,6 +406,11 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC |
                                       SQLITE_INNOCUOUS,
                                   NULL, th__sql_rand, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db->sql, "th_redact", 1,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                                        SQLITE_INNOCUOUS,
+                                    NULL, th__sql_redact, NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     return th__sqlerr(db, rc, "registering functions");
 

@@ -137,14 +137,23 @@ int th_idea_submit(th_db *db, const char *site_slug, const th_who *who,
       (rc = th__check_open(db, opens, closes)) < 0)
     return rc;
 
+  /* A ward and a category come from the site's lists where it has them;
+   * where it has none they are free text, scrubbed like the rest. */
+  th__site_lists lists;
+  char *ward = NULL, *category = NULL;
+  if ((rc = th__site_lists_get(db, site.id, &lists)) < 0)
+    return rc;
+  rc = th__vocab_pick(db, "ward", "wards", lists.wards, idea->ward, &ward);
+  if (rc >= 0)
+    rc = th__vocab_pick(db, "category", "categories", lists.categories,
+                        idea->category, &category);
+  th__site_lists_free(&lists);
   /* Personal details come out before anything is stored. */
   char *title = NULL, *body = NULL;
-  if (th_redact(idea->title, &title) != TH_OK ||
-      th_redact(idea->body ? idea->body : "", &body) != TH_OK) {
-    free(title);
-    return th__err(db, TH_ENOMEM, "out of memory");
-  }
-  if ((rc = th__write_begin(db)) < 0)
+  if (rc >= 0 && (th_redact(idea->title, &title) != TH_OK ||
+                  th_redact(idea->body ? idea->body : "", &body) != TH_OK))
+    rc = th__err(db, TH_ENOMEM, "out of memory");
+  if (rc < 0 || (rc = th__write_begin(db)) < 0)
     goto out;
   int64_t author = 0, id = 0;
   rc = th__participant(db, cid, who, true, &author, NULL);
@@ -175,10 +184,8 @@ int th_idea_submit(th_db *db, const char *site_slug, const th_who *who,
       sqlite3_bind_int64(st, 3, author);
       sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 6, idea->category ? idea->category : "", -1,
-                        SQLITE_STATIC);
-      sqlite3_bind_text(st, 7, idea->ward ? idea->ward : "", -1,
-                        SQLITE_STATIC);
+      sqlite3_bind_text(st, 6, category, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 7, ward, -1, SQLITE_STATIC);
       sqlite3_bind_int(st, 8, site.moderate_ideas ? TH_PENDING : TH_PUBLISHED);
       sqlite3_bind_double(st, 9, th__hot(0, 0, now));
       sqlite3_bind_int64(st, 10, now);
@@ -195,6 +202,8 @@ int th_idea_submit(th_db *db, const char *site_slug, const th_who *who,
 out:
   free(title);
   free(body);
+  free(ward);
+  free(category);
   return rc;
 }
 

@@ -287,6 +287,22 @@ typedef struct th__site_row {
 /* Looks a site up by slug; TH_ENOTFOUND (with a message) if absent. */
 int th__site_lookup(th_db *db, const char *slug, th__site_row *out);
 
+/* A site's lists as stored (townhall.h, th_site): one item per line, ""
+ * for none. Read on the caller's connection, so always current (unlike a
+ * cached th__site_row). Free with th__site_lists_free. */
+typedef struct th__site_lists {
+  char *wards, *categories, *contacts;
+} th__site_lists;
+int th__site_lists_get(th_db *db, int64_t site_id, th__site_lists *out);
+void th__site_lists_free(th__site_lists *l);
+/* What to store for `value` in a field with the site's list `list`: ""
+ * when value is NULL or blank; value scrubbed (th_redact) when the list is
+ * empty; else the list's own spelling of the item it names (exactly, or
+ * ignoring ASCII case), or TH_EINVAL naming `field` and the choices
+ * (`plural`: "wards"). *out is malloc'd. */
+int th__vocab_pick(th_db *db, const char *field, const char *plural,
+                   const char *list, const char *value, char **out);
+
 /* The plaintext pseudonym key of a consultation; TH_EKEY (with a message)
  * if it was destroyed. */
 int th__consultation_key(th_db *db, int64_t consultation_id,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 static const char *th__actor(th_actor actor) {
@@ -231,11 +232,191 @@ static int th__days(th_db *db, const char *field, int v, int dflt, int *out) {
   return TH_OK;
 }
 
+/* ---- a site's lists: wards, categories, contacts ---------------------------- */
+
+/* Normalises a list given one item per line into *out (malloc'd; "" for
+ * none): each item trimmed of spaces, tabs and carriage returns, blank
+ * lines dropped; each 1..max_chars characters of text without control
+ * characters; at most max_items; no item twice (ignoring ASCII case, as
+ * th__vocab_pick matches). */
+static int th__list_normalize(th_db *db, const char *field, const char *in,
+                              int max_chars, size_t max_items, char **out) {
+  *out = NULL;
+  th__sbuf b = {0};
+  th__sbuf_puts(&b, "");
+  size_t items = 0;
+  for (const char *p = in ? in : ""; *p;) {
+    const char *e = strchr(p, '\n');
+    if (e == NULL)
+      e = p + strlen(p);
+    const char *a = p, *z = e;
+    while (a < z && (*a == ' ' || *a == '\t' || *a == '\r'))
+      a++;
+    while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\r'))
+      z--;
+    p = *e ? e + 1 : e;
+    if (a == z)
+      continue;
+    size_t n = (size_t)(z - a);
+    char *item = malloc(n + 1);
+    if (item == NULL) {
+      th__sbuf_free(&b);
+      return th__err(db, TH_ENOMEM, "out of memory");
+    }
+    memcpy(item, a, n);
+    item[n] = '\0';
+    char what[48];
+    snprintf(what, sizeof what, "%s: an item", field);
+    int rc = th__text_check(db, what, item, 1, max_chars, 0);
+    if (rc == TH_OK && ++items > max_items)
+      rc = th__err(db, TH_ETOOLONG, "%s: at most %zu items", field, max_items);
+    /* Already listed? b.p holds the items so far, one per line. */
+    for (const char *q = b.p; rc == TH_OK && q && *q;) {
+      const char *qe = strchr(q, '\n');
+      size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+      if (qn == n && strncasecmp(q, item, n) == 0)
+        rc = th__err(db, TH_EINVAL, "%s: \"%.60s\" is listed twice", field,
+                     item);
+      q += qn + (qe != NULL);
+    }
+    if (rc == TH_OK) {
+      if (b.len)
+        th__sbuf_putc(&b, '\n');
+      th__sbuf_put(&b, item, n);
+    }
+    free(item);
+    if (rc < 0) {
+      th__sbuf_free(&b);
+      return rc;
+    }
+  }
+  if (b.oom) {
+    th__sbuf_free(&b);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  *out = b.p;
+  return TH_OK;
+}
+
+int th__site_lists_get(th_db *db, int64_t site_id, th__site_lists *out) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_VOCAB);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no site %lld", (long long)site_id)
+               : th__sqlerr(db, rc, "reading a site's lists");
+  }
+  out->wards = th__col_text(st, 0);
+  out->categories = th__col_text(st, 1);
+  out->contacts = th__col_text(st, 2);
+  sqlite3_reset(st);
+  if (!out->wards || !out->categories || !out->contacts) {
+    th__site_lists_free(out);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  return TH_OK;
+}
+
+void th__site_lists_free(th__site_lists *l) {
+  free(l->wards);
+  free(l->categories);
+  free(l->contacts);
+  memset(l, 0, sizeof *l);
+}
+
+int th__vocab_pick(th_db *db, const char *field, const char *plural,
+                   const char *list, const char *value, char **out) {
+  *out = NULL;
+  const char *a = value ? value : "";
+  while (*a == ' ' || *a == '\t')
+    a++;
+  size_t n = strlen(a);
+  while (n && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+    n--;
+  if (n == 0 || list == NULL || list[0] == '\0') {
+    /* Not given, or no list to choose from: free text, scrubbed like any
+     * other text a resident writes. */
+    char *v = malloc(n + 1);
+    if (v == NULL)
+      return th__err(db, TH_ENOMEM, "out of memory");
+    memcpy(v, a, n);
+    v[n] = '\0';
+    if (n && th_redact(v, out) != TH_OK) {
+      free(v);
+      return th__err(db, TH_ENOMEM, "out of memory");
+    }
+    if (n)
+      free(v);
+    else
+      *out = v;
+    return TH_OK;
+  }
+  /* The list's own spelling: exactly, else ignoring ASCII case. */
+  const char *hit = NULL;
+  size_t hit_len = 0;
+  for (int pass = 0; pass < 2 && hit == NULL; pass++) {
+    for (const char *q = list; *q;) {
+      const char *qe = strchr(q, '\n');
+      size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+      if (qn == n && (pass == 0 ? strncmp(q, a, n) == 0
+                                : strncasecmp(q, a, n) == 0)) {
+        hit = q;
+        hit_len = qn;
+        break;
+      }
+      q += qn + (qe != NULL);
+    }
+  }
+  if (hit == NULL) {
+    /* Name the field and show the choices (the first of them, if many). */
+    char choices[160];
+    size_t used = 0;
+    const char *q = list;
+    for (; *q && (used + 8 < sizeof choices || (*q & 0xc0) == 0x80); q++)
+      if (*q == '\n') {
+        memcpy(choices + used, ", ", 2);
+        used += 2;
+      } else {
+        choices[used++] = *q;
+      }
+    choices[used] = '\0';
+    /* The value is echoed scrubbed: a message may be shown or logged. */
+    char given[61 * 4], *shown = NULL;
+    snprintf(given, sizeof given, "%.*s", (int)n, a);
+    if (th_redact(given, &shown) != TH_OK)
+      return th__err(db, TH_ENOMEM, "out of memory");
+    int rc = th__err(db, TH_EINVAL,
+                     "%s: \"%s\" is not one of this site's %s (%s%s)",
+                     field, shown, plural, choices, *q ? "..." : "");
+    free(shown);
+    return rc;
+  }
+  *out = malloc(hit_len + 1);
+  if (*out == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  memcpy(*out, hit, hit_len);
+  (*out)[hit_len] = '\0';
+  return TH_OK;
+}
+
 typedef struct th__site_norm {
   char origins[1024];
   char keep_params[512];
   int comment_days, audit_days, key_days, open_min, open_round;
+  char *wards, *categories, *contacts; /* th__site_norm_free */
 } th__site_norm;
+
+static void th__site_norm_free(th__site_norm *n) {
+  free(n->wards);
+  free(n->categories);
+  free(n->contacts);
+  n->wards = n->categories = n->contacts = NULL;
+}
 
 static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
   memset(n, 0, sizeof *n); /* defined on every path, success or not */
@@ -273,6 +454,15 @@ static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
                    "open_round 1 publishes exact running totals, whose "
                    "weekly differences would show the counts open_min "
                    "withholds: use 2 or more (or open_min 1)");
+  if ((rc = th__list_normalize(db, "wards", s->wards, 60, 200, &n->wards)) <
+          0 ||
+      (rc = th__list_normalize(db, "categories", s->categories, 60, 200,
+                               &n->categories)) < 0 ||
+      (rc = th__list_normalize(db, "contacts", s->contacts, 200, 50,
+                               &n->contacts)) < 0) {
+    th__site_norm_free(n);
+    return rc;
+  }
   return TH_OK;
 }
 
@@ -289,6 +479,9 @@ static void th__site_bind(sqlite3_stmt *st, const th_site *s,
   sqlite3_bind_int(st, 10, n->key_days);
   sqlite3_bind_int(st, 11, n->open_min);
   sqlite3_bind_int(st, 12, n->open_round);
+  sqlite3_bind_text(st, 14, n->wards, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 15, n->categories, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 16, n->contacts, -1, SQLITE_STATIC);
 }
 
 static int th__consultation_insert(th_db *db, int64_t site_id,
@@ -302,17 +495,22 @@ int th_site_create(th_db *db, th_actor actor, const th_site *s,
   int rc = th__site_validate(db, s, &n);
   if (rc < 0)
     return rc;
-  if ((rc = th__write_begin(db)) < 0)
+  if ((rc = th__write_begin(db)) < 0) {
+    th__site_norm_free(&n);
     return rc;
+  }
   sqlite3_stmt *st = th__stmt(db, TH__S_SITE_INSERT);
-  if (st == NULL)
+  if (st == NULL) {
+    th__site_norm_free(&n);
     return th__write_end(db, db->errcode);
+  }
   th_time now = th_now(db);
   sqlite3_bind_text(st, 1, s->slug, -1, SQLITE_STATIC);
   th__site_bind(st, s, &n);
   sqlite3_bind_int64(st, 13, now);
   int src = sqlite3_step(st);
   sqlite3_reset(st);
+  th__site_norm_free(&n);
   if (src != SQLITE_DONE) {
     rc = (src & 0xff) == SQLITE_CONSTRAINT
              ? th__err(db, TH_EEXIST, "a site \"%s\" already exists", s->slug)
@@ -345,10 +543,14 @@ static void th__site_fill(sqlite3_stmt *st, th_site *s) {
   s->open_min = sqlite3_column_int(st, 11);
   s->open_round = sqlite3_column_int(st, 12);
   s->created = sqlite3_column_int64(st, 13);
+  s->wards = th__col_text(st, 14);
+  s->categories = th__col_text(st, 15);
+  s->contacts = th__col_text(st, 16);
 }
 
 static bool th__site_filled(const th_site *s) {
-  return s->slug && s->name && s->origins && s->keep_params;
+  return s->slug && s->name && s->origins && s->keep_params && s->wards &&
+         s->categories && s->contacts;
 }
 
 static void th__site_clear(th_site *s) {
@@ -356,6 +558,9 @@ static void th__site_clear(th_site *s) {
   free((char *)s->name);
   free((char *)s->origins);
   free((char *)s->keep_params);
+  free((char *)s->wards);
+  free((char *)s->categories);
+  free((char *)s->contacts);
 }
 
 void th_site_free(th_site *s) {
@@ -442,9 +647,14 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
   if (rc < 0)
     return rc;
   th_site *old = NULL;
-  if ((rc = th_site_get(db, s->slug, &old)) < 0 || old == NULL)
+  if ((rc = th_site_get(db, s->slug, &old)) < 0 || old == NULL) {
+    th__site_norm_free(&n);
     return rc < 0 ? rc : th__err(db, TH_EIO, "reading a site");
+  }
   bool same = strcmp(old->name, s->name) == 0 &&
+              strcmp(old->wards, n.wards) == 0 &&
+              strcmp(old->categories, n.categories) == 0 &&
+              strcmp(old->contacts, n.contacts) == 0 &&
               strcmp(old->origins, n.origins) == 0 &&
               strcmp(old->keep_params, n.keep_params) == 0 &&
               old->moderate_ideas == (s->moderate_ideas != 0) &&
@@ -456,16 +666,19 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
   bool rerank = old->rank_anonymous != (s->rank_anonymous != 0);
   int64_t id = old->id;
   th_site_free(old);
-  if (same)
-    return TH_DUPLICATE;
-  if ((rc = th__write_begin(db)) < 0)
-    return rc;
+  if (same || (rc = th__write_begin(db)) < 0) {
+    th__site_norm_free(&n);
+    return same ? TH_DUPLICATE : rc;
+  }
   sqlite3_stmt *st = th__stmt(db, TH__S_SITE_UPDATE);
-  if (st == NULL)
+  if (st == NULL) {
+    th__site_norm_free(&n);
     return th__write_end(db, db->errcode);
+  }
   sqlite3_bind_int64(st, 1, id);
   th__site_bind(st, s, &n);
   rc = th__step_done(db, st, "updating a site");
+  th__site_norm_free(&n);
   if (rc >= 0 && rerank) {
     /* The stored ranking keys count what the site ranks on: recompute them
      * all, in this same transaction. */

@@ -17,17 +17,21 @@ TH__STMT(ROLLBACK_TO, "ROLLBACK TO th_write")
 #define TH__SITE_COLS                                                         \
   "id, slug, name, origins, keep_params, moderate_ideas, allow_anonymous,"    \
   " rank_anonymous, comment_days, audit_days, key_days, open_min,"            \
-  " open_round, created"
+  " open_round, created, wards, categories, contacts"
 TH__STMT(SITE_INSERT,
          "INSERT INTO sites (slug, name, origins, keep_params, moderate_ideas,"
          " allow_anonymous, rank_anonymous, comment_days, audit_days, key_days,"
-         " open_min, open_round, created)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
+         " open_min, open_round, created, wards, categories, contacts)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+         " ?14, ?15, ?16)")
 TH__STMT(SITE_UPDATE,
          "UPDATE sites SET name = ?2, origins = ?3, keep_params = ?4,"
          " moderate_ideas = ?5, allow_anonymous = ?6, rank_anonymous = ?7,"
          " comment_days = ?8, audit_days = ?9, key_days = ?10, open_min = ?11,"
-         " open_round = ?12 WHERE id = ?1")
+         " open_round = ?12, wards = ?14, categories = ?15, contacts = ?16"
+         " WHERE id = ?1")
+TH__STMT(SITE_VOCAB,
+         "SELECT wards, categories, contacts FROM sites WHERE id = ?1")
 TH__STMT(SITE_BY_SLUG, "SELECT " TH__SITE_COLS " FROM sites WHERE slug = ?1")
 TH__STMT(SITE_ALL, "SELECT " TH__SITE_COLS " FROM sites ORDER BY slug")
 TH__STMT(SITE_LOOKUP,

@@ -267,6 +267,27 @@ typedef struct th_site {
   int open_min;
   int open_round;
   th_time created;       /* output only */
+  /* Added in 0.3.0. Fields are only ever appended, so every earlier one
+   * keeps its offset, and source that fills the struct with designated
+   * initializers ({.slug = ..., .name = ...}) gets NULL, the old
+   * behaviour, for the fields it does not name. The struct is the
+   * caller's, so it grew: a program built against an older townhall.h is
+   * rebuilt (not just relinked) before it passes one to this library. */
+  /* The site's wards and its categories, one per line (1..60 characters
+   * each, at most 200 of each; blank lines and surrounding spaces are
+   * dropped, duplicates refused). NULL or "": no list, and an idea's ward
+   * or category is free text, scrubbed as th_redact does. With a list, an
+   * idea's ward (category) must be one of them or empty: anything else is
+   * TH_EINVAL, naming the field. Read back in the stored form ("" for
+   * none). */
+  const char *wards;
+  const char *categories;
+  /* The council's own published contact details, one per line (a
+   * switchboard number, an office's postcode, a public e-mail address;
+   * 1..200 characters each, at most 50): what the scrubbing of text staff
+   * write (official responses, moderation reasons, consultation and site
+   * text) leaves in place. NULL or "": none. */
+  const char *contacts;
 } th_site;
 
 /* Creates a site and its always-open ideas board (a consultation with slug
@@ -380,18 +401,25 @@ typedef struct th_idea_new {
   const char *consultation;
   const char *title;    /* 3..140 characters */
   const char *body;     /* 0..5000 characters; personal details are scrubbed */
-  const char *category; /* 0..60 characters; may be NULL */
-  const char *ward;     /* 0..60 characters; may be NULL */
+  /* 0..60 characters; NULL or blank: not given. One of the site's
+   * categories (wards) where it has a list (th_site), matched ignoring
+   * ASCII case and stored as the list spells it; free text scrubbed as the
+   * body is where it has none. */
+  const char *category;
+  const char *ward;
 } th_idea_new;
 
 /* Proposes an idea as `who` (a resident, or a device where the site allows
- * anonymous participation). The body is stored scrubbed (th_redact). The
+ * anonymous participation). The title and body are stored scrubbed
+ * (th_redact), and so are a free-text ward and category. The
  * idea starts pending if the site moderates ideas, else published.
  * TH_RECORDED and *id_out the new id; TH_DUPLICATE and *id_out the earlier
  * idea's id when the same author already proposed the same title in this
  * consultation. Errors: TH_ENOTFOUND (site or consultation), TH_ECLOSED,
  * TH_EPERM (anonymous, not allowed), TH_ETOOLONG, TH_ETOOSHORT, TH_EUTF8,
- * TH_EINVAL, TH_EKEY (the consultation's key was destroyed). */
+ * TH_EINVAL (among others, a ward or category not in the site's list: the
+ * message starts with the field's name, "ward: ..."), TH_EKEY (the
+ * consultation's key was destroyed). */
 TH_EXTERN int th_idea_submit(th_db *db, const char *site_slug,
                              const th_who *who, const th_idea_new *idea,
                              int64_t *id_out);

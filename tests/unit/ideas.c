@@ -998,6 +998,91 @@ static void test_resident_ids(void) {
   th_close(db);
 }
 
+/* Sets a site's lists, keeping its other settings. */
+static int set_lists(th_db *db, const char *slug, const char *wards,
+                     const char *categories, const char *contacts) {
+  th_site *s = NULL;
+  int rc = th_site_get(db, slug, &s);
+  if (rc < 0)
+    return rc;
+  th_site keep = *s;
+  s->wards = wards;
+  s->categories = categories;
+  s->contacts = contacts;
+  rc = th_site_update(db, "tester", s);
+  *s = keep; /* th_site_free frees the site's own strings */
+  th_site_free(s);
+  return rc;
+}
+
+/* Wards and categories: a site's lists where it has them (anything else
+ * refused, naming the field), free text scrubbed where it has none. */
+static void test_vocabularies(void) {
+  t_clock = T0;
+  th_db *db = t_open("vocab.db");
+  t_site(db, "camden", 0, 0);
+  th_who w = {.resident = "res-v"};
+
+  /* No lists: free text, scrubbed as th_redact does (issue 12's request). */
+  th_idea_new n = {.title = "Fix the lights",
+                   .category = "canary@example.org",
+                   .ward = "07700 900461"};
+  int64_t id = 0;
+  TAP_INT(th_idea_submit(db, "camden", &w, &n, &id), TH_RECORDED,
+          "free text accepted where the site has no list");
+  th_idea *i = get(db, "camden", id);
+  TAP_STR(i ? i->category : NULL, "[email]", "a free-text category is scrubbed");
+  TAP_STR(i ? i->ward : NULL, "[phone]", "a free-text ward is scrubbed");
+  th_idea_free(i);
+  th_idea_new spaced = {.title = "Mend the swings", .category = "  Parks  ",
+                        .ward = "   "};
+  TAP_INT(th_idea_submit(db, "camden", &w, &spaced, &id), TH_RECORDED,
+          "surrounding space");
+  i = get(db, "camden", id);
+  TAP_STR(i ? i->category : NULL, "Parks", "trimmed");
+  TAP_STR(i ? i->ward : NULL, "", "blank is not given");
+  th_idea_free(i);
+
+  /* Lists. */
+  TAP_INT(set_lists(db, "camden", "Kentish Town\nHighgate", "Parks\nRoads",
+                    NULL),
+          TH_RECORDED, "lists set");
+  th_idea_new bad = {.title = "Benches by the pond", .ward = "Gospel Oak",
+                     .category = "Parks"};
+  TAP_INT(th_idea_submit(db, "camden", &w, &bad, &id), TH_EINVAL,
+          "a ward not in the list");
+  TAP_OK(strncmp(th_errmsg(db), "ward: ", 6) == 0 &&
+             strstr(th_errmsg(db), "Gospel Oak") &&
+             strstr(th_errmsg(db), "Kentish Town, Highgate"),
+         "the message names the field, the value and the choices: %s",
+         th_errmsg(db));
+  bad.ward = "Highgate";
+  bad.category = "me@example.org";
+  TAP_INT(th_idea_submit(db, "camden", &w, &bad, &id), TH_EINVAL,
+          "a category not in the list");
+  TAP_OK(strncmp(th_errmsg(db), "category: ", 10) == 0 &&
+             strstr(th_errmsg(db), "categories") &&
+             strstr(th_errmsg(db), "me@example") == NULL,
+         "names the field and echoes the value scrubbed: %s", th_errmsg(db));
+  bad.category = "roads";
+  bad.ward = " HIGHGATE ";
+  TAP_INT(th_idea_submit(db, "camden", &w, &bad, &id), TH_RECORDED,
+          "ignoring case and surrounding space");
+  i = get(db, "camden", id);
+  TAP_STR(i ? i->ward : NULL, "Highgate", "stored as the list spells it");
+  TAP_STR(i ? i->category : NULL, "Roads", "category as the list spells it");
+  th_idea_free(i);
+  th_idea_new none = {.title = "Borough-wide", .ward = "", .category = NULL};
+  TAP_INT(th_idea_submit(db, "camden", &w, &none, &id), TH_RECORDED,
+          "not given: still allowed with a list");
+  th_idea_page *p = NULL;
+  th_idea_query q = {.sort = TH_SORT_NEW, .limit = 100};
+  th_idea_list(db, "camden", &q, &p);
+  TAP_INT(p ? (int)p->count : -1, 4, "nothing refused was stored");
+  th_idea_page_free(p);
+  th_close(db);
+}
+
 int main(void) {
   test_names();
   test_submit_validation();
@@ -1008,5 +1093,6 @@ int main(void) {
   test_merge();
   test_withdraw();
   test_resident_ids();
+  test_vocabularies();
   return tap_done();
 }

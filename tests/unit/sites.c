@@ -747,6 +747,141 @@ static void test_audit(void) {
   th_close(db);
 }
 
+/* Sets a site's lists, keeping its other settings. */
+static int set_lists(th_db *db, const char *slug, const char *wards,
+                     const char *categories, const char *contacts) {
+  th_site *s = NULL;
+  int rc = th_site_get(db, slug, &s);
+  if (rc < 0)
+    return rc;
+  th_site keep = *s;
+  s->wards = wards;
+  s->categories = categories;
+  s->contacts = contacts;
+  rc = th_site_update(db, "tester", s);
+  *s = keep; /* th_site_free frees the site's own strings */
+  th_site_free(s);
+  return rc;
+}
+
+/* A site's wards, categories and contacts: normalised, validated, stored
+ * and read back. */
+static void test_lists(void) {
+  th_db *db = t_open("lists.db");
+  th_site s = {.slug = "camden", .name = "Camden",
+               .wards = " Kentish Town \r\n\n\tHighgate\n",
+               .categories = "Parks", .contacts = "020 7974 4444"};
+  TAP_INT(th_site_create(db, NULL, &s, NULL), TH_RECORDED, "created with lists");
+  th_site *got = NULL;
+  TAP_INT(th_site_get(db, "camden", &got), TH_OK, "read back");
+  TAP_STR(got ? got->wards : NULL, "Kentish Town\nHighgate",
+          "trimmed, blank lines dropped, one per line");
+  TAP_STR(got ? got->categories : NULL, "Parks", "categories");
+  TAP_STR(got ? got->contacts : NULL, "020 7974 4444", "contacts");
+  th_site_free(got);
+  th_site plain = {.slug = "barnet", .name = "Barnet"};
+  TAP_INT(th_site_create(db, NULL, &plain, NULL), TH_RECORDED,
+          "no lists (NULL, as an older caller's initializer leaves them)");
+  th_site_list *l = NULL;
+  TAP_INT(th_site_list_all(db, &l), TH_OK, "listed");
+  TAP_STR(l && l->count == 2 ? l->items[0].wards : NULL, "", "none: \"\"");
+  TAP_STR(l && l->count == 2 ? l->items[1].wards : NULL,
+          "Kentish Town\nHighgate", "the list in th_site_list_all too");
+  th_site_list_free(l);
+
+  TAP_INT(set_lists(db, "camden", "Kentish Town\nHighgate", "Parks",
+                    "020 7974 4444"),
+          TH_DUPLICATE, "the same lists: nothing changed");
+  TAP_INT(set_lists(db, "camden", "Highgate\nkentish town\nHIGHGATE", NULL,
+                    NULL),
+          TH_EINVAL, "an item twice (ignoring case)");
+  TAP_OK(strstr(th_errmsg(db), "wards") && strstr(th_errmsg(db), "twice"),
+         "%s", th_errmsg(db));
+  TAP_INT(set_lists(db, "camden", "Highgate\nBad\x01ward", NULL, NULL),
+          TH_EINVAL, "a control character");
+  char *w61 = repeat("w", 61);
+  TAP_INT(set_lists(db, "camden", w61, NULL, NULL), TH_ETOOLONG,
+          "a ward of 61 characters");
+  w61[60] = '\0';
+  TAP_INT(set_lists(db, "camden", w61, NULL, NULL), TH_RECORDED,
+          "a ward of 60 characters");
+  free(w61);
+  TAP_INT(set_lists(db, "camden", "x\xff", NULL, NULL), TH_EUTF8, "not UTF-8");
+  th__sbuf many = {0};
+  for (int i = 0; i < 201; i++)
+    th__sbuf_printf(&many, "Ward %d\n", i);
+  TAP_INT(set_lists(db, "camden", NULL, many.p, NULL), TH_ETOOLONG,
+          "201 categories");
+  many.p[many.len - sizeof "Ward 200\n" + 1] = '\0';
+  TAP_INT(set_lists(db, "camden", NULL, many.p, NULL), TH_RECORDED,
+          "200 categories");
+  th__sbuf_free(&many);
+  TAP_INT(set_lists(db, "camden", "", "", ""), TH_RECORDED, "lists dropped");
+  TAP_INT(th_site_get(db, "camden", &got), TH_OK, "read back");
+  TAP_STR(got ? got->wards : NULL, "", "no wards");
+  TAP_STR(got ? got->name : NULL, "Camden", "other settings kept");
+  th_site_free(got);
+  th_close(db);
+}
+
+/* A database an older townhall wrote, with an e-mail address and a phone
+ * number stored as an idea's category and ward: migrating to schema 8
+ * scrubs them in place. */
+static void test_migration_scrubs(void) {
+  th_db *db = t_open("old7.db");
+  th_site s = {.slug = "camden", .name = "Camden"};
+  th_site_create(db, NULL, &s, NULL);
+  th_who w = {.resident = "res-m"};
+  th_idea_new n = {.title = "Fix the lights", .category = "Lighting"};
+  int64_t id = 0;
+  T_CHECK(db, th_idea_submit(db, "camden", &w, &n, &id));
+  th_close(db);
+  sqlite3 *raw = NULL;
+  sqlite3_open(t_path("old7.db"), &raw);
+  char sql[600];
+  snprintf(sql, sizeof sql,
+           "UPDATE ideas SET category = 'canary@example.org',"
+           " ward = 'Call 07700 900461' WHERE id = %lld;"
+           " INSERT INTO ideas (site_id, consultation_id, title, category,"
+           " ward, status, created, updated) SELECT site_id, consultation_id,"
+           " 'Clean idea', 'Parks', 'Highgate', 1, created, updated FROM ideas"
+           " WHERE id = %lld;"
+           " UPDATE consultations SET ward = 'ward@example.org';"
+           " ALTER TABLE sites DROP COLUMN wards;"
+           " ALTER TABLE sites DROP COLUMN categories;"
+           " ALTER TABLE sites DROP COLUMN contacts; PRAGMA user_version=7;",
+           (long long)id, (long long)id);
+  char *err = NULL;
+  TAP_INT(sqlite3_exec(raw, sql, NULL, NULL, &err), SQLITE_OK,
+          "made a schema 7 database holding personal data: %s",
+          err ? err : "ok");
+  sqlite3_free(err);
+  sqlite3_close(raw);
+  db = t_open("old7.db");
+  TAP_INT(th_schema_version(db), th_schema_latest(), "migrated");
+  th_idea *i = NULL;
+  TAP_INT(th_idea_get(db, "camden", id, &i), TH_OK, "the idea is kept");
+  TAP_STR(i ? i->category : NULL, "[email]", "its category scrubbed");
+  TAP_STR(i ? i->ward : NULL, "Call [phone]", "its ward scrubbed, the rest kept");
+  TAP_STR(i ? i->title : NULL, "Fix the lights", "nothing else touched");
+  th_idea_free(i);
+  TAP_INT(th_idea_get(db, "camden", id + 1, &i), TH_OK, "a clean idea");
+  TAP_STR(i ? i->category : NULL, "Parks", "left as it was");
+  TAP_STR(i ? i->ward : NULL, "Highgate", "left as it was");
+  th_idea_free(i);
+  th_consultation *c = NULL;
+  TAP_INT(th_consultation_get(db, "camden", "ideas", &c), TH_OK, "board");
+  TAP_STR(c ? c->ward : NULL, "[email]", "a consultation's ward scrubbed");
+  th_consultation_free(c);
+  th_close(db);
+  size_t len = 0;
+  unsigned char *file = t_read_file(t_path("old7.db"), &len);
+  TAP_OK(file && !t_contains(file, len, "canary@", 7) &&
+             !t_contains(file, len, "900461", 6),
+         "the old values are gone from the file");
+  free(file);
+}
+
 int main(void) {
   test_create_validation();
   test_create_get_list();
@@ -754,5 +889,7 @@ int main(void) {
   test_secret();
   test_consultations();
   test_audit();
+  test_lists();
+  test_migration_scrubs();
   return tap_done();
 }
