@@ -2,7 +2,7 @@
  * townhall: the command-line tool.
  *
  *   townhall serve [options]          run the HTTP server
- *   townhall site add|list|secret     manage sites
+ *   townhall site add|set|show|list|secret  manage sites
  *   townhall token create|revoke|list manage staff API tokens
  *   townhall migrate                  bring a database's schema up to date
  *   townhall backup DEST              a consistent copy of a live database
@@ -51,6 +51,13 @@ static const struct {
     {"site",
      "  site add SLUG --name NAME [--origin ORIGIN]... [--anonymous]\n"
      "        [--moderate] [--keep-param NAME]... [--generate-secret]\n"
+     "  site set SLUG [--name NAME] [--moderation on|off] [--anonymous on|off]\n"
+     "        [--origins \"ORIGIN ...\"] [--keep-params \"NAME ...\"]\n"
+     "        [--retention-days N] [--audit-days N] [--key-days N]\n"
+     "        [--open-data-threshold N] [--open-data-round N]\n"
+     "        [--wards \"A,B\"] [--categories \"A,B\"] [--contacts \"A,B\"]\n"
+     "        (lists: comma-separated, or one item per line)\n"
+     "  site show SLUG\n"
      "  site list\n"
      "  site secret SLUG (--generate | --from-file FILE)\n"},
     {"token",
@@ -502,12 +509,232 @@ static int cmd_serve(int argc, char **argv) {
 
 /* ---- sites ----------------------------------------------------------------------- */
 
+/* A usage error of `townhall site set`: says what, and returns -1 (the
+ * caller exits with status 2). */
+static int site_usage(const char *what, const char *arg) {
+  fprintf(stderr, "townhall site set: %s%s\n\n", what, arg);
+  command_usage(stderr, "site");
+  return -1;
+}
+
+static int site_onoff(const char *opt, const char *v, int *out) {
+  if (strcmp(v, "on") == 0)
+    *out = 1;
+  else if (strcmp(v, "off") == 0)
+    *out = 0;
+  else {
+    fprintf(stderr, "townhall site set: %s takes on or off, not \"%s\"\n",
+            opt, v);
+    return -1;
+  }
+  return 0;
+}
+
+static int site_number(const char *opt, const char *v, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (v[0] == '\0' || *end != '\0' || errno || n < INT_MIN || n > INT_MAX) {
+    fprintf(stderr, "townhall site set: %s takes a whole number, not \"%s\"\n",
+            opt, v);
+    return -1;
+  }
+  *out = (int)n;
+  return 0;
+}
+
+/* "A,B" (or one item per line, for items holding a comma) as the library
+ * takes a list: one item per line. NULL when out of memory. */
+static char *site_list(const char *v) {
+  char *out = strdup(v);
+  if (out && strchr(out, '\n') == NULL)
+    for (char *p = out; *p; p++)
+      if (*p == ',')
+        *p = '\n';
+  return out;
+}
+
+/* townhall site set SLUG [options]: changes the settings named, keeps the
+ * rest (th_site_get, then th_site_update). */
+static int cmd_site_set(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"name", 1, 0, 'n'},
+      {"moderation", 1, 0, 'm'},
+      {"anonymous", 1, 0, 'a'},
+      {"origins", 1, 0, 'o'},
+      {"keep-params", 1, 0, 'q'},
+      {"retention-days", 1, 0, 'r'},
+      {"audit-days", 1, 0, 'A'},
+      {"key-days", 1, 0, 'K'},
+      {"open-data-threshold", 1, 0, 't'},
+      {"open-data-round", 1, 0, 'R'},
+      {"wards", 1, 0, 'w'},
+      {"categories", 1, 0, 'c'},
+      {"contacts", 1, 0, 'C'},
+      {"db", 1, 0, 'd'},
+      {"key-file", 1, 0, 'k'},
+      {0, 0, 0, 0}};
+  /* What was given; -2 (or NULL) for "keep". */
+  const char *name = NULL, *origins = NULL, *params = NULL;
+  char *lists[3] = {NULL, NULL, NULL}; /* wards, categories, contacts */
+  int moderation = -2, anonymous = -2, days = -2, audit = -2, keys = -2;
+  int threshold = -2, round = -2, given = 0, status = 0;
+  optind = 2;
+  int c;
+  /* next_option answers --help, an unknown option and a missing value
+   * (exit 0 or 2) itself. */
+  while (status == 0 && (c = next_option(argc, argv, longs)) != -1) {
+    given += c != 'd' && c != 'k';
+    switch (c) {
+    case 'n': name = optarg; break;
+    case 'o': origins = optarg; break;
+    case 'q': params = optarg; break;
+    case 'm': status = site_onoff("--moderation", optarg, &moderation); break;
+    case 'a': status = site_onoff("--anonymous", optarg, &anonymous); break;
+    case 'r': status = site_number("--retention-days", optarg, &days); break;
+    case 'A': status = site_number("--audit-days", optarg, &audit); break;
+    case 'K': status = site_number("--key-days", optarg, &keys); break;
+    case 't':
+      status = site_number("--open-data-threshold", optarg, &threshold);
+      break;
+    case 'R': status = site_number("--open-data-round", optarg, &round); break;
+    case 'w':
+    case 'c':
+    case 'C': {
+      int i = c == 'w' ? 0 : c == 'c' ? 1 : 2;
+      free(lists[i]);
+      if ((lists[i] = site_list(optarg)) == NULL) {
+        fprintf(stderr, "townhall: out of memory\n");
+        status = 1;
+      }
+      break;
+    }
+    case 'd': opt_db = optarg; break;
+    case 'k': opt_key = optarg; break;
+    }
+  }
+  if (status == 0 && optind + 1 != argc)
+    status = site_usage(optind >= argc ? "which site?" : "one site at a time",
+                        "");
+  if (status == 0 && given == 0)
+    status = site_usage("nothing to change: name a setting to set", "");
+  if (status != 0) {
+    for (int i = 0; i < 3; i++)
+      free(lists[i]);
+    return status < 0 ? 2 : status;
+  }
+  int rc;
+  th_db *db = open_db(TH_OPEN_NOMIGRATE | TH_OPEN_NOCREATE, &rc);
+  th_site *s = NULL;
+  if (db == NULL) {
+    status = 1;
+  } else if ((rc = th_site_get(db, argv[optind], &s)) < 0) {
+    status = fail(db, rc, "finding the site");
+  } else {
+    /* th_site_free frees the site's own strings: keep them aside while
+     * the struct points at ours. */
+    th_site keep = *s;
+    if (name) s->name = name;
+    if (origins) s->origins = origins;
+    if (params) s->keep_params = params;
+    if (lists[0]) s->wards = lists[0];
+    if (lists[1]) s->categories = lists[1];
+    if (lists[2]) s->contacts = lists[2];
+    if (moderation != -2) s->moderate_ideas = moderation;
+    if (anonymous != -2) s->allow_anonymous = anonymous;
+    if (days != -2) s->comment_days = days;
+    if (audit != -2) s->audit_days = audit;
+    if (keys != -2) s->key_days = keys;
+    if (threshold != -2) s->open_min = threshold;
+    if (round != -2) s->open_round = round;
+    rc = th_site_update(db, "townhall site set", s);
+    *s = keep;
+    if (rc < 0) {
+      fail(db, rc, "setting the site");
+      /* A value the library refuses is a usage error too. */
+      status = rc == TH_EINVAL || rc == TH_ERANGE || rc == TH_ETOOLONG ||
+                       rc == TH_ETOOSHORT || rc == TH_EUTF8
+                   ? 2
+                   : 1;
+    } else {
+      printf(rc == TH_DUPLICATE ? "site %s: nothing changed\n"
+                                : "updated site %s\n",
+             s->slug);
+    }
+  }
+  th_site_free(s);
+  th_close(db);
+  for (int i = 0; i < 3; i++)
+    free(lists[i]);
+  return status;
+}
+
+/* A list stored one item per line, printed as "A, B". */
+static void site_print_list(const char *label, const char *lines) {
+  printf("%-20s ", label);
+  for (const char *p = lines; *p; p++)
+    if (*p == '\n')
+      fputs(", ", stdout);
+    else
+      putchar(*p);
+  putchar('\n');
+}
+
+/* townhall site show SLUG: every setting, named as site set names it. */
+static int cmd_site_show(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"db", 1, 0, 'd'}, {"key-file", 1, 0, 'k'}, {0, 0, 0, 0}};
+  optind = 2;
+  int c;
+  while ((c = next_option(argc, argv, longs)) != -1) {
+    if (c == 'd')
+      opt_db = optarg;
+    else if (c == 'k')
+      opt_key = optarg;
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, "townhall site show: which site? townhall site show SLUG\n");
+    return 2;
+  }
+  int rc;
+  th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_NOCREATE, &rc);
+  if (db == NULL)
+    return 1;
+  th_site *s = NULL;
+  int status = 0;
+  if ((rc = th_site_get(db, argv[optind], &s)) < 0) {
+    status = fail(db, rc, "finding the site");
+  } else {
+    printf("%-20s %s\n%-20s %s\n%-20s %s\n%-20s %s\n", "slug", s->slug,
+           "name", s->name, "origins", s->origins, "keep-params",
+           s->keep_params);
+    printf("%-20s %s\n%-20s %s\n%-20s %s\n", "moderation",
+           s->moderate_ideas ? "on" : "off", "anonymous",
+           s->allow_anonymous ? "on" : "off", "rank-anonymous",
+           s->rank_anonymous ? "on" : "off");
+    printf("%-20s %d\n%-20s %d\n%-20s %d\n%-20s %d\n%-20s %d\n",
+           "retention-days", s->comment_days, "audit-days", s->audit_days,
+           "key-days", s->key_days, "open-data-threshold", s->open_min,
+           "open-data-round", s->open_round);
+    site_print_list("wards", s->wards);
+    site_print_list("categories", s->categories);
+    site_print_list("contacts", s->contacts);
+  }
+  th_site_free(s);
+  th_close(db);
+  return status;
+}
+
 static int cmd_site(int argc, char **argv) {
   if (argc < 2) {
     command_usage(stderr, command);
     return 2;
   }
   const char *sub = argv[1];
+  if (strcmp(sub, "set") == 0)
+    return cmd_site_set(argc, argv);
+  if (strcmp(sub, "show") == 0)
+    return cmd_site_show(argc, argv);
   static const struct option longs[] = {
       {"name", 1, 0, 'n'},        {"origin", 1, 0, 'o'},
       {"anonymous", 0, 0, 'a'},   {"moderate", 0, 0, 'm'},

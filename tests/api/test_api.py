@@ -1127,6 +1127,104 @@ class Vocabularies(unittest.TestCase):
         self.assertEqual((row[0][head.index("category")],
                           row[0][head.index("ward")]), ("[email]", "[phone]"))
 
+    def test_site_lists(self):
+        """A site's wards and categories: served for the widget, and the
+        only values an idea may take (422 naming the field otherwise)."""
+        self.site("vocab", "--wards", "Kentish Town,Highgate",
+                  "--categories", "Parks,Roads and pavements")
+        r = self.call("GET", "/v1/sites/vocab")
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertEqual(doc["wards"], ["Kentish Town", "Highgate"])
+        self.assertEqual(doc["categories"], ["Parks", "Roads and pavements"])
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}").json()["wards"],
+                         [], "a site without a list says so")
+        r = self.post("vocab", "v-1", title="Benches by the pond",
+                      ward="Gospel Oak", category="Parks")
+        doc = self.problem(r, 422)
+        self.assertIn("ward", doc["detail"])
+        self.assertIn("Gospel Oak", doc["detail"])
+        self.assertIn("Highgate", doc["detail"], "the choices are named")
+        r = self.post("vocab", "v-1", title="Benches by the pond",
+                      ward="Highgate", category="canary@example.org")
+        doc = self.problem(r, 422)
+        self.assertIn("category", doc["detail"])
+        self.assertNotIn("canary", doc["detail"])
+        r = self.post("vocab", "v-1", title="Benches by the pond",
+                      ward="highgate", category="  Parks ")
+        self.assertEqual(r.status, 201, r)
+        idea = self.call("GET", f"/v1/sites/vocab/ideas/{r.json()['id']}").json()
+        self.assertEqual((idea["ward"], idea["category"]), ("Highgate", "Parks"),
+                         "stored as the list spells it")
+        r = self.post("vocab", "v-2", title="A borough-wide idea")
+        self.assertEqual(r.status, 201, "ward and category stay optional")
+        r = self.post("vocab", "v-3", title="Another borough-wide idea",
+                      ward="", category="")
+        self.assertEqual(r.status, 201, "\"Not given\" is an empty value")
+        # Lists can be changed and dropped while the server runs.
+        run("site", "set", "vocab", "--wards", "", db=self.server.db)
+        self.assertEqual(self.call("GET", "/v1/sites/vocab").json()["wards"], [])
+        r = self.post("vocab", "v-4", title="Lights on the heath",
+                      ward="Gospel Oak 07700 900461")
+        self.assertEqual(r.status, 201, r)
+        idea = self.call("GET", f"/v1/sites/vocab/ideas/{r.json()['id']}").json()
+        self.assertEqual(idea["ward"], "Gospel Oak [phone]")
+
+    def problem(self, r, status):
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header("content-type"), "application/problem+json")
+        return r.json()
+
+    def test_site_set_and_show(self):
+        """townhall site set changes a site after site add; site show
+        prints it; bad values are usage errors (status 2)."""
+        db = self.server.db
+        run("site", "add", "setme", "--name", "Set Me", db=db)
+        r = run("site", "set", "setme", "--moderation", "on",
+                "--origins", "https://www.example.gov.uk",
+                "--retention-days", "90", "--open-data-threshold", "10",
+                "--wards", "North,South", "--categories", "Parks",
+                "--contacts", "020 7974 4444,NW1 2DB", db=db)
+        self.assertIn("updated site setme", r.stdout)
+        show = run("site", "show", "setme", db=db).stdout
+        settings = dict(re.match(r"(\S+)\s+(.*)$", line).groups()
+                        for line in show.splitlines() if " " in line.strip())
+        self.assertEqual(settings["moderation"], "on")
+        self.assertEqual(settings["origins"], "https://www.example.gov.uk")
+        self.assertEqual(settings["retention-days"], "90")
+        self.assertEqual(settings["open-data-threshold"], "10")
+        self.assertEqual(settings["wards"], "North, South")
+        self.assertEqual(settings["contacts"], "020 7974 4444, NW1 2DB")
+        self.assertEqual(settings["anonymous"], "off", "what was not named stays")
+        site = self.call("GET", "/v1/sites/setme").json()
+        self.assertTrue(site["moderate_ideas"])
+        self.assertEqual(site["wards"], ["North", "South"])
+        r = run("site", "set", "setme", "--moderation", "on", db=db)
+        self.assertIn("nothing changed", r.stdout)
+        for args, says in (
+                (["--moderation", "maybe"], "on or off"),
+                (["--retention-days", "ninety"], "whole number"),
+                (["--retention-days", "99999"], "36500"),
+                (["--open-data-threshold", "2"], "open_min"),
+                (["--origins", "https://x.example/path"], "origin"),
+                (["--wards", "North,north"], "twice"),
+                (["--bogus", "1"], "unknown option"),
+                ([], "nothing to change")):
+            with self.subTest(args=args):
+                p = run("site", "set", "setme", *args, db=db, check=False)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn(says, p.stderr)
+        p = run("site", "set", db=db, check=False)
+        self.assertEqual(p.returncode, 2)
+        p = run("site", "set", "nowhere", "--moderation", "on", db=db,
+                check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no site", p.stderr)
+        p = run("site", "show", "nowhere", db=db, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(run("site", "show", "setme", db=db).stdout, show,
+                         "a refused change changed nothing")
+
 
 if __name__ == "__main__":
     unittest.main()
