@@ -53,6 +53,12 @@ export interface SiteSettings {
   keyDays?: number;
   openMin?: number;
   openRound?: number;
+  /** The site's wards and categories: where a list is set, an idea's ward
+   * (category) must be one of them; [] means free text, scrubbed. */
+  wards?: string[];
+  categories?: string[];
+  /** The council's own contact details, kept when staff text is scrubbed. */
+  contacts?: string[];
 }
 
 export interface Site extends Required<SiteSettings> {

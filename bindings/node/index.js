@@ -91,7 +91,27 @@ function device(ip, userAgent) {
 
 const SITE_FIELDS = ['name', 'origins', 'keepParams', 'moderateIdeas',
   'allowAnonymous', 'rankAnonymous', 'commentDays', 'auditDays', 'keyDays',
-  'openMin', 'openRound'];
+  'openMin', 'openRound', 'wards', 'categories', 'contacts'];
+const SITE_LISTS = ['wards', 'categories', 'contacts'];
+
+// A site's lists are arrays here and one item per line in the library.
+function siteOut(s) {
+  for (const k of SITE_LISTS) s[k] = s[k] ? s[k].split('\n') : [];
+  return s;
+}
+
+function siteIn(settings) {
+  const out = { ...settings };
+  for (const k of SITE_LISTS) {
+    const v = out[k];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || v.some((i) => typeof i !== 'string' || /[\r\n]/.test(i))) {
+      throw new TypeError(`${k} must be an array of one-line strings`);
+    }
+    out[k] = v.join('\n');
+  }
+  return out;
+}
 
 class Townhall {
   /** Use townhall.open(). */
@@ -166,8 +186,8 @@ class Townhall {
 
   async createSite(slug, name, options = {}) {
     const { actor = null, ...settings } = options;
-    await this._call('siteCreate', actor, { ...settings, slug, name });
-    return this._call('siteGet', slug);
+    await this._call('siteCreate', actor, siteIn({ ...settings, slug, name }));
+    return this.getSite(slug);
   }
 
   /** Changes some settings; the others keep their values. True if
@@ -176,16 +196,16 @@ class Townhall {
     for (const k of Object.keys(changes)) {
       if (!SITE_FIELDS.includes(k)) throw new TypeError(`unknown site setting ${k}`);
     }
-    const current = await this._call('siteGet', slug);
-    return this._call('siteUpdate', actor, { ...current, ...changes, slug });
+    const current = await this.getSite(slug);
+    return this._call('siteUpdate', actor, siteIn({ ...current, ...changes, slug }));
   }
 
   async getSite(slug) {
-    return this._call('siteGet', slug);
+    return siteOut(await this._call('siteGet', slug));
   }
 
   async sites() {
-    return this._call('siteList');
+    return (await this._call('siteList')).map(siteOut);
   }
 
   async setSiteSecret(slug, secret) {

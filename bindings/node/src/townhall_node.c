@@ -56,7 +56,8 @@ struct op {
   bool no_db; /* open and close: runs whether or not a database is open */
   int rc;
   char *errmsg;
-  /* Arguments: strings (owned; s[5..7] are who's), numbers, and
+  /* Arguments: strings (owned; s[5..7] are who's, or a site's lists),
+   * numbers, and
    * structures pointing into the strings. */
   char *s[9];
   int64_t n[6];
@@ -305,6 +306,10 @@ static napi_value site_js(napi_env env, const th_site *s) {
   set_i64(env, o, "openMin", s->open_min);
   set_i64(env, o, "openRound", s->open_round);
   set_i64(env, o, "created", s->created);
+  /* One item per line; index.js makes arrays of them. */
+  set_str(env, o, "wards", s->wards ? s->wards : "");
+  set_str(env, o, "categories", s->categories ? s->categories : "");
+  set_str(env, o, "contacts", s->contacts ? s->contacts : "");
   return o;
 }
 
@@ -766,13 +771,22 @@ static bool get_site_fields(napi_env env, napi_value v, op *o) {
       !get_str(env, prop(env, v, "name"), "site.name", false, &o->s[2]) ||
       !get_str(env, prop(env, v, "origins"), "site.origins", true, &o->s[3]) ||
       !get_str(env, prop(env, v, "keepParams"), "site.keepParams", true,
-               &o->s[4]))
+               &o->s[4]) ||
+      /* A site op has no `who`: its strings' slots hold the lists. */
+      !get_str(env, prop(env, v, "wards"), "site.wards", true, &o->s[5]) ||
+      !get_str(env, prop(env, v, "categories"), "site.categories", true,
+               &o->s[6]) ||
+      !get_str(env, prop(env, v, "contacts"), "site.contacts", true,
+               &o->s[7]))
     return false;
   th_site *s = &o->site;
   s->slug = o->s[1];
   s->name = o->s[2];
   s->origins = o->s[3];
   s->keep_params = o->s[4];
+  s->wards = o->s[5];
+  s->categories = o->s[6];
+  s->contacts = o->s[7];
   return get_bool(env, prop(env, v, "moderateIdeas"), false,
                   &s->moderate_ideas) &&
          get_bool(env, prop(env, v, "allowAnonymous"), false,

@@ -22,6 +22,29 @@ test('sites: create, get, list, update', async (t) => {
   assert.equal(after.origins, ORIGIN);
 });
 
+test('sites: wards, categories and contacts', async (t) => {
+  const { th, site } = await fresh(t);
+  assert.deepEqual([site.wards, site.categories, site.contacts], [[], [], []]);
+  assert.equal(await th.updateSite(SITE, {
+    wards: ['Kentish Town', 'Highgate'], categories: ['Parks'], contacts: ['020 7974 4444'],
+  }), true);
+  const s = await th.getSite(SITE);
+  assert.deepEqual(s.wards, ['Kentish Town', 'Highgate']);
+  assert.deepEqual(s.categories, ['Parks']);
+  assert.deepEqual(s.contacts, ['020 7974 4444']);
+  await th.updateSite(SITE, { name: 'Camden' });
+  assert.deepEqual((await th.getSite(SITE)).wards, s.wards, 'kept by other changes');
+  assert.deepEqual((await th.sites())[0].wards, s.wards);
+  const b = await th.createSite('barnet', 'Barnet', { wards: ['East', 'West'] });
+  assert.deepEqual(b.wards, ['East', 'West']);
+  await rejectsWith(th.updateSite(SITE, { wards: ['A', 'a'] }), 'TH_EINVAL');
+  await assert.rejects(th.updateSite(SITE, { wards: 'Highgate' }), TypeError);
+  await assert.rejects(th.updateSite(SITE, { wards: ['Two\nlines'] }), TypeError);
+  await rejectsWith(th.submitIdea(SITE, 'r-lists', 'Benches', { ward: 'Nowhere' }), 'TH_EINVAL');
+  const { id } = await th.submitIdea(SITE, 'r-lists', 'Benches', { ward: 'highgate' });
+  assert.equal((await th.getIdea(SITE, id)).ward, 'Highgate');
+});
+
 test('sites: errors', async (t) => {
   const { th } = await fresh(t);
   await rejectsWith(th.createSite(SITE, 'Again'), 'TH_EEXIST');

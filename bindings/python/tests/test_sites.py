@@ -36,6 +36,34 @@ class SiteTest(TownhallTestCase):
         with self.assertRaises(TypeError):
             self.th.update_site(SITE, colour="red")
 
+    def test_lists(self):
+        """Wards, categories and contacts: set, read back, kept by other
+        changes, and enforced on ideas."""
+        self.assertEqual((self.site.wards, self.site.categories,
+                          self.site.contacts), ((), (), ()))
+        self.assertTrue(self.th.update_site(
+            SITE, wards=["Kentish Town", "Highgate"], categories=("Parks",),
+            contacts=["020 7974 4444"]))
+        s = self.th.get_site(SITE)
+        self.assertEqual(s.wards, ("Kentish Town", "Highgate"))
+        self.assertEqual(s.categories, ("Parks",))
+        self.assertEqual(s.contacts, ("020 7974 4444",))
+        self.th.update_site(SITE, name="Camden")
+        self.assertEqual(self.th.get_site(SITE).wards, s.wards, "kept")
+        self.assertEqual([x.wards for x in self.th.sites()], [s.wards])
+        b = self.th.create_site("barnet", "Barnet", wards=["East", "West"])
+        self.assertEqual(b.wards, ("East", "West"))
+        self.assertRaisesCode(townhall.InvalidArgument, "TH_EINVAL",
+                              self.th.update_site, SITE, wards=["A", "a"])
+        with self.assertRaises(townhall.InvalidArgument):
+            self.th.update_site(SITE, wards=["Two\nlines"])
+        with self.assertRaises(TypeError):
+            self.th.update_site(SITE, wards="Highgate")
+        self.assertRaisesCode(townhall.InvalidArgument, "TH_EINVAL",
+                              self.th.submit_idea, SITE,
+                              "r-lists", "Benches",
+                              ward="Nowhere")
+
     def test_errors(self):
         self.assertRaisesCode(townhall.AlreadyExists, "TH_EEXIST",
                               self.th.create_site, SITE, "Again")

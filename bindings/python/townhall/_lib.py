@@ -92,7 +92,10 @@ class th_site(Structure):
                 ("rank_anonymous", c_int), ("comment_days", c_int),
                 ("audit_days", c_int), ("key_days", c_int),
                 ("open_min", c_int), ("open_round", c_int),
-                ("created", th_time)]
+                ("created", th_time),
+                # 0.3.0: one item per line
+                ("wards", c_char_p), ("categories", c_char_p),
+                ("contacts", c_char_p)]
 
 
 class th_site_list(Structure):

@@ -9,7 +9,7 @@ import threading
 from ctypes import POINTER, byref, c_int, c_int64, c_size_t, c_void_p, \
     create_string_buffer, memset, string_at
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
-                    Union)
+                    Sequence, Tuple, Union)
 
 from . import _lib as L
 from ._lib import lib
@@ -88,7 +88,25 @@ def _site(s: L.th_site) -> Site:
                 rank_anonymous=bool(s.rank_anonymous),
                 comment_days=s.comment_days, audit_days=s.audit_days,
                 key_days=s.key_days, open_min=s.open_min,
-                open_round=s.open_round, created=s.created)
+                open_round=s.open_round, created=s.created,
+                wards=_items(s.wards), categories=_items(s.categories),
+                contacts=_items(s.contacts))
+
+
+def _items(lines: Optional[bytes]) -> Tuple[str, ...]:
+    """A list the library keeps one item per line, as a tuple."""
+    return tuple(_s(lines).split("\n")) if lines else ()
+
+
+def _lines(items: Any, what: str) -> bytes:
+    """A list of strings as the library takes it: one item per line."""
+    if isinstance(items, str):
+        raise TypeError(f"{what} must be a list of strings, not a string")
+    items = list(items or ())
+    for i in items:
+        if not isinstance(i, str) or "\n" in i or "\r" in i:
+            raise InvalidArgument(f"{what}: each item is one line of text")
+    return _b("\n".join(items), what)
 
 
 def _consultation(c: L.th_consultation) -> Consultation:
@@ -306,15 +324,22 @@ class Townhall:
                     rank_anonymous: bool = False, comment_days: int = 0,
                     audit_days: int = 0, key_days: int = 0,
                     open_min: int = 0, open_round: int = 0,
+                    wards: Sequence[str] = (), categories: Sequence[str] = (),
+                    contacts: Sequence[str] = (),
                     actor: Optional[str] = None) -> Site:
         """Creates a site (and its ideas board). Raises AlreadyExists if the
         slug is taken. Retention and open-data settings of 0 take the
-        library's defaults; -1 keeps forever."""
+        library's defaults; -1 keeps forever. ``wards`` and ``categories``
+        are the only values an idea may take (none: free text, scrubbed);
+        ``contacts`` are the council's own published contact details, kept
+        when what staff write is scrubbed."""
         s = L.th_site(0, _b(slug, "slug"), _b(name, "name"),
                       _b(origins, "origins"), _b(keep_params, "keep_params"),
                       int(moderate_ideas), int(allow_anonymous),
                       int(rank_anonymous), comment_days, audit_days, key_days,
-                      open_min, open_round, 0)
+                      open_min, open_round, 0, _lines(wards, "wards"),
+                      _lines(categories, "categories"),
+                      _lines(contacts, "contacts"))
         with self._lock:
             self._call(lib.th_site_create, _b(actor), byref(s), None)
             return self.get_site(slug)
@@ -329,7 +354,8 @@ class Townhall:
             fields = {k: getattr(current, k) for k in (
                 "name", "origins", "keep_params", "moderate_ideas",
                 "allow_anonymous", "rank_anonymous", "comment_days",
-                "audit_days", "key_days", "open_min", "open_round")}
+                "audit_days", "key_days", "open_min", "open_round",
+                "wards", "categories", "contacts")}
             unknown = set(changes) - set(fields)
             if unknown:
                 raise TypeError("update_site() got unknown settings: "
@@ -343,7 +369,10 @@ class Townhall:
                           int(fields["rank_anonymous"]),
                           fields["comment_days"], fields["audit_days"],
                           fields["key_days"], fields["open_min"],
-                          fields["open_round"], 0)
+                          fields["open_round"], 0,
+                          _lines(fields["wards"], "wards"),
+                          _lines(fields["categories"], "categories"),
+                          _lines(fields["contacts"], "contacts"))
             return self._call(lib.th_site_update, _b(actor),
                               byref(s)) == RECORDED
 

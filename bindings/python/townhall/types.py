@@ -119,6 +119,12 @@ class Site:
     open_min: int = 0
     open_round: int = 0
     created: int = 0
+    #: The site's wards and categories: an idea's must be one of them
+    #: where the site has a list; () means free text, scrubbed.
+    wards: Tuple[str, ...] = ()
+    categories: Tuple[str, ...] = ()
+    #: The council's own contact details, kept when staff text is scrubbed.
+    contacts: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
