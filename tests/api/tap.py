@@ -1,4 +1,12 @@
-"""Runs unittest modules and reports each test as a TAP line."""
+"""Runs unittest modules and reports each test as a TAP line.
+
+  tap.py MODULE_OR_TEST...
+
+TH_TEST (tests/run.py --test PATTERN) runs only the tests whose names
+(module.Class.test) match PATTERN: a substring, or a shell pattern with *,
+as unittest's -k takes it.
+"""
+import os
 import sys
 import unittest
 
@@ -40,6 +48,10 @@ class TapResult(unittest.TestResult):
 
 def main(names):
     loader = unittest.TestLoader()
+    pattern = os.environ.get("TH_TEST")
+    if pattern:
+        loader.testNamePatterns = [pattern if "*" in pattern
+                                   else f"*{pattern}*"]
     suite = unittest.TestSuite()
     for name in names:
         suite.addTests(loader.loadTestsFromName(name))

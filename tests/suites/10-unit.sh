@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
 # The C unit tests (make check), reported test point by test point.
+# TH_TEST (tests/run.py --test PATTERN): only the test programs whose names
+# (tests/unit/NAME.c) match it; if none does, every program runs and only
+# the checks whose names match are reported (and every failure).
 set -uo pipefail
 cd "$TH_BUILD"
-make -j"$(nproc)" check >/dev/null 2>&1
+all=$(make -s --no-print-directory --eval 'th-print-unit-tests: ; @echo $(UNIT_TESTS)' th-print-unit-tests)
+run=$all
+filter=
+if [ -n "${TH_TEST:-}" ]; then
+  run=
+  for t in $all; do
+    # shellcheck disable=SC2254
+    case "$(basename "$t" .t)" in *$TH_TEST*) run="$run $t";; esac
+  done
+  if [ -z "$run" ]; then run=$all; filter=$TH_TEST; fi
+fi
+make -j"$(nproc)" check TESTS="$run" >/dev/null 2>&1
 rc=$?
 n=0
-for trs in tests/unit/*.trs; do
-  t=$(basename "$trs" .trs)
+for t in $run; do
+  trs=${t%.t}.trs
+  t=$(basename "$t" .t)
+  [ -f "$trs" ] || { n=$((n+1)); echo "not ok $n - $t did not run"; continue; }
   while IFS= read -r line; do
     case "$line" in
-      ":test-result: PASS"*) n=$((n+1)); echo "ok $n - $t ${line#:test-result: PASS }";;
+      ":test-result: PASS"*)
+        name="$t ${line#:test-result: PASS }"
+        # shellcheck disable=SC2254
+        if [ -n "$filter" ]; then case "$name" in *$filter*) ;; *) continue;; esac; fi
+        n=$((n+1)); echo "ok $n - $name";;
       ":test-result: SKIP"*) n=$((n+1)); echo "not ok $n - $t ${line#:test-result: SKIP } # SKIP";;
       ":test-result: "*) n=$((n+1)); echo "not ok $n - $t ${line#:test-result: }";;
     esac
   done < "$trs"
 done
-if [ $rc -ne 0 ]; then cat tests/unit/*.log | grep -E "^not ok|^#" | head -50; fi
+if [ $rc -ne 0 ]; then for t in $run; do cat "${t%.t}.log"; done | grep -E "^not ok|^#" | head -50; fi
 exit $rc
