@@ -8,7 +8,7 @@
 //   TOWNHALL_SITE=riverside \
 //   TOWNHALL_SECRET=<the base64url secret `townhall site secret riverside
 //                    --generate` printed> \
-//   TOWNHALL_ASSETS=https://townhall.riverside.example/v/0.1.0 \
+//   TOWNHALL_ASSETS=https://townhall.riverside.example/v/0.2.0 \
 //   node examples/node/server.js
 //
 // Environment:
@@ -18,8 +18,11 @@
 //                        secret SLUG --generate` prints it; or
 //   TOWNHALL_SECRET_FILE the file given to `townhall site secret SLUG
 //                        --from-file` (raw bytes; a final newline is ignored)
-//   TOWNHALL_ASSETS      where townhall serves its widget scripts, e.g.
-//                        https://townhall.riverside.example/v/0.1.0
+//   TOWNHALL_ASSETS      where townhall serves its widget script (widget.js,
+//                        for both widgets) under its version, e.g.
+//                        https://townhall.riverside.example/v/0.2.0
+//                        (`townhall version` says which; townhall must list
+//                        this app's origin: townhall site add --origin)
 //   TOKEN_TTL_SECONDS    token lifetime (600; townhall refuses more than 3600)
 //   COOKIE_SECURE        1 behind HTTPS (the default): cookies only over TLS
 'use strict';
@@ -170,7 +173,7 @@ function createApp(config) {
     // page's memory, never in a cookie or storage.
     const widget = assets
       ? `<div data-townhall-ideas data-site="${escapeHtml(site)}"></div>
-<script src="${escapeHtml(assets)}/ideas.js" crossorigin="anonymous" defer></script>
+<script src="${escapeHtml(assets)}/widget.js" crossorigin="anonymous" defer></script>
 <script src="/townhall-sign-in.js" defer></script>`
       : '';
     const body = s
@@ -185,6 +188,7 @@ ${widget}`
 </form>`;
     send(res, message ? 401 : 200, 'text/html; charset=utf-8', `<!doctype html>
 <html lang="en"><meta charset="utf-8"><title>Your council account</title>
+<link rel="icon" href="data:,">
 <h1>Your council account</h1>
 ${body}
 </html>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every example under examples/ built or run, and its output checked:
 # embed.c, uv-embed.c, python/weekly_report.py, node/server.js (against a
-# real townhall server) and deploy/ (systemd unit, nginx snippet).
+# real townhall server, and in Chromium: its ideas widget appears and takes
+# a vote) and deploy/ (systemd unit, nginx snippet).
 set -uo pipefail
 : "${TH_SRC:?}" "${TH_BUILD:?}"
 TH_BIN=${TH_BIN:-$TH_BUILD/townhall}
@@ -190,8 +191,12 @@ fi
 unset TOWNHALL_LIBRARY PYTHONPATH
 
 # ---- node/server.js: the council's token app, against a real townhall --------------
+# As examples/README.md says: the site lists the app's origin, and the page
+# loads townhall's widget from its versioned address.
+APP_PORT=$(free_port)
+VERSION=$("$TH_BIN" version | awk '{print $2}')
 "$TH_BIN" site add riverside --name "Riverside Borough Council" --generate-secret \
-  --db "$tmp/app.db" >"$tmp/site.out" 2>&1
+  --origin "http://127.0.0.1:$APP_PORT" --db "$tmp/app.db" >"$tmp/site.out" 2>&1
 SECRET=$(tail -1 "$tmp/site.out")
 if [ ${#SECRET} -ge 43 ]; then ok "node app: a site with a generated secret (townhall site add --generate-secret)"; else not_ok "node app: site secret"; sed 's/^/# /' "$tmp/site.out"; fi
 TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.0 PYTHONPATH=$TH_SRC/bindings/python "$PY" -c \
@@ -200,18 +205,19 @@ TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.0 PYTHONPATH=$TH_SRC/bindings/python "$P
 TH_PORT=$(free_port)
 "$TH_BIN" serve --db "$tmp/app.db" --listen "127.0.0.1:$TH_PORT" --log-level error >"$tmp/serve.log" 2>&1 &
 pids+=($!)
-APP_PORT=$(free_port)
+ASSETS="http://127.0.0.1:$TH_PORT/v/$VERSION"
 PORT=$APP_PORT TOWNHALL_SITE=riverside TOWNHALL_SECRET=$SECRET COOKIE_SECURE=0 \
-  TOWNHALL_ASSETS="http://127.0.0.1:$TH_PORT/v/0.1.0" node "$EX/node/server.js" >"$tmp/app.log" 2>&1 &
+  TOWNHALL_ASSETS="$ASSETS" node "$EX/node/server.js" >"$tmp/app.log" 2>&1 &
 pids+=($!)
 if wait_http "http://127.0.0.1:$TH_PORT/healthz" && wait_http "http://127.0.0.1:$APP_PORT/"; then
   ok "node app: townhall serve and the council app are up"
 else
   not_ok "node app: servers up"; sed 's/^/# /' "$tmp/serve.log" "$tmp/app.log"
 fi
-APP=http://127.0.0.1:$APP_PORT TH=http://127.0.0.1:$TH_PORT SECRET=$SECRET node - >"$tmp/appcheck.log" 2>&1 <<'EOF'
+APP=http://127.0.0.1:$APP_PORT TH=http://127.0.0.1:$TH_PORT SECRET=$SECRET ASSETS=$ASSETS \
+  node - >"$tmp/appcheck.log" 2>&1 <<'EOF'
 const crypto = require('node:crypto');
-const { APP, TH, SECRET } = process.env;
+const { APP, TH, SECRET, ASSETS } = process.env;
 const check = (name, cond, detail) => {
   console.log(`${cond ? 'ok' : 'not ok'} - node app: ${name}`);
   if (!cond && detail !== undefined) console.log(JSON.stringify(detail));
@@ -230,7 +236,12 @@ const form = (o) => ({ method: 'POST', redirect: 'manual', body: new URLSearchPa
   r = await fetch(`${APP}/`, { headers: { cookie } });
   const html = await r.text();
   check('the page embeds the ideas widget and the sign-in script', /data-townhall-ideas data-site="riverside"/.test(html) &&
-    html.includes(`${TH}/v/0.1.0/ideas.js`) && html.includes('/townhall-sign-in.js'), html);
+    html.includes(`${ASSETS}/widget.js`) && html.includes('/townhall-sign-in.js'), html);
+  for (const src of html.match(/src="[^"]*"/g) || []) {
+    const url = new URL(src.slice(5, -1), APP);
+    r = await fetch(url);
+    check(`the page's script ${url} loads (200)`, r.status === 200, r.status);
+  }
   r = await fetch(`${APP}/townhall-sign-in.js`);
   check('the sign-in script hands the token to townhall.setResidentToken', (await r.text()).includes('setResidentToken'));
   r = await fetch(`${APP}/townhall/token`, { headers: { cookie, 'sec-fetch-site': 'cross-site' } });
@@ -267,6 +278,35 @@ const form = (o) => ({ method: 'POST', redirect: 'manual', body: new URLSearchPa
 })().catch((e) => { console.log(`not ok - node app: the checks ran (${e.stack})`); });
 EOF
 report "$tmp/appcheck.log"
+
+# The same app in Chromium, as a resident uses it: the ideas widget appears
+# and takes a vote (tests/browser/examples.js).
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  not_ok "node app in Chromium: Chromium is installed at $CHROMIUM (scripts/deps installs chromium)"
+elif [ ! -d "$TH_SRC/tests/browser/node_modules/playwright-core" ] &&
+     ! (cd "$TH_SRC/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+          npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1; then
+  not_ok "node app in Chromium: npm ci in tests/browser"; tail -20 "$tmp/npm.log" | sed 's/^/# /'
+else
+  APP=http://127.0.0.1:$APP_PORT TH=http://127.0.0.1:$TH_PORT SITE=riverside \
+    IDEA="Plant trees on the high street" CHROMIUM=$CHROMIUM \
+    timeout 120 node "$TH_SRC/tests/browser/examples.js" >"$tmp/chromium.log" 2>&1
+  grep -q '^\(not \)\?ok - ' "$tmp/chromium.log" || echo "not ok - node app in Chromium: the checks ran" >>"$tmp/chromium.log"
+  report "$tmp/chromium.log"
+fi
+
+# Every widget version the examples mention is one townhall serves, and
+# the current one is among them.
+refs=$(grep -rhoE '/v/[0-9]+\.[0-9]+\.[0-9]+(/[A-Za-z0-9_.-]+)?' "$EX" | sort -u)
+case " $(echo $refs) " in *" /v/$VERSION "*|*" /v/$VERSION/"*) ok "the examples mention the current widgets, /v/$VERSION";;
+  *) not_ok "the examples mention the current widgets, /v/$VERSION (they mention: $(echo $refs))";; esac
+for ref in $refs; do
+  case "$ref" in /v/*.*.*/*) url=$ref;; *) url=$ref/widget.js;; esac
+  code=$(node -e "fetch(process.argv[1]).then(r=>console.log(r.status),()=>console.log('no answer'))" \
+    "http://127.0.0.1:$TH_PORT$url")
+  if [ "$code" = 200 ]; then ok "the examples mention $url: townhall serves it"; else not_ok "the examples mention $url: townhall answers $code"; fi
+done
 
 # ---- README.md's "Three ways in": each block run as written -----------------------
 mkdir -p "$tmp/snip/node_modules"
