@@ -129,7 +129,7 @@ class th_idea(Structure):
                 ("anon_up", c_int64), ("anon_down", c_int64),
                 ("top", c_double), ("hot", c_double),
                 ("controversial", c_double), ("created", th_time),
-                ("updated", th_time)]
+                ("updated", th_time), ("merged_from", c_int)]
 
 
 class th_idea_query(Structure):
