@@ -643,21 +643,15 @@ static void th__match_add(th__matches *ms, size_t b, size_t e,
   m[ms->n++] = (th__match){b, e, outward, what};
 }
 
-/* Whether characters were removed from the original t just before s[i]
- * (i > 0) when s was made from it (map as in th__normalise). A format
- * character between a word and a number ("ref<ZWSP>07700900123") separates
- * them as it did on screen. */
-static bool th__gap_before(const char *t, size_t tlen, const size_t *map,
-                           size_t i) {
-  if (map == NULL || i == 0 || map[i] == map[i - 1])
-    return false;
-  return map[i - 1] + th__char_len(t, tlen, map[i - 1]) != map[i];
-}
-
-/* Finds every match in s[0..len), in order and without overlaps. s was
- * made from t[0..tlen) through map (NULL when s is t). */
-static void th__scan(const char *s, size_t len, const char *t, size_t tlen,
-                     const size_t *map, th__matches *ms) {
+/* Finds every match in s[0..len), in order and without overlaps.
+ *
+ * A format character removed from the copy is transparent, also between a
+ * word and a number: "ref<ZWSP>07700900123" reads as "ref07700900123", a
+ * reference glued to a word, and is kept as that would be. Treating the
+ * removed character as a boundary before a number but not after one would
+ * make redacting the output find more ("0457009003<SHY>07700<ZWSP>900461"),
+ * and redacting must be stable. */
+static void th__scan(const char *s, size_t len, th__matches *ms) {
   size_t last = 0; /* the end of the last match */
   size_t i = 0;
   /* Addresses come first: the numbers and letters inside one
@@ -680,8 +674,7 @@ static void th__scan(const char *s, size_t len, const char *t, size_t tlen,
     /* Just after a match, the text will read "...]" here: judging the
      * boundary as the stored text will show it means redacting the result
      * again finds nothing new ("NW12BH+447700900123"). */
-    bool at_word_start = (i == last && i > 0) || !th__word_before(s, i) ||
-                         th__gap_before(t, tlen, map, i);
+    bool at_word_start = (i == last && i > 0) || !th__word_before(s, i);
     size_t n = 0, keep = 0, outward = 0;
     const char *what = NULL;
 
@@ -702,10 +695,8 @@ static void th__scan(const char *s, size_t len, const char *t, size_t tlen,
     }
     /* Skip the rest of a word: matches start only at word boundaries. */
     if (th__word_at(s, lim, i)) {
-      do
+      while (i < lim && th__word_at(s, lim, i))
         i += th__char_len(s, lim, i);
-      while (i < lim && th__word_at(s, lim, i) &&
-             !th__gap_before(t, tlen, map, i));
     } else {
       i += th__char_len(s, lim, i);
     }
@@ -995,7 +986,7 @@ int th__redact_allowing(const char *text, const char *allow, char **out) {
     }
     th__matches ms = {0};
     if (!o.oom)
-      th__scan(s, slen, text, len, map, &ms);
+      th__scan(s, slen, &ms);
     o.oom |= ms.oom;
     if (!o.oom)
       th__emit(&o, text, len, s, map, &ms, allow);
