@@ -249,6 +249,18 @@ def redact_seeds():
         "numbers": "In 2024 we paid \u00a31,250.00 for 3 bins on 12/03",
         "mixed": "\u09e6\u09e8\u09e6 \u09ed\u09ef\u09ea\u09ec \u09e6\u09ef\u09eb\u09ee \u2014 \u0661\u0662 jo@x.org\u060c",
         "intl": "ring 0033 1 23 45 67 89 or +1 (202) 555-0143",
+        # Seen unscrubbed before the redactor read a normalised copy.
+        "spaced": "NW1  2DB, 447700900461, 7700 900461, 943 4765 919",
+        "invisible": "07700\u200b900461 jo\uff20example.com \u00ad\u200d\u200c",
+        "fullwidth": "\uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff14\uff16\uff11 \ufb01 \u00bd",
+        "bidi": "\u202egnp.exe\u202c \u2066x\u2069 \u200f07700 900461\u200e",
+        "joiners": "\u09b0\u200d\u09cd\u09af \u0645\u06cc\u200c\u062e 2024",
+        # After a NUL: an allowlist.
+        "allow": "Call 020 7946 0000, NW1 2DB or 07700 900461\0"
+                 "020 7946 0000\nnw1 2db\npress@example.org",
+        # A page address (and after the NUL, the parameters kept).
+        "page": "https://www.camden.gov.uk/users/jo%40example.org/07700%20900461"
+                "?ref=NW1+2DB&q=jo@x.org&z=%00%25\0ref q",
     }.items():
         write("redact", name, data)
 
