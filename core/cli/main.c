@@ -164,6 +164,22 @@ static int next_option(int argc, char **argv, const struct option *longs) {
   exit(2);
 }
 
+/* After the options: exactly `want` arguments (0 or 1) left, else what is
+ * wrong and the usage on standard error, and 2. `what` names the missing
+ * one ("SLUG"), `label` the command ("site add"). Before anything opens. */
+static int positional(int argc, char **argv, int want, const char *label,
+                      const char *what) {
+  if (argc - optind == want)
+    return 0;
+  if (argc - optind < want)
+    fprintf(stderr, "townhall %s: %s missing\n\n", label, what);
+  else
+    fprintf(stderr, "townhall %s: unexpected argument %s\n\n", label,
+            argv[optind + want]);
+  command_usage(stderr, command);
+  return 2;
+}
+
 static int fail(th_db *db, int rc, const char *what) {
   fprintf(stderr, "townhall: %s: %s (%s)\n", what,
           db ? th_errmsg(db) : th_strerror(rc), th_err_name(rc));
@@ -772,6 +788,10 @@ static int cmd_site(int argc, char **argv) {
     default: command_usage(stderr, command); return 2;
     }
   }
+  char label[32];
+  snprintf(label, sizeof label, "site %s", sub);
+  if (positional(argc, argv, strcmp(sub, "list") != 0, label, "SLUG") != 0)
+    return 2;
   int rc;
   th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
@@ -866,6 +886,22 @@ static int cmd_token(int argc, char **argv) {
     default: command_usage(stderr, command); return 2;
     }
   }
+  char what[32];
+  snprintf(what, sizeof what, "token %s", sub);
+  bool revoke = strcmp(sub, "revoke") == 0;
+  if (positional(argc, argv, revoke, what, "ID") != 0)
+    return 2;
+  long long revoke_id = 0;
+  if (revoke) {
+    char *end = NULL;
+    errno = 0;
+    revoke_id = strtoll(argv[optind], &end, 10);
+    if (errno != 0 || end == argv[optind] || *end != '\0' || revoke_id < 1) {
+      fprintf(stderr, "townhall token revoke: the ID is a number, as "
+                      "townhall token list shows (not %s)\n", argv[optind]);
+      return 2;
+    }
+  }
   int rc;
   th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
@@ -885,7 +921,7 @@ static int cmd_token(int argc, char **argv) {
              site ? site : "every site", tok);
     th_free(tok);
   } else if (strcmp(sub, "revoke") == 0 && optind < argc) {
-    rc = th_token_revoke(db, "townhall token revoke", strtoll(argv[optind], NULL, 10));
+    rc = th_token_revoke(db, "townhall token revoke", revoke_id);
     if (rc < 0)
       status = fail(db, rc, "revoking the token");
     else
@@ -941,6 +977,8 @@ static int cmd_backup(int argc, char **argv) {
     command_usage(stderr, command);
     return 2;
   }
+  if (positional(argc, argv, 1, "backup", "DEST") != 0)
+    return 2;
   int rc;
   th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA, &rc);
   if (db == NULL)
@@ -958,6 +996,8 @@ static int cmd_backup(int argc, char **argv) {
 /* Brings the schema up to date, taking a backup first when it changes. */
 static int cmd_migrate(int argc, char **argv) {
   if (parse_common(argc, argv) < 0)
+    return 2;
+  if (positional(argc, argv, 0, "migrate", "") != 0)
     return 2;
   int rc;
   th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA, &rc);
@@ -1025,6 +1065,8 @@ static int cmd_key(int argc, char **argv) {
 
 static int cmd_purge(int argc, char **argv) {
   if (parse_common(argc, argv) < 0)
+    return 2;
+  if (positional(argc, argv, 0, "purge", "") != 0)
     return 2;
   int rc;
   th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);

@@ -138,6 +138,34 @@ class Cli(unittest.TestCase):
                 self.assertIn("usage:", r.stderr)
                 self.assertNothingMade(" ".join(args))
 
+    def test_arguments_counted_before_anything_opens(self):
+        for args, said in (
+                (["site", "add"], "townhall site add: SLUG missing"),
+                (["site", "add", "a", "b"],
+                 "townhall site add: unexpected argument b"),
+                (["site", "secret"], "townhall site secret: SLUG missing"),
+                (["site", "list", "extra"],
+                 "townhall site list: unexpected argument extra"),
+                (["token", "revoke"], "townhall token revoke: ID missing"),
+                (["token", "revoke", "abc"],
+                 "townhall token revoke: the ID is a number"),
+                (["token", "revoke", "0"],
+                 "townhall token revoke: the ID is a number"),
+                (["token", "list", "extra"],
+                 "townhall token list: unexpected argument extra"),
+                (["token", "create", "extra", "--role", "admin"],
+                 "townhall token create: unexpected argument extra"),
+                (["migrate", "extra"],
+                 "townhall migrate: unexpected argument extra"),
+                (["purge", "extra"],
+                 "townhall purge: unexpected argument extra"),
+                (["backup", "a", "b"], "townhall backup: unexpected argument b")):
+            with self.subTest(" ".join(args)):
+                r = self.townhall(*args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn(said, r.stderr)
+                self.assertNothingMade(" ".join(args))
+
     def test_version(self):
         r = self.townhall("version")
         self.assertEqual(r.returncode, 0)
