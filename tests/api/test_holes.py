@@ -145,5 +145,73 @@ class Holes(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
 
 
+class StaffGate(unittest.TestCase):
+    """One rule for every route that reads a staff token: a bad one is 401
+    everywhere, and once an address has spent its failures (10 a minute)
+    every request carrying a staff token, or needing one, is 429 with
+    Retry-After, whichever route it tries."""
+
+    def routes(self, idea):
+        s = f"/v1/sites/{SITE}"
+        page = Q(PAGE, safe="")
+        # (method, path, JSON body, whether it answers the public without one)
+        return [
+            ("GET", f"{s}/feedback/summary?page={page}", None, True),
+            ("GET", f"{s}/feedback/pages", None, False),
+            ("GET", f"{s}/feedback/pages?format=csv", None, False),
+            ("GET", f"{s}/feedback/comments?page={page}", None, False),
+            ("GET", f"{s}/ideas/{idea}", None, True),
+            ("GET", f"{s}/ideas/{idea}/history", None, True),
+            ("GET", f"{s}/ideas", None, True),
+            ("GET", f"{s}/ideas?status=pending", None, False),
+            ("POST", f"{s}/ideas/{idea}/status", {"status": "accepted"}, False),
+            ("POST", f"{s}/ideas/{idea}/moderation",
+             {"action": "hide", "reason": "x"}, False),
+            ("POST", f"{s}/consultations", {"slug": "c1", "title": "C"}, False),
+            ("GET", f"{s}/audit", None, False),
+        ]
+
+    def test_every_route_that_reads_a_token(self):
+        probe = Server("--rate-limit", "100000")
+        try:
+            names = [f"{m} {p}" for m, p, _, _ in self.routes(1)]
+        finally:
+            probe.cleanup()
+        for k, name in enumerate(names):
+            with self.subTest(route=name):
+                server = Server("--rate-limit", "100000")
+                try:
+                    r = server.request("POST", f"/v1/sites/{SITE}/ideas",
+                                       json_body={"title": "Gate idea"},
+                                       token=jwt("gate-author"))
+                    idea = r.json()["id"]
+                    method, path, body, public = self.routes(idea)[k]
+                    good = server.tokens["admin"]
+                    bad = good[:-4] + ("AAAA" if not good.endswith("AAAA")
+                                       else "BBBB")
+                    for i in range(10):
+                        r = server.request(method, path, json_body=body,
+                                           token=bad)
+                        openapi_check.check(method, path, r)
+                        self.assertEqual(r.status, 401, f"try {i}: {r}")
+                        self.assertEqual(r.json()["type"],
+                                         "urn:townhall:problem:auth")
+                    for tok in (bad, good):
+                        r = server.request(method, path, json_body=body,
+                                           token=tok)
+                        openapi_check.check(method, path, r)
+                        self.assertEqual(r.status, 429, r)
+                        self.assertTrue(
+                            (r.header("retry-after") or "").isdigit(), r)
+                    # The public is not locked out by someone's guessing.
+                    r = server.request(method, path, json_body=body)
+                    if public:
+                        self.assertNotIn(r.status, (401, 429), r)
+                    else:
+                        self.assertEqual(r.status, 429, r)
+                finally:
+                    server.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
