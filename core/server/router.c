@@ -73,6 +73,14 @@ void th__respond(th__req *req, int status, const char *content_type,
                   req->close_after ? "close" : "keep-alive");
   if (content_type)
     th__sbuf_printf(b, "Content-Type: %s\r\n", content_type);
+  /* HTML goes out through th__respond_html (static.c) with its page's own
+   * policy; should any other path ever send some, it is not left without
+   * one. */
+  if (content_type && strncmp(content_type, "text/html", 9) == 0 &&
+      (extra == NULL || strstr(extra, "Content-Security-Policy:") == NULL))
+    th__sbuf_puts(b, "Content-Security-Policy: default-src 'none'; "
+                     "base-uri 'none'; form-action 'none'; "
+                     "frame-ancestors 'none'\r\n");
   if (extra == NULL || strstr(extra, "Cache-Control:") == NULL)
     th__sbuf_puts(b, "Cache-Control: no-store\r\n");
   if (extra == NULL || strstr(extra, "Referrer-Policy:") == NULL)

@@ -29,11 +29,45 @@
 #include <strings.h>
 
 /* Every HTML page of townhall's own: nothing inline, nothing from
- * elsewhere. */
+ * elsewhere (the dashboard, the demo page, any page of web/). */
 #define TH__PAGE_CSP                                                         \
-  "Content-Security-Policy: default-src 'none'; script-src 'self'; "         \
-  "style-src 'self'; connect-src 'self'; img-src 'self'; "                   \
-  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'\r\n"
+  "default-src 'none'; script-src 'self'; style-src 'self'; "                \
+  "connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'"
+/* The no-script form, whole or as a fragment, and the pages it leads to:
+ * no script at all. */
+#define TH__FORM_CSP                                                         \
+  "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'"
+/* A page that only says something. */
+#define TH__MESSAGE_CSP                                                      \
+  "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'"
+
+/* Every HTML answer goes out through here (docs/SECURITY.md, "HTML
+ * answers"), with a Content-Security-Policy that ends in frame-ancestors:
+ * the origins of the site the page belongs to (`site`, whose pages may
+ * frame it, as a council embeds its form), or 'none' for a page of no
+ * site's or a site without origins. Origins are validated when a site is
+ * saved; anything here that could end the directive or the header makes
+ * it 'none' all the same. X-Content-Type-Options: nosniff comes with every
+ * answer (th__respond). */
+static void th__respond_html(th__req *req, int status, const char *csp,
+                             const th__site_row *site, const char *extra,
+                             const char *body, size_t len) {
+  const char *ancestors = "'none'";
+  if (site && site->origins[0] &&
+      strspn(site->origins, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+                            "WXYZ0123456789.-:/[] ") == strlen(site->origins))
+    ancestors = site->origins;
+  th__sbuf h = {0};
+  th__sbuf_printf(&h, "Content-Security-Policy: %s; frame-ancestors %s\r\n",
+                  csp, ancestors);
+  if (extra)
+    th__sbuf_puts(&h, extra);
+  if (h.oom)
+    th__respond_error(req, TH_ENOMEM, NULL);
+  else
+    th__respond(req, status, "text/html; charset=utf-8", h.p, body, len);
+  th__sbuf_free(&h);
+}
 
 static void th__html_escape(th__sbuf *b, const char *s) {
   for (; *s; s++) {
@@ -139,9 +173,28 @@ static void th__serve_blob(th__ctx *x, const th__blob *b, bool versioned) {
            versioned ? "public, max-age=31536000, immutable"
                      : "public, max-age=300",
            etag ? "ETag: " : "", etag ? etag : "", etag ? "\r\n" : "",
-           html ? TH__PAGE_CSP
+           html ? ""
                 : "Access-Control-Allow-Origin: *\r\n"
                   "Cross-Origin-Resource-Policy: cross-origin\r\n");
+  if (html) {
+    /* A 304 carries the headers of the 200 it stands for. */
+    if (etag && th__not_modified(x->req, etag)) {
+      th__sbuf h = {0};
+      th__sbuf_printf(&h,
+                      "%sContent-Security-Policy: " TH__PAGE_CSP
+                      "; frame-ancestors 'none'\r\n",
+                      extra);
+      if (h.oom)
+        th__respond_error(x->req, TH_ENOMEM, NULL);
+      else
+        th__respond(x->req, 304, NULL, h.p, NULL, 0);
+      th__sbuf_free(&h);
+      return;
+    }
+    th__respond_html(x->req, 200, TH__PAGE_CSP, NULL, extra,
+                     (const char *)b->data, b->len);
+    return;
+  }
   if (etag && th__not_modified(x->req, etag)) {
     th__respond(x->req, 304, NULL, extra, NULL, 0);
     return;
@@ -368,18 +421,17 @@ static void th__form_page(th__ctx *x) {
       snprintf(host, sizeof host, "127.0.0.1");
     snprintf(base, sizeof base, "//%s", host);
     th__form_html(&b, x, s, lang, base, slug, norm);
-    /* A form carries a fresh timestamp: never cache it for long. */
-    th__respond(x->req, 200, "text/html; charset=utf-8", NULL,
-                b.p ? b.p : "", b.len);
+    /* A form carries a fresh timestamp: never cache it for long (the
+     * default no-store). Included by a council's server, it takes that
+     * page's headers; fetched or framed on its own, these. */
+    th__respond_html(x->req, 200, TH__FORM_CSP, &site, NULL, b.p ? b.p : "",
+                     b.len);
   } else {
     th__page_head(&b, s, lang, "form_title");
     th__form_html(&b, x, s, lang, "", slug, norm);
     th__sbuf_puts(&b, "</main>\n</body>\n</html>\n");
-    th__respond(x->req, 200, "text/html; charset=utf-8",
-                "Content-Security-Policy: default-src 'none'; "
-                "style-src 'self'; form-action 'self'; base-uri 'none'; "
-                "frame-ancestors 'none'\r\n",
-                b.p ? b.p : "", b.len);
+    th__respond_html(x->req, 200, TH__FORM_CSP, &site, NULL, b.p ? b.p : "",
+                     b.len);
   }
   th__sbuf_free(&b);
   json_decref(s);
@@ -390,8 +442,9 @@ static void th__form_page(th__ctx *x) {
  * alert when it reports a failure), and a link back to `back` (a page
  * already checked to be on one of the site's origins, or NULL). */
 static void th__message_page(th__req *req, int status, const char *extra,
-                             const char *lang_tag, const char *title_key,
-                             const char *text_key, const char *back) {
+                             const th__site_row *site, const char *lang_tag,
+                             const char *title_key, const char *text_key,
+                             const char *back) {
   char lang[8];
   json_t *s = th__strings(lang_tag, lang);
   th__sbuf b = {0};
@@ -401,15 +454,8 @@ static void th__message_page(th__req *req, int status, const char *extra,
   th__sbuf_puts(&b, "</p>\n");
   th__page_end(&b, s, back);
   json_decref(s);
-  th__sbuf h = {0};
-  th__sbuf_puts(&h, "Content-Security-Policy: default-src 'none'; "
-                    "style-src 'self'; base-uri 'none'; form-action 'none'; "
-                    "frame-ancestors 'none'\r\n");
-  if (extra)
-    th__sbuf_puts(&h, extra);
-  th__respond(req, status, "text/html; charset=utf-8", h.p, b.p ? b.p : "",
-              b.len);
-  th__sbuf_free(&h);
+  th__respond_html(req, status, TH__MESSAGE_CSP, site, extra, b.p ? b.p : "",
+                   b.len);
   th__sbuf_free(&b);
 }
 
@@ -420,8 +466,12 @@ static void th__thanks(th__ctx *x) {
   const char *ret = th__qstr(x, "return");
   /* Only ever link to one of the site's own pages. */
   bool back = ret && th__site_page(x, &site, ret, &norm);
-  th__message_page(x->req, 200, NULL, th__qstr(x, "lang"), "thanks",
-                   "thanks_text", back ? norm : NULL);
+  const char *slug = th__qstr(x, "site");
+  bool known = back || (slug && strlen(slug) < 64 &&
+                        th__site_cached(x, slug, &site) == 0);
+  th__message_page(x->req, 200, NULL, known ? &site : NULL,
+                   th__qstr(x, "lang"), "thanks", "thanks_text",
+                   back ? norm : NULL);
   free(norm);
 }
 
@@ -468,11 +518,10 @@ void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
   }
   th__page_end(&b, s, back);
   json_decref(s);
-  th__respond(req, 200, "text/html; charset=utf-8",
-              "Content-Security-Policy: default-src 'none'; "
-              "style-src 'self'; form-action 'self'; base-uri 'none'; "
-              "frame-ancestors 'none'\r\n",
-              b.p ? b.p : "", b.len);
+  /* It may hold an answer's handle: framed by no page, not even the
+   * site's own. */
+  th__respond_html(req, 200, TH__FORM_CSP, NULL, NULL, b.p ? b.p : "",
+                   b.len);
   th__sbuf_free(&b);
 }
 
@@ -481,7 +530,7 @@ void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
  * error's own status, what to do, and the way back to the page. */
 void th__form_failed(th__req *req, int status, const char *extra,
                      const char *lang_tag, const char *back) {
-  th__message_page(req, status, extra, lang_tag, "error_title",
+  th__message_page(req, status, extra, NULL, lang_tag, "error_title",
                    status == 400 || status == 422 ? "error_invalid"
                    : status == 429                ? "error_limited"
                                                   : "error",
@@ -545,8 +594,8 @@ static void th__demo_page(th__ctx *x) {
     }
   }
   json_decref(s);
-  th__respond(x->req, 200, "text/html; charset=utf-8", TH__PAGE_CSP,
-              b.p ? b.p : "", b.len);
+  th__respond_html(x->req, 200, TH__PAGE_CSP, NULL, NULL, b.p ? b.p : "",
+                   b.len);
   th__sbuf_free(&b);
 }
 

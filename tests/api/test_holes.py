@@ -144,6 +144,61 @@ class Holes(unittest.TestCase):
                       json_body={"value": 1}, token=jwt("j-alice smith"))
         self.assertEqual(r.status, 201, r)
 
+    # ---- every HTML answer carries a CSP with frame-ancestors ---------------
+
+    def check_html(self, r, what, ancestors):
+        self.assertTrue(r.header("content-type").startswith("text/html"),
+                        f"{what}: {r}")
+        csp = r.header("content-security-policy") or ""
+        self.assertIn("default-src 'none'", csp, what)
+        m = re.search(r"frame-ancestors ([^;]+)$", csp)
+        self.assertTrue(m, f"{what}: frame-ancestors in {csp!r}")
+        self.assertEqual(m.group(1).strip(), ancestors, what)
+        self.assertEqual(r.header("x-content-type-options"), "nosniff", what)
+
+    def test_every_html_answer_has_csp_and_frame_ancestors(self):
+        page = Q(PAGE, safe="")
+        form = {"useful": "yes", "page": PAGE, "next": "thanks", "lang": "en"}
+        bad = {"useful": "maybe", "page": PAGE, "lang": "en"}
+        gets = [
+            (f"/form?site={SITE}&page={page}", ORIGIN),
+            (f"/form?site={SITE}&page={page}&fragment=1", ORIGIN),
+            (f"/form?site={SITE}&page={page}&fragment=1&lang=cy", ORIGIN),
+            (f"/thanks?site={SITE}&return={page}", ORIGIN),
+            (f"/thanks?site={SITE}", ORIGIN),
+            ("/thanks", "'none'"),
+            ("/dashboard/", "'none'"),
+            ("/dashboard/index.html", "'none'"),
+        ]
+        for path, ancestors in gets:
+            documented = path.startswith(("/form", "/thanks"))
+            r = (self.call if documented else self.server.request)("GET", path)
+            self.check_html(r, path, ancestors)
+        r = self.server.request("GET", "/dashboard/")
+        etag = r.header("etag")
+        r = self.server.request("GET", "/dashboard/",
+                                headers={"If-None-Match": etag})
+        self.assertEqual(r.status, 304)
+        self.assertIn("frame-ancestors 'none'",
+                      r.header("content-security-policy") or "")
+        # The answer to a form post may hold the answer's handle: 'none'.
+        for body, status, ancestors in ((form, 200, "'none'"),
+                                        (bad, 422, "'none'")):
+            r = self.server.request(
+                "POST", f"/v1/sites/{SITE}/feedback",
+                body=urllib.parse.urlencode(body),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(r.status, status, r)
+            self.check_html(r, f"form post {body}", ancestors)
+        demo = Server("--demo", site=False)
+        try:
+            r = demo.request("GET", "/")
+            self.assertEqual(r.status, 200, r)
+            self.check_html(r, "the demo page", "'none'")
+        finally:
+            demo.stop()
+            demo.cleanup()
+
 
 class StaffGate(unittest.TestCase):
     """One rule for every route that reads a staff token: a bad one is 401
