@@ -34,6 +34,15 @@ int th_backup(th_db *db, const char *dest) {
     return th__err(db, TH_ENOMEM, "out of memory");
   snprintf(tmp, n, "%s.tmp", dest);
   unlink(tmp);
+  /* A backup holds what the database holds: readable by its owner alone
+   * (SQLite would create it 0644), and so is its journal while it is
+   * written. */
+  if (th__create_private(tmp) != 0) {
+    int e = errno;
+    free(tmp);
+    return th__err(db, e == ENOSPC ? TH_EFULL : TH_EIO, "creating %s: %s",
+                   dest, strerror(e));
+  }
   sqlite3 *out = NULL;
   int rc = sqlite3_open_v2(tmp, &out,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);

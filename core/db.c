@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* 'T' 'H' 'A' 'L': marks a file as townhall's (PRAGMA application_id). */
 #define TH__APPLICATION_ID 0x5448414c
@@ -315,6 +317,20 @@ static int th__file_exists(const char *path) {
   return stat(path, &sb) == 0;
 }
 
+/* Creates a new database file readable by its owner alone, before SQLite
+ * does: SQLite would make it 0644 (less the umask), and it gives the -wal
+ * and -shm files beside it the database's own mode, so all three start
+ * 0600. An existing file keeps the mode its operator gave it. */
+int th__create_private(const char *path) {
+  if (strcmp(path, ":memory:") == 0)
+    return 0;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                S_IRUSR | S_IWUSR);
+  if (fd < 0)
+    return errno == EEXIST ? 0 : -1;
+  return close(fd);
+}
+
 int th_open(th_db **out, const char *path, const th_open_options *opt) {
   static const th_open_options defaults;
   if (out == NULL)
@@ -341,6 +357,8 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   if ((readonly || (opt->flags & TH_OPEN_NOCREATE)) && !th__file_exists(path))
     return th__err(db, TH_ENOTFOUND, "%s does not exist", path);
 
+  if (!readonly && th__create_private(path) != 0)
+    return th__err(db, TH_EIO, "creating %s: %s", path, strerror(errno));
   int sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
                (readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -318,6 +318,10 @@ int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
 const char *th__resident_id_problem(const char *id, size_t len);
 /* TH_OK, or TH_EINVAL with that sentence in th_errmsg. */
 int th__resident_id_check(th_db *db, const char *id);
+/* Creates `path`, if it does not exist, empty and mode 0600 (db.c): before
+ * SQLite creates a database or a backup, which would be 0644. 0, or -1 with
+ * errno. */
+int th__create_private(const char *path);
 
 typedef struct th__idea_state {
   int64_t consultation_id;

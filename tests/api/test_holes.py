@@ -21,6 +21,8 @@ class Holes(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # The usual umask, so that a file SQLite creates would be 0644.
+        os.umask(0o022)
         cls.server = Server("--rate-limit", "100000", "--min-form-seconds", "1")
         db = cls.server.db
         run("site", "add", MOD, "--name", "London Borough of Hackney",
@@ -143,6 +145,22 @@ class Holes(unittest.TestCase):
         r = self.call("PUT", f"/v1/sites/{SITE}/ideas/{own}/vote",
                       json_body={"value": 1}, token=jwt("j-alice smith"))
         self.assertEqual(r.status, 201, r)
+
+    # ---- file modes -----------------------------------------------------------
+
+    def test_database_wal_shm_and_backup_are_owner_only(self):
+        # Something written, so that the WAL holds frames.
+        self.propose(SITE, "Bins on Kentish Town Road", "f-author")
+        db = self.server.db
+        for f in (db, db + "-wal", db + "-shm"):
+            self.assertTrue(os.path.exists(f), f)
+            mode = stat.S_IMODE(os.stat(f).st_mode)
+            self.assertEqual(mode, 0o600, f"{os.path.basename(f)}: {mode:o}")
+        dest = os.path.join(self.server.dir, "backup-modes.db")
+        run("backup", dest, db=db)
+        mode = stat.S_IMODE(os.stat(dest).st_mode)
+        self.assertEqual(mode, 0o600, f"backup: {mode:o}")
+        self.assertFalse(os.path.exists(dest + ".tmp"))
 
     # ---- every HTML answer carries a CSP with frame-ancestors ---------------
 
