@@ -137,6 +137,20 @@ int th__data_version(th_db *db, int64_t *out) {
   return TH_OK;
 }
 
+int th__write_probe(th_db *db) {
+  int rc = th__write_begin(db);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_PROBE_WRITE);
+  if (st == NULL) {
+    rc = db->errcode;
+  } else {
+    sqlite3_bind_int64(st, 1, th_now(db));
+    rc = th__step_done(db, st, "writing the readiness probe");
+  }
+  return th__write_end(db, rc);
+}
+
 static int th__run(th_db *db, th__stmt_id id, const char *what) {
   sqlite3_stmt *st = th__stmt(db, id);
   if (st == NULL)

@@ -190,6 +190,10 @@ int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
  * its own: it changes whenever another connection, in this process or any
  * other, has committed since the last read. TH_OK or the mapped error. */
 int th__data_version(th_db *db, int64_t *out);
+/* Readiness: one small real write (the probe table's row), committed as
+ * any other, so that a database that cannot take writes (a full disk, a
+ * read-only file system, a lock held elsewhere) says so (db.c). */
+int th__write_probe(th_db *db);
 
 int64_t th__day(th_time ms);
 /* The Monday that starts the ISO week holding `day` (days since

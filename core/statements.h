@@ -7,6 +7,11 @@
 /* transactions */
 TH__STMT(BEGIN, "BEGIN IMMEDIATE")
 TH__STMT(DATA_VERSION, "PRAGMA data_version")
+/* The readiness probe (th__write_probe). */
+TH__STMT(PROBE_WRITE,
+         "INSERT INTO probe (id, at, room) VALUES (1, ?1, zeroblob(16384))"
+         " ON CONFLICT (id) DO UPDATE SET at = excluded.at,"
+         " room = excluded.room")
 TH__STMT(COMMIT, "COMMIT")
 TH__STMT(ROLLBACK, "ROLLBACK")
 TH__STMT(SAVEPOINT, "SAVEPOINT th_write")

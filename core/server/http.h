@@ -29,6 +29,8 @@ typedef struct th__ratelimit th__ratelimit;
 #define TH__ROUTES(XX)                                                       \
   XX(UNKNOWN, "other")                                                       \
   XX(HEALTHZ, "/healthz")                                                    \
+  XX(LIVEZ, "/livez")                                                        \
+  XX(READYZ, "/readyz")                                                      \
   XX(METRICS, "/metrics")                                                    \
   XX(FEEDBACK, "/v1/sites/{site}/feedback")                                  \
   XX(FEEDBACK_SUMMARY, "/v1/sites/{site}/feedback/summary")                  \
@@ -88,6 +90,7 @@ struct th__req {
   th__route route;
   char cors[400]; /* CORS headers for this request's origin, if allowed */
   th__sbuf resp;
+  th__req *probe_next; /* waiting for the loop's readiness probe (api.c) */
 };
 
 /* ---- a connection ---------------------------------------------------------- */
@@ -191,6 +194,15 @@ struct th__loop {
   th__cached_site sites[TH__SITE_SLOTS];
   int64_t cache_version;
   uint64_t cache_tick;
+  /* Readiness (api.c, th__ready): the result of this loop's last write
+   * probe through the writer, made at most once per TH__PROBE_NS, and the
+   * requests waiting for the one under way. Only this loop's thread
+   * touches them. */
+  uint64_t probe_at; /* uv_hrtime() when it came back; 0: never */
+  int probe_rc;
+  char probe_msg[200];
+  bool probe_running;
+  th__req *probe_waiters;
 };
 
 /* ---- the server ------------------------------------------------------------ */

@@ -311,6 +311,10 @@ void th__dispatch(th__req *req) {
     }
   } else if (nseg == 1 && th__seg(seg[0], segn[0], "healthz")) {
     r = TH__R_HEALTHZ;
+  } else if (nseg == 1 && th__seg(seg[0], segn[0], "livez")) {
+    r = TH__R_LIVEZ;
+  } else if (nseg == 1 && th__seg(seg[0], segn[0], "readyz")) {
+    r = TH__R_READYZ;
   } else if (nseg == 1 && th__seg(seg[0], segn[0], "metrics")) {
     r = TH__R_METRICS;
   } else {

@@ -217,6 +217,31 @@ class Holes(unittest.TestCase):
             demo.stop()
             demo.cleanup()
 
+    # ---- liveness and readiness (the full disk: tests/faults/test_ready) ----
+
+    def test_livez_and_readyz(self):
+        r = self.call("GET", "/livez")
+        self.assertEqual((r.status, r.json()), (200, {"status": "ok"}))
+        for path in ("/readyz", "/healthz"):
+            r = self.call("GET", path)
+            self.assertEqual(r.status, 200, r)
+            doc = r.json()
+            self.assertEqual(doc["status"], "ok")
+            self.assertEqual(doc["failing"], [])
+            self.assertEqual(sorted(doc["checks"]),
+                             ["database", "serving", "write", "writer"])
+            self.assertTrue(all(c["ok"] for c in doc["checks"].values()), doc)
+            r = self.call("HEAD", path)
+            self.assertEqual((r.status, r.body), (200, b""))
+            r = self.call("POST", path, body=b"")
+            self.assertEqual(r.status, 405)
+        # Pipelined: answered in order, whether a probe is under way or not.
+        raw = self.server.raw(b"".join(
+            f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            for p in ("/readyz", "/livez", "/healthz", "/readyz")) +
+            b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(raw.count(b"HTTP/1.1 200 OK"), 5, raw[:400])
+
 
 class StaffGate(unittest.TestCase):
     """One rule for every route that reads a staff token: a bad one is 401

@@ -42,7 +42,7 @@ fi
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 export PYTHONPATH="$TH_SRC/tests/faults:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1
 cd "$TH_SRC/tests/faults"
-"$PY" ../api/tap.py test_faults test_backup |
+"$PY" ../api/tap.py test_faults test_backup test_ready |
   sed -E "s/^(ok|not ok) [0-9]+ - /\1 N - /" |
   while IFS= read -r line; do
     case "$line" in

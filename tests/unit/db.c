@@ -169,7 +169,8 @@ static void test_old_schema(void) {
            " ALTER TABLE ideas DROP COLUMN merged_from;"
            " ALTER TABLE sites DROP COLUMN wards;"
            " ALTER TABLE sites DROP COLUMN categories;"
-           " ALTER TABLE sites DROP COLUMN contacts; PRAGMA user_version=1;");
+           " ALTER TABLE sites DROP COLUMN contacts; DROP TABLE probe;"
+           " PRAGMA user_version=1;");
   TAP_INT(pragma_int(t_path("old.db"), "user_version"), 1, "downgraded to 1");
   th_open_options nm = {.flags = TH_OPEN_NOMIGRATE, .now = t_now};
   int rc = th_open(&db, t_path("old.db"), &nm);

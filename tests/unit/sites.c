@@ -838,7 +838,7 @@ static void test_migration_scrubs(void) {
   th_close(db);
   sqlite3 *raw = NULL;
   sqlite3_open(t_path("old7.db"), &raw);
-  char sql[600];
+  char sql[700];
   snprintf(sql, sizeof sql,
            "UPDATE ideas SET category = 'canary@example.org',"
            " ward = 'Call 07700 900461' WHERE id = %lld;"
@@ -849,7 +849,8 @@ static void test_migration_scrubs(void) {
            " UPDATE consultations SET ward = 'ward@example.org';"
            " ALTER TABLE sites DROP COLUMN wards;"
            " ALTER TABLE sites DROP COLUMN categories;"
-           " ALTER TABLE sites DROP COLUMN contacts; PRAGMA user_version=7;",
+           " ALTER TABLE sites DROP COLUMN contacts; DROP TABLE probe;"
+           " PRAGMA user_version=7;",
            (long long)id, (long long)id);
   char *err = NULL;
   TAP_INT(sqlite3_exec(raw, sql, NULL, NULL, &err), SQLITE_OK,
