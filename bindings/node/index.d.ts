@@ -91,6 +91,8 @@ export interface Idea {
   ward: string;
   status: Status;
   mergedInto: number;
+  /** Whether the public may see it: a merged idea only if it was public before the merge. */
+  public: boolean;
   response: string;
   responseAt: number;
   up: number;
@@ -294,6 +296,8 @@ export class Townhall {
     body?: string | null; category?: string | null; ward?: string | null; consultation?: string | null;
   }): Promise<Submission>;
   getIdea(site: string, id: number): Promise<Idea>;
+  /** As the public may see it; rejects with TH_ENOTFOUND for an idea they may not. */
+  getPublicIdea(site: string, id: number): Promise<Idea>;
   listIdeas(site: string, query?: IdeaQuery): Promise<Page<Idea>>;
   iterateIdeas(site: string, query?: IdeaQuery): AsyncGenerator<Idea, void, undefined>;
   setIdeaStatus(site: string, id: number, status: Status, options?: Actor & { response?: string | null }): Promise<boolean>;

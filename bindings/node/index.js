@@ -247,6 +247,12 @@ class Townhall {
     return this._call('ideaGet', site, id);
   }
 
+  /** An idea as the public may see it (TH_ENOTFOUND for one they may not:
+   * pending, hidden, withdrawn, or merged away before it was public). */
+  async getPublicIdea(site, id) {
+    return this._call('ideaGetPublic', site, id);
+  }
+
   /** { items, nextCursor } */
   async listIdeas(site, query = {}) {
     const q = { ...query };

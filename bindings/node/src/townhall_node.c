@@ -340,6 +340,7 @@ static napi_value idea_js(napi_env env, const th_idea *i) {
   const char *st = th_status_name(i->status);
   set_str(env, o, "status", st ? st : "unknown");
   set_i64(env, o, "mergedInto", i->merged_into);
+  set_bool(env, o, "public", th_idea_is_public(i));
   set_str(env, o, "response", i->response);
   set_i64(env, o, "responseAt", i->response_at);
   set_i64(env, o, "up", i->up);
@@ -1050,6 +1051,9 @@ static napi_value js_idea_submit(napi_env env, napi_callback_info info) {
 static int exec_idea_get(op *o) {
   return th_idea_get(o->h->db, o->s[0], o->n[0], (th_idea **)&o->res);
 }
+static int exec_idea_get_public(op *o) {
+  return th_idea_get_public(o->h->db, o->s[0], o->n[0], (th_idea **)&o->res);
+}
 static napi_value done_idea_get(napi_env env, op *o) {
   return idea_js(env, o->res);
 }
@@ -1063,6 +1067,17 @@ static napi_value js_idea_get(napi_env env, napi_callback_info info) {
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_i64(env, argv[2], "id", 0, &o->n[0]));
   o->exec = exec_idea_get;
+  o->done = done_idea_get;
+  o->cleanup = cleanup_idea_get;
+  return op_queue(env, argv[0], o);
+}
+
+static napi_value js_idea_get_public(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  CHECK(get_i64(env, argv[2], "id", 0, &o->n[0]));
+  o->exec = exec_idea_get_public;
   o->done = done_idea_get;
   o->cleanup = cleanup_idea_get;
   return op_queue(env, argv[0], o);
@@ -1863,6 +1878,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"consultationList", js_cons_list},
       {"ideaSubmit", js_idea_submit},
       {"ideaGet", js_idea_get},
+      {"ideaGetPublic", js_idea_get_public},
       {"ideaList", js_idea_list},
       {"ideaSetStatus", js_idea_status},
       {"ideaModerate", js_idea_moderate},

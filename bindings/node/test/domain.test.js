@@ -167,6 +167,12 @@ test('ideas: status, moderation, merge, withdrawal', async (t) => {
   assert.equal(await th.moderateIdea(SITE, dup, 'merge', { into: id, reason: 'same' }), true);
   assert.equal((await th.getIdea(SITE, dup)).mergedInto, id);
   assert.equal((await th.getIdea(SITE, id)).up, 1);
+  assert.equal((await th.getPublicIdea(SITE, dup)).public, true, 'public before the merge: still public');
+  // A pending idea merged away stays private (issue 12).
+  const { id: secret } = await th.submitIdea(SITE, 'other-2', 'Not approved: number 12');
+  assert.equal(await th.moderateIdea(SITE, secret, 'merge', { into: id, reason: 'same' }), true);
+  assert.equal((await th.getIdea(SITE, secret)).public, false);
+  await rejectsWith(th.getPublicIdea(SITE, secret), 'TH_ENOTFOUND');
   await rejectsWith(th.withdrawIdea(SITE, 'someone-else', id), 'TH_EPERM');
   assert.equal(await th.withdrawIdea(SITE, 'author', id), true);
   assert.equal(await th.withdrawIdea(SITE, 'author', id), false);

@@ -182,6 +182,21 @@ class StatusModerationTest(TownhallTestCase):
         self.assertEqual(audit[0].actor, "moderator-1")
         self.assertEqual(audit[0].idea_id, sub.id)
 
+    def test_pending_idea_merged_stays_private(self):
+        target = self.th.submit_idea(SITE, "r1", "Trees on the high street")
+        self.th.moderate_idea(SITE, target.id, "publish", reason="ok")
+        pending = self.th.submit_idea(SITE, "r2", "Not approved: number 12")
+        self.th.moderate_idea(SITE, pending.id, "merge", into=target.id,
+                              reason="same")
+        staff = self.th.get_idea(SITE, pending.id)
+        self.assertEqual(staff.status, Status.MERGED)
+        self.assertFalse(staff.public)
+        self.assertRaisesCode(townhall.NotFound, "TH_ENOTFOUND",
+                              self.th.get_public_idea, SITE, pending.id)
+        shown = self.th.get_public_idea(SITE, target.id)
+        self.assertTrue(shown.public)
+        self.assertEqual(shown.title, "Trees on the high street")
+
     def test_status_and_response(self):
         sub = self.th.submit_idea(SITE, "r1", "Resurface Camden Road")
         self.th.moderate_idea(SITE, sub.id, "publish", reason="ok")

@@ -272,6 +272,8 @@ PROTOTYPES = {
     "th_idea_submit": (c_int, [DB, c_char_p, P(th_who), P(th_idea_new),
                                P(c_int64)]),
     "th_idea_get": (c_int, [DB, c_char_p, c_int64, P(P(th_idea))]),
+    "th_idea_get_public": (c_int, [DB, c_char_p, c_int64, P(P(th_idea))]),
+    "th_idea_is_public": (c_int, [P(th_idea)]),
     "th_idea_free": (None, [P(th_idea)]),
     "th_sort_name": (c_char_p, [c_int]),
     "th_sort_parse": (c_int, [c_char_p]),

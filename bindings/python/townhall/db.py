@@ -133,7 +133,8 @@ def _idea(i: L.th_idea) -> Idea:
                 up=i.up, down=i.down, anon_up=i.anon_up,
                 anon_down=i.anon_down, top=i.top, hot=i.hot,
                 controversial=i.controversial, created=i.created,
-                updated=i.updated)
+                updated=i.updated,
+                public=bool(lib.th_idea_is_public(byref(i))))
 
 
 def _summary(p: L.th_page_summary) -> PageSummary:
@@ -475,6 +476,18 @@ class Townhall:
         """Any idea of the site, whatever its status. Raises NotFound."""
         out = POINTER(L.th_idea)()
         self._call(lib.th_idea_get, _b(site, "site"), idea_id, byref(out))
+        try:
+            return _idea(out.contents)
+        finally:
+            lib.th_idea_free(out)
+
+    def get_public_idea(self, site: str, idea_id: int) -> Idea:
+        """An idea as the public may see it: what to show residents. Raises
+        NotFound, in the words of a missing idea, for one they may not see
+        (pending, hidden, withdrawn, or merged away before it was public)."""
+        out = POINTER(L.th_idea)()
+        self._call(lib.th_idea_get_public, _b(site, "site"), idea_id,
+                   byref(out))
         try:
             return _idea(out.contents)
         finally:

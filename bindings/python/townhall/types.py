@@ -163,6 +163,9 @@ class Idea:
     controversial: float
     created: int
     updated: int
+    #: Whether the public may see it (th_idea_is_public): a merged idea only
+    #: if it was public before the merge.
+    public: bool = True
 
     @property
     def score(self) -> int:
