@@ -31,13 +31,30 @@ def day(ms: int) -> str:
         "%Y-%m-%d")
 
 
+SEPARATORS = ",;\t|\r\n"
+
+
 def safe_cell(value):
     """Spreadsheets run cells starting with = + - @ as formulas: a resident's
-    comment must never become one."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t",
-                                                "\r"):
-        return "'" + value
-    return value
+    comment must never become one. And a spreadsheet may split a cell where
+    its locale or its user says (at ; a tab or | as well as the comma), so
+    each piece it could split off gets the apostrophe too: `x;=1+2` becomes
+    `x;'=1+2` (as townhall's own CSV exports write it, core/server/csv.c).
+    The writers below quote every text cell, so a reader that honours
+    quotes keeps it whole."""
+    if not isinstance(value, str):
+        return value
+    out = ["'"] if value[:1] in ("\t", "\r") else []
+    piece_start = True
+    for ch in value:
+        if piece_start and ch in "=+-@":
+            out.append("'")
+        out.append(ch)
+        if ch in SEPARATORS:
+            piece_start = True
+        elif ch != " ":
+            piece_start = False
+    return "".join(out)
 
 
 def worst_pages(th: townhall.Townhall, site: str, since: int,
@@ -134,7 +151,7 @@ def main(argv=None) -> int:
         os.makedirs(args.csv, exist_ok=True)
         with open(os.path.join(args.csv, "worst-pages.csv"), "w",
                   newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
             w.writerow(["rank", "page", "yes", "no", "useful_lower_bound",
                         "ratings", "rating_mean", "comments", "last_day",
                         "latest_comment"])
@@ -146,7 +163,7 @@ def main(argv=None) -> int:
                             safe_cell(latest[0].text) if latest else ""])
         with open(os.path.join(args.csv, "top-ideas.csv"), "w", newline="",
                   encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
             w.writerow(["ward", "rank", "id", "title", "up", "down", "status",
                         "created"])
             for ward in sorted(wards, key=lambda w: (w == "", w)):

@@ -114,7 +114,7 @@ with Townhall(sys.argv[1]) as th:
     pages = [("/bins", [0, 0, 1], "=HYPERLINK(\"http://x\") Which day? jo@example.com"),
              ("/parking", [1, 1, 1, 0], None),
              ("/council-tax", [0, 0, 0, 0, 1], "Far too long."),
-             ("/libraries", [1, 1], None)]
+             ("/libraries", [1, 1], "Open late?;=1+2;@SUM(1)")]
     for page, answers, comment in pages:
         for k, u in enumerate(answers):
             th.record_feedback("riverside", Who.device(f"192.0.2.{k}", "UA"), O + page,
@@ -180,8 +180,19 @@ check("weekly report CSV: top ideas per ward",
           ("South", "1", "Safer crossing by the school"),
           ("Borough-wide", "1", "Borough-wide composting")])
 check("weekly report CSV: votes", (ideas[0]["up"], ideas[0]["down"]) == ("5", "1"))
+check("weekly report CSV: a formula after a ; inside a cell is neutralised too",
+      pages[3]["latest_comment"] == "Open late?;'=1+2;'@SUM(1)")
 EOF
 report "$tmp/csvcheck.log"
+# ... and opened in LibreOffice splitting at ";" (or at every common
+# separator at once), no cell of either file is a formula.
+for seps in 59 44/59/9/124; do
+  if "$PY" "$TH_SRC/tests/opendata/calc.py" "$seps" "$tmp/csv/worst-pages.csv" "$tmp/csv/top-ideas.csv" >"$tmp/calc.log" 2>&1; then
+    ok "weekly report CSV in LibreOffice, separators $seps: no formula"
+  else
+    not_ok "weekly report CSV in LibreOffice, separators $seps: no formula"; sed 's/^/# /' "$tmp/calc.log"
+  fi
+done
 "$PY" "$EX/python/weekly_report.py" --db "$tmp/report.db" --site nowhere >"$tmp/r2.out" 2>&1
 if [ $? -eq 1 ] && grep -q 'no site "nowhere"' "$tmp/r2.out"; then
   ok "weekly report: an unknown site is an error with the library's message"
