@@ -506,8 +506,16 @@ int th_idea_set_status(th_db *db, const char *site_slug, th_actor actor,
   th__site_row site;
   if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
     return rc;
-  if ((rc = th__write_begin(db)) < 0)
+  /* The official response is published: a resident's e-mail address
+   * pasted into it comes out, the council's own contact details stay. */
+  char *scrubbed = NULL;
+  if (response && (rc = th__staff_scrub(db, site.id, response, &scrubbed)) < 0)
     return rc;
+  response = scrubbed;
+  if ((rc = th__write_begin(db)) < 0) {
+    free(scrubbed);
+    return rc;
+  }
   th__idea_state s;
   rc = th__idea_state_get(db, site.id, id, &s);
   if (rc >= 0 && !th__is_public(s.status))
@@ -542,6 +550,7 @@ int th_idea_set_status(th_db *db, const char *site_slug, th_actor actor,
       rc = TH_RECORDED;
   }
   free(s.response);
+  free(scrubbed);
   return th__write_end(db, rc);
 }
 
@@ -622,13 +631,22 @@ int th_idea_moderate(th_db *db, const char *site_slug, th_actor actor,
   th__site_row site;
   if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
     return rc;
-  if ((rc = th__write_begin(db)) < 0)
+  /* The reason is kept in the audit log: scrubbed as staff text is. */
+  char *why = NULL;
+  if ((rc = th__staff_scrub(db, site.id, reason, &why)) < 0)
     return rc;
+  reason = why;
+  if ((rc = th__write_begin(db)) < 0) {
+    free(why);
+    return rc;
+  }
   th__idea_state s;
   rc = th__idea_state_get(db, site.id, id, &s);
   free(s.response);
-  if (rc < 0)
+  if (rc < 0) {
+    free(why);
     return th__write_end(db, rc);
+  }
   int to = -1;
   switch (action) {
   case TH_MOD_PUBLISH:
@@ -674,6 +692,7 @@ int th_idea_moderate(th_db *db, const char *site_slug, th_actor actor,
     if (rc >= 0)
       rc = TH_RECORDED;
   }
+  free(why);
   return th__write_end(db, rc);
 }
 

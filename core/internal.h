@@ -306,6 +306,11 @@ void th__site_lists_free(th__site_lists *l);
  * (`plural`: "wards"). *out is malloc'd. */
 int th__vocab_pick(th_db *db, const char *field, const char *plural,
                    const char *list, const char *value, char **out);
+/* Text staff write (a response, a moderation reason), scrubbed as
+ * th__redact_allowing does with the site's contacts as the allowlist.
+ * *out is malloc'd. TH_OK, or an error with a message. */
+int th__staff_scrub(th_db *db, int64_t site_id, const char *text,
+                    char **out);
 
 /* The plaintext pseudonym key of a consultation; TH_EKEY (with a message)
  * if it was destroyed. */

@@ -329,6 +329,18 @@ void th__site_lists_free(th__site_lists *l) {
   memset(l, 0, sizeof *l);
 }
 
+int th__staff_scrub(th_db *db, int64_t site_id, const char *text,
+                    char **out) {
+  *out = NULL;
+  th__site_lists lists;
+  int rc = th__site_lists_get(db, site_id, &lists);
+  if (rc < 0)
+    return rc;
+  rc = th__redact_allowing(text ? text : "", lists.contacts, out);
+  th__site_lists_free(&lists);
+  return rc == TH_OK ? TH_OK : th__err(db, TH_ENOMEM, "out of memory");
+}
+
 int th__vocab_pick(th_db *db, const char *field, const char *plural,
                    const char *list, const char *value, char **out) {
   *out = NULL;
@@ -408,14 +420,16 @@ typedef struct th__site_norm {
   char origins[1024];
   char keep_params[512];
   int comment_days, audit_days, key_days, open_min, open_round;
-  char *wards, *categories, *contacts; /* th__site_norm_free */
+  /* th__site_norm_free; name is scrubbed, keeping the contacts */
+  char *name, *wards, *categories, *contacts;
 } th__site_norm;
 
 static void th__site_norm_free(th__site_norm *n) {
+  free(n->name);
   free(n->wards);
   free(n->categories);
   free(n->contacts);
-  n->wards = n->categories = n->contacts = NULL;
+  n->name = n->wards = n->categories = n->contacts = NULL;
 }
 
 static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
@@ -463,12 +477,18 @@ static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
     th__site_norm_free(n);
     return rc;
   }
+  /* The name is staff-written and public: scrubbed like the rest of what
+   * staff write, keeping the council's own contact details. */
+  if (th__redact_allowing(s->name, n->contacts, &n->name) != TH_OK) {
+    th__site_norm_free(n);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
   return TH_OK;
 }
 
 static void th__site_bind(sqlite3_stmt *st, const th_site *s,
                           const th__site_norm *n) {
-  sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, n->origins, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 4, n->keep_params, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 5, s->moderate_ideas != 0);
@@ -651,7 +671,7 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
     th__site_norm_free(&n);
     return rc < 0 ? rc : th__err(db, TH_EIO, "reading a site");
   }
-  bool same = strcmp(old->name, s->name) == 0 &&
+  bool same = strcmp(old->name, n.name) == 0 &&
               strcmp(old->wards, n.wards) == 0 &&
               strcmp(old->categories, n.categories) == 0 &&
               strcmp(old->contacts, n.contacts) == 0 &&
@@ -853,13 +873,34 @@ int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
   th__site_row site;
   if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
     return rc;
-  if ((rc = th__write_begin(db)) < 0)
+  /* Staff-written and public: the title and description are scrubbed,
+   * keeping the council's own contact details; the ward comes from the
+   * site's list where it has one, as an idea's does. */
+  th__site_lists lists;
+  if ((rc = th__site_lists_get(db, site.id, &lists)) < 0)
     return rc;
+  th_consultation clean = *c;
+  char *title = NULL, *description = NULL, *ward = NULL;
+  if (th__redact_allowing(c->title, lists.contacts, &title) != TH_OK ||
+      th__redact_allowing(c->description ? c->description : "",
+                          lists.contacts, &description) != TH_OK)
+    rc = th__err(db, TH_ENOMEM, "out of memory");
+  else
+    rc = th__vocab_pick(db, "ward", "wards", lists.wards, c->ward, &ward);
+  th__site_lists_free(&lists);
+  clean.title = title;
+  clean.description = description;
+  clean.ward = ward;
   int64_t id = 0;
-  rc = th__consultation_insert(db, site.id, c, opens, &id);
-  if (rc >= 0)
-    rc = th__audit(db, site.id, actor, "consultation:create", 0, c->slug);
-  rc = th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+  if (rc >= 0 && (rc = th__write_begin(db)) >= 0) {
+    rc = th__consultation_insert(db, site.id, &clean, opens, &id);
+    if (rc >= 0)
+      rc = th__audit(db, site.id, actor, "consultation:create", 0, c->slug);
+    rc = th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+  }
+  free(title);
+  free(description);
+  free(ward);
   if (rc >= 0 && id_out)
     *id_out = id;
   return rc;

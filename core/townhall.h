@@ -247,7 +247,9 @@ typedef const char *th_actor;
 typedef struct th_site {
   int64_t id;            /* output only */
   const char *slug;      /* [a-z0-9-], 1..40 bytes, unique */
-  const char *name;      /* 1..120 characters */
+  /* 1..120 characters; stored scrubbed (th_redact), keeping the site's
+   * contacts, as everything staff write is */
+  const char *name;
   /* Space-separated origins allowed to embed the widgets, post feedback
    * and be redirected to ("https://www.camden.gov.uk"). Empty: any page
    * may be rated, and form posts are never redirected. */
@@ -355,8 +357,11 @@ typedef struct th_consultation {
   th_time created;         /* output only */
 } th_consultation;
 
-/* TH_RECORDED, TH_EEXIST (slug taken), TH_ENOTFOUND (site), TH_EINVAL
- * (closes before opens), TH_ETOOLONG, TH_EUTF8. */
+/* The title and description are stored scrubbed (th_redact), keeping the
+ * site's contacts; the ward is one of the site's wards where it has a list
+ * (as an idea's), free text scrubbed where it has none.
+ * TH_RECORDED, TH_EEXIST (slug taken), TH_ENOTFOUND (site), TH_EINVAL
+ * (closes before opens, a ward not in the list), TH_ETOOLONG, TH_EUTF8. */
 TH_EXTERN int th_consultation_create(th_db *db, const char *site_slug,
                                      th_actor actor, const th_consultation *c,
                                      int64_t *id_out);
@@ -512,7 +517,10 @@ TH_EXTERN int th_idea_list(th_db *db, const char *site_slug,
 TH_EXTERN void th_idea_page_free(th_idea_page *page);
 
 /* Staff (councillor) sets a visible idea's status and, if `response` is not
- * NULL, its official response (an empty string clears it). Allowed from and
+ * NULL, its official response (an empty string clears it). The response is
+ * published: it is stored scrubbed (th_redact), keeping the site's
+ * contacts (th_site), so a resident's address pasted into it is not
+ * published and the council's own switchboard is. Allowed from and
  * to published, under_review, accepted, in_progress, done and declined.
  * Audited. TH_RECORDED, TH_DUPLICATE, TH_ENOTFOUND, TH_ESTATE, TH_EINVAL,
  * TH_ETOOLONG (response over 5000 characters), TH_EUTF8. */
@@ -530,7 +538,8 @@ TH_EXTERN const char *th_moderation_name(int action);
 TH_EXTERN int th_moderation_parse(const char *name);
 
 /* Staff (moderator) action on an idea, with a reason for the audit log
- * (required, 1..500 characters). For TH_MOD_MERGE, `into` names the target,
+ * (required, 1..500 characters; stored scrubbed as a response is). For
+ * TH_MOD_MERGE, `into` names the target,
  * a visible idea of the same consultation: the source's votes move to it,
  * except where the same voter voted on both, where the target's vote
  * stands. TH_RECORDED, TH_DUPLICATE (already in that state), TH_ENOTFOUND,

@@ -1170,6 +1170,37 @@ class Vocabularies(unittest.TestCase):
         idea = self.call("GET", f"/v1/sites/vocab/ideas/{r.json()['id']}").json()
         self.assertEqual(idea["ward"], "Gospel Oak [phone]")
 
+    def test_staff_text_scrubbed(self):
+        """A councillor pasting a resident's e-mail into a response does not
+        publish it; the council's own switchboard (its contacts) stays."""
+        self.site("staff", "--contacts", "020 7974 4444")
+        token = run("token", "create", "--site", "staff", "--role", "admin",
+                    "--label", "staff admin", db=self.server.db).stdout
+        token = re.search(r"(th_\d+_\S+)", token).group(1)
+        r = self.post("staff", "s-1", title="A crossing on the high road")
+        iid = r.json()["id"]
+        said = ("Agreed. jo.bloggs@example.net asked us to call back: ring "
+                "020 7974 4444 for the works.")
+        r = self.call("POST", f"/v1/sites/staff/ideas/{iid}/status",
+                      token=token,
+                      json_body={"status": "accepted", "response": said})
+        self.assertEqual(r.status, 201, r)
+        want = ("Agreed. [email] asked us to call back: ring 020 7974 4444 "
+                "for the works.")
+        doc = self.call("GET", f"/v1/sites/staff/ideas/{iid}").json()
+        self.assertEqual(doc["response"]["text"], want)
+        r = self.call("GET", "/v1/sites/staff/ideas?format=csv", token=token)
+        self.assertNotIn(b"jo.bloggs", r.body)
+        self.assertIn(b"020 7974 4444", r.body)
+        r = self.call("POST", f"/v1/sites/staff/ideas/{iid}/moderation",
+                      token=token,
+                      json_body={"action": "hide",
+                                 "reason": "Names sam@example.net"})
+        self.assertEqual(r.status, 201, r)
+        audit = self.call("GET", "/v1/sites/staff/audit", token=token)
+        self.assertNotIn(b"sam@example.net", audit.body)
+        self.assertIn(b"Names [email]", audit.body)
+
     def problem(self, r, status):
         self.assertEqual(r.status, status, r)
         self.assertEqual(r.header("content-type"), "application/problem+json")

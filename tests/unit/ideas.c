@@ -1083,6 +1083,80 @@ static void test_vocabularies(void) {
   th_close(db);
 }
 
+/* Text staff write is published or kept: scrubbed like residents' text,
+ * except for the council's own contact details (the site's contacts). */
+static void test_staff_text(void) {
+  t_clock = T0;
+  th_db *db = t_open("staff.db");
+  t_site(db, "camden", 0, 0);
+  int64_t id = new_idea(db, "camden", "res-s", NULL, "Fix the lights");
+  const char *said = "Fixed. Write to jo.bloggs@example.org's councillor on "
+                     "020 7974 4444, or at contact@camden.gov.uk.";
+  /* Without contacts everything personal-looking goes. */
+  TAP_INT(th_idea_set_status(db, "camden", "cllr", id, TH_DONE, said),
+          TH_RECORDED, "response set");
+  th_idea *i = get(db, "camden", id);
+  TAP_STR(i ? i->response : NULL,
+          "Fixed. Write to [email]'s councillor on [phone], or at [email].",
+          "a response is scrubbed");
+  th_idea_free(i);
+  TAP_INT(th_idea_set_status(db, "camden", "cllr", id, TH_DONE, said),
+          TH_DUPLICATE, "the same response again: nothing changed");
+  /* The council's switchboard and public address are its own. */
+  TAP_INT(set_lists(db, "camden", NULL, NULL,
+                    "020 7974 4444\ncontact@camden.gov.uk\nNW1 2DB"),
+          TH_RECORDED, "contacts set");
+  TAP_INT(th_idea_set_status(db, "camden", "cllr", id, TH_DONE, said),
+          TH_RECORDED, "response set again");
+  i = get(db, "camden", id);
+  TAP_STR(i ? i->response : NULL,
+          "Fixed. Write to [email]'s councillor on 020 7974 4444, or at "
+          "contact@camden.gov.uk.",
+          "the resident's address goes, the council's contacts stay");
+  th_idea_free(i);
+
+  /* A moderation reason, kept in the audit log. */
+  int64_t id2 = new_idea(db, "camden", "res-t", NULL, "Another idea");
+  TAP_INT(th_idea_moderate(db, "camden", "mod", id2, TH_MOD_HIDE, 0,
+                           "Names a neighbour: sam@example.net, 07700 "
+                           "900461. Ask 020 7974 4444."),
+          TH_RECORDED, "hidden");
+  th_audit_list *a = NULL;
+  th_audit_list_get(db, "camden", 0, 1, &a);
+  TAP_STR(a && a->count ? a->items[0].detail : NULL,
+          "Names a neighbour: [email], [phone]. Ask 020 7974 4444.",
+          "a moderation reason is scrubbed, the switchboard kept");
+  th_audit_list_free(a);
+
+  /* A consultation's title and description. */
+  th_consultation c = {.slug = "parks", .title = "Parks: ask jo@example.org",
+                       .description = "Drop in at NW1 2DB or NW5 1TL, or "
+                                      "call 07700 900461."};
+  TAP_INT(th_consultation_create(db, "camden", "cllr", &c, NULL), TH_RECORDED,
+          "consultation");
+  th_consultation *got = NULL;
+  th_consultation_get(db, "camden", "parks", &got);
+  TAP_STR(got ? got->title : NULL, "Parks: ask [email]", "title scrubbed");
+  TAP_STR(got ? got->description : NULL,
+          "Drop in at NW1 2DB or NW5 [postcode], or call [phone].",
+          "description scrubbed, the office's postcode kept");
+  th_consultation_free(got);
+
+  /* The site's own name. */
+  th_site *s = NULL;
+  th_site_get(db, "camden", &s);
+  th_site keep = *s;
+  s->name = "Camden (jo@example.org) 020 7974 4444";
+  TAP_INT(th_site_update(db, "admin", s), TH_RECORDED, "renamed");
+  *s = keep;
+  th_site_free(s);
+  th_site_get(db, "camden", &s);
+  TAP_STR(s ? s->name : NULL, "Camden ([email]) 020 7974 4444",
+          "a site's name is scrubbed, keeping its contacts");
+  th_site_free(s);
+  th_close(db);
+}
+
 int main(void) {
   test_names();
   test_submit_validation();
@@ -1094,5 +1168,6 @@ int main(void) {
   test_withdraw();
   test_resident_ids();
   test_vocabularies();
+  test_staff_text();
   return tap_done();
 }
