@@ -149,14 +149,18 @@ static int next_option(int argc, char **argv, const struct option *longs) {
   if (c != '?' && c != ':')
     return c;
   const char *arg = argv[optind - 1];
-  if (c == '?' && (optopt == 'h' || is_help(arg))) {
+  bool is_long = strncmp(arg, "--", 2) == 0;
+  if (c == '?' && ((optopt == 'h' && !is_long) || is_help(arg))) {
     command_usage(stdout, command);
     exit(fflush(stdout) == 0 ? 0 : 1);
   }
   if (c == ':')
     fprintf(stderr, "townhall %s: option %s needs a value\n", command, arg);
-  else if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+  else if (optopt != 0 && !is_long)
     fprintf(stderr, "townhall %s: unknown option -%c\n", command, optopt);
+  else if (optopt != 0) /* --demo=1: a known option given a value */
+    fprintf(stderr, "townhall %s: option %.*s takes no value\n", command,
+            (int)strcspn(arg, "="), arg);
   else
     fprintf(stderr, "townhall %s: unknown option %s\n", command, arg);
   fputc('\n', stderr);

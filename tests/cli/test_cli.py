@@ -121,6 +121,13 @@ class Cli(unittest.TestCase):
         self.assertIn("usage:", r.stderr)
         self.assertNothingMade("serve --listen")
 
+    def test_value_for_a_flag(self):
+        r = self.townhall("serve", "--demo=yes")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("townhall serve: option --demo takes no value",
+                      r.stderr)
+        self.assertNothingMade("serve --demo=yes")
+
     def test_unknown_commands(self):
         for args, said in ((["frobnicate"], "townhall: unknown command "
                             "frobnicate"),
