@@ -132,6 +132,7 @@ static int th__page_url(th_db *db, const th__site_row *site, const char *page,
       /* Normalised again: a changed query value may sort elsewhere, and a
        * stored URL given back must find itself. */
       free(*url);
+      *url = NULL;
       rc = th_url_normalize(scrubbed, site->keep_params, url);
     }
     if (rc != TH_OK) {

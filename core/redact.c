@@ -598,11 +598,13 @@ static size_t th__postcode_at(const char *s, size_t len, size_t i,
     cands[nc++] = k + 1;
   for (size_t c = nc; c > 0; c--) {
     size_t o = cands[c - 1];
-    size_t p = o;
     /* "NW1 2BH", "NW12BH", and "NW1  2BH" or "NW1<tab>2BH" as pasted. */
-    while (p < len && p - o < 3 && (s[p] == ' ' || s[p] == '\t'))
-      p++;
-    if (len - p < 3 || !th__isdigit((unsigned char)s[p]) ||
+    size_t spaces = 0;
+    while (spaces < 3 && o + spaces < len &&
+           (s[o + spaces] == ' ' || s[o + spaces] == '\t'))
+      spaces++;
+    size_t p = o + spaces;
+    if (p + 3 > len || !th__isdigit((unsigned char)s[p]) ||
         !th__in((unsigned char)s[p + 1], TH__INWARD_LETTERS) ||
         !th__in((unsigned char)s[p + 2], TH__INWARD_LETTERS) ||
         th__word_at(s, len, p + 3) || th__ordinal(s + p))
@@ -749,11 +751,8 @@ static bool th__normalise(const char *t, size_t tlen, th__sbuf *s,
     char enc[18 * 4];
     size_t en = 0, step;
     uint32_t cp;
-    if (c < 0x80) {
-      enc[en++] = (char)c;
-      step = 1;
-    } else if ((step = th__decode(t, tlen, i, &cp)) == 0) {
-      enc[en++] = (char)c;
+    if (c < 0x80 || (step = th__decode(t, tlen, i, &cp)) == 0) {
+      enc[en++] = (char)c; /* ASCII, or a byte that is not UTF-8 */
       step = 1;
     } else {
       utf8proc_int32_t buf[18];

@@ -511,7 +511,7 @@ static int th__scrub_part(th__sbuf *b, const char *s, size_t n, bool query) {
         th__sbuf_putc(&d, (char)v);
       i += 2;
     } else {
-      th__sbuf_putc(&d, query && s[i] == '+' ? ' ' : s[i]);
+      th__sbuf_putc(&d, (char)(query && s[i] == '+' ? ' ' : s[i]));
     }
   }
   th__sbuf_put(&d, "", 0);
