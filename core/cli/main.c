@@ -1032,11 +1032,10 @@ static int cmd_migrate(int argc, char **argv) {
 /* Rotates the key file: a backup under the database's exclusive lock, then
  * everything sealed re-sealed under NEW_KEY_FILE (th_key_rotate). */
 static int cmd_key(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "rotate") != 0 ||
-      parse_common(argc - 1, argv + 1) < 0 || optind + 1 != argc - 1) {
-    command_usage(stderr, command);
+  /* main() let only a subcommand its usage lists ("rotate") through. */
+  if (parse_common(argc - 1, argv + 1) < 0 ||
+      positional(argc - 1, argv + 1, 1, "key rotate", "NEW_KEY_FILE") != 0)
     return 2;
-  }
   const char *new_key = argv[1 + optind];
   int rc;
   th_db *db = open_db(TH_OPEN_NOMIGRATE | TH_OPEN_NOCREATE, &rc);

@@ -166,7 +166,11 @@ class Cli(unittest.TestCase):
                  "townhall migrate: unexpected argument extra"),
                 (["purge", "extra"],
                  "townhall purge: unexpected argument extra"),
-                (["backup", "a", "b"], "townhall backup: unexpected argument b")):
+                (["backup", "a", "b"], "townhall backup: unexpected argument b"),
+                (["key", "rotate"],
+                 "townhall key rotate: NEW_KEY_FILE missing"),
+                (["key", "rotate", "a", "b"],
+                 "townhall key rotate: unexpected argument b")):
             with self.subTest(" ".join(args)):
                 r = self.townhall(*args)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
