@@ -8,8 +8,8 @@
   // SRI of what this script loads: the page's hash covers them too.
   var SRI = {
     css: 'sha256-sWs5CjivoraKYQTxfSO0hlQ8yCfQN7TydA90Flly7XM=',
-    en: 'sha256-NSRNYJs9nfIThIEJt7NVNV+qriMx2z1RkS2QO8RWOS8=', cy: 'sha256-/TG29EsC8dVY1lfiI5LELAS+0kXdb5uaZaG3in9pybk=', bn: 'sha256-yWoV1O2bIU7EltZS9Qcvhd/bYCh4TKXEhLHhj1U99rc=',
-    so: 'sha256-L+7H3hDkgSGjlzm2CQYTHs5MmCq8J2rSzwK121CHfsM=', ar: 'sha256-F1xF8GfJd4qfdqZjH08S30IYHdm8a58GoFU0HsgvJF4='
+    en: 'sha256-OplaPMylN7tAJ7Ffrb2xYAjXYP7V1Kr7KWQRwH0SGPA=', cy: 'sha256-zeiYErKDeKqsNoi90l9krtSgUSE/JcNmCoA2qWg6suc=', bn: 'sha256-+t7kY9h68TbqgtiJ3b0MLu9hWUcU0dYHFEFW/6innpA=',
+    so: 'sha256-WY7G5kEOznLz8vk34Tsv5CCMhaZT5XopMvdguFMn9IU=', ar: 'sha256-/koE7U+EIicjLlwJAm0zuwWd28Ap5RGGC/WFOIZr+Bc='
   };
   var OPEN = { published: 1, under_review: 1 };
   var got = {};
@@ -178,7 +178,12 @@
 
   function ideas(root, t) {
     var id = 'townhall-ideas' + ++n;
-    var path = '/v1/sites/' + encodeURIComponent(root.getAttribute('data-site')) + '/ideas';
+    var site = '/v1/sites/' + encodeURIComponent(root.getAttribute('data-site'));
+    var path = site + '/ideas';
+    // The site's wards and categories, when it has lists of them; without
+    // (or if this fails) the form asks for free text, as it always did.
+    var lists = null;
+    var drawn = 0;
     var level = Math.min(+root.getAttribute('data-heading-level') || 2, 5);
     var limit = +root.getAttribute('data-limit') || 10;
     var sort = 'top';
@@ -280,15 +285,36 @@
       return kids.concat(el(tag, a));
     }
 
+    // One of the site's own list (or none given), else free text.
+    function choice(name, label, items) {
+      if (!items || !items.length) return field(name, label, 'input', { type: 'text', maxlength: 60 });
+      var kids = field(name, label, 'select', {});
+      var sel = kids[kids.length - 1];
+      sel.append(el('option', { value: '', text: t.not_given }));
+      items.forEach(function (v) { sel.append(el('option', { value: v, text: v })); });
+      return kids;
+    }
+
     function form() {
+      var gen = ++drawn;
       foot.textContent = '';
       if (!token) return foot.append(el('p', { text: t.sign_in }));
+      if (!lists) {
+        lists = call('GET', site).catch(function () { return {}; });
+      }
+      lists.then(function (s) {
+        if (gen === drawn) draw(s);
+      });
+    }
+
+    function draw(s) {
+      foot.textContent = '';
       var note = el('p', { 'class': 'th-hint' });
       var f = el('form', {}, [el('h' + (level + 1), { text: t.new_idea })]
         .concat(field('title', t.title, 'input', { type: 'text', required: '', minlength: 3, maxlength: 140 }))
         .concat(field('body', t.body, 'textarea', { rows: 4, maxlength: 5000 }, t.privacy))
-        .concat(field('category', t.category, 'input', { type: 'text', maxlength: 60 }))
-        .concat(field('ward', t.ward, 'input', { type: 'text', maxlength: 60 }))
+        .concat(choice('category', t.category, s.categories))
+        .concat(choice('ward', t.ward, s.wards))
         .concat(el('button', { type: 'submit', 'class': 'th-btn', text: t.submit }), note));
       f.addEventListener('submit', function (e) {
         e.preventDefault();

@@ -798,6 +798,47 @@ async function tests() {
     await ctx.close();
   });
 
+  await step('ideas widget: a site with lists of wards and categories offers them as a choice', async () => {
+    const set = (...args) => execFileSync(BIN, ['site', 'set', 'demo', ...args, '--db', db], { stdio: 'pipe' });
+    set('--wards', 'North,South', '--categories', 'Parks,Roads and pavements');
+    try {
+      const { ctx, page, log } = await open();
+      await page.goto(BASE + '/');
+      const ideas = page.locator('[data-townhall-ideas]');
+      await ideas.locator('.th-idea').first().waitFor();
+      await page.locator('#demo-sign-in').click();
+      const form = ideas.locator('form');
+      await form.waitFor();
+      const category = form.getByLabel('Category (optional)');
+      eq(await category.evaluate((e) => e.tagName), 'SELECT', 'a list, not a text box');
+      eq(await category.locator('option').allTextContents(), ['Not given', 'Parks', 'Roads and pavements'], 'its choices');
+      eq(await form.getByLabel('Ward (optional)').locator('option').allTextContents(), ['Not given', 'North', 'South'], 'the wards');
+      await axe(page, 'the ideas form with lists');
+      // What the widget posts is the point here (the server's side is
+      // tests/api's Vocabularies): the post is answered in the browser, so
+      // that the demo's ideas stay as the later steps expect them.
+      let sent = null;
+      await page.route('**/v1/sites/demo/ideas', (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        sent = route.request().postDataJSON();
+        return route.fulfill({ status: 201, contentType: 'application/json',
+          headers: { 'Access-Control-Allow-Origin': BASE },
+          body: JSON.stringify({ id: 999999, status: 'published' }) });
+      });
+      await form.getByLabel('Title').fill('Swings for the small park');
+      await category.selectOption({ label: 'Roads and pavements' });
+      await form.locator('button[type=submit]').click();
+      await ideas.locator('form .th-hint', { hasText: 'Thank you.' }).waitFor();
+      eq(sent, { title: 'Swings for the small park', category: 'Roads and pavements' },
+        'the chosen category is sent; "Not given" sends no ward');
+      eq(await category.inputValue(), '', 'the form is reset to "Not given"');
+      await noCspTrouble(page, log, 'the demo page with lists');
+      await ctx.close();
+    } finally {
+      set('--wards', '', '--categories', '');
+    }
+  });
+
   // ---- the dashboard ----
   async function dashboard(site = 'demo') {
     const o = await open();
