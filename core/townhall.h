@@ -995,8 +995,10 @@ TH_EXTERN int th_server_close(th_server *server, th_server_close_cb cb,
  * reads the text as NFKC with format characters (zero-width space, joiners,
  * soft hyphen) removed, so "０７７００<ZWSP>900123" is a phone number; the
  * placeholders replace the matched spans of the original text, and the rest
- * comes out byte for byte (Bengali and Arabic keep their joiners). *out is
- * a new string freed with th_free. TH_OK, TH_EINVAL (NULL), TH_ENOMEM. */
+ * comes out byte for byte (Bengali and Arabic keep their joiners), except
+ * the bidirectional embedding, override and isolate controls (U+202A to
+ * U+202E, U+2066 to U+2069), which are dropped. *out is a new string freed
+ * with th_free. TH_OK, TH_EINVAL (NULL), TH_ENOMEM. */
 TH_EXTERN int th_redact(const char *text, char **out);
 
 /* Normalises a page URL as the library stores it: http(s) only, scheme and
