@@ -155,15 +155,14 @@ static int next_option(int argc, char **argv, const struct option *longs) {
     exit(fflush(stdout) == 0 ? 0 : 1);
   }
   if (c == ':')
-    fprintf(stderr, "townhall %s: option %s needs a value\n", command, arg);
+    fprintf(stderr, "townhall %s: option %s needs a value\n\n", command, arg);
   else if (optopt != 0 && !is_long)
-    fprintf(stderr, "townhall %s: unknown option -%c\n", command, optopt);
+    fprintf(stderr, "townhall %s: unknown option -%c\n\n", command, optopt);
   else if (optopt != 0) /* --demo=1: a known option given a value */
-    fprintf(stderr, "townhall %s: option %.*s takes no value\n", command,
+    fprintf(stderr, "townhall %s: option %.*s takes no value\n\n", command,
             (int)strcspn(arg, "="), arg);
   else
-    fprintf(stderr, "townhall %s: unknown option %s\n", command, arg);
-  fputc('\n', stderr);
+    fprintf(stderr, "townhall %s: unknown option %s\n\n", command, arg);
   command_usage(stderr, command);
   exit(2);
 }
