@@ -107,16 +107,22 @@ static void command_usage(FILE *f, const char *name) {
  * ("  site add SLUG ..."): one that is not documented there is refused
  * before anything is opened. */
 static bool is_subcommand(const char *cmd, const char *sub) {
-  char line[128];
-  snprintf(line, sizeof line, "  %s %s", cmd, sub);
-  size_t n = strlen(line);
+  size_t c = strlen(cmd), n = strlen(sub);
+  if (n == 0 || sub[strspn(sub, "abcdefghijklmnopqrstuvwxyz-")] != '\0')
+    return false;
   for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
     if (strcmp(usages[i].name, cmd) != 0)
       continue;
-    for (const char *t = usages[i].text; (t = strstr(t, line)) != NULL; t++)
-      if ((t == usages[i].text || t[-1] == '\n') &&
-          (t[n] == ' ' || t[n] == '\n'))
-        return sub[0] != '\0' && strchr(sub, ' ') == NULL;
+    /* Each line: "  CMD SUB ..." or "  CMD SUB\n" is one. */
+    for (const char *t = usages[i].text; t != NULL;) {
+      if (strncmp(t, "  ", 2) == 0 && strncmp(t + 2, cmd, c) == 0 &&
+          t[2 + c] == ' ' && strncmp(t + 3 + c, sub, n) == 0 &&
+          (t[3 + c + n] == ' ' || t[3 + c + n] == '\n'))
+        return true;
+      t = strchr(t, '\n');
+      if (t != NULL)
+        t++;
+    }
   }
   return false;
 }

@@ -133,6 +133,8 @@ class Cli(unittest.TestCase):
                             "frobnicate"),
                            (["site", "frobnicate"],
                             "townhall site: unknown command frobnicate"),
+                           (["site", "list\n"],
+                            "townhall site: unknown command list\n"),
                            (["site"], "townhall site: which site command?"),
                            (["token", "--role", "admin"],
                             "townhall token: which token command?"),
