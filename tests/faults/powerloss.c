@@ -18,7 +18,13 @@
  * (th_server_* on a uv loop, with client threads) - and reports each write
  * on a pipe only once the API returned success or the server answered 2xx:
  * what the library calls acknowledged. The power is cut after a random
- * number of file operations (possibly in the middle of a sync). The parent
+ * number of file operations (possibly in the middle of a sync). In every
+ * other round of the server mode the cut waits, once the count has run
+ * out, for the next sync of a WAL file and comes in the middle of it, the
+ * disk having been slow for 50 ms: a commit's own sync, during which a
+ * server that answered before its commit was durable has had ample time
+ * to be believed by its clients (a cut at a random operation finds that
+ * window only now and then). The parent
  * then opens the database with the ordinary VFS, checks PRAGMA
  * integrity_check, and replays every acknowledged write, which must come
  * back as TH_DUPLICATE (it is there) and never TH_RECORDED (it was lost).
@@ -81,6 +87,8 @@ static pthread_mutex_t vfs_lock = PTHREAD_MUTEX_INITIALIZER;
 static image *images;
 static long countdown = -1; /* operations until the power cut; -1: never */
 static int honour_sync = 1; /* 0: the broken disk of the "nosync" mode */
+static int cut_in_wal_sync; /* 1: the count running out arms the cut below */
+static int cut_armed;       /* the power goes in the next WAL sync */
 static unsigned rng_state = 1;
 
 static unsigned rnd(void) {
@@ -152,8 +160,17 @@ static void power_cut(void) {
 /* Counts one file operation; the power goes when the count runs out.
  * Called with vfs_lock held. */
 static void tick(void) {
-  if (countdown > 0 && --countdown == 0)
-    power_cut();
+  if (countdown > 0 && --countdown == 0) {
+    if (cut_in_wal_sync)
+      cut_armed = 1;
+    else
+      power_cut();
+  }
+}
+
+static int is_wal(const image *im) {
+  size_t n = strlen(im->path);
+  return n > 4 && strcmp(im->path + n - 4, "-wal") == 0;
 }
 
 static int c_close(sqlite3_file *f) {
@@ -235,6 +252,14 @@ static int c_sync(sqlite3_file *f, int flags) {
     return SQLITE_OK;
   pthread_mutex_lock(&vfs_lock);
   tick();
+  if (cut_armed && is_wal(c->img)) {
+    /* A slow disk: whatever the process does while this sync is under way
+     * (answering clients, above all) happens, then the power goes. */
+    pthread_mutex_unlock(&vfs_lock);
+    usleep(50 * 1000);
+    pthread_mutex_lock(&vfs_lock);
+    power_cut();
+  }
   if (honour_sync)
     flush(c->img, 1);
   pthread_mutex_unlock(&vfs_lock);
@@ -416,11 +441,13 @@ static sqlite3_vfs crash_vfs = {
     NULL, NULL,         c_random,  c_sleep,    c_time,   c_lasterr,
     c_time64, NULL,     NULL,      NULL};
 
-static void crash_vfs_install(long ops, int sync_ok, unsigned seed) {
+static void crash_vfs_install(long ops, int sync_ok, int in_wal_sync,
+                              unsigned seed) {
   unix_vfs = sqlite3_vfs_find("unix");
   crash_vfs.mxPathname = unix_vfs->mxPathname;
   countdown = ops;
   honour_sync = sync_ok;
+  cut_in_wal_sync = in_wal_sync;
   rng_state = seed;
   sqlite3_vfs_register(&crash_vfs, 1);
 }
@@ -787,7 +814,7 @@ int main(int argc, char **argv) {
     if (pid == 0) {
       close(fds[0]);
       ack_fd = fds[1];
-      crash_vfs_install(ops, !nosync, child_seed);
+      crash_vfs_install(ops, !nosync, server && (round & 1), child_seed);
       if (server)
         child_server(round);
       else
