@@ -290,7 +290,7 @@ static int th__list_normalize(th_db *db, const char *field, const char *in,
       return rc;
     }
   }
-  if (b.oom) {
+  if (b.oom || b.p == NULL) {
     th__sbuf_free(&b);
     return th__err(db, TH_ENOMEM, "out of memory");
   }
@@ -479,7 +479,8 @@ static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
   }
   /* The name is staff-written and public: scrubbed like the rest of what
    * staff write, keeping the council's own contact details. */
-  if (th__redact_allowing(s->name, n->contacts, &n->name) != TH_OK) {
+  if (th__redact_allowing(s->name, n->contacts, &n->name) != TH_OK ||
+      n->name == NULL) {
     th__site_norm_free(n);
     return th__err(db, TH_ENOMEM, "out of memory");
   }
@@ -664,8 +665,12 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
   th__clear_err(db);
   th__site_norm n;
   int rc = th__site_validate(db, s, &n);
-  if (rc < 0)
-    return rc;
+  /* Validated means every normalised string is there; said again for the
+   * benefit of static analysis, which cannot see th__err's result. */
+  if (rc < 0 || !n.name || !n.wards || !n.categories || !n.contacts) {
+    th__site_norm_free(&n);
+    return rc < 0 ? rc : th__err(db, TH_ENOMEM, "out of memory");
+  }
   th_site *old = NULL;
   if ((rc = th_site_get(db, s->slug, &old)) < 0 || old == NULL) {
     th__site_norm_free(&n);
