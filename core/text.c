@@ -481,9 +481,39 @@ static bool th__digit_or_at(char c) {
   return (c >= '0' && c <= '9') || c == '@' || c == '%';
 }
 
+/* Long runs of digits in an address are account, case and reference
+ * numbers far more often than they are a page's name (a council tax
+ * account is 8 to 10 digits; a date or a planning reference such as
+ * 2024-1234 is broken up): a run of TH__URL_DIGITS or more ASCII digits,
+ * whatever its layout, becomes "[number]". In place: the placeholder is
+ * never longer than the run. */
+#define TH__URL_DIGITS 8
+static void th__mask_digit_runs(char *t) {
+  static const char mark[] = "[number]";
+  char *w = t;
+  for (const char *p = t; *p;) {
+    size_t run = 0;
+    while (p[run] >= '0' && p[run] <= '9')
+      run++;
+    if (run >= TH__URL_DIGITS) {
+      memcpy(w, mark, sizeof mark - 1);
+      w += sizeof mark - 1;
+      p += run;
+    } else if (run > 0) {
+      memmove(w, p, run);
+      w += run;
+      p += run;
+    } else {
+      *w++ = *p++;
+    }
+  }
+  *w = '\0';
+}
+
 /* Appends one part of a normalised URL (a path segment, or a kept query
  * value), s[0..n), scrubbed: its text, percent-decoded ('+' read as a space
- * in a query value), goes through th_redact; if nothing is found the part
+ * in a query value), goes through th_redact and th__mask_digit_runs; if
+ * nothing is found the part
  * is appended as it was, else the redacted text is encoded again, so that
  * "canary%40example.org" becomes "%5Bemail%5D". The escapes %00 and %25
  * are not decoded (a NUL would end the text, a '%' would read as the start
@@ -517,6 +547,8 @@ static int th__scrub_part(th__sbuf *b, const char *s, size_t n, bool query) {
   th__sbuf_put(&d, "", 0);
   char *r = NULL;
   int rc = d.oom ? TH_ENOMEM : th_redact(d.p, &r);
+  if (rc == TH_OK)
+    th__mask_digit_runs(r);
   if (rc == TH_OK && strcmp(r, d.p) == 0) {
     th__sbuf_put(b, s, n);
   } else if (rc == TH_OK) {

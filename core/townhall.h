@@ -619,8 +619,9 @@ typedef struct th_feedback {
  * is a retry of an earlier call (below). The URL is normalised
  * (th_url_normalize) and must be on one of the site's origins, if it has
  * any; its path and kept query values are scrubbed like the comment
- * (th_redact), the placeholder percent-encoded ("/users/%5Bemail%5D"), and
- * lookups by page (th_feedback_summary, ...) scrub the same way.
+ * (th_redact), the placeholder percent-encoded ("/users/%5Bemail%5D"),
+ * and any run of eight or more digits becomes "%5Bnumber%5D" (an account
+ * or case number); lookups by page (th_feedback_summary, ...) scrub the same way.
  *
  * `who` is the device (who->ip, who->user_agent; who->resident is ignored:
  * feedback is anonymous), used only to tell a retry from a stranger; it may

@@ -500,6 +500,17 @@ static void test_url_scrub(void) {
         "https://example.org/search?q=%5Bemail%5D");
   scrub("https://example.org/search?ref=07700+900461&page=2", "ref page",
         "https://example.org/search?page=2&ref=%5Bphone%5D");
+  /* Long digit runs of no known layout (an account or case number) are
+   * masked in paths and kept values; shorter runs, dates and references
+   * broken up by punctuation are a page's name. */
+  scrub("https://example.org/council-tax/account/12345678/bill", NULL,
+        "https://example.org/council-tax/account/%5Bnumber%5D/bill");
+  scrub("https://example.org/case?ref=AB1234567890", "ref",
+        "https://example.org/case?ref=AB%5Bnumber%5D");
+  scrub("https://example.org/planning/2024-1234/1234567", NULL,
+        "https://example.org/planning/2024-1234/1234567");
+  scrub("https://example.org/news/2024/12/03", NULL,
+        "https://example.org/news/2024/12/03");
   /* Ordinary paths are not touched, byte for byte. */
   scrub("https://example.org/2024/budget/section-3", NULL,
         "https://example.org/2024/budget/section-3");
