@@ -579,6 +579,33 @@ static char *site_list(const char *v) {
   return out;
 }
 
+/* th_site_update's message names the C field it refuses ("comment_days
+ * must be ..."); `site set` names the option the user typed instead. */
+static void site_set_fail(th_db *db, int rc) {
+  static const char *const names[][2] = {
+      {"comment_days", "--retention-days"},
+      {"audit_days", "--audit-days"},
+      {"key_days", "--key-days"},
+      {"open_min", "--open-data-threshold"},
+      {"open_round", "--open-data-round"},
+      {"keep_params", "--keep-params"},
+      {"origins", "--origins"},
+      {"name", "--name"},
+      {"wards", "--wards"},
+      {"categories", "--categories"},
+      {"contacts", "--contacts"}};
+  const char *msg = th_errmsg(db);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    size_t n = strlen(names[i][0]);
+    if (strncmp(msg, names[i][0], n) == 0 && (msg[n] == ' ' || msg[n] == ':')) {
+      fprintf(stderr, "townhall: setting the site: %s%s (%s)\n", names[i][1],
+              msg + n, th_err_name(rc));
+      return;
+    }
+  }
+  fail(db, rc, "setting the site");
+}
+
 /* townhall site set SLUG [options]: changes the settings named, keeps the
  * rest (th_site_get, then th_site_update). */
 static int cmd_site_set(int argc, char **argv) {
@@ -675,7 +702,7 @@ static int cmd_site_set(int argc, char **argv) {
     rc = th_site_update(db, "townhall site set", s);
     *s = keep;
     if (rc < 0) {
-      fail(db, rc, "setting the site");
+      site_set_fail(db, rc);
       /* A value the library refuses is a usage error too. */
       status = rc == TH_EINVAL || rc == TH_ERANGE || rc == TH_ETOOLONG ||
                        rc == TH_ETOOSHORT || rc == TH_EUTF8

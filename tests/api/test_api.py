@@ -1235,8 +1235,10 @@ class Vocabularies(unittest.TestCase):
         for args, says in (
                 (["--moderation", "maybe"], "on or off"),
                 (["--retention-days", "ninety"], "whole number"),
-                (["--retention-days", "99999"], "36500"),
-                (["--open-data-threshold", "2"], "open_min"),
+                (["--retention-days", "99999"],
+                 "--retention-days must be 1 to 36500"),
+                (["--open-data-threshold", "2"],
+                 "--open-data-threshold 2 would show"),
                 (["--origins", "https://x.example/path"], "origin"),
                 (["--wards", "North,north"], "twice"),
                 (["--bogus", "1"], "unknown option"),
