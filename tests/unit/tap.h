@@ -21,8 +21,25 @@ static int tap_n, tap_failed;
 #define TAP_DBL(got, want, eps, ...)                                         \
   tap_dbl_((got), (want), (eps), __FILE__, __LINE__, __VA_ARGS__)
 
+/* A test's name stays on its TAP line: a line break or another control
+ * character in it (test names quote the text under test) is written as
+ * an escape, so that the runner never reads half a name as a line of its
+ * own. */
 static inline void tap_name_(const char *fmt, va_list ap) {
-  vprintf(fmt, ap);
+  char name[1024];
+  vsnprintf(name, sizeof name, fmt, ap);
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    if (*p == '\n')
+      fputs("\\n", stdout);
+    else if (*p == '\r')
+      fputs("\\r", stdout);
+    else if (*p == '\t')
+      fputs("\\t", stdout);
+    else if (*p < 0x20 || *p == 0x7f)
+      printf("\\x%02x", *p);
+    else
+      putchar(*p);
+  }
 }
 
 static inline int tap_ok_(int pass, const char *file, int line,
