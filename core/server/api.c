@@ -73,6 +73,33 @@ static const char *th__qs(th__ctx *x, const char *name) {
   return json_string_value(json_object_get(x->query, name));
 }
 
+/* A query parameter that must be a whole number from 0 to max, in decimal
+ * digits and nothing else: 1 when it is (*out set), 0 when it is absent,
+ * -1 when it is given and is not (docs/openapi.yaml says "integer": "abc",
+ * "-1", "1e3" and "" are refused, never read as 0). */
+static int th__qs_whole(th__ctx *x, const char *name, uint64_t max,
+                        uint64_t *out) {
+  const char *v = th__qs(x, name);
+  if (v == NULL)
+    return 0;
+  uint64_t n = 0;
+  if (*v == '\0')
+    return -1;
+  for (; *v; v++) {
+    if (*v < '0' || *v > '9' || n > (max - (uint64_t)(*v - '0')) / 10)
+      return -1;
+    n = n * 10 + (uint64_t)(*v - '0');
+  }
+  *out = n;
+  return 1;
+}
+
+/* The answer's format: 1 for format=csv, 0 for none, -1 for any other. */
+static int th__qs_csv(th__ctx *x) {
+  const char *format = th__qs(x, "format");
+  return format == NULL ? 0 : strcmp(format, "csv") == 0 ? 1 : -1;
+}
+
 static const char *th__str(json_t *body, const char *name) {
   return json_string_value(json_object_get(body, name));
 }
@@ -1019,13 +1046,15 @@ static void th__feedback_pages(th__ctx *x) {
     return;
   const char *sort = th__qs(x, "sort");
   int limit = th__limit(x, 20, 100);
-  if ((sort && strcmp(sort, "worst") != 0) || limit < 0) {
+  int csv = th__qs_csv(x);
+  if ((sort && strcmp(sort, "worst") != 0) || limit < 0 || csv < 0) {
     th__respond_problem(x->req, 422, "inval", "Invalid query",
-                        "sort must be \"worst\"; limit 1 to 100.", NULL);
+                        "sort must be \"worst\"; limit 1 to 100; format, if "
+                        "given, csv.",
+                        NULL);
     return;
   }
-  const char *format = th__qs(x, "format");
-  if (format && strcmp(format, "csv") == 0) {
+  if (csv) {
     th__pages_csv(x);
     return;
   }
@@ -1249,13 +1278,14 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   q.category = th__qs(x, "category");
   q.cursor = th__qs(x, "cursor");
   const char *sort = th__qs(x, "sort");
-  const char *seed = th__qs(x, "seed");
   const char *status = th__qs(x, "status");
   const char *from = th__qs(x, "from"), *to = th__qs(x, "to");
   q.sort = sort ? th_sort_parse(sort) : TH_SORT_TOP;
   q.limit = th__limit(x, 20, 100);
-  if (seed)
-    q.seed = strtoull(seed, NULL, 10);
+  uint64_t seed = 0;
+  int seed_ok = th__qs_whole(x, "seed", UINT64_MAX, &seed);
+  q.seed = seed;
+  int csv = th__qs_csv(x);
   q.created_from = from ? th__parse_time(from) : 0;
   q.created_to = to ? th__parse_time(to) : 0;
   unsigned mask = 0;
@@ -1273,11 +1303,12 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
     }
   }
   if (q.sort < 0 || q.limit < 0 || bad_status || q.created_from < 0 ||
-      q.created_to < 0) {
+      q.created_to < 0 || seed_ok < 0 || csv < 0) {
     th__respond_problem(x->req, 422, "inval", "Invalid query",
                         "sort is top, hot, new, controversial or random; "
                         "limit 1 to 100; status a comma-separated list of "
-                        "statuses; from and to dates (YYYY-MM-DD).",
+                        "statuses; from and to dates (YYYY-MM-DD); seed a "
+                        "whole number; format, if given, csv.",
                         NULL);
     return;
   }
@@ -1289,8 +1320,7 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
                      (mask & ~TH_STATUS_PUBLIC) != 0,
                      &staff) == TH__GATE_ANSWERED)
     return;
-  const char *format = th__qs(x, "format");
-  if (format && strcmp(format, "csv") == 0) {
+  if (csv) {
     th__ideas_csv(x, &q);
     return;
   }
@@ -1641,16 +1671,17 @@ static void th__audit_get(th__ctx *x) {
   th__auth a = {0};
   if (!th__staff(x, x->site, 1u << TH_ROLE_ADMIN, &a))
     return;
-  const char *before = th__qs(x, "before");
+  uint64_t before = 0;
+  int before_ok = th__qs_whole(x, "before", INT64_MAX, &before);
   int limit = th__limit(x, 100, 1000);
-  if (limit < 0) {
+  if (limit < 0 || before_ok < 0) {
     th__respond_problem(x->req, 422, "inval", "Invalid query",
-                        "limit 1 to 1000.", NULL);
+                        "limit 1 to 1000; before an entry's id.", NULL);
     return;
   }
   th_audit_list *l = NULL;
   int rc = th_audit_list_get(th__reader(x), x->site,
-                             before ? strtoll(before, NULL, 10) : 0, limit, &l);
+                             (int64_t)before, limit, &l);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;

@@ -401,6 +401,14 @@ static bool th__site_page(th__ctx *x, th__site_row *site, const char *page,
 static void th__form_page(th__ctx *x) {
   th__site_row site;
   char *norm = NULL;
+  const char *frag = th__qstr(x, "fragment");
+  if (frag && strcmp(frag, "1") != 0) {
+    th__respond_problem(x->req, 422, "inval", "Invalid query",
+                        "fragment, if given, is 1 (the form alone, to include "
+                        "in a page).",
+                        NULL);
+    return;
+  }
   const char *page = th__qstr(x, "page");
   if (page == NULL || !th__site_page(x, &site, page, &norm)) {
     free(norm);
@@ -413,7 +421,6 @@ static void th__form_page(th__ctx *x) {
   char lang[8];
   json_t *s = th__strings(th__qstr(x, "lang"), lang);
   const char *slug = th__qstr(x, "site");
-  const char *frag = th__qstr(x, "fragment");
   th__sbuf b = {0};
   if (frag && strcmp(frag, "1") == 0) {
     char host[256], base[260];

@@ -595,6 +595,26 @@ class Api(unittest.TestCase):
         self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?limit=101"), 422)
         self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?status=bogus"), 422)
         self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?from=yesterday"), 422)
+        # Every query parameter is read as docs/openapi.yaml types it:
+        # a malformed one is refused, never read as 0 or ignored.
+        for q in ("seed=abc", "seed=-1", "seed=1e3", "seed=",
+                  "seed=18446744073709551616", "format=xml", "format="):
+            with self.subTest(q=q):
+                self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?{q}"), 422)
+        self.assertEqual(self.call(
+            "GET", f"/v1/sites/{SITE}/ideas?sort=random&seed=18446744073709551615").status, 200)
+        for q in ("before=abc", "before=-5", "before=9223372036854775808"):
+            with self.subTest(q=q):
+                self.problem(self.call("GET", f"/v1/sites/{SITE}/audit?{q}",
+                                       token=self.admin), 422)
+        self.assertEqual(self.call("GET", f"/v1/sites/{SITE}/audit?before=5",
+                                   token=self.admin).status, 200)
+        self.problem(self.call("GET", f"/v1/sites/{SITE}/feedback/pages?format=pdf",
+                               token=self.admin), 422)
+        self.problem(self.call("GET", "/form?site=" + SITE + "&page=" + Q(PAGE)
+                               + "&fragment=bogus"), 422)
+        self.assertEqual(self.call("GET", "/form?site=" + SITE + "&page=" + Q(PAGE)
+                                   + "&fragment=1").status, 200)
         self.problem(self.call("GET", f"/v1/sites/{SITE}/ideas?status=pending"), 401)
         r = self.call("GET", f"/v1/sites/{SITE}/ideas?status=pending,hidden", token=self.moderator)
         self.assertEqual(r.status, 200)
