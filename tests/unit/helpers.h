@@ -26,6 +26,11 @@ th_db *t_open(const char *name);
 /* A site "camden" with origin https://www.camden.gov.uk. */
 void t_site(th_db *db, const char *slug, int allow_anonymous, int moderate);
 
+/* Sets a site's wards, categories and contacts (one item per line, NULL
+ * for none), keeping its other settings; th_site_update's result. */
+int t_site_lists(th_db *db, const char *slug, const char *wards,
+                 const char *categories, const char *contacts);
+
 /* Reads a whole file; *len gets its length. NULL if absent. */
 unsigned char *t_read_file(const char *path, size_t *len);
 /* The blob in the first row of `sql` on the database t_path(name), read

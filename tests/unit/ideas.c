@@ -998,23 +998,6 @@ static void test_resident_ids(void) {
   th_close(db);
 }
 
-/* Sets a site's lists, keeping its other settings. */
-static int set_lists(th_db *db, const char *slug, const char *wards,
-                     const char *categories, const char *contacts) {
-  th_site *s = NULL;
-  int rc = th_site_get(db, slug, &s);
-  if (rc < 0)
-    return rc;
-  th_site keep = *s;
-  s->wards = wards;
-  s->categories = categories;
-  s->contacts = contacts;
-  rc = th_site_update(db, "tester", s);
-  *s = keep; /* th_site_free frees the site's own strings */
-  th_site_free(s);
-  return rc;
-}
-
 /* Wards and categories: a site's lists where it has them (anything else
  * refused, naming the field), free text scrubbed where it has none. */
 static void test_vocabularies(void) {
@@ -1044,7 +1027,7 @@ static void test_vocabularies(void) {
   th_idea_free(i);
 
   /* Lists. */
-  TAP_INT(set_lists(db, "camden", "Kentish Town\nHighgate", "Parks\nRoads",
+  TAP_INT(t_site_lists(db, "camden", "Kentish Town\nHighgate", "Parks\nRoads",
                     NULL),
           TH_RECORDED, "lists set");
   th_idea_new bad = {.title = "Benches by the pond", .ward = "Gospel Oak",
@@ -1103,7 +1086,7 @@ static void test_staff_text(void) {
   TAP_INT(th_idea_set_status(db, "camden", "cllr", id, TH_DONE, said),
           TH_DUPLICATE, "the same response again: nothing changed");
   /* The council's switchboard and public address are its own. */
-  TAP_INT(set_lists(db, "camden", NULL, NULL,
+  TAP_INT(t_site_lists(db, "camden", NULL, NULL,
                     "020 7974 4444\ncontact@camden.gov.uk\nNW1 2DB"),
           TH_RECORDED, "contacts set");
   TAP_INT(th_idea_set_status(db, "camden", "cllr", id, TH_DONE, said),

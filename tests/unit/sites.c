@@ -747,23 +747,6 @@ static void test_audit(void) {
   th_close(db);
 }
 
-/* Sets a site's lists, keeping its other settings. */
-static int set_lists(th_db *db, const char *slug, const char *wards,
-                     const char *categories, const char *contacts) {
-  th_site *s = NULL;
-  int rc = th_site_get(db, slug, &s);
-  if (rc < 0)
-    return rc;
-  th_site keep = *s;
-  s->wards = wards;
-  s->categories = categories;
-  s->contacts = contacts;
-  rc = th_site_update(db, "tester", s);
-  *s = keep; /* th_site_free frees the site's own strings */
-  th_site_free(s);
-  return rc;
-}
-
 /* A site's wards, categories and contacts: normalised, validated, stored
  * and read back. */
 static void test_lists(void) {
@@ -789,34 +772,34 @@ static void test_lists(void) {
           "Kentish Town\nHighgate", "the list in th_site_list_all too");
   th_site_list_free(l);
 
-  TAP_INT(set_lists(db, "camden", "Kentish Town\nHighgate", "Parks",
+  TAP_INT(t_site_lists(db, "camden", "Kentish Town\nHighgate", "Parks",
                     "020 7974 4444"),
           TH_DUPLICATE, "the same lists: nothing changed");
-  TAP_INT(set_lists(db, "camden", "Highgate\nkentish town\nHIGHGATE", NULL,
+  TAP_INT(t_site_lists(db, "camden", "Highgate\nkentish town\nHIGHGATE", NULL,
                     NULL),
           TH_EINVAL, "an item twice (ignoring case)");
   TAP_OK(strstr(th_errmsg(db), "wards") && strstr(th_errmsg(db), "twice"),
          "%s", th_errmsg(db));
-  TAP_INT(set_lists(db, "camden", "Highgate\nBad\x01ward", NULL, NULL),
+  TAP_INT(t_site_lists(db, "camden", "Highgate\nBad\x01ward", NULL, NULL),
           TH_EINVAL, "a control character");
   char *w61 = repeat("w", 61);
-  TAP_INT(set_lists(db, "camden", w61, NULL, NULL), TH_ETOOLONG,
+  TAP_INT(t_site_lists(db, "camden", w61, NULL, NULL), TH_ETOOLONG,
           "a ward of 61 characters");
   w61[60] = '\0';
-  TAP_INT(set_lists(db, "camden", w61, NULL, NULL), TH_RECORDED,
+  TAP_INT(t_site_lists(db, "camden", w61, NULL, NULL), TH_RECORDED,
           "a ward of 60 characters");
   free(w61);
-  TAP_INT(set_lists(db, "camden", "x\xff", NULL, NULL), TH_EUTF8, "not UTF-8");
+  TAP_INT(t_site_lists(db, "camden", "x\xff", NULL, NULL), TH_EUTF8, "not UTF-8");
   th__sbuf many = {0};
   for (int i = 0; i < 201; i++)
     th__sbuf_printf(&many, "Ward %d\n", i);
-  TAP_INT(set_lists(db, "camden", NULL, many.p, NULL), TH_ETOOLONG,
+  TAP_INT(t_site_lists(db, "camden", NULL, many.p, NULL), TH_ETOOLONG,
           "201 categories");
   many.p[many.len - sizeof "Ward 200\n" + 1] = '\0';
-  TAP_INT(set_lists(db, "camden", NULL, many.p, NULL), TH_RECORDED,
+  TAP_INT(t_site_lists(db, "camden", NULL, many.p, NULL), TH_RECORDED,
           "200 categories");
   th__sbuf_free(&many);
-  TAP_INT(set_lists(db, "camden", "", "", ""), TH_RECORDED, "lists dropped");
+  TAP_INT(t_site_lists(db, "camden", "", "", ""), TH_RECORDED, "lists dropped");
   TAP_INT(th_site_get(db, "camden", &got), TH_OK, "read back");
   TAP_STR(got ? got->wards : NULL, "", "no wards");
   TAP_STR(got ? got->name : NULL, "Camden", "other settings kept");
