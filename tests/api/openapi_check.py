@@ -4,6 +4,7 @@ is JSON, match the schema there. So the document stays true."""
 import json
 import os
 import re
+import unittest
 
 import jsonschema
 import yaml
@@ -68,3 +69,22 @@ def check(method, path, resp):
         jsonschema.validate(json.loads(resp.body), schema, resolver=_RESOLVER,
                             cls=jsonschema.Draft202012Validator)
     return template
+
+
+class ServerCase(unittest.TestCase):
+    """A test class with one server of its own (`cls.server`, started by
+    the class's setUpClass), stopped cleanly at the end, whose every
+    answer through `call` is checked against docs/openapi.yaml."""
+
+    server = None
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        assert rc == 0, f"server exited with {rc}"
+        cls.server.cleanup()
+
+    def call(self, method, path, **kw):
+        r = self.server.request(method, path, **kw)
+        check(method, path, r)
+        return r

@@ -24,7 +24,7 @@ from harness import (ORIGIN, PAGE, SECRET, SITE, Server, jwt,
 Q = urllib.parse.quote
 
 
-class Api(unittest.TestCase):
+class Api(openapi_check.ServerCase):
     server = None
 
     @classmethod
@@ -34,17 +34,6 @@ class Api(unittest.TestCase):
         cls.admin = cls.server.tokens["admin"]
         cls.councillor = cls.server.tokens["councillor"]
         cls.moderator = cls.server.tokens["moderator"]
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        assert rc == 0, f"server exited with {rc}"
-        cls.server.cleanup()
-
-    def call(self, method, path, **kw):
-        r = self.server.request(method, path, **kw)
-        openapi_check.check(method, path, r)
-        return r
 
     def problem(self, r, status):
         self.assertEqual(r.status, status, r)
@@ -1064,7 +1053,7 @@ class Proxies(unittest.TestCase):
         server.cleanup()
 
 
-class Vocabularies(unittest.TestCase):
+class Vocabularies(openapi_check.ServerCase):
     """Wards and categories: a site's own lists (townhall site set), or
     free text scrubbed like every other field a resident writes; and the
     text staff write, scrubbed except for the council's own contacts."""
@@ -1074,17 +1063,6 @@ class Vocabularies(unittest.TestCase):
         cls.server = Server("--rate-limit", "100000")
         cls.admin = cls.server.tokens["admin"]
         cls.councillor = cls.server.tokens["councillor"]
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        assert rc == 0, f"server exited with {rc}"
-        cls.server.cleanup()
-
-    def call(self, method, path, **kw):
-        r = self.server.request(method, path, **kw)
-        openapi_check.check(method, path, r)
-        return r
 
     def site(self, slug, *args):
         """A site of its own (resident tokens signed with the harness's

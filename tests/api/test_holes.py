@@ -16,7 +16,7 @@ Q = urllib.parse.quote
 MOD = "hackney"  # a site that moderates ideas
 
 
-class Holes(unittest.TestCase):
+class Holes(openapi_check.ServerCase):
     server = None
 
     @classmethod
@@ -35,17 +35,6 @@ class Holes(unittest.TestCase):
         out = run("token", "create", "--site", MOD, "--role", "moderator",
                   "--label", "hackney moderator", db=db).stdout
         cls.mod_token = re.search(r"(th_\d+_\S+)", out).group(1)
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.server.stop()
-        assert rc == 0, f"server exited with {rc}"
-        cls.server.cleanup()
-
-    def call(self, method, path, **kw):
-        r = self.server.request(method, path, **kw)
-        openapi_check.check(method, path, r)
-        return r
 
     def propose(self, site, title, resident, body=""):
         r = self.call("POST", f"/v1/sites/{site}/ideas",
