@@ -486,9 +486,10 @@ static bool th__digit_or_at(char c) {
  * account is 8 to 10 digits; a date or a planning reference such as
  * 2024-1234 is broken up): a run of TH__URL_DIGITS or more ASCII digits,
  * whatever its layout, becomes "[number]". In place: the placeholder is
- * never longer than the run. */
+ * never longer than the run. True if it masked any. */
 #define TH__URL_DIGITS 8
-static void th__mask_digit_runs(char *t) {
+static bool th__mask_digit_runs(char *t) {
+  bool masked = false;
   static const char mark[] = "[number]";
   char *w = t;
   for (const char *p = t; *p;) {
@@ -499,6 +500,7 @@ static void th__mask_digit_runs(char *t) {
       memcpy(w, mark, sizeof mark - 1);
       w += sizeof mark - 1;
       p += run;
+      masked = true;
     } else if (run > 0) {
       memmove(w, p, run);
       w += run;
@@ -508,6 +510,7 @@ static void th__mask_digit_runs(char *t) {
     }
   }
   *w = '\0';
+  return masked;
 }
 
 /* Appends one part of a normalised URL (a path segment, or a kept query
@@ -547,8 +550,16 @@ static int th__scrub_part(th__sbuf *b, const char *s, size_t n, bool query) {
   th__sbuf_put(&d, "", 0);
   char *r = NULL;
   int rc = d.oom ? TH_ENOMEM : th_redact(d.p, &r);
-  if (rc == TH_OK)
-    th__mask_digit_runs(r);
+  /* A masked run can complete what the redactor let pass ("jo@ex.ab"
+   * once "12345678" after it is gone): redact once more, so that the
+   * stored address scrubs to itself. The redactor writes no digits, so
+   * the runs stay masked. */
+  if (rc == TH_OK && th__mask_digit_runs(r)) {
+    char *again = NULL;
+    rc = th_redact(r, &again);
+    free(r);
+    r = again;
+  }
   if (rc == TH_OK && strcmp(r, d.p) == 0) {
     th__sbuf_put(b, s, n);
   } else if (rc == TH_OK) {

@@ -507,6 +507,10 @@ static void test_url_scrub(void) {
         "https://example.org/council-tax/account/%5Bnumber%5D/bill");
   scrub("https://example.org/case?ref=AB1234567890", "ref",
         "https://example.org/case?ref=AB%5Bnumber%5D");
+  /* A masked run cannot leave what it completes: the address with its
+   * run gone is scrubbed again (the fuzzer's find). */
+  scrub("https://example.org/users/jo%40examp.oe020794600002", NULL,
+        "https://example.org/users/%5Bemail%5D%5Bnumber%5D");
   scrub("https://example.org/planning/2024-1234/1234567", NULL,
         "https://example.org/planning/2024-1234/1234567");
   scrub("https://example.org/news/2024/12/03", NULL,
