@@ -858,7 +858,8 @@ static bool th__rating_value(json_t *rating, int *out) {
  * Idempotency-Key header, or the no-script form), an amendment through
  * the answer's handle ("answer" in the body), or the 0.1.0 widget's
  * protocol (JSON with neither: th__feedback_legacy). */
-static void th__feedback_post(th__ctx *x, const th__site_row *site) {
+static void th__feedback_post(th__ctx *x) {
+  const th__site_row *site = x->row;
   th__formret fr = {0};
   if (!th__origin_ok(x, site))
     return;
@@ -1271,7 +1272,8 @@ static void th__cache_put(th__loop *lp, const char *key, size_t key_len,
                        .len = len, .used = ++lp->cache_tick};
 }
 
-static void th__ideas_get(th__ctx *x, const th__site_row *site) {
+static void th__ideas_get(th__ctx *x) {
+  const th__site_row *site = x->row;
   th_idea_query q = {0};
   q.consultation = th__qs(x, "consultation");
   q.ward = th__qs(x, "ward");
@@ -1399,7 +1401,8 @@ static void th__ideas_get(th__ctx *x, const th__site_row *site) {
   th__cache_put(lp, key, (size_t)key_len, s, n);
 }
 
-static void th__ideas_post(th__ctx *x, const th__site_row *site) {
+static void th__ideas_post(th__ctx *x) {
+  const th__site_row *site = x->row;
   if (!th__origin_ok(x, site))
     return;
   json_t *body = th__body(x, false, NULL);
@@ -1491,7 +1494,8 @@ static void th__idea_history(th__ctx *x) {
   th__respond_json(x->req, 200, json_pack("{s:o}", "days", days), NULL);
 }
 
-static void th__vote_put(th__ctx *x, const th__site_row *site) {
+static void th__vote_put(th__ctx *x) {
+  const th__site_row *site = x->row;
   if (!th__origin_ok(x, site))
     return;
   json_t *body = th__body(x, false, NULL);
@@ -1524,7 +1528,8 @@ static void th__vote_put(th__ctx *x, const th__site_row *site) {
   th__submit(x, w);
 }
 
-static void th__idea_staff_post(th__ctx *x, bool moderation) {
+static void th__idea_staff_post(th__ctx *x) {
+  bool moderation = x->req->route == TH__R_IDEA_MODERATION;
   th__auth a = {0};
   unsigned roles = (1u << TH_ROLE_ADMIN) |
                    (moderation ? 1u << TH_ROLE_MODERATOR
@@ -1570,7 +1575,8 @@ static void th__idea_staff_post(th__ctx *x, bool moderation) {
   th__submit(x, w);
 }
 
-static void th__idea_withdraw(th__ctx *x, const th__site_row *site) {
+static void th__idea_withdraw(th__ctx *x) {
+  const th__site_row *site = x->row;
   th__auth a = {0};
   if (!th__who(x, site, true, &a))
     return;
@@ -1642,7 +1648,8 @@ static void th__consultations_post(th__ctx *x) {
   th__submit(x, w);
 }
 
-static void th__resident(th__ctx *x, const th__site_row *site) {
+static void th__resident(th__ctx *x) {
+  const th__site_row *site = x->row;
   th__auth a = {0};
   if (!th__who(x, site, false, &a))
     return;
@@ -1862,8 +1869,6 @@ static void th__ready(th__ctx *x) {
 
 /* ---- the table --------------------------------------------------------------------- */
 
-static bool th__is(const th__req *r, int m) { return r->method == m; }
-
 static void th__preflight(th__ctx *x, const char *methods) {
   th__req *req = x->req;
   if (strstr(req->cors, "Access-Control-Allow-Origin") == NULL) {
@@ -1882,6 +1887,40 @@ static void th__preflight(th__ctx *x, const char *methods) {
   th__respond(req, 204, NULL, extra, NULL, 0);
 }
 
+/* The operations on a site's resources: one line each, the route (its
+ * path, http.h), the method (GET answers HEAD too) and the handler, which
+ * finds the site in x->row. Matching, 405 with its Allow header and CORS
+ * preflight all come from this table; a route's methods are listed in
+ * Allow in the table's order. Handlers run on the loop thread. */
+typedef struct th__op {
+  th__route route;
+  int method; /* llhttp_method_t */
+  void (*run)(th__ctx *x);
+} th__op;
+
+static const th__op th__site_ops[] = {
+    {TH__R_SITE, HTTP_GET, th__site_get},
+    {TH__R_FEEDBACK, HTTP_POST, th__feedback_post},
+    {TH__R_FEEDBACK_SUMMARY, HTTP_GET, th__feedback_summary},
+    {TH__R_FEEDBACK_PAGES, HTTP_GET, th__feedback_pages},
+    {TH__R_FEEDBACK_COMMENTS, HTTP_GET, th__feedback_comments},
+    {TH__R_FORM_TOKEN, HTTP_GET, th__form_token},
+    {TH__R_CONSULTATIONS, HTTP_GET, th__consultations_get},
+    {TH__R_CONSULTATIONS, HTTP_POST, th__consultations_post},
+    {TH__R_IDEAS, HTTP_GET, th__ideas_get},
+    {TH__R_IDEAS, HTTP_POST, th__ideas_post},
+    {TH__R_IDEA, HTTP_GET, th__idea_get},
+    {TH__R_IDEA_HISTORY, HTTP_GET, th__idea_history},
+    {TH__R_IDEA_VOTE, HTTP_PUT, th__vote_put},
+    {TH__R_IDEA_STATUS, HTTP_POST, th__idea_staff_post},
+    {TH__R_IDEA_MODERATION, HTTP_POST, th__idea_staff_post},
+    {TH__R_IDEA_WITHDRAW, HTTP_POST, th__idea_withdraw},
+    {TH__R_RESIDENT, HTTP_GET, th__resident},
+    {TH__R_RESIDENT, HTTP_DELETE, th__resident},
+    {TH__R_AUDIT, HTTP_GET, th__audit_get},
+    {TH__R_OPEN_DATA, HTTP_GET, th__export_open_data},
+};
+
 static void th__site_route(th__ctx *x) {
   th__req *req = x->req;
   th__site_row site;
@@ -1890,88 +1929,26 @@ static void th__site_route(th__ctx *x) {
     th__respond_error(req, rc, th_errmsg(th__reader(x)));
     return;
   }
+  x->row = &site;
   th__cors(req, site.origins);
-  int m = req->method;
-  bool get = m == HTTP_GET || m == HTTP_HEAD;
-  const char *allow = "GET";
-  switch (req->route) {
-  case TH__R_SITE:
-    if (get)
-      return th__site_get(x);
-    break;
-  case TH__R_FEEDBACK:
-    allow = "POST";
-    if (th__is(req, HTTP_POST))
-      return th__feedback_post(x, &site);
-    break;
-  case TH__R_FEEDBACK_SUMMARY:
-    if (get)
-      return th__feedback_summary(x);
-    break;
-  case TH__R_FEEDBACK_PAGES:
-    if (get)
-      return th__feedback_pages(x);
-    break;
-  case TH__R_FEEDBACK_COMMENTS:
-    if (get)
-      return th__feedback_comments(x);
-    break;
-  case TH__R_FORM_TOKEN:
-    if (get)
-      return th__form_token(x);
-    break;
-  case TH__R_CONSULTATIONS:
-    allow = "GET, POST";
-    if (get)
-      return th__consultations_get(x);
-    if (th__is(req, HTTP_POST))
-      return th__consultations_post(x);
-    break;
-  case TH__R_IDEAS:
-    allow = "GET, POST";
-    if (get)
-      return th__ideas_get(x, &site);
-    if (th__is(req, HTTP_POST))
-      return th__ideas_post(x, &site);
-    break;
-  case TH__R_IDEA:
-    if (get)
-      return th__idea_get(x);
-    break;
-  case TH__R_IDEA_HISTORY:
-    if (get)
-      return th__idea_history(x);
-    break;
-  case TH__R_IDEA_VOTE:
-    allow = "PUT";
-    if (th__is(req, HTTP_PUT))
-      return th__vote_put(x, &site);
-    break;
-  case TH__R_IDEA_STATUS:
-  case TH__R_IDEA_MODERATION:
-    allow = "POST";
-    if (th__is(req, HTTP_POST))
-      return th__idea_staff_post(x, req->route == TH__R_IDEA_MODERATION);
-    break;
-  case TH__R_IDEA_WITHDRAW:
-    allow = "POST";
-    if (th__is(req, HTTP_POST))
-      return th__idea_withdraw(x, &site);
-    break;
-  case TH__R_RESIDENT:
-    allow = "GET, DELETE";
-    if (get || th__is(req, HTTP_DELETE))
-      return th__resident(x, &site);
-    break;
-  case TH__R_AUDIT:
-    if (get)
-      return th__audit_get(x);
-    break;
-  case TH__R_OPEN_DATA:
-    if (get)
-      return th__export_open_data(x, &site);
-    break;
-  default:
+  int m = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+  char allow[64] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < TH__ARRAY_SIZE(th__site_ops); i++) {
+    const th__op *op = &th__site_ops[i];
+    if (op->route != req->route)
+      continue;
+    if (op->method == m) {
+      op->run(x);
+      x->row = NULL; /* `site` ends here; an answer still to come copied it */
+      return;
+    }
+    used += (size_t)snprintf(allow + used, sizeof allow - used, "%s%s",
+                             used ? ", " : "",
+                             llhttp_method_name((llhttp_method_t)op->method));
+  }
+  x->row = NULL;
+  if (used == 0) {
     th__respond_error(req, TH_ENOTFOUND, "No such resource.");
     return;
   }

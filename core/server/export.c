@@ -502,7 +502,8 @@ static void th__open_ideas(th__ctx *x, const th__site_row *site,
   th__sbuf_free(&b);
 }
 
-void th__export_open_data(th__ctx *x, const th__site_row *site) {
+void th__export_open_data(th__ctx *x) {
+  const th__site_row *site = x->row;
   bool feedback = strcmp(x->file, "feedback.csv") == 0;
   bool ideas = strcmp(x->file, "ideas.csv") == 0;
   if (!feedback && !ideas) {

@@ -18,6 +18,9 @@ typedef struct th__ctx {
   /* Whether the loop's cached answers and sites were found current for
    * this request: 0 not asked yet, 1 yes, -1 the check failed. */
   signed char fresh;
+  /* The site the path names, once th__handle has found it (NULL for the
+   * routes outside /v1/sites/{site}). */
+  const th__site_row *row;
 } th__ctx;
 
 /* The handlers (api.c). */
@@ -38,7 +41,7 @@ void th__thanks_answer(th__req *req, const char *site, const char *lang_tag,
  * failure the reader's message says why. */
 int th__site_cached(th__ctx *x, const char *slug, th__site_row *out);
 /* Open data (export.c). */
-void th__export_open_data(th__ctx *x, const th__site_row *site);
+void th__export_open_data(th__ctx *x);
 
 /* Whether `origin` is the server's own (the request's Host). */
 bool th__origin_same(const th__req *req, const char *origin, size_t len);
