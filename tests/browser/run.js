@@ -5,8 +5,10 @@
 // temporary database and prints TAP ("ok N - name") on standard output.
 //
 // Environment: TH_BIN (the townhall command), TH_SRC (the source tree),
-// CHROMIUM (default /usr/bin/chromium), TH_SCREENSHOTS (default
-// TH_SRC/docs/screenshots; "none" to skip writing them).
+// CHROMIUM (default /usr/bin/chromium), TH_SCREENSHOTS (where to write
+// the screenshots: tests/suites/80-browser.sh sets the run's artifacts;
+// default TH_SRC/docs/screenshots, which is how they are refreshed;
+// "none" to skip writing them).
 'use strict';
 const { chromium } = require('playwright-core');
 const { spawn, execFileSync } = require('node:child_process');
@@ -1120,7 +1122,7 @@ async function tests() {
     await ctx.close();
   });
 
-  await step('screenshots were written into docs/screenshots', async () => {
+  await step('screenshots were written (TH_SCREENSHOTS)', async () => {
     if (SHOTS === 'none') return;
     const want = ['demo-page', 'feedback-en-0-no-javascript', 'feedback-en-1-question', 'feedback-en-2-rating',
       'feedback-en-3-thanks', 'feedback-ar-1-question', 'feedback-ar-2-rating', 'feedback-ar-3-thanks',

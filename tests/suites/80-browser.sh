@@ -27,4 +27,11 @@ if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
   sed 's/^/# /' "$log" | tail -20
   exit 1
 fi
+# Screenshots go with the run's artifacts, so that running the tests does
+# not rewrite docs/screenshots; to refresh those, run with
+# TH_SCREENSHOTS=$TH_SRC/docs/screenshots and commit what changed.
+if [ -z "${TH_SCREENSHOTS:-}" ] && [ -n "${TH_ARTIFACTS:-}" ]; then
+  export TH_SCREENSHOTS="$TH_ARTIFACTS/screenshots"
+  mkdir -p "$TH_SCREENSHOTS"
+fi
 exec node run.js
