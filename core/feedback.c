@@ -124,23 +124,7 @@ static int th__page_store(th_db *db, const th__page *p, int64_t day) {
  * the page as the browser shows it finds its scrubbed row. */
 static int th__page_url(th_db *db, const th__site_row *site, const char *page,
                         char **url) {
-  int rc = th_url_normalize(page, site->keep_params, url);
-  if (rc == TH_OK) {
-    char *scrubbed = NULL;
-    rc = th__url_scrub(*url, &scrubbed);
-    if (rc == TH_OK && strcmp(scrubbed, *url) != 0) {
-      /* Normalised again: a changed query value may sort elsewhere, and a
-       * stored URL given back must find itself. */
-      free(*url);
-      *url = NULL;
-      rc = th_url_normalize(scrubbed, site->keep_params, url);
-    }
-    if (rc != TH_OK) {
-      free(*url);
-      *url = NULL;
-    }
-    free(scrubbed);
-  }
+  int rc = th__page_normalize(page, site->keep_params, url);
   if (rc == TH_ETOOLONG)
     return th__err(db, rc, "page URL is longer than 2048 bytes");
   if (rc == TH_ENOMEM)

@@ -244,6 +244,12 @@ size_t th__url_origin_len(const char *url);
  * th_url_normalize on the result again to sort the query as it sorts it.
  * *out freed with free. TH_OK, TH_ENOMEM. */
 int th__url_scrub(const char *url, char **out);
+/* A page address as the library stores it: th_url_normalize with the
+ * site's keep_params, scrubbed (th__url_scrub) and normalised again (a
+ * changed query value may sort elsewhere; a stored address given back must
+ * find itself). *out freed with free. TH_OK, TH_EINVAL, TH_ETOOLONG,
+ * TH_ENOMEM. Any thread. */
+int th__page_normalize(const char *page, const char *keep_params, char **out);
 
 /* ---- the redactor (redact.c) --------------------------------------------- */
 

@@ -647,3 +647,23 @@ bool th__origin_listed(const char *list, const char *origin, size_t len) {
   }
   return false;
 }
+
+int th__page_normalize(const char *page, const char *keep_params, char **out) {
+  *out = NULL;
+  char *url = NULL, *scrubbed = NULL;
+  int rc = th_url_normalize(page, keep_params, &url);
+  if (rc == TH_OK)
+    rc = th__url_scrub(url, &scrubbed);
+  if (rc == TH_OK && strcmp(scrubbed, url) != 0) {
+    free(url);
+    url = NULL;
+    rc = th_url_normalize(scrubbed, keep_params, &url);
+  }
+  free(scrubbed);
+  if (rc != TH_OK) {
+    free(url);
+    return rc;
+  }
+  *out = url;
+  return TH_OK;
+}
