@@ -277,6 +277,51 @@ static void th__sql_redact(sqlite3_context *ctx, int argc,
   sqlite3_result_text(ctx, out, -1, free);
 }
 
+/* SQL function th_redact_allowing(text, allow): th__redact_allowing, for
+ * migrations that scrub what staff wrote, keeping the site's contacts
+ * (0010_rescrub.sql). NULL text stays NULL. */
+static void th__sql_redact_allowing(sqlite3_context *ctx, int argc,
+                                    sqlite3_value **argv) {
+  (void)argc;
+  const char *in = (const char *)sqlite3_value_text(argv[0]);
+  const char *allow = (const char *)sqlite3_value_text(argv[1]);
+  if (in == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  char *out = NULL;
+  if (th__redact_allowing(in, allow, &out) != TH_OK) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, out, -1, free);
+}
+
+/* SQL function th_page_scrub(url, keep_params): a stored page address as
+ * th__page_normalize makes it now; the address as it was if it is not
+ * one it would take (it is left alone rather than lost). */
+static void th__sql_page_scrub(sqlite3_context *ctx, int argc,
+                               sqlite3_value **argv) {
+  (void)argc;
+  const char *in = (const char *)sqlite3_value_text(argv[0]);
+  const char *keep = (const char *)sqlite3_value_text(argv[1]);
+  if (in == NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  char *out = NULL;
+  int rc = th__page_normalize(in, keep, &out);
+  if (rc == TH_ENOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (rc != TH_OK) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  sqlite3_result_text(ctx, out, -1, free);
+}
+
 /* Reads the two header pragmas; distinguishes "not a database" from
  * "corrupt" from "someone else's database". */
 static int th__identify(th_db *db, int *user_version) {
@@ -443,6 +488,16 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC |
                                         SQLITE_INNOCUOUS,
                                     NULL, th__sql_redact, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(
+        db->sql, "th_redact_allowing", 2,
+        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+        th__sql_redact_allowing, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(
+        db->sql, "th_page_scrub", 2,
+        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+        th__sql_page_scrub, NULL, NULL, NULL);
   if (rc != SQLITE_OK)
     return th__sqlerr(db, rc, "registering functions");
 

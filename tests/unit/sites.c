@@ -866,6 +866,107 @@ static void test_migration_scrubs(void) {
   free(file);
 }
 
+/* The first column of the first row of `sql` on t_path(name), read with
+ * SQLite directly, into out (at most cap bytes); "" if there is none. */
+static const char *raw_text(const char *name, const char *sql, char *out,
+                            size_t cap) {
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *st = NULL;
+  out[0] = '\0';
+  sqlite3_open(t_path(name), &raw);
+  if (sqlite3_prepare_v2(raw, sql, -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  return out;
+}
+
+/* Schema 10 scrubs again, with today's redactor, every free-text column an
+ * older townhall stored: residents' text, staff text (keeping the site's
+ * contacts) and page addresses, two of which become one. */
+static void test_migration_rescrubs(void) {
+  th_db *db = t_open("old9.db");
+  t_site(db, "camden", 1, 0);
+  T_CHECK(db, t_site_lists(db, "camden", NULL, NULL, "020 7974 4444"));
+  th_who w = {.resident = "res-r"};
+  th_idea_new n = {.title = "Fix the lights", .body = "Please."};
+  int64_t id = 0;
+  T_CHECK(db, th_idea_submit(db, "camden", &w, &n, &id));
+  T_CHECK(db, th_idea_set_status(db, "camden", "cllr", id, TH_UNDER_REVIEW,
+                                 "We will look."));
+  th_feedback fb = {.page = "https://www.camden.gov.uk/users/one/profile",
+                    .useful = 1, .comment = "Fine."};
+  T_CHECK(db, th_feedback_answer(db, "camden", NULL, &fb, NULL, NULL));
+  fb.page = "https://www.camden.gov.uk/users/two/profile";
+  fb.useful = 0;
+  T_CHECK(db, th_feedback_answer(db, "camden", NULL, &fb, NULL, NULL));
+  th_close(db);
+  sqlite3 *raw = NULL;
+  sqlite3_open(t_path("old9.db"), &raw);
+  char sql[1200];
+  snprintf(sql, sizeof sql,
+           "UPDATE ideas SET title = 'Lights \xe2\x80\xaegnp.exe',"
+           " body = 'Ring 07700\xe2\x80\x8b""900461 or NW1  2DB',"
+           " response = 'Call jo@example.org or us on 020 7974 4444'"
+           " WHERE id = %lld;"
+           " UPDATE feedback SET comment = 'NHS 943 4765 919';"
+           " UPDATE pages SET url = 'https://www.camden.gov.uk/users/'"
+           "   || CASE WHEN url LIKE '%%one%%' THEN 'a@example.org'"
+           "      ELSE 'b@example.org' END || '/profile';"
+           " UPDATE sites SET name = 'Camden (canary\xef\xbc\xa0" "example.org)';"
+           " PRAGMA user_version=9;",
+           (long long)id);
+  char *err = NULL;
+  TAP_INT(sqlite3_exec(raw, sql, NULL, NULL, &err), SQLITE_OK,
+          "made a schema 9 database holding personal data: %s",
+          err ? err : "ok");
+  sqlite3_free(err);
+  sqlite3_close(raw);
+  db = t_open("old9.db");
+  TAP_INT(th_schema_version(db), th_schema_latest(), "migrated");
+  th_close(db);
+  char v[512];
+  TAP_STR(raw_text("old9.db", "SELECT title FROM ideas", v, sizeof v),
+          "Lights gnp.exe", "a title's bidi override dropped");
+  TAP_STR(raw_text("old9.db", "SELECT body FROM ideas", v, sizeof v),
+          "Ring [phone] or NW1 [postcode]", "a body scrubbed again");
+  TAP_STR(raw_text("old9.db", "SELECT response FROM ideas", v, sizeof v),
+          "Call [email] or us on 020 7974 4444",
+          "a response scrubbed, the council's contacts kept");
+  TAP_STR(raw_text("old9.db", "SELECT comment FROM feedback WHERE comment"
+                              " IS NOT NULL ORDER BY id LIMIT 1", v, sizeof v),
+          "NHS [nhs number]", "a comment scrubbed again");
+  TAP_STR(raw_text("old9.db", "SELECT name FROM sites", v, sizeof v),
+          "Camden ([email])", "a site's name scrubbed");
+  TAP_STR(raw_text("old9.db", "SELECT group_concat(url, ' ') FROM"
+                              " (SELECT url FROM pages ORDER BY id)", v,
+                   sizeof v),
+          "https://www.camden.gov.uk/users/%5Bemail%5D/profile "
+          "https://www.camden.gov.uk/users/%5Bemail%5D/profile"
+          "?townhall-duplicate=2",
+          "two page addresses that scrub alike: one takes it, the other "
+          "keeps its counts beside it");
+  TAP_STR(raw_text("old9.db", "SELECT sum(yes) || ' ' || sum(no) FROM pages",
+                   v, sizeof v),
+          "1 1", "no answer lost");
+  db = t_open("old9.db");
+  th_page_summary *ps = NULL;
+  TAP_INT(th_feedback_summary(db, "camden",
+                              "https://www.camden.gov.uk/users/c@example.org/"
+                              "profile", &ps),
+          TH_OK, "the scrubbed page is found by an address like it");
+  th_page_summary_free(ps);
+  th_close(db);
+  size_t len = 0;
+  unsigned char *file = t_read_file(t_path("old9.db"), &len);
+  TAP_OK(file && !t_contains(file, len, "@example.org", 12) &&
+             !t_contains(file, len, "900461", 6) &&
+             !t_contains(file, len, "4765", 4),
+         "the old values are gone from the file");
+  free(file);
+}
+
 int main(void) {
   test_create_validation();
   test_create_get_list();
@@ -875,5 +976,6 @@ int main(void) {
   test_audit();
   test_lists();
   test_migration_scrubs();
+  test_migration_rescrubs();
   return tap_done();
 }
