@@ -952,10 +952,7 @@ static void th__emit(th__sbuf *o, const char *t, size_t tlen, const char *s,
   th__put_original(o, t, copied, tlen);
 }
 
-int th__redact_allowing(const char *text, const char *allow, char **out) {
-  if (text == NULL || out == NULL)
-    return TH_EINVAL;
-  *out = NULL;
+static int th__redact_once(const char *text, const char *allow, char **out) {
   size_t len = strlen(text);
   th__sbuf o = {0};
   th__sbuf_put(&o, "", 0);
@@ -998,6 +995,39 @@ int th__redact_allowing(const char *text, const char *allow, char **out) {
     return TH_ENOMEM;
   }
   *out = o.p;
+  return TH_OK;
+}
+
+int th__redact_allowing(const char *text, const char *allow, char **out) {
+  if (text == NULL || out == NULL)
+    return TH_EINVAL;
+  *out = NULL;
+  char *cur = NULL;
+  int rc = th__redact_once(text, allow, &cur);
+  /* One pass can leave what the next finds: a match that ends inside a
+   * character the normalised copy spells as several ("\u00bd" is "1/2",
+   * with a fraction slash) leaves the rest of that character beside the
+   * text that follows, and the placeholder that replaces it in the output
+   * does not. So the passes go on until one changes nothing; each that
+   * changes something removes a digit or an '@', so they end (and after a
+   * few, nothing real is left to find). */
+  for (int pass = 1; rc == TH_OK && pass < 8 && strcmp(cur, text) != 0;
+       pass++) {
+    char *next = NULL;
+    rc = th__redact_once(cur, allow, &next);
+    if (rc != TH_OK)
+      break;
+    bool same = strcmp(next, cur) == 0;
+    free(cur);
+    cur = next;
+    if (same)
+      break;
+  }
+  if (rc != TH_OK) {
+    free(cur);
+    return rc;
+  }
+  *out = cur;
   return TH_OK;
 }
 

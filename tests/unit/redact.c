@@ -368,6 +368,13 @@ static void test_scripts(void) {
  * copy of the text (NFKC, format characters such as the zero-width space
  * removed) and redacts the matching spans in the original. */
 static void test_normalised(void) {
+  /* A match ending inside a character the copy spells as several ("\xc2\xbd"
+   * is 1, a fraction slash and 2) left its rest beside the next number,
+   * which a second pass then found (the fuzzer's find): one call finds
+   * both. */
+  red("Call 0457009003\xc2\xbd\xe2\x80\x8d\xe2\x80\x8c" "07700\xe2\x80\x8b"
+      "9100\xe2\x80\x8b" "9 now",
+      "Call [phone]\xe2\x80\x8d\xe2\x80\x8c[phone] now");
   red("I live at NW1  2DB", "I live at NW1 [postcode]");
   red("NW1\t2DB", "NW1 [postcode]");
   red("NW1 \302\240 2DB", "NW1 [postcode]");
