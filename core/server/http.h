@@ -276,40 +276,8 @@ void th__dispatch(th__req *req);
 /* Drops every cached answer of the loop (api.c). */
 void th__cache_clear(th__loop *lp);
 
-/* ---- the writer (writer.c) ------------------------------------------------- */
-struct th__cmd {
-  th__cmd *next;
-  th__loop *lp;
-  th__req *req;
-  bool solo; /* runs outside a batch (the purge) */
-  /* Runs on the writer thread, inside the batch; sets rc (and msg). */
-  void (*run)(th__cmd *cmd, th_db *w);
-  /* Runs on the loop thread after the commit (or failure): answers req if
-   * it is still there, and frees the command. */
-  void (*done)(th__cmd *cmd);
-  int rc;
-  char msg[256];
-};
-int th__writer_start(th_server *srv, th_db *w, th__writer **out);
-/* Queues a command and wakes the writer. `filling`: the caller (a loop) may
- * queue more in its current iteration, and says when it is over with
- * th__writer_filled; until then (or a short bound) the writer keeps its
- * batch open for them. TH_OK, or TH_ESHUTDOWN once it is stopping (then
- * `filling` counts nothing). */
-int th__writer_submit(th__writer *wr, th__cmd *cmd, bool filling);
-void th__writer_filled(th__writer *wr);
-/* Queues a write read by the loop (th__writer_submit), as part of the
- * loop's current iteration. Loop thread. */
-int th__loop_submit(th__loop *lp, th__cmd *cmd);
-/* Asks the writer to finish what is queued and exit; joins it. */
-void th__writer_stop(th__writer *wr);
-unsigned th__writer_depth(th__writer *wr);
-/* PRAGMA synchronous as the writer's own connection reports it (2 = FULL),
- * or -1 before the writer has started. */
-int th__writer_synchronous(th__writer *wr);
-/* Called on the loop thread by the loop's async: runs done() of finished
- * commands. */
-void th__loop_drain(th__loop *lp);
+/* ---- the writer (writer.h, writer.c) --------------------------------------- */
+#include "writer.h"
 
 /* ---- metrics (metrics.c) --------------------------------------------------- */
 void th__metrics_request(th__route route, int status, uint64_t ns);

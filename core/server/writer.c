@@ -8,6 +8,8 @@
  * answer saying "recorded" is only ever sent for a write already on disk.
  * If the commit fails (disk full, I/O error) every write of the batch is
  * answered with that error: none of them happened.
+ *
+ * What the loops see of it, and which thread calls what: writer.h.
  */
 #include "http.h"
 
