@@ -170,7 +170,7 @@ struct th__loop {
   th__cmd *done_head, *done_tail; /* finished commands from the writer */
   th__conn *conns;
   char *free_bufs[64];   /* recycled input buffers */
-  th__req *spare_reqs;   /* finished requests kept for the next (server.c) */
+  th__req *spare_reqs;   /* finished requests kept for the next (parse.c) */
   unsigned nconns;
   unsigned pending_cmds; /* commands sent to the writer (or the thread pool),
                             not yet back */
@@ -238,21 +238,48 @@ struct th_server {
   th__ratelimit *ratelimit;
 };
 
-/* ---- connections and responses (server.c) --------------------------------- */
+/* ---- connections (conn.c) --------------------------------------------------
+ * All on the thread of the connection's loop, unless said otherwise. */
 /* Serves an already-connected stream socket (a socketpair end) on loop 0 as
  * if a client had connected: how the fuzzer drives the real request path
- * without a network. TH_OK, or TH_EIO. */
+ * without a network. TH_OK, or TH_EIO. Host's loop thread. */
 int th__conn_adopt(th_server *srv, int fd);
+/* A loop's listener's connection callback (th__bind, server.c): accepts,
+ * or refuses with a 503 past max_connections. */
+void th__on_connection(uv_stream_t *server, int status);
+/* Closes a connection at once; requests waiting for the writer outlive it
+ * without it. Used by parse.c and by a stopping loop (server.c). */
+void th__conn_close(th__conn *c);
+/* Stops reading from a connection (parse.c: a full pipeline, a refusal). */
+void th__read_stop(th__conn *c);
+/* Gives the connection's input buffer back to its loop's pool, with what
+ * it still holds (parse.c: once everything in it is parsed). */
+void th__buf_release(th__conn *c);
 /* Sends what is ready at the head of the connection's queue. */
 void th__conn_flush(th__conn *c);
 /* Called when a request's response is complete (sync or after the writer). */
 void th__req_done(th__req *req);
-/* Ends a stopping loop once nothing is left on it (connections, commands
- * sent to the writer or the thread pool, the listener). */
-void th__loop_maybe_finish(th__loop *lp);
+
+/* ---- requests and parsing (parse.c) ----------------------------------------
+ * All on the thread of the request's loop, unless said otherwise. */
+/* Sets up a new connection's llhttp parser (th__conn_start, conn.c). */
+void th__conn_parser_init(th__conn *c);
+/* Parses what the connection has read and dispatches each complete request,
+ * until the input is used up or the connection pauses or stops (conn.c). */
+void th__conn_parse(th__conn *c);
+/* Frees a request, or keeps it with its buffers for the loop's next. */
 void th__req_free(th__req *req);
+/* Frees the requests a loop kept (th__server_free, server.c). Host's loop
+ * thread, once the loops are done. */
+void th__req_spares_free(th__loop *lp);
 /* The value of a request header (name lower-case), or NULL; *len its length. */
 const char *th__req_header(const th__req *req, const char *name, size_t *len);
+
+/* ---- loops and the server (server.c) -------------------------------------- */
+/* Ends a stopping loop once nothing is left on it (connections, commands
+ * sent to the writer or the thread pool, the listener). The loop's thread. */
+void th__loop_maybe_finish(th__loop *lp);
+/* One JSON log line; `fmt` gives its members. Any thread. */
 void th__log(th_server *srv, int level, const char *fmt, ...) TH__PRINTF(3, 4);
 
 /* Response building (router.c). */
