@@ -212,13 +212,13 @@ static void th__conn_timer(th__conn *c) {
 
 #define TH__WRITE_BATCH 32
 
-typedef struct th__write {
+typedef struct th__wbatch {
   uv_write_t w;
   th__conn *c;
   unsigned n;
   bool close_after;
   th__req *reqs[TH__WRITE_BATCH];
-} th__write;
+} th__wbatch;
 
 static void th__on_shutdown(uv_shutdown_t *sr, int status) {
   (void)status;
@@ -259,7 +259,7 @@ static void th__conn_finish(th__conn *c, bool linger) {
 }
 
 static void th__on_write(uv_write_t *w, int status) {
-  th__write *wr = (th__write *)w;
+  th__wbatch *wr = (th__wbatch *)w;
   th__conn *c = wr->c;
   bool linger = false;
   for (unsigned i = 0; i < wr->n; i++) {
@@ -298,7 +298,7 @@ static void th__on_write(uv_write_t *w, int status) {
 
 void th__conn_flush(th__conn *c) {
   while (!c->closing && c->head && c->head->ready) {
-    th__write *wr = calloc(1, sizeof *wr);
+    th__wbatch *wr = calloc(1, sizeof *wr);
     if (wr == NULL) {
       th__conn_close(c);
       return;

@@ -25,39 +25,12 @@ typedef struct th__cmd th__cmd;
 typedef struct th__writer th__writer;
 typedef struct th__ratelimit th__ratelimit;
 
-/* ---- routes (for metrics and logs: the template, never the raw path) ----- */
-#define TH__ROUTES(XX)                                                       \
-  XX(UNKNOWN, "other")                                                       \
-  XX(HEALTHZ, "/healthz")                                                    \
-  XX(LIVEZ, "/livez")                                                        \
-  XX(READYZ, "/readyz")                                                      \
-  XX(METRICS, "/metrics")                                                    \
-  XX(FEEDBACK, "/v1/sites/{site}/feedback")                                  \
-  XX(FEEDBACK_SUMMARY, "/v1/sites/{site}/feedback/summary")                  \
-  XX(FEEDBACK_PAGES, "/v1/sites/{site}/feedback/pages")                      \
-  XX(FEEDBACK_COMMENTS, "/v1/sites/{site}/feedback/comments")                \
-  XX(FORM_TOKEN, "/v1/sites/{site}/form-token")                              \
-  XX(CONSULTATIONS, "/v1/sites/{site}/consultations")                        \
-  XX(IDEAS, "/v1/sites/{site}/ideas")                                        \
-  XX(IDEA, "/v1/sites/{site}/ideas/{id}")                                    \
-  XX(IDEA_VOTE, "/v1/sites/{site}/ideas/{id}/vote")                          \
-  XX(IDEA_STATUS, "/v1/sites/{site}/ideas/{id}/status")                      \
-  XX(IDEA_MODERATION, "/v1/sites/{site}/ideas/{id}/moderation")              \
-  XX(IDEA_WITHDRAW, "/v1/sites/{site}/ideas/{id}/withdraw")                  \
-  XX(IDEA_HISTORY, "/v1/sites/{site}/ideas/{id}/history")                    \
-  XX(RESIDENT, "/v1/sites/{site}/residents/me")                              \
-  XX(AUDIT, "/v1/sites/{site}/audit")                                        \
-  XX(SITE, "/v1/sites/{site}")                                               \
-  XX(OPEN_DATA, "/v1/sites/{site}/open/{file}")                              \
-  XX(STATIC, "/static")
-
-typedef enum th__route {
-#define TH__ROUTE_ENUM(id, tmpl) TH__R_##id,
-  TH__ROUTES(TH__ROUTE_ENUM)
-#undef TH__ROUTE_ENUM
-  TH__R_COUNT
-} th__route;
-extern const char *const th__route_names[TH__R_COUNT];
+/* ---- routes (routes.h): for metrics and logs, the template, never the
+ * raw path ------------------------------------------------------------------ */
+#include "routes.h"
+typedef unsigned th__route; /* TH__ROUTE_NONE, TH__OP_*, TH__ROUTE_STATIC */
+/* A route's label: its path template, "other" or "/static". Any thread. */
+const char *th__route_label(th__route route);
 
 /* ---- a request and its response ------------------------------------------ */
 #define TH__MAX_HEADERS_HARD 128
@@ -90,7 +63,7 @@ struct th__req {
   th__route route;
   char cors[400]; /* CORS headers for this request's origin, if allowed */
   th__sbuf resp;
-  th__req *probe_next; /* waiting for the loop's readiness probe (api.c) */
+  th__req *probe_next; /* waiting for the loop's readiness probe (handlers/probes.c) */
 };
 
 /* ---- a connection ---------------------------------------------------------- */
@@ -138,7 +111,7 @@ struct th__conn {
 };
 
 /* ---- a loop ---------------------------------------------------------------- */
-/* A serialised answer kept for the next identical request (api.c). */
+/* A serialised answer kept for the next identical request (cache.c). */
 #define TH__CACHE_SLOTS 16
 #define TH__CACHE_MAX_BODY ((size_t)256 * 1024)
 typedef struct th__cached {
@@ -148,7 +121,7 @@ typedef struct th__cached {
   size_t len;
   uint64_t used; /* the loop's cache tick at its last use */
 } th__cached;
-/* A site's row, read for an earlier request (api.c). */
+/* A site's row, read for an earlier request (cache.c). */
 #define TH__SITE_SLOTS 8
 typedef struct th__cached_site {
   char slug[64]; /* "" when the slot is free */
@@ -188,13 +161,13 @@ struct th__loop {
   char date[64];
   uint64_t date_sec;
   /* Answers of public lists and sites' rows, valid while the reader's data
-   * version is cache_version (api.c). Only this loop's thread touches
+   * version is cache_version (cache.c). Only this loop's thread touches
    * them. */
   th__cached cache[TH__CACHE_SLOTS];
   th__cached_site sites[TH__SITE_SLOTS];
   int64_t cache_version;
   uint64_t cache_tick;
-  /* Readiness (api.c, th__ready): the result of this loop's last write
+  /* Readiness (handlers/probes.c, th__ready): the result of this loop's last write
    * probe through the writer, made at most once per TH__PROBE_NS, and the
    * requests waiting for the one under way. Only this loop's thread
    * touches them. */
@@ -230,7 +203,7 @@ struct th_server {
   uv_timer_t purge_timer;
   bool purge_timer_open;
   unsigned char form_key[32]; /* signs form timestamps */
-  /* An open-data file is being built (export.c), on open_reader: a
+  /* An open-data file is being built (handlers/open_data.c), on open_reader: a
    * read-only connection used by one thread-pool job at a time, handed over
    * by this flag. */
   atomic_bool open_building;
@@ -282,7 +255,7 @@ void th__loop_maybe_finish(th__loop *lp);
 /* One JSON log line; `fmt` gives its members. Any thread. */
 void th__log(th_server *srv, int level, const char *fmt, ...) TH__PRINTF(3, 4);
 
-/* Response building (router.c). */
+/* Response building (respond.c). */
 void th__respond(th__req *req, int status, const char *content_type,
                  const char *extra_headers, const char *body, size_t len);
 /* How every JSON answer is serialised. */
@@ -298,9 +271,9 @@ void th__respond_problem(th__req *req, int status, const char *type,
 void th__respond_error(th__req *req, int code, const char *detail);
 int th__status_for(int code);
 
-/* Routing and handlers (router.c, api.c). */
+/* Routing (router.c: the table of routes.h). */
 void th__dispatch(th__req *req);
-/* Drops every cached answer of the loop (api.c). */
+/* Drops every cached answer of the loop (cache.c). */
 void th__cache_clear(th__loop *lp);
 
 /* ---- the writer (writer.h, writer.c) --------------------------------------- */
@@ -338,14 +311,14 @@ bool th__ratelimit_take_scoped(th__ratelimit *rl, int kind, const char *ip,
 bool th__ratelimit_blocked(th__ratelimit *rl, int kind, const char *ip,
                            unsigned per_minute, int64_t now_ms, int *retry_s);
 
-/* ---- decoding (form.c) ----------------------------------------------------- */
+/* ---- decoding (request.c) ----------------------------------------------------- */
 /* Percent-decodes in place ('+' as space when `plus`); false on a bad escape
  * or invalid UTF-8. */
 bool th__pct_decode(char *s, size_t *len, bool plus);
 /* Parses "a=1&b=2" (query string or form body) into a JSON object of
  * strings (the first of repeated keys wins). NULL on bad encoding. */
 json_t *th__form_decode(const char *s, size_t len);
-/* The no-script form's signed timestamp (api.c): "<ms>.<mac>" into out. */
+/* The no-script form's signed timestamp (antispam.c): "<ms>.<mac>" into out. */
 void th__form_ts_make(th_server *srv, const char *site, th_time now, char *out,
                       size_t cap);
 

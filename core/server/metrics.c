@@ -9,12 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const th__route_names[TH__R_COUNT] = {
-#define TH__ROUTE_NAME(id, tmpl) tmpl,
-    TH__ROUTES(TH__ROUTE_NAME)
-#undef TH__ROUTE_NAME
-};
-
 static const int th__statuses[] = {200, 201, 204, 301, 303, 304, 400, 401,
                                    403, 404, 405, 406, 408, 409, 410, 413,
                                    415, 422, 429, 431, 500, 503, 0};
@@ -35,9 +29,9 @@ static const char *const th__limit_kinds[] = {"anonymous_write", "staff_auth",
                                               "page_answers", NULL};
 
 static struct {
-  atomic_uint_fast64_t requests[TH__R_COUNT][TH__NSTATUS];
-  atomic_uint_fast64_t latency[TH__R_COUNT][TH__NBUCKETS + 1];
-  atomic_uint_fast64_t latency_ns[TH__R_COUNT];
+  atomic_uint_fast64_t requests[TH__ROUTE_COUNT][TH__NSTATUS];
+  atomic_uint_fast64_t latency[TH__ROUTE_COUNT][TH__NBUCKETS + 1];
+  atomic_uint_fast64_t latency_ns[TH__ROUTE_COUNT];
   atomic_uint_fast64_t batches[TH__NBATCH + 1];
   atomic_uint_fast64_t batch_sum, batch_count;
   atomic_int_fast64_t connections;
@@ -53,8 +47,8 @@ static struct {
 #define TH__GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 void th__metrics_request(th__route route, int status, uint64_t ns) {
-  if ((unsigned)route >= TH__R_COUNT)
-    route = TH__R_UNKNOWN;
+  if ((unsigned)route >= TH__ROUTE_COUNT)
+    route = TH__ROUTE_NONE;
   size_t s = 0;
   while (th__statuses[s] && th__statuses[s] != status)
     s++;
@@ -112,7 +106,7 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
   th__sbuf_puts(b, "# HELP townhall_http_requests_total HTTP requests answered, "
                    "by route template and status.\n"
                    "# TYPE townhall_http_requests_total counter\n");
-  for (size_t r = 0; r < TH__R_COUNT; r++)
+  for (size_t r = 0; r < TH__ROUTE_COUNT; r++)
     for (size_t s = 0; s < TH__NSTATUS; s++) {
       uint64_t v = TH__GET(th__m.requests[r][s]);
       if (v == 0)
@@ -125,12 +119,12 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
       th__sbuf_printf(b,
                       "townhall_http_requests_total{route=\"%s\",status=\"%s\"}"
                       " %llu\n",
-                      th__route_names[r], st, (unsigned long long)v);
+                      th__route_label(r), st, (unsigned long long)v);
     }
   th__sbuf_puts(b, "# HELP townhall_http_request_duration_seconds Time from a "
                    "request's first byte to its answer being ready.\n"
                    "# TYPE townhall_http_request_duration_seconds histogram\n");
-  for (size_t r = 0; r < TH__R_COUNT; r++) {
+  for (size_t r = 0; r < TH__ROUTE_COUNT; r++) {
     uint64_t cum = 0, total = 0;
     for (size_t k = 0; k <= TH__NBUCKETS; k++)
       total += TH__GET(th__m.latency[r][k]);
@@ -141,7 +135,7 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
       th__sbuf_printf(b,
                       "townhall_http_request_duration_seconds_bucket{route=\"%s\","
                       "le=\"%g\"} %llu\n",
-                      th__route_names[r], th__buckets[k],
+                      th__route_label(r), th__buckets[k],
                       (unsigned long long)cum);
     }
     cum += TH__GET(th__m.latency[r][TH__NBUCKETS]);
@@ -151,10 +145,10 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
                     "townhall_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
                     "townhall_http_request_duration_seconds_count{route=\"%s\"} "
                     "%llu\n",
-                    th__route_names[r], (unsigned long long)cum,
-                    th__route_names[r],
+                    th__route_label(r), (unsigned long long)cum,
+                    th__route_label(r),
                     (double)TH__GET(th__m.latency_ns[r]) / 1e9,
-                    th__route_names[r], (unsigned long long)cum);
+                    th__route_label(r), (unsigned long long)cum);
   }
   th__sbuf_printf(b,
                   "# HELP townhall_write_queue_depth Writes waiting for the "

@@ -1,233 +1,236 @@
 /*
- * router.c: from a parsed request to a handler, and the shape of every
- * answer: status line, the headers every response carries, CORS for a
- * site's own origins, and RFC 9457 problem details for every error.
+ * router.c: from a parsed request to its operation's handler, all of it
+ * from the one table of routes.h: matching the path against the
+ * templates, 404, 405 with the Allow header, CORS preflight, the site a
+ * path names, and the staff gate of operations only staff may use. Loop
+ * thread (the compiled templates are made once, by whichever thread comes
+ * first).
  */
 #include "router.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
-static const char *th__reason(int status) {
-  switch (status) {
-  case 200: return "OK";
-  case 201: return "Created";
-  case 204: return "No Content";
-  case 301: return "Moved Permanently";
-  case 303: return "See Other";
-  case 304: return "Not Modified";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 403: return "Forbidden";
-  case 404: return "Not Found";
-  case 405: return "Method Not Allowed";
-  case 406: return "Not Acceptable";
-  case 408: return "Request Timeout";
-  case 409: return "Conflict";
-  case 410: return "Gone";
-  case 413: return "Content Too Large";
-  case 415: return "Unsupported Media Type";
-  case 422: return "Unprocessable Content";
-  case 429: return "Too Many Requests";
-  case 431: return "Request Header Fields Too Large";
-  case 500: return "Internal Server Error";
-  case 503: return "Service Unavailable";
-  default: return "Unknown";
+const th__op th__ops[] = {
+#define TH__OP_ROW(name, m, tmpl, creds, roles, body, flags)                 \
+  {#name, HTTP_##m, tmpl, creds, roles, body, flags, th__handle_##name},
+    TH__OPS(TH__OP_ROW)
+#undef TH__OP_ROW
+};
+const size_t th__nops = TH__ARRAY_SIZE(th__ops);
+
+/* ---- the templates, compiled -------------------------------------------------- */
+
+#define TH__MAX_SEGS 8
+enum { TH__SEG_LIT, TH__SEG_SITE, TH__SEG_ID, TH__SEG_REST, TH__SEG_ANY };
+
+typedef struct th__tmpl {
+  unsigned nseg;
+  bool site_scoped; /* begins /v1/sites/{site} */
+  bool rest;        /* the last segment takes the rest of the path */
+  th__route route;  /* the first operation with this template */
+  struct {
+    int kind;
+    const char *lit;
+    size_t len;
+  } seg[TH__MAX_SEGS];
+} th__tmpl;
+
+static th__tmpl th__tmpls[TH__ROUTE_COUNT];
+static unsigned th__ntmpls;
+static pthread_once_t th__tmpl_once = PTHREAD_ONCE_INIT;
+
+static void th__tmpl_compile(void) {
+  for (size_t i = 0; i < th__nops; i++) {
+    const char *path = th__ops[i].path;
+    th__route op = (th__route)(i + 1);
+    unsigned k = 0;
+    for (; k < th__ntmpls; k++)
+      if (strcmp(th__ops[th__tmpls[k].route - 1].path, path) == 0)
+        break;
+    if (k < th__ntmpls) /* a path with another method */
+      continue;
+    th__tmpl *t = &th__tmpls[th__ntmpls++];
+    t->route = op;
+    t->site_scoped = strncmp(path, "/v1/sites/{site}", 16) == 0;
+    for (const char *p = path + 1; *p && t->nseg < TH__MAX_SEGS;) {
+      const char *e = strchr(p, '/');
+      size_t n = e ? (size_t)(e - p) : strlen(p);
+      int kind = TH__SEG_LIT;
+      if (n == 6 && memcmp(p, "{site}", 6) == 0)
+        kind = TH__SEG_SITE;
+      else if (n == 4 && memcmp(p, "{id}", 4) == 0)
+        kind = TH__SEG_ID;
+      else if (n == 6 && memcmp(p, "{file}", 6) == 0 && e == NULL)
+        kind = TH__SEG_REST;
+      else if (p[0] == '{')
+        kind = TH__SEG_ANY;
+      t->seg[t->nseg].kind = kind;
+      t->seg[t->nseg].lit = p;
+      t->seg[t->nseg++].len = n;
+      t->rest = kind == TH__SEG_REST;
+      p += n + (e != NULL);
+    }
   }
 }
 
-static const char *th__date(th__loop *lp) {
-  uint64_t sec = (uint64_t)time(NULL);
-  if (sec != lp->date_sec) {
-    time_t t = (time_t)sec;
-    struct tm tm;
-    /* The clock's own time always converts; if it did not, the last
-     * date stays. */
-    if (gmtime_r(&t, &tm) != NULL &&
-        strftime(lp->date, sizeof lp->date, "%a, %d %b %Y %H:%M:%S GMT", &tm) != 0)
-      lp->date_sec = sec;
-  }
-  return lp->date;
+const char *th__route_label(th__route route) {
+  if (route == TH__ROUTE_STATIC)
+    return "/static";
+  if (route == TH__ROUTE_NONE || route > th__nops)
+    return "other";
+  return th__ops[route - 1].path;
 }
 
-void th__respond(th__req *req, int status, const char *content_type,
-                 const char *extra, const char *body, size_t len) {
-  th__sbuf *b = &req->resp;
-  b->len = 0;
-  /* The status line and headers come to a few hundred bytes. */
-  th__sbuf_reserve(b, 1024 + len + (extra ? strlen(extra) : 0));
-  if (req->lp->srv->closing || req->lp->stopping)
-    req->close_after = true;
-  req->status = status;
-  th__sbuf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-                  th__reason(status), th__date(req->lp));
-  /* RFC 9110 §8.6: never on a 204; on a 304 it would have to be the
-   * length of the 200's body, which is not at hand: leave it out. Neither
-   * has a body, so the message still ends at the blank line. */
-  if (status != 204 && status != 304)
-    th__sbuf_printf(b, "Content-Length: %zu\r\n", len);
-  th__sbuf_printf(b, "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n",
-                  req->close_after ? "close" : "keep-alive");
-  if (content_type)
-    th__sbuf_printf(b, "Content-Type: %s\r\n", content_type);
-  /* HTML goes out through th__respond_html (static.c) with its page's own
-   * policy; should any other path ever send some, it is not left without
-   * one. */
-  if (content_type && strncmp(content_type, "text/html", 9) == 0 &&
-      (extra == NULL || strstr(extra, "Content-Security-Policy:") == NULL))
-    th__sbuf_puts(b, "Content-Security-Policy: default-src 'none'; "
-                     "base-uri 'none'; form-action 'none'; "
-                     "frame-ancestors 'none'\r\n");
-  if (extra == NULL || strstr(extra, "Cache-Control:") == NULL)
-    th__sbuf_puts(b, "Cache-Control: no-store\r\n");
-  if (extra == NULL || strstr(extra, "Referrer-Policy:") == NULL)
-    th__sbuf_puts(b, "Referrer-Policy: no-referrer\r\n");
-  if (req->cors[0])
-    th__sbuf_puts(b, req->cors);
-  if (extra)
-    th__sbuf_puts(b, extra);
-  th__sbuf_puts(b, "\r\n");
-  if (req->method != HTTP_HEAD && status != 204 && status != 304 && len)
-    th__sbuf_put(b, body, len);
-  if (b->oom) {
-    /* Out of memory building an answer: close rather than send half. */
-    b->len = 0;
-    req->close_after = true;
+/* ---- matching ------------------------------------------------------------------- */
+
+typedef struct th__path {
+  const char *seg[TH__MAX_SEGS];
+  size_t len[TH__MAX_SEGS];
+  unsigned n;
+  bool more; /* more segments than TH__MAX_SEGS */
+} th__path;
+
+static bool th__match(const th__tmpl *t, const th__path *p, th__ctx *x) {
+  if (t->rest ? p->n < t->nseg : p->n != t->nseg || p->more)
+    return false;
+  for (unsigned i = 0; i < t->nseg; i++) {
+    const char *s = p->seg[i];
+    size_t n = p->len[i];
+    switch (t->seg[i].kind) {
+    case TH__SEG_LIT:
+      if (n != t->seg[i].len || memcmp(s, t->seg[i].lit, n) != 0)
+        return false;
+      break;
+    case TH__SEG_SITE:
+      if (n == 0 || n >= sizeof x->site)
+        return false;
+      break;
+    case TH__SEG_ID: { /* a positive whole number */
+      bool nonzero = false;
+      if (n == 0 || n > 15)
+        return false;
+      for (size_t k = 0; k < n; k++) {
+        if (s[k] < '0' || s[k] > '9')
+          return false;
+        nonzero |= s[k] != '0';
+      }
+      if (!nonzero)
+        return false;
+      break;
+    }
+    default: /* {version}, {file}: the handler reads the path */
+      if (n == 0)
+        return false;
+    }
   }
-  th__req_done(req);
+  /* Matched: keep what the parameters say. */
+  for (unsigned i = 0; i < t->nseg; i++) {
+    if (t->seg[i].kind == TH__SEG_SITE) {
+      memcpy(x->site, p->seg[i], p->len[i]);
+      x->site[p->len[i]] = '\0';
+    } else if (t->seg[i].kind == TH__SEG_ID) {
+      int64_t id = 0;
+      for (size_t k = 0; k < p->len[i]; k++)
+        id = id * 10 + (p->seg[i][k] - '0');
+      x->id = id;
+    }
+  }
+  return true;
 }
 
-void th__respond_json(th__req *req, int status, json_t *doc,
-                      const char *extra) {
-  char *s = doc ? json_dumps(doc, TH__JSON_FLAGS) : NULL;
-  json_decref(doc);
-  if (s == NULL) {
-    th__respond(req, 500, "application/problem+json", NULL,
-                "{\"title\":\"Out of memory\",\"status\":500}", 38);
+/* The route of `path` (x->site and x->id set from it). */
+static th__route th__route_find(th__ctx *x, const char *path, size_t plen) {
+  th__path p = {0};
+  for (size_t i = 1; i <= plen;) {
+    if (p.n == TH__MAX_SEGS) {
+      p.more = true;
+      break;
+    }
+    size_t e = i;
+    while (e < plen && path[e] != '/')
+      e++;
+    p.seg[p.n] = path + i;
+    p.len[p.n++] = e - i;
+    i = e + 1;
+    if (e == plen)
+      break;
+  }
+  for (unsigned k = 0; k < th__ntmpls; k++)
+    if (th__match(&th__tmpls[k], &p, x))
+      return th__tmpls[k].route;
+  /* A path under a site that no operation has is the API's 404; anything
+   * else may be a file of web/. */
+  if (plen > 10 && memcmp(path, "/v1/sites/", 10) == 0)
+    return TH__ROUTE_NONE;
+  return TH__ROUTE_STATIC;
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static void th__preflight(th__ctx *x, const char *methods) {
+  th__req *req = x->req;
+  if (strstr(req->cors, "Access-Control-Allow-Origin") == NULL) {
+    th__respond_problem(req, 403, "cross-site", "Origin not allowed",
+                        "This site does not accept requests from that origin.",
+                        NULL);
     return;
   }
-  th__respond(req, status, "application/json", extra, s, strlen(s));
-  free(s);
+  char extra[256];
+  snprintf(extra, sizeof extra,
+           "Access-Control-Allow-Methods: %s\r\n"
+           "Access-Control-Allow-Headers: Content-Type, Authorization, "
+           "Idempotency-Key\r\n"
+           "Access-Control-Max-Age: 600\r\n",
+           methods);
+  th__respond(req, 204, NULL, extra, NULL, 0);
 }
 
-void th__respond_problem(th__req *req, int status, const char *type,
-                         const char *title, const char *detail,
-                         const char *extra) {
-  char t[96];
-  snprintf(t, sizeof t, "urn:townhall:problem:%s", type);
-  json_t *doc = json_pack("{s:s,s:s,s:i}", "type", t, "title", title, "status",
-                          status);
-  if (doc && detail && detail[0])
-    json_object_set_new(doc, "detail", json_string(detail));
-  char *s = doc ? json_dumps(doc, TH__JSON_FLAGS) : NULL;
-  json_decref(doc);
-  const char *body = s ? s : "{\"status\":500}";
-  th__respond(req, status, "application/problem+json", extra, body,
-              strlen(body));
-  free(s);
-}
-
-int th__status_for(int code) {
-  switch (code) {
-  case TH_EINVAL:
-  case TH_ETOOLONG:
-  case TH_EUTF8:
-  case TH_ETOOSHORT:
-  case TH_ERANGE:
-  case TH_ECONFLICT:
-    return 422;
-  case TH_ENOTFOUND:
-    return 404;
-  case TH_EEXIST:
-  case TH_ECLOSED:
-  case TH_ESTATE:
-    return 409;
-  case TH_EPERM:
-    return 403;
-  case TH_EAUTH:
-    return 401;
-  case TH_EKEY:
-    return 410;
-  case TH_ELIMIT:
-    return 429;
-  case TH_EFULL:
-  case TH_EBUSY:
-  case TH_EIO:
-  case TH_ENOMEM:
-  case TH_ESHUTDOWN:
-    return 503;
-  default:
-    return 500;
+/* The route's operation for the request's method (GET answers HEAD), or
+ * the answer: 405 with Allow (the route's methods in the table's order),
+ * or a site's CORS preflight. */
+static void th__run(th__ctx *x, th__route route) {
+  th__req *req = x->req;
+  int m = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+  bool demo = req->lp->srv->cfg.demo != 0;
+  const char *path = th__ops[route - 1].path;
+  char allow[64] = "";
+  size_t used = 0;
+  for (size_t i = route - 1; i < th__nops; i++) {
+    const th__op *op = &th__ops[i];
+    if (strcmp(op->path, path) != 0 || ((op->flags & TH__DEMO) && !demo))
+      continue;
+    if (op->method == m) {
+      x->op = op;
+      /* Operations only staff may use: the gate first, as for every
+       * staff token (auth.c). */
+      if (op->creds == TH__C_STAFF &&
+          th__staff_gate(x, true, &x->staff) != TH__GATE_STAFF)
+        return;
+      op->handle(x);
+      return;
+    }
+    used += (size_t)snprintf(allow + used, sizeof allow - used, "%s%s",
+                             used ? ", " : "",
+                             llhttp_method_name((llhttp_method_t)op->method));
   }
-}
-
-void th__respond_error(th__req *req, int code, const char *detail) {
-  int status = th__status_for(code);
-  /* The type names the C error, so a client can branch on it. */
-  char type[48];
-  const char *name = th_err_name(code);
-  size_t n = 0;
-  for (const char *p = name + (strncmp(name, "TH_E", 4) == 0 ? 4 : 0);
-       *p && n < sizeof type - 1; p++)
-    type[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-  type[n] = '\0';
-  const char *extra = NULL;
-  if (status == 503)
-    extra = "Retry-After: 5\r\n";
-  else if (status == 401)
-    extra = "WWW-Authenticate: Bearer realm=\"townhall\"\r\n";
-  if (status >= 500)
-    th__log(req->lp->srv, status == 503 ? 1 : 0,
-            "\"msg\":\"request failed\",\"route\":\"%s\",\"error\":\"%s\"",
-            th__route_names[req->route], th_err_name(code));
-  /* Internal errors keep their detail out of the answer. */
-  th__respond_problem(req, status, type, th_strerror(code),
-                      status == 500 ? "The server could not complete the "
-                                      "request; it has been logged."
-                                    : detail,
-                      extra);
-}
-
-/* ---- CORS and cross-site checks ------------------------------------------------- */
-
-bool th__origin_same(const th__req *req, const char *origin, size_t len) {
-  size_t hl = 0;
-  const char *host = th__req_header(req, "host", &hl);
-  if (host == NULL)
-    return false;
-  const char *p = memchr(origin, ':', len);
-  if (p == NULL || (size_t)(p - origin) + 3 > len || strncmp(p, "://", 3) != 0)
-    return false;
-  const char *h = p + 3;
-  size_t rest = len - (size_t)(h - origin);
-  return rest == hl && strncasecmp(h, host, hl) == 0;
-}
-
-void th__cors(th__req *req, const char *origins) {
-  size_t len = 0;
-  const char *origin = th__req_header(req, "origin", &len);
-  snprintf(req->cors, sizeof req->cors, "Vary: Origin\r\n");
-  if (origin && len < 300 && th__origin_listed(origins, origin, len)) {
-    snprintf(req->cors, sizeof req->cors,
-             "Vary: Origin\r\nAccess-Control-Allow-Origin: %.*s\r\n", (int)len,
-             origin);
-  }
-}
-
-/* ---- dispatch -------------------------------------------------------------------- */
-
-static bool th__seg(const char *s, size_t n, const char *lit) {
-  return strlen(lit) == n && memcmp(s, lit, n) == 0;
+  if (used == 0)
+    th__respond_error(req, TH_ENOTFOUND, "No such resource.");
+  else if (m == HTTP_OPTIONS && x->row)
+    th__preflight(x, allow);
+  else
+    th__method_not_allowed(req, allow);
 }
 
 void th__dispatch(th__req *req) {
+  pthread_once(&th__tmpl_once, th__tmpl_compile);
   th__ctx x;
   memset(&x, 0, sizeof x);
   x.req = req;
-  req->route = TH__R_UNKNOWN;
+  req->route = TH__ROUTE_NONE;
   if (req->url.p == NULL || req->url.p[0] != '/') {
     th__respond_problem(req, 400, "bad-request", "Malformed request",
                         "The request target must be a path.", NULL);
@@ -237,89 +240,9 @@ void th__dispatch(th__req *req) {
   const char *q = strchr(path, '?');
   size_t plen = q ? (size_t)(q - path) : strlen(path);
   x.query_str = q ? q + 1 : "";
-  /* Split into segments. */
-  const char *seg[8];
-  size_t segn[8];
-  int nseg = 0;
-  for (size_t i = 1; i <= plen && nseg < 8;) {
-    size_t e = i;
-    while (e < plen && path[e] != '/')
-      e++;
-    seg[nseg] = path + i;
-    segn[nseg++] = e - i;
-    i = e + 1;
-    if (e == plen)
-      break;
-  }
   x.path = path;
   x.path_len = plen;
-
-  th__route r = TH__R_UNKNOWN;
-  if (nseg >= 1 && th__seg(seg[0], segn[0], "v1") && nseg >= 3 &&
-      th__seg(seg[1], segn[1], "sites")) {
-    if (segn[2] == 0 || segn[2] >= sizeof x.site) {
-      r = TH__R_UNKNOWN;
-    } else {
-      memcpy(x.site, seg[2], segn[2]);
-      x.site[segn[2]] = '\0';
-      if (nseg == 3)
-        r = TH__R_SITE;
-      else if (nseg == 4 && th__seg(seg[3], segn[3], "feedback"))
-        r = TH__R_FEEDBACK;
-      else if (nseg == 5 && th__seg(seg[3], segn[3], "feedback"))
-        r = th__seg(seg[4], segn[4], "summary")    ? TH__R_FEEDBACK_SUMMARY
-            : th__seg(seg[4], segn[4], "pages")    ? TH__R_FEEDBACK_PAGES
-            : th__seg(seg[4], segn[4], "comments") ? TH__R_FEEDBACK_COMMENTS
-                                                   : TH__R_UNKNOWN;
-      else if (nseg == 4 && th__seg(seg[3], segn[3], "form-token"))
-        r = TH__R_FORM_TOKEN;
-      else if (nseg == 4 && th__seg(seg[3], segn[3], "consultations"))
-        r = TH__R_CONSULTATIONS;
-      else if (nseg == 4 && th__seg(seg[3], segn[3], "audit"))
-        r = TH__R_AUDIT;
-      else if (nseg == 5 && th__seg(seg[3], segn[3], "residents") &&
-               th__seg(seg[4], segn[4], "me"))
-        r = TH__R_RESIDENT;
-      else if (nseg == 5 && th__seg(seg[3], segn[3], "open") && segn[4] < 32) {
-        memcpy(x.file, seg[4], segn[4]);
-        x.file[segn[4]] = '\0';
-        r = TH__R_OPEN_DATA;
-      } else if (th__seg(seg[3], segn[3], "ideas")) { /* nseg >= 4 here */
-        if (nseg == 4) {
-          r = TH__R_IDEAS;
-        } else {
-          int64_t id = 0;
-          bool ok = segn[4] > 0 && segn[4] <= 15;
-          for (size_t k = 0; ok && k < segn[4]; k++) {
-            ok = seg[4][k] >= '0' && seg[4][k] <= '9';
-            id = id * 10 + (seg[4][k] - '0');
-          }
-          if (ok && id > 0) {
-            x.id = id;
-            if (nseg == 5)
-              r = TH__R_IDEA;
-            else if (nseg == 6)
-              r = th__seg(seg[5], segn[5], "vote")         ? TH__R_IDEA_VOTE
-                  : th__seg(seg[5], segn[5], "status")     ? TH__R_IDEA_STATUS
-                  : th__seg(seg[5], segn[5], "moderation") ? TH__R_IDEA_MODERATION
-                  : th__seg(seg[5], segn[5], "withdraw")   ? TH__R_IDEA_WITHDRAW
-                  : th__seg(seg[5], segn[5], "history")    ? TH__R_IDEA_HISTORY
-                                                           : TH__R_UNKNOWN;
-          }
-        }
-      }
-    }
-  } else if (nseg == 1 && th__seg(seg[0], segn[0], "healthz")) {
-    r = TH__R_HEALTHZ;
-  } else if (nseg == 1 && th__seg(seg[0], segn[0], "livez")) {
-    r = TH__R_LIVEZ;
-  } else if (nseg == 1 && th__seg(seg[0], segn[0], "readyz")) {
-    r = TH__R_READYZ;
-  } else if (nseg == 1 && th__seg(seg[0], segn[0], "metrics")) {
-    r = TH__R_METRICS;
-  } else {
-    r = TH__R_STATIC;
-  }
+  th__route r = th__route_find(&x, path, plen);
   req->route = r;
 
   /* Query string: decoded once, for every handler. */
@@ -330,6 +253,26 @@ void th__dispatch(th__req *req) {
                         NULL);
     return;
   }
-  th__handle(&x);
+  if (r == TH__ROUTE_STATIC) {
+    th__handle_static(&x);
+  } else if (r == TH__ROUTE_NONE) {
+    th__respond_error(req, TH_ENOTFOUND, "No such resource.");
+  } else if (x.site[0]) {
+    /* Under /v1/sites/{site}: the site first (404 when unknown), then its
+     * CORS headers for every answer. */
+    th__site_row site;
+    int rc = th__site_cached(&x, x.site, &site);
+    if (rc < 0) {
+      th__respond_error(req, rc, th_errmsg(th__reader(&x)));
+    } else {
+      x.row = &site;
+      th__cors(req, site.origins);
+      th__run(&x, r);
+    }
+    x.row = NULL; /* `site` ends here; an answer still to come copied it */
+  } else {
+    th__run(&x, r);
+  }
+  sodium_memzero(&x.staff, sizeof x.staff);
   json_decref(x.query);
 }

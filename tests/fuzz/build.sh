@@ -54,7 +54,7 @@ compile() { # src obj extra-flags...
   fi
 }
 
-for src in "$SRC"/core/*.c "$SRC"/core/server/*.c; do
+for src in "$SRC"/core/*.c "$SRC"/core/server/*.c "$SRC"/core/server/handlers/*.c; do
   compile "$src" "$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
 done
 compile "$BUILD/core/migrations.c" "$OUT/obj/gen_migrations.o"

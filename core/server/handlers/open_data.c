@@ -1,5 +1,5 @@
 /*
- * export.c: open data (Open Government Licence v3.0), safe to publish.
+ * handlers/open_data.c: open data (Open Government Licence v3.0), safe to publish.
  *
  *   GET /v1/sites/{site}/open/feedback.csv   page feedback per page per ISO week
  *   GET /v1/sites/{site}/open/ideas.csv      ideas, their status, votes and
@@ -502,25 +502,25 @@ static void th__open_ideas(th__ctx *x, const th__site_row *site,
   th__sbuf_free(&b);
 }
 
-void th__export_open_data(th__ctx *x) {
-  const th__site_row *site = x->row;
-  bool feedback = strcmp(x->file, "feedback.csv") == 0;
-  bool ideas = strcmp(x->file, "ideas.csv") == 0;
-  if (!feedback && !ideas) {
-    th__respond_error(x->req, TH_ENOTFOUND,
-                      "No such open data file: there are feedback.csv and "
-                      "ideas.csv.");
-    return;
-  }
+/* The site's disclosure rules, then the file; false after answering. */
+static bool th__open_rules_read(th__ctx *x, th__open_rules *rules) {
   th_db *db = x->req->lp->reader;
-  th__open_rules rules = {8, 5, 0};
-  int rc = th__open_rules_get(db, site->id, &rules);
+  int rc = th__open_rules_get(db, x->row->id, rules);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(db));
-    return;
+    return false;
   }
-  if (feedback)
-    th__open_feedback(x, site, &rules);
-  else
-    th__open_ideas(x, site, &rules);
+  return true;
+}
+
+void th__handle_open_feedback_get(th__ctx *x) {
+  th__open_rules rules = {8, 5, 0};
+  if (th__open_rules_read(x, &rules))
+    th__open_feedback(x, x->row, &rules);
+}
+
+void th__handle_open_ideas_get(th__ctx *x) {
+  th__open_rules rules = {8, 5, 0};
+  if (th__open_rules_read(x, &rules))
+    th__open_ideas(x, x->row, &rules);
 }
