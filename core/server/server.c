@@ -339,6 +339,7 @@ typedef struct th__purge_cmd {
   th_purge_report report;
 } th__purge_cmd;
 
+/* Writer thread, alone (solo): the retention purge. */
 static void th__purge_run(th__cmd *cmd, th_db *w) {
   th__purge_cmd *p = (th__purge_cmd *)cmd;
   cmd->rc = th_purge(w, &p->report);

@@ -73,10 +73,12 @@ static void th__ready_answer(th__req *req) {
                    ok ? NULL : "Retry-After: 5\r\n");
 }
 
+/* Writer thread: one write that commits (th__write_probe). */
 static void th__probe_run(th__cmd *cmd, th_db *w) {
   cmd->rc = th__write_probe(w);
 }
 
+/* Loop thread: keeps the result and answers those waiting for it. */
 static void th__probe_done(th__cmd *cmd) {
   th__loop *lp = cmd->lp;
   if (cmd->rc < 0 && (lp->probe_at == 0 || lp->probe_rc >= 0))
