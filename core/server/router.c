@@ -213,9 +213,13 @@ static void th__run(th__ctx *x, th__route route) {
       op->handle(x);
       return;
     }
-    used += (size_t)snprintf(allow + used, sizeof allow - used, "%s%s",
-                             used ? ", " : "",
-                             llhttp_method_name((llhttp_method_t)op->method));
+    int n = snprintf(allow + used, sizeof allow - used, "%s%s",
+                     used ? ", " : "",
+                     llhttp_method_name((llhttp_method_t)op->method));
+    if (n > 0 && (size_t)n < sizeof allow - used)
+      used += (size_t)n; /* else cut back: never with today's table */
+    else
+      allow[used] = '\0';
   }
   if (used == 0)
     th__respond_error(req, TH_ENOTFOUND, "No such resource.");
