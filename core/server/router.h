@@ -257,9 +257,6 @@ void th__write_answer_json(th__write *w, th__req *req, json_t *doc);
 json_t *th__idea_json(const th_idea *i);
 /* A page's figures as JSON (handlers/feedback.c). */
 json_t *th__summary_json(const th_page_summary *s);
-/* Every row of a filtered list of ideas as a CSV download
- * (handlers/staff.c). */
-void th__ideas_csv(th__ctx *x, th_idea_query *q);
 /* The no-script form (handlers/form.c): a failed post's page with the
  * status (`back`: a page on the site's origins, or NULL); a recorded
  * post's thank-you page, with a follow-up form carrying `handle` when it

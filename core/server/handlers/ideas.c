@@ -8,7 +8,7 @@
  *   PUT  /v1/sites/{site}/ideas/{id}/vote       one resident, one vote
  *   POST /v1/sites/{site}/ideas/{id}/withdraw   its author withdraws it
  *
- * Staff's operations on ideas (status, moderation, CSV) are in staff.c.
+ * Staff's decisions on ideas (status, moderation) are in staff.c.
  * Handlers run on the loop thread; the write commands' run functions on
  * the writer thread.
  */
@@ -46,6 +46,55 @@ json_t *th__idea_json(const th_idea *i) {
                       json_pack("{s:f,s:f,s:f}", "top", i->top, "hot", i->hot,
                                 "controversial", i->controversial));
   return o;
+}
+
+static void th__csv_time(th__sbuf *b, th_time t, bool last) {
+  json_t *j = th__iso(t);
+  th__csv_text(b, json_is_string(j) ? json_string_value(j) : "", last);
+  json_decref(j);
+}
+
+/* Every row of a filtered list (up to TH__CSV_MAX_ROWS), as CSV: the
+ * public's statuses for anyone, others for staff (the handler's gate). */
+static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
+  th__sbuf b = {0};
+  static const char *const head[] = {"id", "consultation", "title", "status",
+                                     "category", "ward", "up", "down",
+                                     "anon_up", "anon_down", "created",
+                                     "response"};
+  th__csv_header(&b, head, TH__ARRAY_SIZE(head));
+  char *cursor = NULL;
+  size_t rows = 0;
+  int rc = TH_OK;
+  q->limit = 100;
+  do {
+    q->cursor = cursor;
+    th_idea_page *p = NULL;
+    rc = th_idea_list(th__reader(x), x->site, q, &p);
+    free(cursor);
+    cursor = NULL;
+    if (rc < 0)
+      break;
+    for (size_t i = 0; i < p->count; i++, rows++) {
+      const th_idea *it = &p->items[i];
+      th__csv_int(&b, it->id, false);
+      th__csv_text(&b, it->consultation, false);
+      th__csv_text(&b, it->title, false);
+      th__csv_text(&b, th_status_name(it->status), false);
+      th__csv_text(&b, it->category, false);
+      th__csv_text(&b, it->ward, false);
+      th__csv_int(&b, it->up, false);
+      th__csv_int(&b, it->down, false);
+      th__csv_int(&b, it->anon_up, false);
+      th__csv_int(&b, it->anon_down, false);
+      th__csv_time(&b, it->created, false);
+      th__csv_text(&b, it->response, true);
+    }
+    if (p->next_cursor && rows < TH__CSV_MAX_ROWS)
+      cursor = th__strdup(p->next_cursor);
+    th_idea_page_free(p);
+  } while (cursor);
+  th__csv_respond(x, &b, rc, "ideas");
 }
 
 void th__handle_ideas_list(th__ctx *x) {

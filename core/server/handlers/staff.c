@@ -8,8 +8,7 @@
  *   POST /v1/sites/{site}/ideas/{id}/moderation   publish, hide, reject, merge
  *   GET  /v1/sites/{site}/audit                   the audit log
  *
- * and the staff's CSV downloads of ideas (GET /ideas?format=csv). Loop
- * thread; the decisions' run functions on the writer thread.
+ * Loop thread; the decisions' run functions on the writer thread.
  */
 #include "router.h"
 
@@ -113,54 +112,6 @@ void th__handle_feedback_comments_get(th__ctx *x) {
 }
 
 /* ---- ideas ------------------------------------------------------------------------ */
-
-static void th__csv_time(th__sbuf *b, th_time t, bool last) {
-  json_t *j = th__iso(t);
-  th__csv_text(b, json_is_string(j) ? json_string_value(j) : "", last);
-  json_decref(j);
-}
-
-/* Every row of a filtered list (up to TH__CSV_MAX_ROWS), as CSV. */
-void th__ideas_csv(th__ctx *x, th_idea_query *q) {
-  th__sbuf b = {0};
-  static const char *const head[] = {"id", "consultation", "title", "status",
-                                     "category", "ward", "up", "down",
-                                     "anon_up", "anon_down", "created",
-                                     "response"};
-  th__csv_header(&b, head, TH__ARRAY_SIZE(head));
-  char *cursor = NULL;
-  size_t rows = 0;
-  int rc = TH_OK;
-  q->limit = 100;
-  do {
-    q->cursor = cursor;
-    th_idea_page *p = NULL;
-    rc = th_idea_list(th__reader(x), x->site, q, &p);
-    free(cursor);
-    cursor = NULL;
-    if (rc < 0)
-      break;
-    for (size_t i = 0; i < p->count; i++, rows++) {
-      const th_idea *it = &p->items[i];
-      th__csv_int(&b, it->id, false);
-      th__csv_text(&b, it->consultation, false);
-      th__csv_text(&b, it->title, false);
-      th__csv_text(&b, th_status_name(it->status), false);
-      th__csv_text(&b, it->category, false);
-      th__csv_text(&b, it->ward, false);
-      th__csv_int(&b, it->up, false);
-      th__csv_int(&b, it->down, false);
-      th__csv_int(&b, it->anon_up, false);
-      th__csv_int(&b, it->anon_down, false);
-      th__csv_time(&b, it->created, false);
-      th__csv_text(&b, it->response, true);
-    }
-    if (p->next_cursor && rows < TH__CSV_MAX_ROWS)
-      cursor = th__strdup(p->next_cursor);
-    th_idea_page_free(p);
-  } while (cursor);
-  th__csv_respond(x, &b, rc, "ideas");
-}
 
 /* ---- POST /ideas/{id}/status and /ideas/{id}/moderation ----------------------- */
 
