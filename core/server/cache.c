@@ -1,5 +1,6 @@
 /*
- * cache.c: the loop's cached answers. Loop thread: each loop has its own.
+ * cache.c: the loop's cached answers (cache.h). Loop thread: each loop has
+ * its own.
  *
  * The public ideas list is what every resident's widget and the top-20 ask
  * for, and it is the same bytes for all of them until a write commits. Each

@@ -111,22 +111,8 @@ struct th__conn {
 };
 
 /* ---- a loop ---------------------------------------------------------------- */
-/* A serialised answer kept for the next identical request (cache.c). */
-#define TH__CACHE_SLOTS 16
-#define TH__CACHE_MAX_BODY ((size_t)256 * 1024)
-typedef struct th__cached {
-  char *key; /* "site\nquery string", NULL when the slot is free */
-  size_t key_len;
-  char *body;
-  size_t len;
-  uint64_t used; /* the loop's cache tick at its last use */
-} th__cached;
-/* A site's row, read for an earlier request (cache.c). */
-#define TH__SITE_SLOTS 8
-typedef struct th__cached_site {
-  char slug[64]; /* "" when the slot is free */
-  th__site_row row;
-} th__cached_site;
+/* Its cached answers and sites' rows (cache.h, cache.c). */
+#include "cache.h"
 
 struct th__loop {
   th_server *srv;
@@ -273,8 +259,6 @@ int th__status_for(int code);
 
 /* Routing (router.c: the table of routes.h). */
 void th__dispatch(th__req *req);
-/* Drops every cached answer of the loop (cache.c). */
-void th__cache_clear(th__loop *lp);
 
 /* ---- the writer (writer.h, writer.c) --------------------------------------- */
 #include "writer.h"

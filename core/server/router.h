@@ -9,7 +9,7 @@
  *   request.c   decoding: query strings, bodies, forms, times
  *   auth.c      who is asking: staff tokens, residents' tokens, devices
  *   antispam.c  anonymous writes: form timestamps, bots, rate limits
- *   cache.c     the loop's cached answers and sites' rows
+ *   cache.c     the loop's cached answers and sites' rows (cache.h)
  *   write.c     writes through the writer: the part every command shares
  *   html.c      HTML pages and the strings of web/i18n
  *   handlers/   one file per resource, with its handlers (th__handle_<op>)
@@ -204,19 +204,6 @@ bool th__page_rate_ok(th__ctx *x, const th__auth *a, const char *page,
 /* The 200 a bot gets: the shape of a duplicate, never "recorded". */
 void th__discard(th__ctx *x, const char *reason, const th__formret *fr,
                  const char *location);
-
-/* ---- cached answers (cache.c) ------------------------------------------------- */
-/* Whether the loop's cache may serve this request (emptied first if the
- * database changed since it was filled). */
-bool th__cache_check(th__ctx *x);
-/* The site `slug`, from the loop's cache when it is current. On failure
- * the reader's message says why. */
-int th__site_cached(th__ctx *x, const char *slug, th__site_row *out);
-/* A cached answer under `key`, or NULL. */
-const th__cached *th__cache_find(th__loop *lp, const char *key, size_t len);
-/* Keeps `body` (taking it) under `key`. */
-void th__cache_put(th__loop *lp, const char *key, size_t key_len, char *body,
-                   size_t len);
 
 /* ---- writes (write.c) ----------------------------------------------------------- */
 /* What every write command holds: the writer's command, the site, who
