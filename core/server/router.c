@@ -29,7 +29,6 @@ enum { TH__SEG_LIT, TH__SEG_SITE, TH__SEG_ID, TH__SEG_REST, TH__SEG_ANY };
 
 typedef struct th__tmpl {
   unsigned nseg;
-  bool site_scoped; /* begins /v1/sites/{site} */
   bool rest;        /* the last segment takes the rest of the path */
   th__route route;  /* the first operation with this template */
   struct {
@@ -41,6 +40,8 @@ typedef struct th__tmpl {
 
 static th__tmpl th__tmpls[TH__ROUTE_COUNT];
 static unsigned th__ntmpls;
+/* Each operation's route: its path's first operation. */
+static th__route th__route_of[TH__ROUTE_COUNT];
 static pthread_once_t th__tmpl_once = PTHREAD_ONCE_INIT;
 
 static void th__tmpl_compile(void) {
@@ -51,11 +52,11 @@ static void th__tmpl_compile(void) {
     for (; k < th__ntmpls; k++)
       if (strcmp(th__ops[th__tmpls[k].route - 1].path, path) == 0)
         break;
+    th__route_of[op] = k < th__ntmpls ? th__tmpls[k].route : op;
     if (k < th__ntmpls) /* a path with another method */
       continue;
     th__tmpl *t = &th__tmpls[th__ntmpls++];
     t->route = op;
-    t->site_scoped = strncmp(path, "/v1/sites/{site}", 16) == 0;
     for (const char *p = path + 1; *p && t->nseg < TH__MAX_SEGS;) {
       const char *e = strchr(p, '/');
       size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -196,12 +197,11 @@ static void th__run(th__ctx *x, th__route route) {
   th__req *req = x->req;
   int m = req->method == HTTP_HEAD ? HTTP_GET : req->method;
   bool demo = req->lp->srv->cfg.demo != 0;
-  const char *path = th__ops[route - 1].path;
   char allow[64] = "";
   size_t used = 0;
   for (size_t i = route - 1; i < th__nops; i++) {
     const th__op *op = &th__ops[i];
-    if (strcmp(op->path, path) != 0 || ((op->flags & TH__DEMO) && !demo))
+    if (th__route_of[i + 1] != route || ((op->flags & TH__DEMO) && !demo))
       continue;
     if (op->method == m) {
       x->op = op;
