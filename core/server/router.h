@@ -236,8 +236,10 @@ void th__write_free(th__write *w);
 /* The domain's th_who for the command's asker. Writer thread. */
 th_who th__write_who(th__write *w);
 /* The usual answer: {"recorded": ...} plus `doc`'s members (taking doc,
- * which may be NULL), 201 when recorded, else 200. */
-void th__write_answer_json(th__write *w, th__req *req, json_t *doc);
+ * which may be NULL), with `status`, or when it is 0: 201 when recorded,
+ * else 200. */
+void th__write_answer_json(th__write *w, th__req *req, json_t *doc,
+                           int status);
 
 /* ---- shared between handlers ----------------------------------------------------- */
 /* An idea as JSON (handlers/ideas.c). */

@@ -96,11 +96,12 @@ void th__write_submit(th__ctx *x, th__write *w) {
   th__write_done(&w->cmd);
 }
 
-void th__write_answer_json(th__write *w, th__req *req, json_t *doc) {
+void th__write_answer_json(th__write *w, th__req *req, json_t *doc,
+                           int status) {
   bool recorded = w->cmd.rc == TH_RECORDED;
   json_t *out = json_pack("{s:b}", "recorded", recorded);
   if (doc && out)
     json_object_update(out, doc);
   json_decref(doc);
-  th__respond_json(req, recorded ? 201 : 200, out, NULL);
+  th__respond_json(req, status ? status : recorded ? 201 : 200, out, NULL);
 }

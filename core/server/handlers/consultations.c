@@ -55,7 +55,8 @@ static void consultation_answer(th__write *w, th__req *req) {
   struct consultation_cmd *c = (struct consultation_cmd *)w;
   th__write_answer_json(w, req,
                         json_pack("{s:I,s:s}", "id", (json_int_t)c->id,
-                                  "slug", c->c.slug));
+                                  "slug", c->c.slug),
+                        0);
 }
 
 static void consultation_fini(th__write *w) {

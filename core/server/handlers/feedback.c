@@ -74,14 +74,8 @@ static void feedback_answer(th__write *w, th__req *req) {
   json_t *doc = json_object();
   if (c->handle[0])
     json_object_set_new(doc, "answer", json_string(c->handle));
-  if (c->mode == FB_AMEND || w->cmd.rc == TH_DUPLICATE) {
-    json_t *out = json_pack("{s:b}", "recorded", w->cmd.rc == TH_RECORDED);
-    json_object_update(out, doc);
-    json_decref(doc);
-    th__respond_json(req, 200, out, NULL);
-    return;
-  }
-  th__write_answer_json(w, req, doc);
+  /* An amendment changes a record that exists: 200. */
+  th__write_answer_json(w, req, doc, c->mode == FB_AMEND ? 200 : 0);
 }
 
 static void feedback_fini(th__write *w) {

@@ -306,7 +306,7 @@ static void idea_answer(th__write *w, th__req *req) {
   json_t *doc = json_pack("{s:I}", "id", (json_int_t)c->id);
   if (w->cmd.rc == TH_RECORDED)
     json_object_set_new(doc, "status", json_string(th_status_name(c->status)));
-  th__write_answer_json(w, req, doc);
+  th__write_answer_json(w, req, doc, 0);
 }
 
 static void idea_fini(th__write *w) {
@@ -384,7 +384,8 @@ static void vote_answer(th__write *w, th__req *req) {
       json_pack("{s:I,s:I,s:I,s:I,s:i}", "up", (json_int_t)n->up, "down",
                 (json_int_t)n->down, "anon_up", (json_int_t)n->anon_up,
                 "anon_down", (json_int_t)n->anon_down, "my_vote",
-                n->my_vote));
+                n->my_vote),
+      0);
 }
 
 void th__handle_vote_put(th__ctx *x) {
@@ -435,7 +436,7 @@ static void withdraw_run(th__cmd *cmd, th_db *db) {
 
 /* Loop thread. */
 static void withdraw_answer(th__write *w, th__req *req) {
-  th__write_answer_json(w, req, NULL);
+  th__write_answer_json(w, req, NULL, 0);
 }
 
 void th__handle_idea_withdraw(th__ctx *x) {

@@ -45,11 +45,8 @@ static void erase_run(th__cmd *cmd, th_db *db) {
 /* Loop thread: 200 whether anything was there to erase or not. */
 static void erase_answer(th__write *w, th__req *req) {
   struct erase_cmd *c = (struct erase_cmd *)w;
-  th__respond_json(req, 200,
-                   json_pack("{s:b,s:I}", "recorded",
-                             w->cmd.rc == TH_RECORDED, "erased",
-                             (json_int_t)c->erased),
-                   NULL);
+  th__write_answer_json(
+      w, req, json_pack("{s:I}", "erased", (json_int_t)c->erased), 200);
 }
 
 void th__handle_resident_erase(th__ctx *x) {

@@ -145,7 +145,7 @@ static void moderate_run(th__cmd *cmd, th_db *db) {
 
 /* Loop thread. */
 static void decision_answer(th__write *w, th__req *req) {
-  th__write_answer_json(w, req, NULL);
+  th__write_answer_json(w, req, NULL, 0);
 }
 
 static void decision_fini(th__write *w) {
