@@ -62,12 +62,10 @@ static void th__on_handle_closed(uv_handle_t *h) {
   th__loop_maybe_finish(lp);
 }
 
-void th__conn_close(th__conn *c) {
-  if (c->closing)
-    return;
-  c->closing = true;
-  /* Requests waiting for the writer outlive the connection: their commands
-   * still commit (they were accepted), only the answer has nowhere to go. */
+/* Drops the requests queued on `c`. Those waiting for the writer outlive
+ * the connection: their commands still commit (they were accepted), only
+ * the answer has nowhere to go. */
+static void th__reqs_drop(th__conn *c) {
   th__req *r = c->head;
   while (r) {
     th__req *next = r->next;
@@ -78,6 +76,13 @@ void th__conn_close(th__conn *c) {
     r = next;
   }
   c->head = c->tail = NULL;
+}
+
+void th__conn_close(th__conn *c) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  th__reqs_drop(c);
   th__req_free(c->cur);
   c->cur = NULL;
   uv_read_stop(&c->h.stream);
@@ -320,16 +325,7 @@ void th__conn_flush(th__conn *c) {
     }
     if (wr->close_after) {
       /* Nothing after a closing answer is sent. */
-      th__req *r = c->head;
-      while (r) {
-        th__req *next = r->next;
-        if (r->async && !r->ready)
-          r->conn = NULL;
-        else
-          th__req_free(r);
-        r = next;
-      }
-      c->head = c->tail = NULL;
+      th__reqs_drop(c);
       c->queued = 0;
       c->no_more = true;
       th__read_stop(c);
