@@ -162,23 +162,30 @@ def check_options(table, doc):
     return bad
 
 
+def documented_ops(table, doc):
+    """(table row, method, the document's operation) for every table
+    operation the document has, with the HEAD beside each GET; the ones it
+    lacks are reported by the checks above."""
+    for t in table:
+        for method in (t["method"].lower(),) + (
+                ("head",) if t["method"] == "GET" else ()):
+            op = ((doc.get("paths") or {}).get(t["path"]) or {}).get(method)
+            if op is not None:
+                yield t, method, op
+
+
 def check_security(table, doc):
     """The document's security alternatives ({} anyone, resident, staff;
     the document's default where an operation has none) are the table's
     credentials."""
     bad = []
-    for t in table:
-        for method in (t["method"].lower(),) + (
-                ("head",) if t["method"] == "GET" else ()):
-            op = ((doc.get("paths") or {}).get(t["path"]) or {}).get(method)
-            if op is None:
-                continue  # reported by the checks above
-            got = security_of(doc, op)
-            if isinstance(got, str):
-                bad.append(f"{method.upper()} {t['path']}: {got}")
-            elif got != set(t["credentials"]):
-                bad.append(f"{method.upper()} {t['path']}: security says "
-                           f"{sorted(got)}, the table {t['credentials']}")
+    for t, method, op in documented_ops(table, doc):
+        got = security_of(doc, op)
+        if isinstance(got, str):
+            bad.append(f"{method.upper()} {t['path']}: {got}")
+        elif got != set(t["credentials"]):
+            bad.append(f"{method.upper()} {t['path']}: security says "
+                       f"{sorted(got)}, the table {t['credentials']}")
     return bad
 
 
@@ -202,17 +209,12 @@ def implied_statuses(t):
 def check_statuses(table, doc):
     """The statuses the table implies are documented (for HEAD too)."""
     bad = []
-    for t in table:
-        for method in (t["method"].lower(),) + (
-                ("head",) if t["method"] == "GET" else ()):
-            op = ((doc.get("paths") or {}).get(t["path"]) or {}).get(method)
-            if op is None:
-                continue
-            have = statuses(op)
-            for status, why in implied_statuses(t):
-                if status not in have:
-                    bad.append(f"{method.upper()} {t['path']} does not list "
-                               f"{status} ({why})")
+    for t, method, op in documented_ops(table, doc):
+        have = statuses(op)
+        for status, why in implied_statuses(t):
+            if status not in have:
+                bad.append(f"{method.upper()} {t['path']} does not list "
+                           f"{status} ({why})")
     return bad
 
 
