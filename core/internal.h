@@ -318,6 +318,12 @@ int th__vocab_pick(th_db *db, const char *field, const char *plural,
 int th__staff_scrub(th_db *db, int64_t site_id, const char *text,
                     char **out);
 
+/* Inserts a consultation with a new random pseudonym key, sealed; inside
+ * the caller's write transaction (th_site_create makes a site's ideas
+ * board with it). TH_EEXIST if the slug is taken. */
+int th__consultation_insert(th_db *db, int64_t site_id,
+                            const th_consultation *c, th_time opens,
+                            int64_t *id_out);
 /* The plaintext pseudonym key of a consultation; TH_EKEY (with a message)
  * if it was destroyed. */
 int th__consultation_key(th_db *db, int64_t consultation_id,
@@ -406,7 +412,7 @@ void th__answer_verifier(th__keyring *kr, const unsigned char secret[8],
 int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
               int64_t idea_id, const char *detail);
 /* The associated data a sealed site secret and a sealed consultation key
- * are bound to (site.c), so a sealed value cannot be moved to another row. */
+ * are bound to (site.c, consultation.c), so a sealed value cannot be moved to another row. */
 void th__secret_ad(char *ad, size_t cap, int64_t site_id);
 void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug);
 

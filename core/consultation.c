@@ -1,0 +1,247 @@
+/*
+ * consultation.c: consultations, each with its own random pseudonym key
+ * sealed under the key file, so destroying the key erases who took part.
+ */
+#include "internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug) {
+  snprintf(ad, cap, "th-consultation:%lld:%s", (long long)site_id, slug);
+}
+
+int th__consultation_insert(th_db *db, int64_t site_id,
+                            const th_consultation *c, th_time opens,
+                            int64_t *id_out) {
+  /* A random key, not one derived from the master key: a derived key could
+   * always be derived again, and destroying it would then erase nothing. */
+  unsigned char key[TH__KEY_BYTES];
+  unsigned char sealed[TH__KEY_BYTES + TH__SEALED_OVERHEAD];
+  char ad[128];
+  randombytes_buf(key, sizeof key);
+  th__pkey_ad(ad, sizeof ad, site_id, c->slug);
+  th__seal(db->keys, ad, key, sizeof key, sealed);
+  sodium_memzero(key, sizeof key);
+
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site_id);
+  sqlite3_bind_text(st, 2, c->slug, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, c->title, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, c->description ? c->description : "", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, c->ward ? c->ward : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, opens);
+  if (c->closes)
+    sqlite3_bind_int64(st, 7, c->closes);
+  sqlite3_bind_blob(st, 8, sealed, sizeof sealed, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 9, th_now(db));
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    return (rc & 0xff) == SQLITE_CONSTRAINT
+               ? th__err(db, TH_EEXIST, "a consultation \"%s\" already exists",
+                         c->slug)
+               : th__sqlerr(db, rc, "creating a consultation");
+  if (id_out)
+    *id_out = sqlite3_last_insert_rowid(db->sql);
+  return TH_OK;
+}
+
+int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
+                           const th_consultation *c, int64_t *id_out) {
+  th__clear_err(db);
+  if (c == NULL)
+    return th__err(db, TH_EINVAL, "consultation is NULL");
+  int rc;
+  if ((rc = th__slug_check(db, "slug", c->slug, 60)) < 0 ||
+      (rc = th__text_check(db, "title", c->title, 1, 200, 0)) < 0 ||
+      (rc = th__text_check(db, "description", c->description, 0, 10000,
+                           TH__TEXT_MULTILINE | TH__TEXT_OPTIONAL)) < 0 ||
+      (rc = th__text_check(db, "ward", c->ward, 0, 60, TH__TEXT_OPTIONAL)) < 0)
+    return rc;
+  th_time opens = c->opens ? c->opens : th_now(db);
+  if (c->opens < 0 || c->closes < 0 || (c->closes && c->closes <= opens))
+    return th__err(db, TH_EINVAL, "closes must come after opens");
+  th__site_row site;
+  if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
+    return rc;
+  /* Staff-written and public: the title and description are scrubbed,
+   * keeping the council's own contact details; the ward comes from the
+   * site's list where it has one, as an idea's does. */
+  th__site_lists lists;
+  if ((rc = th__site_lists_get(db, site.id, &lists)) < 0)
+    return rc;
+  th_consultation clean = *c;
+  char *title = NULL, *description = NULL, *ward = NULL;
+  if (th__redact_allowing(c->title, lists.contacts, &title) != TH_OK ||
+      th__redact_allowing(c->description ? c->description : "",
+                          lists.contacts, &description) != TH_OK)
+    rc = th__err(db, TH_ENOMEM, "out of memory");
+  else
+    rc = th__vocab_pick(db, "ward", "wards", lists.wards, c->ward, &ward);
+  th__site_lists_free(&lists);
+  clean.title = title;
+  clean.description = description;
+  clean.ward = ward;
+  int64_t id = 0;
+  if (rc >= 0 && (rc = th__write_begin(db)) >= 0) {
+    rc = th__consultation_insert(db, site.id, &clean, opens, &id);
+    if (rc >= 0)
+      rc = th__audit(db, site.id, actor, "consultation:create", 0, c->slug);
+    rc = th__write_end(db, rc < 0 ? rc : TH_RECORDED);
+  }
+  free(title);
+  free(description);
+  free(ward);
+  if (rc >= 0 && id_out)
+    *id_out = id;
+  return rc;
+}
+
+static void th__consultation_fill(sqlite3_stmt *st, th_consultation *c) {
+  c->id = sqlite3_column_int64(st, 0);
+  c->site_id = sqlite3_column_int64(st, 1);
+  c->slug = th__col_text(st, 2);
+  c->title = th__col_text(st, 3);
+  c->description = th__col_text(st, 4);
+  c->ward = th__col_text(st, 5);
+  c->opens = sqlite3_column_int64(st, 6);
+  c->closes = sqlite3_column_int64(st, 7);
+  c->key_destroyed = sqlite3_column_int(st, 8);
+  c->created = sqlite3_column_int64(st, 9);
+}
+
+static void th__consultation_clear(th_consultation *c) {
+  free((char *)c->slug);
+  free((char *)c->title);
+  free((char *)c->description);
+  free((char *)c->ward);
+}
+
+void th_consultation_free(th_consultation *c) {
+  if (c == NULL)
+    return;
+  th__consultation_clear(c);
+  free(c);
+}
+
+int th_consultation_get(th_db *db, const char *site_slug, const char *slug,
+                        th_consultation **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_BY_SLUG);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site.id);
+  sqlite3_bind_text(st, 2, slug ? slug : "", -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no consultation \"%.60s\"",
+                         slug ? slug : "")
+               : th__sqlerr(db, rc, "reading a consultation");
+  }
+  th_consultation *c = calloc(1, sizeof *c);
+  if (c)
+    th__consultation_fill(st, c);
+  sqlite3_reset(st);
+  if (c == NULL || !c->slug || !c->title || !c->description || !c->ward) {
+    th_consultation_free(c);
+    return th__err(db, TH_ENOMEM, "out of memory");
+  }
+  *out = c;
+  return TH_OK;
+}
+
+int th_consultation_list_all(th_db *db, const char *site_slug,
+                             th_consultation_list **out) {
+  th__clear_err(db);
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
+  th__site_row site;
+  int rc = th__site_lookup(db, site_slug, &site);
+  if (rc < 0)
+    return rc;
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_LIST);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, site.id);
+  th_consultation_list *l = calloc(1, sizeof *l);
+  if (l == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  size_t cap = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    th_consultation *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    if (n == NULL)
+      break;
+    l->items = n;
+    memset(&l->items[l->count], 0, sizeof l->items[0]);
+    th__consultation_fill(st, &l->items[l->count++]);
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    th_consultation_list_free(l);
+    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                            : th__sqlerr(db, rc, "listing consultations");
+  }
+  *out = l;
+  return TH_OK;
+}
+
+void th_consultation_list_free(th_consultation_list *l) {
+  if (l == NULL)
+    return;
+  for (size_t i = 0; i < l->count; i++)
+    th__consultation_clear(&l->items[i]);
+  free(l->items);
+  free(l);
+}
+
+int th__consultation_key(th_db *db, int64_t consultation_id,
+                         unsigned char key[TH__KEY_BYTES]) {
+  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_KEY);
+  if (st == NULL)
+    return db->errcode;
+  sqlite3_bind_int64(st, 1, consultation_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE
+               ? th__err(db, TH_ENOTFOUND, "no consultation %lld",
+                         (long long)consultation_id)
+               : th__sqlerr(db, rc, "reading a consultation key");
+  }
+  int64_t site_id = sqlite3_column_int64(st, 0);
+  char ad[128];
+  th__pkey_ad(ad, sizeof ad, site_id, (const char *)sqlite3_column_text(st, 1));
+  const unsigned char *sealed = sqlite3_column_blob(st, 2);
+  int n = sqlite3_column_bytes(st, 2);
+  if (sealed == NULL) {
+    sqlite3_reset(st);
+    return th__err(db, TH_EKEY,
+                   "this consultation's key was destroyed after its retention "
+                   "period: its participants can no longer be recognised");
+  }
+  rc = n == TH__KEY_BYTES + TH__SEALED_OVERHEAD
+           ? th__unseal(db->keys, ad, sealed, (size_t)n, key)
+           : TH_EKEY;
+  sqlite3_reset(st);
+  if (rc < 0)
+    return th__err(db, TH_EKEY,
+                   "the consultation's key does not open under this key file "
+                   "(was the key file replaced?)");
+  return TH_OK;
+}
