@@ -52,6 +52,12 @@ void th__sbuf_putc(th__sbuf *b, char c);
 void th__sbuf_printf(th__sbuf *b, const char *fmt, ...) TH__PRINTF(2, 3);
 void th__sbuf_free(th__sbuf *b);
 
+/* ---- CSV (csv.c): UTF-8 with BOM, formula-neutralised text cells --------- */
+void th__csv_begin(th__sbuf *b);
+void th__csv_text(th__sbuf *b, const char *s, bool last);
+void th__csv_int(th__sbuf *b, int64_t v, bool last);
+void th__csv_real(th__sbuf *b, double v, bool last);
+
 /* Makes room for one more element in a growing array: returns `items`, or
  * a larger copy (doubling *cap), or NULL when out of memory (then `items`
  * and *cap are unchanged). */

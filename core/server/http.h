@@ -306,12 +306,6 @@ json_t *th__form_decode(const char *s, size_t len);
 void th__form_ts_make(th_server *srv, const char *site, th_time now, char *out,
                       size_t cap);
 
-/* ---- CSV (csv.c): UTF-8 with BOM, formula-neutralised text cells --------- */
-void th__csv_begin(th__sbuf *b);
-void th__csv_text(th__sbuf *b, const char *s, bool last);
-void th__csv_int(th__sbuf *b, int64_t v, bool last);
-void th__csv_real(th__sbuf *b, double v, bool last);
-
 /* ---- resident tokens (jwt.c) ----------------------------------------------- */
 /* Verifies an HS256 JWT for `site` with `secret`; on success copies `sub`
  * into sub_out. TH_OK or TH_EAUTH with a reason in why (a static string). */

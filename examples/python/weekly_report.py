@@ -39,7 +39,7 @@ def safe_cell(value):
     comment must never become one. And a spreadsheet may split a cell where
     its locale or its user says (at ; a tab or | as well as the comma), so
     each piece it could split off gets the apostrophe too: `x;=1+2` becomes
-    `x;'=1+2` (as townhall's own CSV exports write it, core/server/csv.c).
+    `x;'=1+2` (as townhall's own CSV exports write it, core/csv.c).
     The writers below quote every text cell, so a reader that honours
     quotes keeps it whole."""
     if not isinstance(value, str):

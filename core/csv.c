@@ -21,7 +21,7 @@
  * Neutralised, `x;=1+2;y` is written `"x;'=1+2;y"`: one text cell where
  * quotes are honoured, three text pieces where they are not.
  */
-#include "http.h"
+#include "internal.h"
 
 #include <inttypes.h>
 #include <string.h>
