@@ -291,6 +291,31 @@ void th__publish_page(const th__disclosure *r, const th_page_summary *ex,
  * published, none withheld). */
 void th__page_derive(th_page_summary *s);
 
+/* ---- open data (opendata.c) ---------------------------------------------- */
+
+/* A site's open-data rules as stored now, and when the site was created
+ * (to tell a site from a later one with its id, in the server's cache). */
+typedef struct th__open_rules {
+  int64_t min, round;
+  int64_t created;
+} th__open_rules;
+int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r);
+/* feedback.csv's weeks [from, to) (days of their Mondays) and the Monday
+ * of the week in progress, by db's clock, from th_open_data_options' from
+ * and weeks. TH_OK, TH_EINVAL (from), TH_ERANGE (weeks), with a message. */
+typedef struct th__open_window {
+  int64_t from, to, this_monday;
+} th__open_window;
+int th__open_window_get(th_db *db, const char *from, int weeks,
+                        th__open_window *w);
+/* The files into `b` (b->oom on a failed allocation). TH_OK, or an error
+ * with db's message. Any thread, with a handle of its own. */
+int th__open_feedback_build(th_db *db, int64_t site_id,
+                            const th__open_window *w,
+                            const th__open_rules *rules, th__sbuf *b);
+int th__open_ideas_build(th_db *db, int64_t site_id, int64_t this_monday,
+                         const th__open_rules *rules, th__sbuf *b);
+
 /* ---- domain helpers shared across files ---------------------------------- */
 
 typedef struct th__site_row {

@@ -744,6 +744,67 @@ TH_EXTERN int th_feedback_comments(th_db *db, const char *site_slug,
 TH_EXTERN void th_comment_list_free(th_comment_list *list);
 
 /* ---------------------------------------------------------------------------
+ * Open data (Open Government Licence v3.0): the files the server publishes
+ * at /v1/sites/{site}/open/feedback.csv and ideas.csv, byte for byte, under
+ * the site's disclosure rules (docs/privacy.md, "Open data"): counts from 1
+ * to open_min - 1 written "*", the others rounded to a multiple of
+ * open_round; no total beside a withheld part; complete ISO weeks (Monday
+ * to Sunday, UTC) only, never the week in progress. CSV as spreadsheets
+ * read it: UTF-8 with a byte-order mark, CRLF line ends, text cells
+ * neutralised against formula injection.
+ */
+
+/* Which file to build. Made by th_open_data_options_init (or filled with
+ * .size = sizeof(th_open_data_options)): later versions only add fields at
+ * the end, which a zero leaves at their default, and a library older than
+ * the caller's header refuses (TH_EINVAL) a field it does not know that is
+ * set, rather than ignore it. The caller owns the struct and its strings;
+ * nothing is kept after the call. */
+typedef struct th_open_data_options {
+  size_t size; /* sizeof(th_open_data_options), as the caller knows it */
+  /* feedback.csv's first week: the ISO week holding this day,
+   * "YYYY-MM-DD" (the server's ?from=); NULL: `weeks` weeks before the
+   * week in progress. */
+  const char *from;
+  /* feedback.csv's number of weeks, 1 to 104, never past the last
+   * complete week; 0: 52 weeks when from is NULL, else every complete week
+   * from `from`, at most 104. */
+  int weeks;
+} th_open_data_options;
+
+/* Sets every option to its default and opt->size. Any thread. */
+TH_EXTERN void th_open_data_options_init(th_open_data_options *opt);
+
+/*
+ * feedback.csv for the site `site_slug`: one row per page and ISO week in
+ * the window where a published running total moved. opt may be NULL (the
+ * defaults). *csv gets the file (NUL-terminated; free with th_free) and
+ * *len (may be NULL) its length in bytes; on failure *csv is NULL.
+ * TH_OK; TH_ENOTFOUND (no such site); TH_EINVAL (site_slug or csv NULL,
+ * from not a date such as 2026-01-05, options not made by
+ * th_open_data_options_init or setting a field this version does not
+ * know); TH_ERANGE (weeks not 0 to 104); TH_ENOMEM; a database error. A
+ * window with no complete week gives the header row alone. Reads only, so
+ * a handle opened TH_OPEN_READONLY will do; on a large site it reads every
+ * answer of the window (seconds): any thread, on a handle it owns.
+ */
+TH_EXTERN int th_open_data_feedback(th_db *db, const char *site_slug,
+                                    const th_open_data_options *opt,
+                                    char **csv, size_t *len);
+
+/*
+ * ideas.csv for the site `site_slug`: every idea of a public status created
+ * before the week in progress, with its votes as they stood at the end of
+ * the last complete week and the council's response. opt may be NULL;
+ * ideas.csv has no window, so from and weeks must be unset (TH_EINVAL).
+ * *csv, *len and the errors as th_open_data_feedback's. Any thread, on a
+ * handle it owns.
+ */
+TH_EXTERN int th_open_data_ideas(th_db *db, const char *site_slug,
+                                 const th_open_data_options *opt, char **csv,
+                                 size_t *len);
+
+/* ---------------------------------------------------------------------------
  * Residents' rights (UK GDPR articles 15 and 17)
  */
 /* Everything held about a resident on a site, as a JSON document (votes and
