@@ -205,6 +205,12 @@ int64_t th__day(th_time ms);
 /* The Monday that starts the ISO week holding `day` (days since
  * 1970-01-01, a Thursday). */
 int64_t th__monday(int64_t day);
+/* The date of `day` (days since 1970-01-01, UTC) as text, "2026-03-02":
+ * the year in four digits or more ("10000-01-01"), a minus sign before
+ * year 0 ("-001-12-31"). Into out; false, and out "", when it does not fit
+ * in cap (16 bytes hold every year from -99,999,999 to 999,999,999). The
+ * one date formatter: the API's days, open data, a resident's data. */
+bool th__day_text(int64_t day, char *out, size_t cap);
 
 /* ---- migrations (migrate.c) ---------------------------------------------- */
 int th__migrate(th_db *db);

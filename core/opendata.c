@@ -67,17 +67,6 @@ static void th__iso_week(int64_t monday, char *out, size_t cap) {
            (tm.tm_yday / 7 + 1) % 100);
 }
 
-static void th__iso_date(int64_t ms, char *out, size_t cap) {
-  if (ms <= 0) {
-    out[0] = '\0';
-    return;
-  }
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  if (gmtime_r(&t, &tm) == NULL || strftime(out, cap, "%Y-%m-%d", &tm) == 0)
-    out[0] = '\0';
-}
-
 /* One count as published (disclosure.c): 0, "*", or rounded. */
 static void th__cell(th__sbuf *b, int64_t published, bool last) {
   if (published == TH_WITHHELD)
@@ -253,13 +242,15 @@ int th__open_ideas_build(th_db *db, int64_t site_id, int64_t this_monday,
   sqlite3_bind_int(st, 4, TH__OPEN_MAX_ROWS);
   int src, rc = TH_OK;
   while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    char created[16], responded[16];
-    th__iso_date(sqlite3_column_int64(st, 6), created, sizeof created);
+    /* Days as "2026-03-02"; "" for none (a time of 0). */
+    char created[16] = "", responded[16] = "";
+    int64_t at = sqlite3_column_int64(st, 6);
+    if (at > 0)
+      th__day_text(th__day(at), created, sizeof created);
     const char *response = (const char *)sqlite3_column_text(st, 9);
-    if (response && response[0])
-      th__iso_date(sqlite3_column_int64(st, 10), responded, sizeof responded);
-    else
-      responded[0] = '\0';
+    at = sqlite3_column_int64(st, 10);
+    if (response && response[0] && at > 0)
+      th__day_text(th__day(at), responded, sizeof responded);
     const char *status = th_status_name(sqlite3_column_int(st, 3));
     th__csv_int(b, sqlite3_column_int64(st, 0), false);
     th__csv_text(b, (const char *)sqlite3_column_text(st, 1), false);

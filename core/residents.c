@@ -135,21 +135,6 @@ static void th__memberships_free(th__membership *m, size_t n) {
   free(m);
 }
 
-static void th__iso_day(char *buf, size_t cap, int64_t day) {
-  /* Civil date from days since the epoch (Howard Hinnant's algorithm). */
-  int64_t z = day + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t mo = mp < 10 ? mp + 3 : mp - 9;
-  snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)y + (mo <= 2),
-           (long long)mo, (long long)d);
-}
-
 int th_resident_export(th_db *db, const char *site_slug, const char *resident,
                        char **json_out) {
   th__clear_err(db);
@@ -196,7 +181,7 @@ int th_resident_export(th_db *db, const char *site_slug, const char *resident,
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
       char day[64];
-      th__iso_day(day, sizeof day, sqlite3_column_int64(st, 3));
+      th__day_text(sqlite3_column_int64(st, 3), day, sizeof day);
       json_array_append_new(
           votes, json_pack("{s:I,s:s,s:i,s:s}", "idea",
                            (json_int_t)sqlite3_column_int64(st, 0), "title",

@@ -74,10 +74,8 @@ json_t *th__iso(th_time ms) {
 }
 
 json_t *th__iso_day(th_time ms) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
   char buf[16];
-  if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0)
+  if (!th__day_text(th__day(ms), buf, sizeof buf))
     return json_null();
   return json_string(buf);
 }

@@ -1,5 +1,6 @@
 /*
- * db.c: opening databases good and bad, migrations, pragmas, batches.
+ * db.c: opening databases good and bad, migrations, pragmas, batches; days
+ * and their dates (th__day, th__day_text).
  */
 #include "helpers.h"
 #include "internal.h"
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -427,7 +429,42 @@ static void test_busy(void) {
   th_close(db);
 }
 
+/* One day's text, and that it fits exactly where it should. */
+static void day_text(int64_t day, const char *want) {
+  char out[64];
+  TAP_OK(th__day_text(day, out, sizeof out), "day %lld has a date",
+         (long long)day);
+  TAP_STR(out, want, "day %lld", (long long)day);
+  size_t n = strlen(want);
+  TAP_OK(th__day_text(day, out, n + 1) && strcmp(out, want) == 0,
+         "%s fits in %zu bytes", want, n + 1);
+  out[0] = 'x';
+  TAP_OK(!th__day_text(day, out, n) && out[0] == '\0',
+         "%s in %zu bytes: false and \"\"", want, n);
+}
+
+static void test_day_text(void) {
+  day_text(0, "1970-01-01");
+  day_text(-1, "1969-12-31");
+  day_text(th__day(-1), "1969-12-31"); /* a millisecond before the epoch */
+  day_text(th__day(INT64_C(86399999)), "1970-01-01");
+  day_text(11016, "2000-02-29"); /* divisible by 400: a leap year */
+  day_text(11017, "2000-03-01");
+  day_text(47540, "2100-02-28"); /* divisible by 100: not a leap year */
+  day_text(47541, "2100-03-01");
+  day_text(20514, "2026-03-02");
+  day_text(2932896, "9999-12-31");
+  day_text(2932897, "10000-01-01"); /* past 9999: a fifth digit */
+  day_text(th__day(INT64_MAX), "292278994-08-17");
+  day_text(-719162, "0001-01-01");
+  day_text(-719163, "0000-12-31");
+  day_text(-719529, "-001-12-31"); /* before year 0: a sign */
+  char out[1] = {'x'};
+  TAP_OK(!th__day_text(0, out, 0) && out[0] == 'x', "cap 0: nothing written");
+}
+
 int main(void) {
+  test_day_text();
   test_versions();
   test_open_fresh();
   test_open_bad();
