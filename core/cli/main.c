@@ -8,6 +8,7 @@
  *   townhall backup DEST              a consistent copy of a live database
  *   townhall key rotate NEW_KEY_FILE  re-seal everything under a new key file
  *   townhall purge                    apply retention settings now
+ *   townhall open-data FILE --site S  the site's open data, as the server's
  *   townhall version
  *
  * Every command takes --db PATH (default ./townhall.db, or $TOWNHALL_DB) and
@@ -73,6 +74,12 @@ static const struct {
      "  key rotate NEW_KEY_FILE       (server stopped; takes a backup first;\n"
      "                                revokes every staff token)\n"},
     {"purge", "  purge                         (apply retention settings now)\n"},
+    {"open-data",
+     "  open-data feedback.csv --site SLUG [--from YYYY-MM-DD] [--weeks N]\n"
+     "  open-data ideas.csv --site SLUG\n"
+     "        (to standard output: the bytes the server publishes at\n"
+     "        /v1/sites/SLUG/open/FILE; feedback.csv: complete weeks only,\n"
+     "        52 by default, or from the week of --from, at most 104)\n"},
     {"version", "  version\n"},
     {"help", "  help [COMMAND]                (this text, or one command's)\n"},
 };
@@ -108,7 +115,7 @@ static void command_usage(FILE *f, const char *name) {
  * before anything is opened. */
 static bool is_subcommand(const char *cmd, const char *sub) {
   size_t c = strlen(cmd), n = strlen(sub);
-  if (n == 0 || sub[strspn(sub, "abcdefghijklmnopqrstuvwxyz-")] != '\0')
+  if (n == 0 || sub[strspn(sub, "abcdefghijklmnopqrstuvwxyz-.")] != '\0')
     return false;
   for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
     if (strcmp(usages[i].name, cmd) != 0)
@@ -127,7 +134,7 @@ static bool is_subcommand(const char *cmd, const char *sub) {
   return false;
 }
 
-/* site, token, key: commands whose usage names subcommands. */
+/* site, token, key, open-data: commands whose usage names subcommands. */
 static bool has_subcommands(const char *cmd) {
   for (size_t i = 0; i < sizeof usages / sizeof usages[0]; i++) {
     if (strcmp(usages[i].name, cmd) != 0)
@@ -1121,6 +1128,80 @@ static int cmd_purge(int argc, char **argv) {
   return status;
 }
 
+/* ---- open data ------------------------------------------------------------------- */
+
+/* Writes a site's open-data file to standard output, byte for byte what
+ * the server publishes (th_open_data_feedback, th_open_data_ideas). */
+static int cmd_open_data(int argc, char **argv) {
+  /* main() let only a subcommand its usage lists through. */
+  const char *file = argv[1];
+  bool ideas = strcmp(file, "ideas.csv") == 0;
+  static const struct option longs[] = {
+      {"site", 1, 0, 's'}, {"from", 1, 0, 'f'},     {"weeks", 1, 0, 'w'},
+      {"db", 1, 0, 'd'},   {"key-file", 1, 0, 'k'}, {0, 0, 0, 0}};
+  const char *site = NULL;
+  th_open_data_options o;
+  th_open_data_options_init(&o);
+  optind = 2;
+  int c;
+  while ((c = next_option(argc, argv, longs)) != -1) {
+    switch (c) {
+    case 's': site = optarg; break;
+    case 'f': o.from = optarg; break;
+    case 'w':
+      if (parse_int(optarg, 1, 104, &o.weeks) < 0) {
+        fprintf(stderr, "townhall open-data: --weeks must be 1 to 104\n\n");
+        command_usage(stderr, command);
+        return 2;
+      }
+      break;
+    case 'd': opt_db = optarg; break;
+    case 'k': opt_key = optarg; break;
+    default: command_usage(stderr, command); return 2;
+    }
+  }
+  char label[48];
+  snprintf(label, sizeof label, "open-data %s", file);
+  if (positional(argc, argv, 0, label, "") != 0)
+    return 2;
+  const char *problem = NULL;
+  if (site == NULL)
+    problem = "which site? (--site SLUG)";
+  else if (ideas && (o.from || o.weeks))
+    problem = "ideas.csv has no window: --from and --weeks are for "
+              "feedback.csv";
+  if (problem) {
+    fprintf(stderr, "townhall %s: %s\n\n", label, problem);
+    command_usage(stderr, command);
+    return 2;
+  }
+  int rc;
+  th_db *db = open_db(TH_OPEN_READONLY | TH_OPEN_NOCREATE, &rc);
+  if (db == NULL)
+    return 1;
+  char *csv = NULL;
+  size_t len = 0;
+  rc = ideas ? th_open_data_ideas(db, site, &o, &csv, &len)
+             : th_open_data_feedback(db, site, &o, &csv, &len);
+  int status = 0;
+  if (rc == TH_EINVAL || rc == TH_ERANGE) {
+    /* --from or --weeks the library refuses: a usage error too. */
+    fprintf(stderr, "townhall %s: %s\n\n", label, th_errmsg(db));
+    command_usage(stderr, command);
+    status = 2;
+  } else if (rc < 0) {
+    char what[64];
+    snprintf(what, sizeof what, "building %s", file);
+    status = fail(db, rc, what);
+  } else if (fwrite(csv, 1, len, stdout) != len || fflush(stdout) != 0) {
+    perror("townhall open-data: writing to standard output");
+    status = 1;
+  }
+  th_free(csv);
+  th_close(db);
+  return status;
+}
+
 int main(int argc, char **argv) {
   opt_db = getenv("TOWNHALL_DB");
   if (opt_db == NULL || opt_db[0] == '\0')
@@ -1191,6 +1272,8 @@ int main(int argc, char **argv) {
     return cmd_backup(argc, argv);
   if (strcmp(cmd, "key") == 0)
     return cmd_key(argc, argv);
+  if (strcmp(cmd, "open-data") == 0)
+    return cmd_open_data(argc, argv);
   usage(stderr); /* a command in the table that main does not run */
   return 2;
 }

@@ -45,7 +45,7 @@ class Cli(unittest.TestCase):
         out = self.townhall("--help").stdout
         found = []
         for line in out.splitlines():
-            m = re.match(r"^  ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?(?=\s|$)",
+            m = re.match(r"^  ([a-z][a-z-]*)(?: ([a-z][a-z.-]*))?(?=\s|$)",
                          line)
             if m and (m.group(1), m.group(2)) not in found:
                 found.append((m.group(1), m.group(2)))
@@ -63,7 +63,8 @@ class Cli(unittest.TestCase):
                      ("site", "secret"), ("token", "create"),
                      ("token", "revoke"), ("token", "list"),
                      ("migrate", None), ("backup", None), ("key", "rotate"),
-                     ("purge", None), ("version", None)]:
+                     ("purge", None), ("open-data", "feedback.csv"),
+                     ("open-data", "ideas.csv"), ("version", None)]:
             self.assertIn(want, found)
 
     def test_help_for_every_command_and_subcommand(self):
@@ -172,12 +173,58 @@ class Cli(unittest.TestCase):
                 (["key", "rotate"],
                  "townhall key rotate: NEW_KEY_FILE missing"),
                 (["key", "rotate", "a", "b"],
-                 "townhall key rotate: unexpected argument b")):
+                 "townhall key rotate: unexpected argument b"),
+                (["open-data", "feedback.csv"],
+                 "townhall open-data feedback.csv: which site? (--site SLUG)"),
+                (["open-data", "feedback.csv", "x", "--site", "s"],
+                 "townhall open-data feedback.csv: unexpected argument x"),
+                (["open-data", "feedback.csv", "--site", "s", "--weeks", "0"],
+                 "townhall open-data: --weeks must be 1 to 104"),
+                (["open-data", "ideas.csv", "--site", "s", "--from",
+                  "2026-01-05"],
+                 "townhall open-data ideas.csv: ideas.csv has no window"),
+                (["open-data", "csv"],
+                 "townhall open-data: unknown command csv")):
             with self.subTest(" ".join(args)):
                 r = self.townhall(*args)
                 self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
                 self.assertIn(said, r.stderr)
                 self.assertNothingMade(" ".join(args))
+
+    def test_open_data(self):
+        """The files themselves are compared with the server's in
+        tests/opendata (test_same_bytes.py); here, what the command says."""
+        db = os.path.join(self.cwd, "t.db")
+        r = self.townhall("site", "add", "camden", "--name", "Camden",
+                          "--db", db)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.townhall("open-data", "feedback.csv", "--site", "camden",
+                          "--db", db)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "\ufeffpage,week,yes,no,rating_1,rating_2,"
+                         "rating_3,rating_4,rating_5,responses\n")
+        r = self.townhall("open-data", "ideas.csv", "--site", "camden",
+                          "--db", db)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("\ufeffid,consultation,title,"))
+        r = self.townhall("open-data", "ideas.csv", "--site", "nowhere",
+                          "--db", db)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertIn('no site "nowhere" (TH_ENOTFOUND)', r.stderr)
+        for bad in ("soon", "2026-13-01", "2026-01-05x"):
+            with self.subTest(bad):
+                r = self.townhall("open-data", "feedback.csv", "--site",
+                                  "camden", "--from", bad, "--db", db)
+                self.assertEqual(r.returncode, 2)
+                self.assertEqual(r.stdout, "")
+                self.assertIn("townhall open-data feedback.csv: from is a "
+                              "date such as 2026-01-05.", r.stderr)
+                self.assertIn("usage:", r.stderr)
+        r = self.townhall("open-data", "feedback.csv", "--site", "camden",
+                          "--db", os.path.join(self.cwd, "absent.db"))
+        self.assertEqual(r.returncode, 1, "no database is created")
+        self.assertFalse(os.path.exists(os.path.join(self.cwd, "absent.db")))
 
     def test_version(self):
         r = self.townhall("version")
