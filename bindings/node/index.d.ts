@@ -325,6 +325,10 @@ export class Townhall {
   feedbackPages(site: string, options?: { limit?: number; cursor?: string | null }): Promise<Page<PageSummary>>;
   feedbackComments(site: string, page: string, options?: { limit?: number }): Promise<Comment[]>;
 
+  /** feedback.csv, the server's bytes: complete ISO weeks, from the week of `from`. */
+  openDataFeedback(site: string, options?: { from?: string | Date | null; weeks?: number }): Promise<Buffer>;
+  /** ideas.csv, the server's bytes. */
+  openDataIdeas(site: string): Promise<Buffer>;
   exportResident(site: string, resident: string): Promise<ResidentExport>;
   eraseResident(site: string, resident: string): Promise<number>;
 

@@ -377,6 +377,31 @@ class Townhall {
     return this._call('feedbackComments', site, page, limit);
   }
 
+  // ---- open data
+
+  /**
+   * feedback.csv as a Buffer: exactly the bytes the server publishes at
+   * /v1/sites/{site}/open/feedback.csv (page feedback per page and ISO week
+   * under the site's disclosure rules, complete weeks only). from: a day
+   * ('2026-01-05', or a Date, read in UTC) whose week is the first, as the
+   * server's ?from=; weeks: 1 to 104 (0: 52 before the week in progress,
+   * or every complete week from `from`, at most 104).
+   */
+  async openDataFeedback(site, { from = null, weeks = 0 } = {}) {
+    if (from instanceof Date) from = from.toISOString().slice(0, 10);
+    return this._call('openDataFeedback', site, from, weeks);
+  }
+
+  /**
+   * ideas.csv as a Buffer: exactly the bytes the server publishes at
+   * /v1/sites/{site}/open/ideas.csv (public ideas created before the week
+   * in progress, their votes at the end of the last complete week, the
+   * council's responses).
+   */
+  async openDataIdeas(site) {
+    return this._call('openDataIdeas', site);
+  }
+
   // ---- residents' rights
 
   async exportResident(site, resident) {

@@ -1496,6 +1496,59 @@ static napi_value js_fb_comments(napi_env env, napi_callback_info info) {
   return op_queue(env, argv[0], o);
 }
 
+/* ---- open data ------------------------------------------------------------ */
+
+/* s[0] the site, s[1] feedback.csv's from (or NULL), n[0] its weeks, n[1]
+ * 1 for ideas.csv; the file comes back in res (out_len bytes). */
+static int exec_open_data(op *o) {
+  th_open_data_options opt;
+  th_open_data_options_init(&opt);
+  opt.from = o->s[1];
+  opt.weeks = (int)o->n[0];
+  if (o->n[1])
+    return th_open_data_ideas(o->h->db, o->s[0], &opt, (char **)&o->res,
+                              &o->out_len);
+  return th_open_data_feedback(o->h->db, o->s[0], &opt, (char **)&o->res,
+                               &o->out_len);
+}
+static napi_value done_open_data(napi_env env, op *o) {
+  napi_value b;
+  void *copy;
+  napi_create_buffer_copy(env, o->out_len, o->res, &copy, &b);
+  return b;
+}
+static void cleanup_open_data(op *o) {
+  th_free(o->res);
+}
+
+/* openDataFeedback(h, site, from, weeks) -> Buffer (feedback.csv) */
+static napi_value js_open_data_feedback(napi_env env,
+                                        napi_callback_info info) {
+  ARGS(4);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  CHECK(get_str(env, argv[2], "from", true, &o->s[1]));
+  int weeks;
+  CHECK(get_int(env, argv[3], "weeks", 0, &weeks));
+  o->n[0] = weeks;
+  o->exec = exec_open_data;
+  o->done = done_open_data;
+  o->cleanup = cleanup_open_data;
+  return op_queue(env, argv[0], o);
+}
+
+/* openDataIdeas(h, site) -> Buffer (ideas.csv) */
+static napi_value js_open_data_ideas(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
+  o->n[1] = 1;
+  o->exec = exec_open_data;
+  o->done = done_open_data;
+  o->cleanup = cleanup_open_data;
+  return op_queue(env, argv[0], o);
+}
+
 /* ---- residents' rights --------------------------------------------------- */
 
 static int exec_export(op *o) {
@@ -1892,6 +1945,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"feedbackSummary", js_fb_summary},
       {"feedbackPages", js_fb_pages},
       {"feedbackComments", js_fb_comments},
+      {"openDataFeedback", js_open_data_feedback},
+      {"openDataIdeas", js_open_data_ideas},
       {"residentExport", js_export},
       {"residentErase", js_erase},
       {"purge", js_purge},

@@ -392,6 +392,37 @@ test('feedback: errors', async (t) => {
   await rejectsWith(th.feedbackPages(SITE, { cursor: 'nope' }), 'TH_EINVAL');
 });
 
+test('open data: the files, and the window refused clearly', async (t) => {
+  // Exactly the server's bytes (tests/opendata/test_same_bytes.py); here,
+  // a fresh site: answers of the week in progress are never published.
+  const { th } = await fresh(t);
+  const page = `${ORIGIN}/bins`;
+  for (let i = 0; i < 12; i++) {
+    await th.answerFeedback(SITE, townhall.device(`192.0.2.${i}`, 'UA'), page, { useful: true });
+  }
+  const head = '\ufeffpage,week,yes,no,rating_1,rating_2,rating_3,rating_4,rating_5,responses\r\n';
+  const fb = await th.openDataFeedback(SITE);
+  assert.ok(Buffer.isBuffer(fb));
+  assert.equal(fb.toString('utf8'), head);
+  assert.equal((await th.openDataFeedback(SITE, { from: new Date(Date.UTC(2026, 0, 5)), weeks: 2 }))
+    .toString('utf8'), head);
+  assert.equal((await th.openDataFeedback(SITE, { from: '2026-01-05' })).toString('utf8'), head);
+  await th.submitIdea(SITE, 'author-1', 'More benches');
+  const ideas = (await th.openDataIdeas(SITE)).toString('utf8');
+  assert.equal(ideas, '\ufeffid,consultation,title,status,category,ward,created,votes_for,' +
+    'votes_against,response,response_date\r\n', 'an idea of this week: not yet');
+  await rejectsWith(th.openDataFeedback('nowhere'), 'TH_ENOTFOUND');
+  await rejectsWith(th.openDataIdeas('nowhere'), 'TH_ENOTFOUND');
+  await assert.rejects(th.openDataFeedback(SITE, { from: 'soon' }), (e) => {
+    assert.equal(e.code, 'TH_EINVAL');
+    assert.equal(e.message, 'from is a date such as 2026-01-05.');
+    return true;
+  });
+  await rejectsWith(th.openDataFeedback(SITE, { weeks: 105 }), 'TH_ERANGE');
+  await rejectsWith(th.openDataFeedback(SITE, { weeks: -1 }), 'TH_ERANGE');
+  await assert.rejects(th.openDataFeedback(SITE, { from: 20260105 }), TypeError);
+});
+
 test("residents' rights: export and erase", async (t) => {
   const { th } = await fresh(t);
   const mine = await th.submitIdea(SITE, 'alice', 'A bench by the pond');

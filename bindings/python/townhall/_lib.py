@@ -214,6 +214,13 @@ class th_audit_list(Structure):
     _fields_ = [("count", c_size_t), ("items", POINTER(th_audit_entry))]
 
 
+class th_open_data_options(Structure):
+    # Carries its size: the library reads only the fields of a struct this
+    # size and takes the rest at their defaults, so this mirror may lag
+    # behind a newer header without harm.
+    _fields_ = [("size", c_size_t), ("from_", c_char_p), ("weeks", c_int)]
+
+
 class th_token_info(Structure):
     _fields_ = [("id", c_int64), ("site", c_char_p), ("role", c_int),
                 ("label", c_char_p), ("created", th_time),
@@ -312,6 +319,14 @@ PROTOTYPES = {
     "th_feedback_comments": (c_int, [DB, c_char_p, c_char_p, c_int,
                                      P(P(th_comment_list))]),
     "th_comment_list_free": (None, [P(th_comment_list)]),
+    # Declared, never called: init would write the library's own size,
+    # which a newer library may have grown past this mirror; the binding
+    # sets the size of the struct it knows instead.
+    "th_open_data_options_init": (None, [P(th_open_data_options)]),
+    "th_open_data_feedback": (c_int, [DB, c_char_p, P(th_open_data_options),
+                                      OUT_STR, P(c_size_t)]),
+    "th_open_data_ideas": (c_int, [DB, c_char_p, P(th_open_data_options),
+                                   OUT_STR, P(c_size_t)]),
     "th_resident_export": (c_int, [DB, c_char_p, c_char_p, OUT_STR]),
     "th_resident_erase": (c_int, [DB, c_char_p, c_char_p, P(c_int64)]),
     "th_purge": (c_int, [DB, P(th_purge_report)]),

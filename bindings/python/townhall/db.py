@@ -8,6 +8,7 @@ import os
 import threading
 from ctypes import POINTER, byref, c_int, c_int64, c_size_t, c_void_p, \
     create_string_buffer, memset, string_at
+from ctypes import sizeof as ctypes_sizeof
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple, Union)
 
@@ -710,6 +711,47 @@ class Townhall:
                     for i in range(lst.count)]
         finally:
             lib.th_comment_list_free(out)
+
+    # -- open data --
+
+    def _open_data(self, fn: Any, site: str, start: Union[str, _dt.date, None],
+                   weeks: int) -> bytes:
+        opt = L.th_open_data_options()
+        opt.size = ctypes_sizeof(opt)
+        if isinstance(start, _dt.datetime):
+            start = start.date()
+        if isinstance(start, _dt.date):
+            start = start.isoformat()
+        opt.from_ = _b(start, "start")
+        opt.weeks = weeks
+        out, n = c_void_p(), c_size_t()
+        self._call(fn, _b(site, "site"), byref(opt), byref(out), byref(n))
+        try:
+            return string_at(out.value, n.value)
+        finally:
+            lib.th_free(out)
+
+    def open_data_feedback(self, site: str, *,
+                           start: Union[str, _dt.date, None] = None,
+                           weeks: int = 0) -> bytes:
+        """feedback.csv, exactly the bytes the server publishes at
+        /v1/sites/{site}/open/feedback.csv: page feedback per page and ISO
+        week under the site's disclosure rules, complete weeks only.
+        ``start``: a day ("2026-01-05" or a date) whose week is the first
+        (the server's ``?from=``); ``weeks``: how many, 1 to 104 (0: 52
+        before the week in progress, or every complete week from
+        ``start``, at most 104). Raises NotFound for an unknown site,
+        InvalidArgument for a start that is not a date, OutOfRange for
+        weeks."""
+        return self._open_data(lib.th_open_data_feedback, site, start, weeks)
+
+    def open_data_ideas(self, site: str) -> bytes:
+        """ideas.csv, exactly the bytes the server publishes at
+        /v1/sites/{site}/open/ideas.csv: the public ideas created before the
+        week in progress, their votes as they stood at the end of the last
+        complete week (under the site's disclosure rules) and the council's
+        responses."""
+        return self._open_data(lib.th_open_data_ideas, site, None, 0)
 
     # -- residents' rights --
 
