@@ -39,34 +39,6 @@ static th_time th__system_now(void *unused) {
 
 th_time th_now(th_db *db) { return db->now(db->clock_data); }
 
-int64_t th__day(th_time ms) {
-  return ms >= 0 ? ms / TH__DAY_MS : -((-ms + TH__DAY_MS - 1) / TH__DAY_MS);
-}
-
-int64_t th__monday(int64_t day) { return day - ((day + 3) % 7 + 7) % 7; }
-
-bool th__day_text(int64_t day, char *out, size_t cap) {
-  /* The civil date from days since the epoch (Howard Hinnant's
-   * algorithm): eras of 400 years (146,097 days), years from 1 March. */
-  int64_t z = day + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  int64_t y = yoe + era * 400 + (m <= 2);
-  int n = snprintf(out, cap, "%04lld-%02lld-%02lld", (long long)y,
-                   (long long)m, (long long)d);
-  if (n < 0 || (size_t)n >= cap) {
-    if (cap > 0)
-      out[0] = '\0';
-    return false;
-  }
-  return true;
-}
-
 int th__lost(th_db *db) {
   return th__err(db, TH_ESTATE,
                  "this handle lost its database connection; close it");

@@ -115,16 +115,6 @@ const char *th_errmsg(th_db *db) {
 
 int th_errcode(th_db *db) { return db ? db->errcode : TH_ENOMEM; }
 
-char *th__strdup(const char *s) {
-  if (s == NULL)
-    s = "";
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p)
-    memcpy(p, s, n);
-  return p;
-}
-
 char *th__col_text(sqlite3_stmt *st, int col) {
   const unsigned char *t = sqlite3_column_text(st, col);
   return th__strdup(t ? (const char *)t : "");

@@ -65,9 +65,33 @@ void *th__grow(void *items, size_t count, size_t *cap, size_t elem);
 
 /* 0..15 for a hexadecimal digit, -1 otherwise. */
 int th__hex_digit(char c);
+
+/* ---- helpers (util.c) ----------------------------------------------------- */
+char *th__strdup(const char *s);
+/* The day (days since 1970-01-01 UTC) holding `ms`, rounding down. */
+int64_t th__day(th_time ms);
+/* The Monday that starts the ISO week holding `day` (days since
+ * 1970-01-01, a Thursday). */
+int64_t th__monday(int64_t day);
+/* The date of `day` (days since 1970-01-01, UTC) as text, "2026-03-02":
+ * the year in four digits or more ("10000-01-01"), a minus sign before
+ * year 0 ("-001-12-31"). Into out; false, and out "", when it does not fit
+ * in cap (16 bytes hold every year from -99,999,999 to 999,999,999). The
+ * one date formatter: the API's days, open data, a resident's data. */
+bool th__day_text(int64_t day, char *out, size_t cap);
 /* fsync()s the directory holding `path`, so a rename or a new file in it
  * survives a power cut. 0 or -1. */
 int th__fsync_dir(const char *path);
+/* Cursor encoding (shared by ideas and pages). */
+typedef struct th__cursor {
+  uint8_t kind; /* sort, or 0x80 for pages */
+  uint64_t seed;
+  double key;
+  int64_t key2;
+  int64_t id;
+} th__cursor;
+char *th__cursor_encode(const th__cursor *c);
+int th__cursor_decode(const char *s, th__cursor *c);
 
 /* ---- keys (privacy.c) ---------------------------------------------------- */
 
@@ -200,17 +224,6 @@ int th__data_version(th_db *db, int64_t *out);
  * any other, so that a database that cannot take writes (a full disk, a
  * read-only file system, a lock held elsewhere) says so (db.c). */
 int th__write_probe(th_db *db);
-
-int64_t th__day(th_time ms);
-/* The Monday that starts the ISO week holding `day` (days since
- * 1970-01-01, a Thursday). */
-int64_t th__monday(int64_t day);
-/* The date of `day` (days since 1970-01-01, UTC) as text, "2026-03-02":
- * the year in four digits or more ("10000-01-01"), a minus sign before
- * year 0 ("-001-12-31"). Into out; false, and out "", when it does not fit
- * in cap (16 bytes hold every year from -99,999,999 to 999,999,999). The
- * one date formatter: the API's days, open data, a resident's data. */
-bool th__day_text(int64_t day, char *out, size_t cap);
 
 /* ---- migrations (migrate.c) ---------------------------------------------- */
 int th__migrate(th_db *db);
@@ -454,18 +467,6 @@ void th__secret_ad(char *ad, size_t cap, int64_t site_id);
 void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug);
 
 /* Strings: duplicates that record TH_ENOMEM. */
-char *th__strdup(const char *s);
 char *th__col_text(sqlite3_stmt *st, int col);
-
-/* Cursor encoding (shared by ideas and pages). */
-typedef struct th__cursor {
-  uint8_t kind; /* sort, or 0x80 for pages */
-  uint64_t seed;
-  double key;
-  int64_t key2;
-  int64_t id;
-} th__cursor;
-char *th__cursor_encode(const th__cursor *c);
-int th__cursor_decode(const char *s, th__cursor *c);
 
 #endif /* TH_INTERNAL_H */

@@ -55,24 +55,6 @@ static th__keyring *th__keyrings;
 
 /* ---- files ---------------------------------------------------------------- */
 
-int th__fsync_dir(const char *path) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash == NULL)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
 static int th__read_exact(int fd, void *buf, size_t len) {
   size_t got = 0;
   while (got < len) {

@@ -1,7 +1,7 @@
 /*
  * rank.c: the ranking keys stored with every idea (DESIGN.md section 6),
- * kept up to date in the same transaction as each vote, and the opaque
- * cursors that page through ranked lists.
+ * kept up to date in the same transaction as each vote. (The opaque
+ * cursors that page through ranked lists are in util.c.)
  */
 #include "internal.h"
 
@@ -67,61 +67,4 @@ uint64_t th__random_key(uint64_t seed, int64_t id) {
   for (int i = 7; i >= 0; i--)
     v = (v << 8) | out[i];
   return v;
-}
-
-/* ---- cursors -------------------------------------------------------------- */
-
-/* Layout: version (1), kind (1), seed (8), key as IEEE double (8), key2 (8),
- * id (8), all little-endian; base64url without padding. */
-#define TH__CURSOR_BYTES 34
-
-static void th__put64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t th__get64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-char *th__cursor_encode(const th__cursor *c) {
-  unsigned char raw[TH__CURSOR_BYTES];
-  uint64_t kbits;
-  memcpy(&kbits, &c->key, 8);
-  raw[0] = 1;
-  raw[1] = c->kind;
-  th__put64(raw + 2, c->seed);
-  th__put64(raw + 10, kbits);
-  th__put64(raw + 18, (uint64_t)c->key2);
-  th__put64(raw + 26, (uint64_t)c->id);
-  size_t n = sodium_base64_encoded_len(sizeof raw,
-                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  char *s = malloc(n);
-  if (s)
-    sodium_bin2base64(s, n, raw, sizeof raw,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  return s;
-}
-
-int th__cursor_decode(const char *s, th__cursor *c) {
-  unsigned char raw[TH__CURSOR_BYTES];
-  size_t n = 0;
-  if (s == NULL || strlen(s) > 64)
-    return TH_EINVAL;
-  if (sodium_base642bin(raw, sizeof raw, s, strlen(s), NULL, &n, NULL,
-                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      n != sizeof raw || raw[0] != 1)
-    return TH_EINVAL;
-  c->kind = raw[1];
-  c->seed = th__get64(raw + 2);
-  uint64_t kbits = th__get64(raw + 10);
-  memcpy(&c->key, &kbits, 8);
-  c->key2 = (int64_t)th__get64(raw + 18);
-  c->id = (int64_t)th__get64(raw + 26);
-  if (isnan(c->key) || isinf(c->key) || c->id <= 0)
-    return TH_EINVAL;
-  return TH_OK;
 }
