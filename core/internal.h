@@ -335,6 +335,48 @@ int th__open_feedback_build(th_db *db, int64_t site_id,
 int th__open_ideas_build(th_db *db, int64_t site_id, int64_t this_monday,
                          const th__open_rules *rules, th__sbuf *b);
 
+/* ---- staff: who may do what (staff.c) ------------------------------------ */
+
+/* A verified staff member (townhall.h, th_staff). Only th__staff_check
+ * fills one, from a token th_token_check accepts: nothing else in the
+ * library makes a th_staff, so no role is ever taken on a caller's word.
+ * The server keeps one by value in its request (router.h, th__auth). */
+struct th_staff {
+  int64_t token_id;
+  int role;          /* th_role */
+  th_time expires;   /* the token's */
+  char site[48];     /* the token's site's slug; "" for every site */
+  char label[328];   /* 1..80 characters */
+  char actor[360];   /* "token ID (label)": the audit log's actor */
+};
+/* Checks `token` for `site_slug` (NULL: any) as th_token_check does, with
+ * its errors and messages, and fills *out. */
+int th__staff_check(th_db *db, const char *token, const char *site_slug,
+                    th_staff *out);
+
+/* Who may do what (docs/SECURITY.md, "Who may do what"): masks of
+ * 1 << TH_ROLE_*. The _as functions check them; the server's route table
+ * (routes.h) gives its gate the same masks, so that the gate's 403 comes
+ * first with the same answer (handlers/staff.c asserts they agree). */
+#define TH__ROLE_BIT(r) (1u << (r))
+#define TH__MAY_STAFF_READ                                                   \
+  (TH__ROLE_BIT(TH_ROLE_MODERATOR) | TH__ROLE_BIT(TH_ROLE_COUNCILLOR) |      \
+   TH__ROLE_BIT(TH_ROLE_ADMIN))
+#define TH__MAY_SET_STATUS                                                   \
+  (TH__ROLE_BIT(TH_ROLE_COUNCILLOR) | TH__ROLE_BIT(TH_ROLE_ADMIN))
+#define TH__MAY_MODERATE                                                     \
+  (TH__ROLE_BIT(TH_ROLE_MODERATOR) | TH__ROLE_BIT(TH_ROLE_ADMIN))
+#define TH__MAY_CREATE_CONSULTATION                                          \
+  (TH__ROLE_BIT(TH_ROLE_COUNCILLOR) | TH__ROLE_BIT(TH_ROLE_ADMIN))
+#define TH__MAY_READ_AUDIT TH__ROLE_BIT(TH_ROLE_ADMIN)
+/* TH_OK if `staff` may do `what` ("moderate ideas") on the site
+ * `site_slug`: one of `roles`, a token for that site or every site, not
+ * expired. Otherwise TH_EPERM (no staff member, another site's token, a
+ * role not in `roles`) or TH_EAUTH (expired since it was checked), with a
+ * message naming `what`. */
+int th__staff_may(th_db *db, const th_staff *staff, const char *site_slug,
+                  unsigned roles, const char *what);
+
 /* ---- domain helpers shared across files ---------------------------------- */
 
 typedef struct th__site_row {

@@ -241,6 +241,15 @@ typedef struct th_who {
  * resident. */
 typedef const char *th_actor;
 
+/* A verified staff member: a staff token's holder, with its role (see
+ * "Staff API tokens" below: th_staff_from_token). The functions named
+ * *_as take one and check, in the library, that its role may do what is
+ * asked (docs/SECURITY.md, "Who may do what"), so a program linking
+ * townhall or using a binding is held to the same rules as the HTTP API.
+ * Where they accept NULL, NULL is the public: anyone, or a signed-in
+ * resident, who has no staff role. */
+typedef struct th_staff th_staff;
+
 /* ---------------------------------------------------------------------------
  * Sites
  */
@@ -357,11 +366,22 @@ typedef struct th_consultation {
   th_time created;         /* output only */
 } th_consultation;
 
-/* The title and description are stored scrubbed (th_redact), keeping the
- * site's contacts; the ward is one of the site's wards where it has a list
- * (as an idea's), free text scrubbed where it has none.
- * TH_RECORDED, TH_EEXIST (slug taken), TH_ENOTFOUND (site), TH_EINVAL
- * (closes before opens, a ward not in the list), TH_ETOOLONG, TH_EUTF8. */
+/* A councillor or an admin (`staff`) opens a consultation. The title and
+ * description are stored scrubbed (th_redact), keeping the site's
+ * contacts; the ward is one of the site's wards where it has a list (as
+ * an idea's), free text scrubbed where it has none. Audited under
+ * th_staff_actor(staff). TH_RECORDED, TH_EEXIST (slug taken),
+ * TH_ENOTFOUND (site), TH_EINVAL (closes before opens, a ward not in the
+ * list), TH_ETOOLONG, TH_EUTF8; TH_EPERM, checked first, for NULL, a
+ * moderator, or another site's token; TH_EAUTH once its token has
+ * expired. */
+TH_EXTERN int th_consultation_create_as(th_db *db, const th_staff *staff,
+                                        const char *site_slug,
+                                        const th_consultation *c,
+                                        int64_t *id_out);
+/* Deprecated since 0.2.0: use th_consultation_create_as. The same, audited
+ * under `actor` (may be NULL: "system"), with no role checked: whoever
+ * calls it may. */
 TH_EXTERN int th_consultation_create(th_db *db, const char *site_slug,
                                      th_actor actor, const th_consultation *c,
                                      int64_t *id_out);
@@ -452,7 +472,9 @@ typedef struct th_idea {
 } th_idea;
 
 /* One idea of a site, any status: what staff see. Free with th_idea_free.
- * TH_ENOTFOUND. Any thread, on a handle it owns. */
+ * TH_ENOTFOUND. Any thread, on a handle it owns. Unchecked: for the
+ * program itself (an importer, the command line); for a person, use
+ * th_idea_get_as. */
 TH_EXTERN int th_idea_get(th_db *db, const char *site_slug, int64_t id,
                           th_idea **out);
 /* Whether the public may see `idea`: its status is one of
@@ -468,6 +490,13 @@ TH_EXTERN int th_idea_is_public(const th_idea *idea);
  * nothing. Free with th_idea_free. Any thread, on a handle it owns. */
 TH_EXTERN int th_idea_get_public(th_db *db, const char *site_slug, int64_t id,
                                  th_idea **out);
+/* One idea as `staff` may see it: any status for a staff member of any
+ * role (th_idea_get); for NULL, the public, as th_idea_get_public (an idea
+ * the public may not see is TH_ENOTFOUND, like a missing one). TH_EPERM
+ * for another site's token; TH_EAUTH once its token has expired. Free
+ * with th_idea_free. Any thread, on a handle it owns. */
+TH_EXTERN int th_idea_get_as(th_db *db, const th_staff *staff,
+                             const char *site_slug, int64_t id, th_idea **out);
 TH_EXTERN void th_idea_free(th_idea *idea);
 
 typedef enum th_sort {
@@ -511,19 +540,36 @@ typedef struct th_idea_page {
   char *next_cursor; /* NULL on the last page */
 } th_idea_page;
 
-/* A page of a site's ideas. Free with th_idea_page_free. */
+/* A page of a site's ideas. Free with th_idea_page_free. Unchecked: any
+ * statuses are listed; for a person, use th_idea_list_as. */
 TH_EXTERN int th_idea_list(th_db *db, const char *site_slug,
                            const th_idea_query *q, th_idea_page **out);
+/* As th_idea_list, for `staff` (NULL: the public): statuses the public may
+ * not see (anything outside TH_STATUS_PUBLIC) are listed only for a staff
+ * member of any role; for NULL they are TH_EPERM, never silently dropped.
+ * TH_EPERM also for another site's token; TH_EAUTH once its token has
+ * expired. */
+TH_EXTERN int th_idea_list_as(th_db *db, const th_staff *staff,
+                              const char *site_slug, const th_idea_query *q,
+                              th_idea_page **out);
 TH_EXTERN void th_idea_page_free(th_idea_page *page);
 
-/* Staff (councillor) sets a visible idea's status and, if `response` is not
- * NULL, its official response (an empty string clears it). The response is
- * published: it is stored scrubbed (th_redact), keeping the site's
- * contacts (th_site), so a resident's address pasted into it is not
- * published and the council's own switchboard is. Allowed from and
- * to published, under_review, accepted, in_progress, done and declined.
- * Audited. TH_RECORDED, TH_DUPLICATE, TH_ENOTFOUND, TH_ESTATE, TH_EINVAL,
- * TH_ETOOLONG (response over 5000 characters), TH_EUTF8. */
+/* A councillor or an admin (`staff`) sets a visible idea's status and, if
+ * `response` is not NULL, its official response (an empty string clears
+ * it). The response is published: it is stored scrubbed (th_redact),
+ * keeping the site's contacts (th_site), so a resident's address pasted
+ * into it is not published and the council's own switchboard is. Allowed
+ * from and to published, under_review, accepted, in_progress, done and
+ * declined. Audited under th_staff_actor(staff). TH_RECORDED,
+ * TH_DUPLICATE, TH_ENOTFOUND, TH_ESTATE, TH_EINVAL, TH_ETOOLONG (response
+ * over 5000 characters), TH_EUTF8; TH_EPERM, checked first, for NULL, a
+ * moderator, or another site's token; TH_EAUTH once its token has
+ * expired. */
+TH_EXTERN int th_idea_set_status_as(th_db *db, const th_staff *staff,
+                                    const char *site_slug, int64_t id,
+                                    int status, const char *response);
+/* Deprecated since 0.2.0: use th_idea_set_status_as. The same, audited
+ * under `actor`, with no role checked: whoever calls it may. */
 TH_EXTERN int th_idea_set_status(th_db *db, const char *site_slug,
                                  th_actor actor, int64_t id, int status,
                                  const char *response);
@@ -537,13 +583,21 @@ typedef enum th_moderation {
 TH_EXTERN const char *th_moderation_name(int action);
 TH_EXTERN int th_moderation_parse(const char *name);
 
-/* Staff (moderator) action on an idea, with a reason for the audit log
- * (required, 1..500 characters; stored scrubbed as a response is). For
- * TH_MOD_MERGE, `into` names the target,
- * a visible idea of the same consultation: the source's votes move to it,
- * except where the same voter voted on both, where the target's vote
- * stands. TH_RECORDED, TH_DUPLICATE (already in that state), TH_ENOTFOUND,
- * TH_ESTATE, TH_EINVAL. */
+/* A moderator's or an admin's (`staff`) action on an idea, with a reason
+ * for the audit log (required, 1..500 characters; stored scrubbed as a
+ * response is). For TH_MOD_MERGE, `into` names the target, a visible idea
+ * of the same consultation: the source's votes move to it, except where
+ * the same voter voted on both, where the target's vote stands. Audited
+ * under th_staff_actor(staff). TH_RECORDED, TH_DUPLICATE (already in that
+ * state), TH_ENOTFOUND, TH_ESTATE, TH_EINVAL; TH_EPERM, checked first,
+ * for NULL, a councillor, or another site's token; TH_EAUTH once its
+ * token has expired. */
+TH_EXTERN int th_idea_moderate_as(th_db *db, const th_staff *staff,
+                                  const char *site_slug, int64_t id,
+                                  int action, int64_t into,
+                                  const char *reason);
+/* Deprecated since 0.2.0: use th_idea_moderate_as. The same, audited
+ * under `actor`, with no role checked: whoever calls it may. */
 TH_EXTERN int th_idea_moderate(th_db *db, const char *site_slug,
                                th_actor actor, int64_t id, int action,
                                int64_t into, const char *reason);
@@ -592,8 +646,14 @@ typedef struct th_vote_history {
   size_t count;
   th_vote_day *days;
 } th_vote_history;
+/* Unchecked: any idea's history; for a person, use th_vote_history_get_as. */
 TH_EXTERN int th_vote_history_get(th_db *db, const char *site_slug,
                                   int64_t idea_id, th_vote_history **out);
+/* As th_vote_history_get, for an idea `staff` may see (th_idea_get_as:
+ * NULL, the public, gets TH_ENOTFOUND for an idea it may not see). */
+TH_EXTERN int th_vote_history_get_as(th_db *db, const th_staff *staff,
+                                     const char *site_slug, int64_t idea_id,
+                                     th_vote_history **out);
 TH_EXTERN void th_vote_history_free(th_vote_history *h);
 
 /* ---------------------------------------------------------------------------
@@ -685,9 +745,18 @@ typedef struct th_page_summary {
 
 /* The exact counters of one page (the URL is normalised first), for staff.
  * Read from counters kept at write time. Free with th_page_summary_free.
- * TH_ENOTFOUND if the page has no feedback. */
+ * TH_ENOTFOUND if the page has no feedback. Unchecked: for a person, use
+ * th_feedback_summary_as. */
 TH_EXTERN int th_feedback_summary(th_db *db, const char *site_slug,
                                   const char *page, th_page_summary **out);
+/* A page's figures as `staff` may see them: the exact counters
+ * (th_feedback_summary) for a staff member of any role; for NULL, the
+ * public, the published figures (th_feedback_summary_public; exact is 0).
+ * TH_EPERM for another site's token; TH_EAUTH once its token has
+ * expired. */
+TH_EXTERN int th_feedback_summary_as(th_db *db, const th_staff *staff,
+                                     const char *site_slug, const char *page,
+                                     th_page_summary **out);
 
 /*
  * What anyone may be shown of a page, under the site's disclosure rules
@@ -721,9 +790,16 @@ typedef struct th_page_list {
 } th_page_list;
 /* A site's pages, worst first (lowest useful_lower, then most "no"
  * answers). limit 1..100 (0: 20); cursor from a previous page or NULL. Free
- * with th_page_list_free. */
+ * with th_page_list_free. Unchecked: for a person, use
+ * th_feedback_pages_as. */
 TH_EXTERN int th_feedback_pages(th_db *db, const char *site_slug, int limit,
                                 const char *cursor, th_page_list **out);
+/* As th_feedback_pages, for a staff member of any role: TH_EPERM for NULL
+ * (the public sees published figures only, page by page) or another
+ * site's token; TH_EAUTH once its token has expired. */
+TH_EXTERN int th_feedback_pages_as(th_db *db, const th_staff *staff,
+                                   const char *site_slug, int limit,
+                                   const char *cursor, th_page_list **out);
 TH_EXTERN void th_page_list_free(th_page_list *list);
 
 typedef struct th_comment {
@@ -737,10 +813,16 @@ typedef struct th_comment_list {
   th_comment *items;
 } th_comment_list;
 /* The newest comments on a page (at most limit, 1..500; 0: 50). Free with
- * th_comment_list_free. */
+ * th_comment_list_free. Unchecked: for a person, use
+ * th_feedback_comments_as. */
 TH_EXTERN int th_feedback_comments(th_db *db, const char *site_slug,
                                    const char *page, int limit,
                                    th_comment_list **out);
+/* As th_feedback_comments, for a staff member of any role: TH_EPERM for
+ * NULL or another site's token; TH_EAUTH once its token has expired. */
+TH_EXTERN int th_feedback_comments_as(th_db *db, const th_staff *staff,
+                                      const char *site_slug, const char *page,
+                                      int limit, th_comment_list **out);
 TH_EXTERN void th_comment_list_free(th_comment_list *list);
 
 /* ---------------------------------------------------------------------------
@@ -900,10 +982,17 @@ typedef struct th_audit_list {
   th_audit_entry *items;
 } th_audit_list;
 /* The newest entries of a site, at most limit (1..1000; 0: 100), older than
- * before_id when it is not 0. Free with th_audit_list_free. */
+ * before_id when it is not 0. Free with th_audit_list_free. Unchecked:
+ * for a person, use th_audit_list_get_as. */
 TH_EXTERN int th_audit_list_get(th_db *db, const char *site_slug,
                                 int64_t before_id, int limit,
                                 th_audit_list **out);
+/* As th_audit_list_get, for an admin: TH_EPERM for NULL, a moderator, a
+ * councillor, or another site's token; TH_EAUTH once its token has
+ * expired. */
+TH_EXTERN int th_audit_list_get_as(th_db *db, const th_staff *staff,
+                                   const char *site_slug, int64_t before_id,
+                                   int limit, th_audit_list **out);
 TH_EXTERN void th_audit_list_free(th_audit_list *list);
 
 /* ---------------------------------------------------------------------------
@@ -946,6 +1035,43 @@ typedef struct th_token_info {
 TH_EXTERN int th_token_check(th_db *db, const char *token,
                              const char *site_slug, th_token_info **out);
 TH_EXTERN void th_token_info_free(th_token_info *info);
+
+/*
+ * The staff member a token proves: the only way to obtain a th_staff, so
+ * that a role is never taken on a caller's word. Checks `token` for the
+ * site `site_slug` (NULL: any site) exactly as th_token_check does, with
+ * the same errors: TH_OK and *out (the caller's; free with
+ * th_staff_free); TH_EAUTH (malformed, unknown, wrong, revoked or
+ * expired: one message for all); TH_EPERM (valid, but for another site);
+ * TH_EINVAL (out is NULL); TH_ENOMEM. *out is NULL on failure.
+ *
+ * A th_staff is what the token was when checked: its role, its site, its
+ * label. The *_as functions refuse it with TH_EAUTH once the token has
+ * expired, but do not see a later revocation: make one for each request
+ * or session, not one for the life of the process. It never changes, so
+ * any thread may read it, several at once; it does not belong to the
+ * handle it was made with, and may be used with another handle on the
+ * same database.
+ *
+ * The role check of the *_as functions is for consistency: every caller,
+ * HTTP or in-process, gets the same answer for the same staff member. It
+ * is not a security boundary against the process itself, which holds the
+ * key file and the database and could call the unchecked functions, or
+ * write the file (docs/SECURITY.md).
+ */
+TH_EXTERN int th_staff_from_token(th_db *db, const char *token,
+                                  const char *site_slug, th_staff **out);
+TH_EXTERN void th_staff_free(th_staff *staff);
+/* The staff member's th_role; TH_EINVAL for NULL. */
+TH_EXTERN int th_staff_role(const th_staff *staff);
+/* The id of the token that proved it; 0 for NULL. */
+TH_EXTERN int64_t th_staff_token_id(const th_staff *staff);
+/* The token's label, its site's slug ("" for a token for every site),
+ * and the name the audit log gives the staff member's actions ("token 7
+ * (Jo Bloggs, parks)"). Owned by `staff`; NULL for NULL. */
+TH_EXTERN const char *th_staff_label(const th_staff *staff);
+TH_EXTERN const char *th_staff_site(const th_staff *staff);
+TH_EXTERN const char *th_staff_actor(const th_staff *staff);
 
 typedef struct th_token_list {
   size_t count;
