@@ -42,8 +42,8 @@ typedef struct th__auth {
   char sub[256];   /* a resident's token's subject: memory only */
   char ip[64];     /* a device's address and user agent: memory only, */
   char ua[512];    /* hashed with the site's salt by the domain */
-  int role;        /* staff: TH_ROLE_* */
-  char actor[128]; /* staff: "token ID (label)", for the audit log */
+  /* staff: the token's holder, as the domain's _as functions take it */
+  th_staff staff;
 } th__auth;
 
 /* ---- what the router hands a handler ---------------------------------------- */

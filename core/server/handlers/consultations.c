@@ -44,8 +44,8 @@ struct consultation_cmd {
 /* Writer thread. */
 static void consultation_run(th__cmd *cmd, th_db *db) {
   struct consultation_cmd *c = (struct consultation_cmd *)cmd;
-  cmd->rc = th_consultation_create(db, c->w.site, c->w.who.actor, &c->c,
-                                   &c->id);
+  cmd->rc = th_consultation_create_as(db, &c->w.who.staff, c->w.site, &c->c,
+                                      &c->id);
   if (cmd->rc < 0)
     snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(db));
 }

@@ -258,8 +258,8 @@ void th__handle_feedback_summary_get(th__ctx *x) {
     return;
   bool exact = gate == TH__GATE_STAFF;
   th_page_summary *s = NULL;
-  int rc = exact ? th_feedback_summary(th__reader(x), x->site, page, &s)
-                 : th_feedback_summary_public(th__reader(x), x->site, page, &s);
+  int rc = th_feedback_summary_as(th__reader(x), exact ? &a.staff : NULL,
+                                  x->site, page, &s);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;

@@ -56,7 +56,8 @@ static void th__csv_time(th__sbuf *b, th_time t, bool last) {
 
 /* Every row of a filtered list (up to TH__CSV_MAX_ROWS), as CSV: the
  * public's statuses for anyone, others for staff (the handler's gate). */
-static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
+static void th__ideas_csv(th__ctx *x, const th_staff *staff,
+                          th_idea_query *q) {
   th__sbuf b = {0};
   static const char *const head[] = {"id", "consultation", "title", "status",
                                      "category", "ward", "up", "down",
@@ -70,7 +71,7 @@ static void th__ideas_csv(th__ctx *x, th_idea_query *q) {
   do {
     q->cursor = cursor;
     th_idea_page *p = NULL;
-    rc = th_idea_list(th__reader(x), x->site, q, &p);
+    rc = th_idea_list_as(th__reader(x), staff, x->site, q, &p);
     free(cursor);
     cursor = NULL;
     if (rc < 0)
@@ -142,11 +143,12 @@ void th__handle_ideas_list(th__ctx *x) {
   /* Statuses the public may not see need a staff token; a staff token
    * sent anyway is checked all the same (one gate for every route). */
   th__auth staff = {0};
-  if (th__staff_gate(x, (mask & ~TH_STATUS_PUBLIC) != 0, &staff) ==
-      TH__GATE_ANSWERED)
+  int gate = th__staff_gate(x, (mask & ~TH_STATUS_PUBLIC) != 0, &staff);
+  if (gate == TH__GATE_ANSWERED)
     return;
+  const th_staff *as = gate == TH__GATE_STAFF ? &staff.staff : NULL;
   if (csv) {
-    th__ideas_csv(x, &q);
+    th__ideas_csv(x, as, &q);
     return;
   }
   /* Public statuses and no token at all: the same answer for everyone. */
@@ -170,7 +172,7 @@ void th__handle_ideas_list(th__ctx *x) {
     }
   }
   th_idea_page *p = NULL;
-  int rc = th_idea_list(th__reader(x), x->site, &q, &p);
+  int rc = th_idea_list_as(th__reader(x), as, x->site, &q, &p);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
@@ -235,9 +237,9 @@ static bool th__idea_visible(th__ctx *x, th_idea **out) {
   if (gate == TH__GATE_ANSWERED)
     return false;
   th_idea *i = NULL;
-  int rc = gate == TH__GATE_STAFF
-               ? th_idea_get(th__reader(x), x->site, x->id, &i)
-               : th_idea_get_public(th__reader(x), x->site, x->id, &i);
+  int rc = th_idea_get_as(th__reader(x),
+                          gate == TH__GATE_STAFF ? &a.staff : NULL, x->site,
+                          x->id, &i);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return false;

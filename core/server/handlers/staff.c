@@ -1,6 +1,7 @@
 /*
  * handlers/staff.c: what only staff may do (a staff token of a role the
- * route table allows, checked by the router before these run).
+ * route table allows, checked by the router before these run, and again
+ * by the domain's _as functions, which hold the rule).
  *
  *   GET  /v1/sites/{site}/feedback/pages          pages, worst first (or CSV)
  *   GET  /v1/sites/{site}/feedback/comments       a page's comments
@@ -16,6 +17,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The route table's roles (routes.h, the gate's 403) are the domain's
+ * (internal.h, TH__MAY_*, the _as functions' TH_EPERM): one rule. */
+#define TH__ROLES_OF(name, m, tmpl, creds, roles, body, flags)               \
+  th__roles_of_##name = (roles),
+enum { TH__OPS(TH__ROLES_OF) };
+#undef TH__ROLES_OF
+_Static_assert(th__roles_of_idea_status_set == TH__MAY_SET_STATUS,
+               "setting a status: routes.h and the domain disagree");
+_Static_assert(th__roles_of_idea_moderate == TH__MAY_MODERATE,
+               "moderation: routes.h and the domain disagree");
+_Static_assert(th__roles_of_consultation_create ==
+                   TH__MAY_CREATE_CONSULTATION,
+               "consultations: routes.h and the domain disagree");
+_Static_assert(th__roles_of_audit_list == TH__MAY_READ_AUDIT,
+               "the audit log: routes.h and the domain disagree");
+_Static_assert(th__roles_of_feedback_pages_get == TH__MAY_STAFF_READ &&
+                   th__roles_of_feedback_comments_get == TH__MAY_STAFF_READ &&
+                   th__roles_of_feedback_summary_get == TH__MAY_STAFF_READ &&
+                   th__roles_of_ideas_list == TH__MAY_STAFF_READ &&
+                   th__roles_of_idea_get == TH__MAY_STAFF_READ &&
+                   th__roles_of_idea_history_get == TH__MAY_STAFF_READ,
+               "staff reads: routes.h and the domain disagree");
+
 /* ---- page feedback ------------------------------------------------------------- */
 
 static void th__pages_csv(th__ctx *x) {
@@ -29,7 +53,8 @@ static void th__pages_csv(th__ctx *x) {
   int rc;
   do {
     th_page_list *l = NULL;
-    rc = th_feedback_pages(th__reader(x), x->site, 100, cursor, &l);
+    rc = th_feedback_pages_as(th__reader(x), &x->staff.staff, x->site, 100,
+                              cursor, &l);
     free(cursor);
     cursor = NULL;
     if (rc < 0)
@@ -68,8 +93,8 @@ void th__handle_feedback_pages_get(th__ctx *x) {
     return;
   }
   th_page_list *l = NULL;
-  int rc = th_feedback_pages(th__reader(x), x->site, limit, th__qs(x, "cursor"),
-                             &l);
+  int rc = th_feedback_pages_as(th__reader(x), &x->staff.staff, x->site, limit,
+                                th__qs(x, "cursor"), &l);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
@@ -93,7 +118,8 @@ void th__handle_feedback_comments_get(th__ctx *x) {
     return;
   }
   th_comment_list *l = NULL;
-  int rc = th_feedback_comments(th__reader(x), x->site, page, limit, &l);
+  int rc = th_feedback_comments_as(th__reader(x), &x->staff.staff, x->site,
+                                   page, limit, &l);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
@@ -128,8 +154,8 @@ struct decision_cmd {
 /* Writer thread. */
 static void status_run(th__cmd *cmd, th_db *db) {
   struct decision_cmd *c = (struct decision_cmd *)cmd;
-  cmd->rc = th_idea_set_status(db, c->w.site, c->w.who.actor, c->idea,
-                               c->what, c->text);
+  cmd->rc = th_idea_set_status_as(db, &c->w.who.staff, c->w.site, c->idea,
+                                  c->what, c->text);
   if (cmd->rc < 0)
     snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(db));
 }
@@ -137,8 +163,8 @@ static void status_run(th__cmd *cmd, th_db *db) {
 /* Writer thread. */
 static void moderate_run(th__cmd *cmd, th_db *db) {
   struct decision_cmd *c = (struct decision_cmd *)cmd;
-  cmd->rc = th_idea_moderate(db, c->w.site, c->w.who.actor, c->idea, c->what,
-                             c->into, c->text);
+  cmd->rc = th_idea_moderate_as(db, &c->w.who.staff, c->w.site, c->idea,
+                                c->what, c->into, c->text);
   if (cmd->rc < 0)
     snprintf(cmd->msg, sizeof cmd->msg, "%s", th_errmsg(db));
 }
@@ -222,8 +248,8 @@ void th__handle_audit_list(th__ctx *x) {
     return;
   }
   th_audit_list *l = NULL;
-  int rc = th_audit_list_get(th__reader(x), x->site,
-                             (int64_t)before, limit, &l);
+  int rc = th_audit_list_get_as(th__reader(x), &x->staff.staff, x->site,
+                                (int64_t)before, limit, &l);
   if (rc < 0) {
     th__respond_error(x->req, rc, th_errmsg(th__reader(x)));
     return;
