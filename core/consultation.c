@@ -130,6 +130,17 @@ void th_consultation_free(th_consultation *c) {
   free(c);
 }
 
+int th_consultation_create_as(th_db *db, const th_staff *staff,
+                              const char *site_slug, const th_consultation *c,
+                              int64_t *id_out) {
+  th__clear_err(db);
+  int rc = th__staff_may(db, staff, site_slug, TH__MAY_CREATE_CONSULTATION,
+                         "open a consultation");
+  return rc < 0 ? rc
+                : th_consultation_create(db, site_slug, staff->actor, c,
+                                        id_out);
+}
+
 int th_consultation_get(th_db *db, const char *site_slug, const char *slug,
                         th_consultation **out) {
   th__clear_err(db);

@@ -5,7 +5,8 @@
  * a th_staff and checks its role here, so that the C API, the bindings and
  * the HTTP API answer alike. The checks are for consistency between
  * callers, not a boundary against the process, which may call the
- * unchecked functions. The _as forms on ideas are in ideas.c.
+ * unchecked functions. The _as forms on ideas and consultations are
+ * beside what they check, in ideas.c and consultation.c.
  */
 #include "internal.h"
 
@@ -102,19 +103,6 @@ int th__staff_may(th_db *db, const th_staff *staff, const char *site_slug,
   if (staff->expires <= th_now(db))
     return th__err(db, TH_EAUTH, "the staff token has expired");
   return TH_OK;
-}
-
-/* ---- what only some roles may do ----------------------------------------- */
-
-int th_consultation_create_as(th_db *db, const th_staff *staff,
-                              const char *site_slug, const th_consultation *c,
-                              int64_t *id_out) {
-  th__clear_err(db);
-  int rc = th__staff_may(db, staff, site_slug, TH__MAY_CREATE_CONSULTATION,
-                         "open a consultation");
-  return rc < 0 ? rc
-                : th_consultation_create(db, site_slug, staff->actor, c,
-                                        id_out);
 }
 
 /* ---- what only staff may read -------------------------------------------- */
