@@ -325,7 +325,7 @@ int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r);
 typedef struct th__open_window {
   int64_t from, to, this_monday;
 } th__open_window;
-int th__open_window_get(th_db *db, const char *from, int weeks,
+int th__open_window_get(th_db *db, const char *from, int64_t weeks,
                         th__open_window *w);
 /* The files into `b` (b->oom on a failed allocation). TH_OK, or an error
  * with db's message. Any thread, with a handle of its own. */

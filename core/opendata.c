@@ -99,14 +99,14 @@ int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r) {
   return TH_OK;
 }
 
-int th__open_window_get(th_db *db, const char *from, int weeks,
+int th__open_window_get(th_db *db, const char *from, int64_t weeks,
                         th__open_window *w) {
   if (weeks < 0 || weeks > TH__OPEN_MAX_WEEKS)
     return th__err(db, TH_ERANGE, "weeks must be 1 to %d (0: the default)",
                    TH__OPEN_MAX_WEEKS);
   int64_t this_monday = th__monday(th__day(th_now(db)));
   int64_t start =
-      this_monday - 7 * (int64_t)(weeks ? weeks : TH__OPEN_DEFAULT_WEEKS);
+      this_monday - 7 * (weeks ? weeks : TH__OPEN_DEFAULT_WEEKS);
   if (from) {
     struct tm tm = {0};
     const char *end = strptime(from, "%Y-%m-%d", &tm);
@@ -114,7 +114,7 @@ int th__open_window_get(th_db *db, const char *from, int weeks,
       return th__err(db, TH_EINVAL, "from is a date such as 2026-01-05.");
     start = th__monday((int64_t)timegm(&tm) / 86400);
   }
-  int64_t to = start + 7 * (int64_t)(weeks ? weeks : TH__OPEN_MAX_WEEKS);
+  int64_t to = start + 7 * (weeks ? weeks : TH__OPEN_MAX_WEEKS);
   if (to > this_monday)
     to = this_monday; /* the week in progress is never published */
   w->from = start;
@@ -271,6 +271,12 @@ int th__open_ideas_build(th_db *db, int64_t site_id, int64_t this_monday,
 }
 
 /* ---- the public API ----------------------------------------------------------- */
+
+/* No padding (townhall.h): the size rule below sees every byte a caller
+ * may set. A field added later keeps this true. */
+_Static_assert(sizeof(th_open_data_options) ==
+                   offsetof(th_open_data_options, weeks) + sizeof(int64_t),
+               "th_open_data_options has padding");
 
 void th_open_data_options_init(th_open_data_options *opt) {
   if (opt == NULL)

@@ -840,8 +840,10 @@ TH_EXTERN void th_comment_list_free(th_comment_list *list);
  * .size = sizeof(th_open_data_options)): later versions only add fields at
  * the end, which a zero leaves at their default, and a library older than
  * the caller's header refuses (TH_EINVAL) a field it does not know that is
- * set, rather than ignore it. The caller owns the struct and its strings;
- * nothing is kept after the call. */
+ * set, rather than ignore it. Every field is 8 bytes wide (int64_t, a
+ * pointer, size_t), so the struct has no padding a newer field could fall
+ * into unseen. The caller owns the struct and its strings; nothing is kept
+ * after the call. */
 typedef struct th_open_data_options {
   size_t size; /* sizeof(th_open_data_options), as the caller knows it */
   /* feedback.csv's first week: the ISO week holding this day,
@@ -851,7 +853,7 @@ typedef struct th_open_data_options {
   /* feedback.csv's number of weeks, 1 to 104, never past the last
    * complete week; 0: 52 weeks when from is NULL, else every complete week
    * from `from`, at most 104. */
-  int weeks;
+  int64_t weeks;
 } th_open_data_options;
 
 /* Sets every option to its default and opt->size. Any thread. */

@@ -1142,6 +1142,7 @@ static int cmd_open_data(int argc, char **argv) {
   const char *site = NULL;
   th_open_data_options o;
   th_open_data_options_init(&o);
+  int weeks = 0;
   optind = 2;
   int c;
   while ((c = next_option(argc, argv, longs)) != -1) {
@@ -1149,11 +1150,12 @@ static int cmd_open_data(int argc, char **argv) {
     case 's': site = optarg; break;
     case 'f': o.from = optarg; break;
     case 'w':
-      if (parse_int(optarg, 1, 104, &o.weeks) < 0) {
+      if (parse_int(optarg, 1, 104, &weeks) < 0) {
         fprintf(stderr, "townhall open-data: --weeks must be 1 to 104\n\n");
         command_usage(stderr, command);
         return 2;
       }
+      o.weeks = weeks;
       break;
     case 'd': opt_db = optarg; break;
     case 'k': opt_key = optarg; break;

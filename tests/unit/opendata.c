@@ -191,13 +191,13 @@ static void test_bad_input(void) {
     TAP_STR(th_errmsg(db), "from is a date such as 2026-01-05.",
             "the message says what a date is");
   }
-  static const int weeks[] = {-1, 105, 1000};
+  static const int64_t weeks[] = {-1, 105, 1000, INT64_MAX, INT64_MIN};
   for (size_t i = 0; i < TH__ARRAY_SIZE(weeks); i++) {
     th_open_data_options o;
     th_open_data_options_init(&o);
     o.weeks = weeks[i];
     csv = feedback(db, "camden", &o, &rc, NULL);
-    TAP_INT(rc, TH_ERANGE, "weeks %d refused", weeks[i]);
+    TAP_INT(rc, TH_ERANGE, "weeks %lld refused", (long long)weeks[i]);
     TAP_STR(th_errmsg(db), "weeks must be 1 to 104 (0: the default)",
             "the message gives the range");
   }

@@ -1504,7 +1504,7 @@ static int exec_open_data(op *o) {
   th_open_data_options opt;
   th_open_data_options_init(&opt);
   opt.from = o->s[1];
-  opt.weeks = (int)o->n[0];
+  opt.weeks = o->n[0];
   if (o->n[1])
     return th_open_data_ideas(o->h->db, o->s[0], &opt, (char **)&o->res,
                               &o->out_len);
@@ -1528,9 +1528,7 @@ static napi_value js_open_data_feedback(napi_env env,
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "from", true, &o->s[1]));
-  int weeks;
-  CHECK(get_int(env, argv[3], "weeks", 0, &weeks));
-  o->n[0] = weeks;
+  CHECK(get_i64(env, argv[3], "weeks", 0, &o->n[0]));
   o->exec = exec_open_data;
   o->done = done_open_data;
   o->cleanup = cleanup_open_data;

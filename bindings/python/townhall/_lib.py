@@ -218,7 +218,7 @@ class th_open_data_options(Structure):
     # Carries its size: the library reads only the fields of a struct this
     # size and takes the rest at their defaults, so this mirror may lag
     # behind a newer header without harm.
-    _fields_ = [("size", c_size_t), ("from_", c_char_p), ("weeks", c_int)]
+    _fields_ = [("size", c_size_t), ("from_", c_char_p), ("weeks", c_int64)]
 
 
 class th_token_info(Structure):
