@@ -23,7 +23,7 @@ from ctypes import byref, c_void_p
 from typing import Optional, Union
 
 from ._lib import LibraryNotFoundError, lib
-from .db import Townhall, _b, _s, _take_string
+from .db import Staff, Townhall, _b, _s, _take_string
 from .errors import *  # noqa: F401,F403 (the exception classes)
 from .errors import ERRORS, TownhallError, error_for
 from .types import *  # noqa: F401,F403 (the result types)
@@ -80,7 +80,7 @@ def check_utf8(text: Union[str, bytes]) -> None:
     _check(lib.th_utf8_check(data, len(data)))
 
 
-__all__ = ["Townhall", "LibraryNotFoundError", "TownhallError", "ERRORS",
+__all__ = ["Townhall", "Staff", "LibraryNotFoundError", "TownhallError", "ERRORS",
            "version", "library_path", "strerror", "error_name", "redact",
            "normalize_url", "check_utf8"]
 from . import errors as _errors, types as _types  # noqa: E402

@@ -235,6 +235,7 @@ class th_token_list(Structure):
 # Functions
 
 DB = c_void_p  # th_db *
+STAFF = c_void_p  # const th_staff *
 P = POINTER
 OUT_STR = P(c_void_p)  # char **: kept as a raw pointer so it can be freed
 
@@ -344,6 +345,34 @@ PROTOTYPES = {
                                P(P(th_token_info))]),
     "th_token_info_free": (None, [P(th_token_info)]),
     "th_token_list_all": (c_int, [DB, P(P(th_token_list))]),
+    # A th_staff *: opaque, made only by th_staff_from_token.
+    "th_staff_from_token": (c_int, [DB, c_char_p, c_char_p, P(STAFF)]),
+    "th_staff_free": (None, [STAFF]),
+    "th_staff_role": (c_int, [STAFF]),
+    "th_staff_token_id": (c_int64, [STAFF]),
+    "th_staff_label": (c_char_p, [STAFF]),
+    "th_staff_site": (c_char_p, [STAFF]),
+    "th_staff_actor": (c_char_p, [STAFF]),
+    "th_idea_get_as": (c_int, [DB, STAFF, c_char_p, c_int64,
+                               P(P(th_idea))]),
+    "th_idea_list_as": (c_int, [DB, STAFF, c_char_p, P(th_idea_query),
+                                P(P(th_idea_page))]),
+    "th_vote_history_get_as": (c_int, [DB, STAFF, c_char_p, c_int64,
+                                       P(P(th_vote_history))]),
+    "th_idea_set_status_as": (c_int, [DB, STAFF, c_char_p, c_int64, c_int,
+                                      c_char_p]),
+    "th_idea_moderate_as": (c_int, [DB, STAFF, c_char_p, c_int64, c_int,
+                                    c_int64, c_char_p]),
+    "th_consultation_create_as": (c_int, [DB, STAFF, c_char_p,
+                                          P(th_consultation), P(c_int64)]),
+    "th_feedback_summary_as": (c_int, [DB, STAFF, c_char_p, c_char_p,
+                                       P(P(th_page_summary))]),
+    "th_feedback_pages_as": (c_int, [DB, STAFF, c_char_p, c_int, c_char_p,
+                                     P(P(th_page_list))]),
+    "th_feedback_comments_as": (c_int, [DB, STAFF, c_char_p, c_char_p,
+                                        c_int, P(P(th_comment_list))]),
+    "th_audit_list_get_as": (c_int, [DB, STAFF, c_char_p, c_int64, c_int,
+                                     P(P(th_audit_list))]),
     "th_token_list_free": (None, [P(th_token_list)]),
     "th_redact": (c_int, [c_char_p, OUT_STR]),
     "th_url_normalize": (c_int, [c_char_p, c_char_p, OUT_STR]),

@@ -179,6 +179,59 @@ def _take_string(p: c_void_p) -> str:
         lib.th_free(p)
 
 
+# ---- a verified staff member -------------------------------------------------
+
+class Staff:
+    """A verified staff member (th_staff): a staff token's holder, with its
+    role, made only by Townhall.staff_from_token, never from a role given
+    by hand. Pass it to the methods named ``*_as``, which check in the
+    library that its role may do what is asked (docs/SECURITY.md, "Who may
+    do what"), as the HTTP API does; None there is the public (anyone, or
+    a signed-in resident). It is what the token was when checked: the
+    ``*_as`` methods refuse it once the token has expired, but do not see a
+    later revocation, so make one per request or session. The check is for
+    consistency between callers, not a boundary against this process."""
+
+    __slots__ = ("_ptr", "role", "token_id", "label", "site", "actor",
+                 "__weakref__")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a Staff is made by Townhall.staff_from_token")
+
+    @classmethod
+    def _take(cls, ptr: c_void_p) -> "Staff":
+        self = object.__new__(cls)
+        self._ptr = ptr
+        try:
+            self.role = Role(lib.th_staff_role(ptr))
+        except ValueError:
+            self.role = lib.th_staff_role(ptr)
+        self.token_id = lib.th_staff_token_id(ptr)
+        self.label = _s(lib.th_staff_label(ptr))
+        self.site = _s(lib.th_staff_site(ptr)) or None
+        self.actor = _s(lib.th_staff_actor(ptr))
+        return self
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "_ptr", None)
+        if ptr is not None and ptr.value:
+            lib.th_staff_free(ptr)
+            self._ptr = None
+
+    def __repr__(self) -> str:
+        role = self.role.name.lower() if isinstance(self.role, Role) \
+            else self.role
+        return f"<Staff {self.actor!r} {role} site={self.site!r}>"
+
+
+def _staff(staff: Optional[Staff]) -> Optional[c_void_p]:
+    if staff is None:
+        return None
+    if not isinstance(staff, Staff):
+        raise TypeError("staff is a Staff (Townhall.staff_from_token) or None")
+    return staff._ptr
+
+
 # ---- the handle -------------------------------------------------------------
 
 class Townhall:
@@ -425,7 +478,10 @@ class Townhall:
                             closes: Time = None,
                             actor: Optional[str] = None) -> Consultation:
         """A consultation with its own pseudonym key. opens None: now;
-        closes None: never."""
+        closes None: never.
+
+        Deprecated since 0.2.0: use create_consultation_as, which checks
+        the staff member's role; this one checks none."""
         c = L.th_consultation(0, 0, _b(slug, "slug"), _b(title, "title"),
                               _b(description, "description"),
                               _b(ward, "ward"), from_datetime(opens),
@@ -433,6 +489,23 @@ class Townhall:
         with self._lock:
             self._call(lib.th_consultation_create, _b(site, "site"),
                        _b(actor), byref(c), None)
+            return self.get_consultation(site, slug)
+
+    def create_consultation_as(self, staff: Optional[Staff], site: str,
+                               slug: str, title: str, *,
+                               description: Optional[str] = None,
+                               ward: Optional[str] = None,
+                               opens: Time = None,
+                               closes: Time = None) -> Consultation:
+        """create_consultation by a councillor or an admin, audited under
+        the staff member's name. Raises NotPermitted for anyone else."""
+        c = L.th_consultation(0, 0, _b(slug, "slug"), _b(title, "title"),
+                              _b(description, "description"),
+                              _b(ward, "ward"), from_datetime(opens),
+                              from_datetime(closes), 0, 0)
+        with self._lock:
+            self._call(lib.th_consultation_create_as, _staff(staff),
+                       _b(site, "site"), byref(c), None)
             return self.get_consultation(site, slug)
 
     def get_consultation(self, site: str, slug: str) -> Consultation:
@@ -473,14 +546,26 @@ class Townhall:
                         _who(who), byref(n), byref(out))
         return Submission(id=out.value, duplicate=rc == DUPLICATE)
 
-    def get_idea(self, site: str, idea_id: int) -> Idea:
-        """Any idea of the site, whatever its status. Raises NotFound."""
+    def _idea_out(self, fn: Any, *args: Any) -> Idea:
         out = POINTER(L.th_idea)()
-        self._call(lib.th_idea_get, _b(site, "site"), idea_id, byref(out))
+        self._call(fn, *args, byref(out))
         try:
             return _idea(out.contents)
         finally:
             lib.th_idea_free(out)
+
+    def get_idea(self, site: str, idea_id: int) -> Idea:
+        """Any idea of the site, whatever its status. Raises NotFound.
+        Unchecked: for a person, use get_idea_as."""
+        return self._idea_out(lib.th_idea_get, _b(site, "site"), idea_id)
+
+    def get_idea_as(self, staff: Optional[Staff], site: str,
+                    idea_id: int) -> Idea:
+        """An idea as ``staff`` may see it: any idea for a staff member of
+        any role; for None, the public, only what get_public_idea shows
+        (NotFound, in the words of a missing idea, for the rest)."""
+        return self._idea_out(lib.th_idea_get_as, _staff(staff),
+                              _b(site, "site"), idea_id)
 
     def get_public_idea(self, site: str, idea_id: int) -> Idea:
         """An idea as the public may see it: what to show residents. Raises
@@ -503,7 +588,32 @@ class Townhall:
                    limit: int = 20, cursor: Optional[str] = None) -> IdeaPage:
         """A page of ideas ranked by ``sort`` ("top", "hot", "new",
         "controversial", "random" with a seed). statuses None: those the
-        public may see. Pass the page's next_cursor to get the next one."""
+        public may see. Pass the page's next_cursor to get the next one.
+        Unchecked (any statuses): for a person, use list_ideas_as."""
+        return self._list_ideas(lib.th_idea_list, (), site, sort=sort,
+                                consultation=consultation, seed=seed,
+                                statuses=statuses, ward=ward,
+                                category=category,
+                                created_from=created_from,
+                                created_to=created_to, limit=limit,
+                                cursor=cursor)
+
+    def list_ideas_as(self, staff: Optional[Staff], site: str,
+                      **query: Any) -> IdeaPage:
+        """list_ideas (the same query arguments) for ``staff``: statuses
+        the public may not see are listed for a staff member of any role;
+        for None, the public, asking for them raises NotPermitted."""
+        return self._list_ideas(lib.th_idea_list_as, (_staff(staff),), site,
+                                **query)
+
+    def _list_ideas(self, fn: Any, pre: Tuple[Any, ...], site: str, *,
+                    sort: Union[Sort, str] = Sort.TOP,
+                    consultation: Optional[str] = None, seed: int = 0,
+                    statuses: Optional[Iterable[Union[Status, str]]] = None,
+                    ward: Optional[str] = None,
+                    category: Optional[str] = None,
+                    created_from: Time = None, created_to: Time = None,
+                    limit: int = 20, cursor: Optional[str] = None) -> IdeaPage:
         mask = 0
         for st in statuses or ():
             mask |= 1 << _enum(st, Status, "status")
@@ -514,7 +624,7 @@ class Townhall:
                             from_datetime(created_to), limit,
                             _b(cursor, "cursor"))
         out = POINTER(L.th_idea_page)()
-        self._call(lib.th_idea_list, _b(site, "site"), byref(q), byref(out))
+        self._call(fn, *pre, _b(site, "site"), byref(q), byref(out))
         try:
             page = out.contents
             return IdeaPage(
@@ -539,9 +649,21 @@ class Townhall:
                         response: Optional[str] = None,
                         actor: Optional[str] = None) -> bool:
         """A councillor sets a visible idea's status and, optionally, the
-        council's response ("" clears it). True if anything changed."""
+        council's response ("" clears it). True if anything changed.
+        Deprecated since 0.2.0: use set_idea_status_as, which checks the
+        staff member's role; this one checks none."""
         return self._call(lib.th_idea_set_status, _b(site, "site"),
                           _b(actor), idea_id, _enum(status, Status, "status"),
+                          _b(response, "response")) == RECORDED
+
+    def set_idea_status_as(self, staff: Optional[Staff], site: str,
+                           idea_id: int, status: Union[Status, str], *,
+                           response: Optional[str] = None) -> bool:
+        """set_idea_status by a councillor or an admin, audited under the
+        staff member's name. Raises NotPermitted for anyone else."""
+        return self._call(lib.th_idea_set_status_as, _staff(staff),
+                          _b(site, "site"), idea_id,
+                          _enum(status, Status, "status"),
                           _b(response, "response")) == RECORDED
 
     def moderate_idea(self, site: str, idea_id: int,
@@ -549,9 +671,20 @@ class Townhall:
                       into: int = 0, actor: Optional[str] = None) -> bool:
         """A moderator publishes, hides, rejects or merges (into another
         idea) an idea, with a reason for the audit log. True if anything
-        changed."""
+        changed. Deprecated since 0.2.0: use moderate_idea_as, which checks
+        the staff member's role; this one checks none."""
         return self._call(lib.th_idea_moderate, _b(site, "site"), _b(actor),
                           idea_id, _enum(action, Moderation, "action"), into,
+                          _b(reason, "reason")) == RECORDED
+
+    def moderate_idea_as(self, staff: Optional[Staff], site: str,
+                         idea_id: int, action: Union[Moderation, str], *,
+                         reason: str, into: int = 0) -> bool:
+        """moderate_idea by a moderator or an admin, audited under the
+        staff member's name. Raises NotPermitted for anyone else."""
+        return self._call(lib.th_idea_moderate_as, _staff(staff),
+                          _b(site, "site"), idea_id,
+                          _enum(action, Moderation, "action"), into,
                           _b(reason, "reason")) == RECORDED
 
     def withdraw_idea(self, site: str, who: WhoLike, idea_id: int) -> bool:
@@ -576,10 +709,21 @@ class Townhall:
                       changed=rc == RECORDED)
 
     def vote_history(self, site: str, idea_id: int) -> List[VoteDay]:
-        """The totals at the end of each day on which anything changed."""
+        """The totals at the end of each day on which anything changed.
+        Unchecked: for a person, use vote_history_as."""
+        return self._vote_history(lib.th_vote_history_get, (), site,
+                                  idea_id)
+
+    def vote_history_as(self, staff: Optional[Staff], site: str,
+                        idea_id: int) -> List[VoteDay]:
+        """vote_history of an idea ``staff`` may see (get_idea_as)."""
+        return self._vote_history(lib.th_vote_history_get_as,
+                                  (_staff(staff),), site, idea_id)
+
+    def _vote_history(self, fn: Any, pre: Tuple[Any, ...], site: str,
+                      idea_id: int) -> List[VoteDay]:
         out = POINTER(L.th_vote_history)()
-        self._call(lib.th_vote_history_get, _b(site, "site"), idea_id,
-                   byref(out))
+        self._call(fn, *pre, _b(site, "site"), idea_id, byref(out))
         try:
             h = out.contents
             return [VoteDay(h.days[i].day, h.days[i].up, h.days[i].down)
@@ -674,11 +818,23 @@ class Townhall:
         complete ISO weeks only, counts under the site's open_min withheld
         and the others rounded to open_round, and every figure that is
         withheld None. Raises NotFound if the page has no feedback (public:
-        none before this week)."""
+        none before this week). Unchecked: for a person, use
+        feedback_summary_as."""
         fn = lib.th_feedback_summary_public if public else \
             lib.th_feedback_summary
+        return self._summary_out(fn, _b(site, "site"), _b(page, "page"))
+
+    def feedback_summary_as(self, staff: Optional[Staff], site: str,
+                            page: str) -> PageSummary:
+        """A page's figures as ``staff`` may see them: the exact counters
+        for a staff member of any role; for None, the public, the
+        published figures (feedback_summary with public=True)."""
+        return self._summary_out(lib.th_feedback_summary_as, _staff(staff),
+                                 _b(site, "site"), _b(page, "page"))
+
+    def _summary_out(self, fn: Any, *args: Any) -> PageSummary:
         out = POINTER(L.th_page_summary)()
-        self._call(fn, _b(site, "site"), _b(page, "page"), byref(out))
+        self._call(fn, *args, byref(out))
         try:
             return _summary(out.contents)
         finally:
@@ -686,10 +842,23 @@ class Townhall:
 
     def feedback_pages(self, site: str, *, limit: int = 20,
                        cursor: Optional[str] = None) -> PageList:
-        """A site's pages, worst first."""
+        """A site's pages, worst first. Unchecked: for a person, use
+        feedback_pages_as."""
+        return self._pages(lib.th_feedback_pages, (), site, limit, cursor)
+
+    def feedback_pages_as(self, staff: Optional[Staff], site: str, *,
+                          limit: int = 20,
+                          cursor: Optional[str] = None) -> PageList:
+        """feedback_pages for a staff member of any role: NotPermitted for
+        None, the public."""
+        return self._pages(lib.th_feedback_pages_as, (_staff(staff),), site,
+                           limit, cursor)
+
+    def _pages(self, fn: Any, pre: Tuple[Any, ...], site: str, limit: int,
+               cursor: Optional[str]) -> PageList:
         out = POINTER(L.th_page_list)()
-        self._call(lib.th_feedback_pages, _b(site, "site"), limit,
-                   _b(cursor, "cursor"), byref(out))
+        self._call(fn, *pre, _b(site, "site"), limit, _b(cursor, "cursor"),
+                   byref(out))
         try:
             lst = out.contents
             return PageList(
@@ -700,10 +869,23 @@ class Townhall:
 
     def feedback_comments(self, site: str, page: str, *,
                           limit: int = 50) -> List[Comment]:
-        """The newest comments on a page."""
+        """The newest comments on a page. Unchecked: for a person, use
+        feedback_comments_as."""
+        return self._comments(lib.th_feedback_comments, (), site, page,
+                              limit)
+
+    def feedback_comments_as(self, staff: Optional[Staff], site: str,
+                             page: str, *, limit: int = 50) -> List[Comment]:
+        """feedback_comments for a staff member of any role: NotPermitted
+        for None, the public."""
+        return self._comments(lib.th_feedback_comments_as, (_staff(staff),),
+                              site, page, limit)
+
+    def _comments(self, fn: Any, pre: Tuple[Any, ...], site: str, page: str,
+                  limit: int) -> List[Comment]:
         out = POINTER(L.th_comment_list)()
-        self._call(lib.th_feedback_comments, _b(site, "site"),
-                   _b(page, "page"), limit, byref(out))
+        self._call(fn, *pre, _b(site, "site"), _b(page, "page"), limit,
+                   byref(out))
         try:
             lst = out.contents
             return [Comment(lst.items[i].day, bool(lst.items[i].useful),
@@ -798,10 +980,21 @@ class Townhall:
 
     def audit_log(self, site: str, *, before_id: int = 0,
                   limit: int = 100) -> List[AuditEntry]:
-        """The newest audit entries of a site (older than before_id)."""
+        """The newest audit entries of a site (older than before_id).
+        Unchecked: for a person, use audit_log_as."""
+        return self._audit(lib.th_audit_list_get, (), site, before_id, limit)
+
+    def audit_log_as(self, staff: Optional[Staff], site: str, *,
+                     before_id: int = 0,
+                     limit: int = 100) -> List[AuditEntry]:
+        """audit_log for an admin: NotPermitted for anyone else."""
+        return self._audit(lib.th_audit_list_get_as, (_staff(staff),), site,
+                           before_id, limit)
+
+    def _audit(self, fn: Any, pre: Tuple[Any, ...], site: str,
+               before_id: int, limit: int) -> List[AuditEntry]:
         out = POINTER(L.th_audit_list)()
-        self._call(lib.th_audit_list_get, _b(site, "site"), before_id, limit,
-                   byref(out))
+        self._call(fn, *pre, _b(site, "site"), before_id, limit, byref(out))
         try:
             lst = out.contents
             return [AuditEntry(e.id, e.at, _s(e.actor), _s(e.action),
@@ -851,6 +1044,17 @@ class Townhall:
             return _token_info(out.contents)
         finally:
             lib.th_token_info_free(out)
+
+    def staff_from_token(self, token: str,
+                         site: Optional[str] = None) -> Staff:
+        """The staff member a token proves, for the ``*_as`` methods: the
+        only way to get a Staff. Raises AuthenticationFailed (malformed,
+        unknown, wrong, revoked or expired: one message for all), or
+        NotPermitted if it is for another site than ``site``."""
+        out = c_void_p()
+        self._call(lib.th_staff_from_token, _b(token, "token"),
+                   _b(site, "site"), byref(out))
+        return Staff._take(out)
 
     def tokens(self) -> List[TokenInfo]:
         """Every token, newest first (never the secrets)."""
