@@ -262,6 +262,23 @@ export interface OpenOptions {
   persistSalts?: boolean;
 }
 
+/**
+ * A verified staff member, made only by Townhall#staffFromToken. The *As
+ * methods check its role in the library (docs/SECURITY.md, "Who may do
+ * what"); null there is the public. Refused once its token has expired; a
+ * later revocation is not seen: make one per request or session.
+ */
+export class Staff {
+  private constructor();
+  readonly role: Role;
+  readonly tokenId: number;
+  readonly label: string;
+  /** The token's site; null for a token for every site. */
+  readonly site: string | null;
+  /** The audit log's name for it: "token 7 (label)". */
+  readonly actor: string;
+}
+
 interface Actor {
   /** Named in the audit log; default "system". */
   actor?: string | null;
@@ -289,6 +306,10 @@ export class Townhall {
   createConsultation(site: string, slug: string, title: string, options?: Actor & {
     description?: string | null; ward?: string | null; opens?: Time; closes?: Time;
   }): Promise<Consultation>;
+  /** By a councillor or an admin; TH_EPERM for anyone else. */
+  createConsultationAs(staff: Staff | null, site: string, slug: string, title: string, options?: {
+    description?: string | null; ward?: string | null; opens?: Time; closes?: Time;
+  }): Promise<Consultation>;
   getConsultation(site: string, slug: string): Promise<Consultation>;
   consultations(site: string): Promise<Consultation[]>;
 
@@ -296,16 +317,27 @@ export class Townhall {
     body?: string | null; category?: string | null; ward?: string | null; consultation?: string | null;
   }): Promise<Submission>;
   getIdea(site: string, id: number): Promise<Idea>;
+  /** Any idea for staff; for null, as getPublicIdea. */
+  getIdeaAs(staff: Staff | null, site: string, id: number): Promise<Idea>;
   /** As the public may see it; rejects with TH_ENOTFOUND for an idea they may not. */
   getPublicIdea(site: string, id: number): Promise<Idea>;
   listIdeas(site: string, query?: IdeaQuery): Promise<Page<Idea>>;
+  /** Statuses the public may not see only for staff: TH_EPERM for null. */
+  listIdeasAs(staff: Staff | null, site: string, query?: IdeaQuery): Promise<Page<Idea>>;
   iterateIdeas(site: string, query?: IdeaQuery): AsyncGenerator<Idea, void, undefined>;
+  /** Deprecated since 0.2.0: setIdeaStatusAs. */
   setIdeaStatus(site: string, id: number, status: Status, options?: Actor & { response?: string | null }): Promise<boolean>;
+  /** By a councillor or an admin; TH_EPERM for anyone else. */
+  setIdeaStatusAs(staff: Staff | null, site: string, id: number, status: Status, options?: { response?: string | null }): Promise<boolean>;
+  /** Deprecated since 0.2.0: moderateIdeaAs. */
   moderateIdea(site: string, id: number, action: ModerationAction, options: Actor & { reason: string; into?: number }): Promise<boolean>;
+  /** By a moderator or an admin; TH_EPERM for anyone else. */
+  moderateIdeaAs(staff: Staff | null, site: string, id: number, action: ModerationAction, options: { reason: string; into?: number }): Promise<boolean>;
   withdrawIdea(site: string, who: Who, id: number): Promise<boolean>;
 
   vote(site: string, who: Who, id: number, value: -1 | 0 | 1): Promise<Counts>;
   voteHistory(site: string, id: number): Promise<VoteDay[]>;
+  voteHistoryAs(staff: Staff | null, site: string, id: number): Promise<VoteDay[]>;
   /** who's own vote on each idea (1, -1 or 0); reads only. */
   myVotes(site: string, who: Who, ids: number[]): Promise<Record<number, -1 | 0 | 1>>;
 
@@ -322,8 +354,12 @@ export class Townhall {
   recordFeedback(site: string, who: Device, page: string, feedback: Feedback): Promise<boolean>;
   /** Exact counters, or (public) the published figures, withheld ones null. */
   feedbackSummary(site: string, page: string, options?: { public?: boolean }): Promise<PageSummary>;
+  /** Exact for staff; the published figures for null. */
+  feedbackSummaryAs(staff: Staff | null, site: string, page: string): Promise<PageSummary>;
   feedbackPages(site: string, options?: { limit?: number; cursor?: string | null }): Promise<Page<PageSummary>>;
+  feedbackPagesAs(staff: Staff | null, site: string, options?: { limit?: number; cursor?: string | null }): Promise<Page<PageSummary>>;
   feedbackComments(site: string, page: string, options?: { limit?: number }): Promise<Comment[]>;
+  feedbackCommentsAs(staff: Staff | null, site: string, page: string, options?: { limit?: number }): Promise<Comment[]>;
 
   /** feedback.csv, the server's bytes: complete ISO weeks, from the week of `from`. */
   openDataFeedback(site: string, options?: { from?: string | Date | null; weeks?: number }): Promise<Buffer>;
@@ -336,12 +372,16 @@ export class Townhall {
   /** Re-seals what the key file protects under a new one; TH_EBUSY while the database is open elsewhere. */
   rotateKey(newKeyFile: string, options?: Actor & { backup?: string | null }): Promise<KeyRotation>;
   auditLog(site: string, options?: { beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** For an admin; TH_EPERM for anyone else. */
+  auditLogAs(staff: Staff | null, site: string, options?: { beforeId?: number; limit?: number }): Promise<AuditEntry[]>;
 
   /** A resident JWT (HS256, the site's secret), ttl 1..3600 seconds. */
   residentToken(site: string, resident: string, options?: { ttl?: number }): Promise<string>;
   createToken(role: Role, label: string, options?: Actor & { site?: string | null; expires?: Time }): Promise<{ id: number; token: string }>;
   revokeToken(id: number, options?: Actor): Promise<boolean>;
   checkToken(token: string, site?: string | null): Promise<TokenInfo>;
+  /** The staff member a token proves: the only way to get a Staff. */
+  staffFromToken(token: string, site?: string | null): Promise<Staff>;
   tokens(): Promise<TokenInfo[]>;
 }
 

@@ -113,6 +113,51 @@ function siteIn(settings) {
   return out;
 }
 
+const staffKey = Symbol('townhall staff');
+
+/**
+ * A verified staff member: a staff token's holder, with its role (the
+ * library's th_staff), made only by Townhall#staffFromToken, never from a
+ * role given by hand. Pass it to the methods named *As, which check in the
+ * library that its role may do what is asked (docs/SECURITY.md, "Who may
+ * do what"), as the HTTP API does; null there is the public (anyone, or a
+ * signed-in resident). It is what the token was when checked: the *As
+ * methods refuse it once the token has expired but do not see a later
+ * revocation, so make one per request or session. The check is for
+ * consistency between callers, not a boundary against this process.
+ */
+class Staff {
+  constructor(key, info) {
+    if (key !== staffKey) throw new TypeError('a Staff is made by staffFromToken');
+    Object.defineProperty(this, '_staff', { value: info.staff });
+    this.role = ROLES[info.role - 1] || info.role;
+    this.tokenId = info.tokenId;
+    this.label = info.label;
+    this.site = info.site || null;
+    this.actor = info.actor;
+    Object.freeze(this);
+  }
+}
+
+// The native trailing argument of an *As call: null (the public) or the
+// staff member's box.
+function asStaff(staff) {
+  if (staff === null || staff === undefined) return null;
+  if (!(staff instanceof Staff)) throw new TypeError('staff must be a Staff (staffFromToken) or null');
+  return staff._staff;
+}
+
+function ideaQuery(query) {
+  const q = { ...query };
+  q.sort = toEnum(query.sort === undefined ? 'top' : query.sort, SORTS, 'sort');
+  let mask = 0;
+  for (const s of query.statuses || []) mask |= 1 << toEnum(s, STATUSES, 'status');
+  q.statuses = mask >>> 0;
+  q.createdFrom = toTime(query.createdFrom);
+  q.createdTo = toTime(query.createdTo);
+  return q;
+}
+
 class Townhall {
   /** Use townhall.open(). */
   constructor(handle, file) {
@@ -219,11 +264,23 @@ class Townhall {
 
   // ---- consultations
 
+  /** Deprecated since 0.2.0: use createConsultationAs, which checks the
+   * staff member's role; this one checks none. */
   async createConsultation(site, slug, title, options = {}) {
     const { actor = null, description = null, ward = null, opens, closes } = options;
     await this._call('consultationCreate', site, actor, {
       slug, title, description, ward, opens: toTime(opens), closes: toTime(closes),
     });
+    return this._call('consultationGet', site, slug);
+  }
+
+  /** createConsultation by a councillor or an admin, audited under the
+   * staff member's name; TH_EPERM for anyone else. */
+  async createConsultationAs(staff, site, slug, title, options = {}) {
+    const { description = null, ward = null, opens, closes } = options;
+    await this._call('consultationCreate', site, null, {
+      slug, title, description, ward, opens: toTime(opens), closes: toTime(closes),
+    }, asStaff(staff));
     return this._call('consultationGet', site, slug);
   }
 
@@ -243,8 +300,15 @@ class Townhall {
     return this._call('ideaSubmit', site, toWho(who), { title, body, category, ward, consultation });
   }
 
+  /** Any idea, whatever its status. Unchecked: for a person, getIdeaAs. */
   async getIdea(site, id) {
     return this._call('ideaGet', site, id);
+  }
+
+  /** An idea as `staff` may see it: any for a staff member of any role;
+   * for null, the public, TH_ENOTFOUND for one they may not see. */
+  async getIdeaAs(staff, site, id) {
+    return this._call('ideaGet', site, id, asStaff(staff));
   }
 
   /** An idea as the public may see it (TH_ENOTFOUND for one they may not:
@@ -253,17 +317,18 @@ class Townhall {
     return this._call('ideaGetPublic', site, id);
   }
 
-  /** { items, nextCursor } */
+  /** { items, nextCursor }. Unchecked (any statuses): for a person,
+   * listIdeasAs. */
   async listIdeas(site, query = {}) {
-    const q = { ...query };
-    q.sort = toEnum(query.sort === undefined ? 'top' : query.sort, SORTS, 'sort');
-    let mask = 0;
-    for (const s of query.statuses || []) mask |= 1 << toEnum(s, STATUSES, 'status');
-    q.statuses = mask >>> 0;
-    q.createdFrom = toTime(query.createdFrom);
-    q.createdTo = toTime(query.createdTo);
-    return this._call('ideaList', site, q);
+    return this._call('ideaList', site, ideaQuery(query));
   }
+
+  /** listIdeas for `staff`: statuses the public may not see for a staff
+   * member of any role; for null, the public, TH_EPERM if asked for. */
+  async listIdeasAs(staff, site, query = {}) {
+    return this._call('ideaList', site, ideaQuery(query), asStaff(staff));
+  }
+
 
   /** Every idea matching the query, following cursors. */
   async * iterateIdeas(site, query = {}) {
@@ -276,13 +341,31 @@ class Townhall {
     }
   }
 
+  /** Deprecated since 0.2.0: use setIdeaStatusAs, which checks the staff
+   * member's role; this one checks none. */
   async setIdeaStatus(site, id, status, { response = null, actor = null } = {}) {
     return this._call('ideaSetStatus', site, actor, id, toEnum(status, STATUSES, 'status'), response);
   }
 
+  /** setIdeaStatus by a councillor or an admin, audited under the staff
+   * member's name; TH_EPERM for anyone else. */
+  async setIdeaStatusAs(staff, site, id, status, { response = null } = {}) {
+    return this._call('ideaSetStatus', site, null, id, toEnum(status, STATUSES, 'status'),
+      response, asStaff(staff));
+  }
+
+  /** Deprecated since 0.2.0: use moderateIdeaAs, which checks the staff
+   * member's role; this one checks none. */
   async moderateIdea(site, id, action, { reason, into = 0, actor = null } = {}) {
     return this._call('ideaModerate', site, actor, id,
       toEnum(action, MODERATION_ACTIONS, 'action'), into, reason);
+  }
+
+  /** moderateIdea by a moderator or an admin, audited under the staff
+   * member's name; TH_EPERM for anyone else. */
+  async moderateIdeaAs(staff, site, id, action, { reason, into = 0 } = {}) {
+    return this._call('ideaModerate', site, null, id,
+      toEnum(action, MODERATION_ACTIONS, 'action'), into, reason, asStaff(staff));
   }
 
   async withdrawIdea(site, who, id) {
@@ -299,6 +382,11 @@ class Townhall {
 
   async voteHistory(site, id) {
     return this._call('voteHistory', site, id);
+  }
+
+  /** voteHistory of an idea `staff` may see (getIdeaAs). */
+  async voteHistoryAs(staff, site, id) {
+    return this._call('voteHistory', site, id, asStaff(staff));
   }
 
   /** who's own vote on each idea: { [id]: 1 | -1 | 0 }. Reads only. */
@@ -369,12 +457,28 @@ class Townhall {
   }
 
   /** { items, nextCursor }, worst pages first. */
+  /** A page's figures as `staff` may see them: the exact counters for a
+   * staff member of any role; for null, the public, the published ones. */
+  async feedbackSummaryAs(staff, site, page) {
+    return this._call('feedbackSummary', site, page, false, asStaff(staff));
+  }
+
   async feedbackPages(site, { limit = 20, cursor = null } = {}) {
     return this._call('feedbackPages', site, limit, cursor);
   }
 
+  /** feedbackPages for a staff member of any role; TH_EPERM for null. */
+  async feedbackPagesAs(staff, site, { limit = 20, cursor = null } = {}) {
+    return this._call('feedbackPages', site, limit, cursor, asStaff(staff));
+  }
+
   async feedbackComments(site, page, { limit = 50 } = {}) {
     return this._call('feedbackComments', site, page, limit);
+  }
+
+  /** feedbackComments for a staff member of any role; TH_EPERM for null. */
+  async feedbackCommentsAs(staff, site, page, { limit = 50 } = {}) {
+    return this._call('feedbackComments', site, page, limit, asStaff(staff));
   }
 
   // ---- open data
@@ -436,6 +540,11 @@ class Townhall {
     return this._call('auditList', site, beforeId, limit);
   }
 
+  /** auditLog for an admin; TH_EPERM for anyone else. */
+  async auditLogAs(staff, site, { beforeId = 0, limit = 100 } = {}) {
+    return this._call('auditList', site, beforeId, limit, asStaff(staff));
+  }
+
   // ---- staff tokens
 
   /** { id, token }: the token is shown once and only its hash is kept. */
@@ -456,6 +565,13 @@ class Townhall {
 
   async checkToken(token, site = null) {
     return this._call('tokenCheck', token, site);
+  }
+
+  /** The staff member a token proves, for the *As methods: the only way
+   * to get a Staff. TH_EAUTH (malformed, unknown, wrong, revoked or
+   * expired: one message for all), TH_EPERM (for another site). */
+  async staffFromToken(token, site = null) {
+    return new Staff(staffKey, await this._call('staffFromToken', token, site));
   }
 
   async tokens() {
@@ -485,6 +601,7 @@ const v = native.version();
 module.exports = {
   open,
   Townhall,
+  Staff,
   TownhallError,
   device,
   version: v.string,

@@ -78,6 +78,12 @@ struct op {
   th_counts counts;
   th_purge_report purge;
   th_key_rotation rotation;
+  /* The _as forms (a trailing staff argument, get_staff): the library's
+   * checked function, for `staff` (NULL: the public), kept alive by
+   * staff_keep while queued. */
+  bool as;
+  const th_staff *staff;
+  napi_ref staff_keep;
   op *next;
 };
 
@@ -507,6 +513,8 @@ static void op_complete(napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, o->deferred, result);
   napi_delete_async_work(env, o->work);
   napi_delete_reference(env, o->keep);
+  if (o->staff_keep)
+    napi_delete_reference(env, o->staff_keep);
   op_free(o);
 }
 
@@ -584,6 +592,46 @@ static bool get_who(napi_env env, napi_value v, op *o) {
   o->who.ip = o->s[6];
   o->who.user_agent = o->s[7];
   o->has_who = true;
+  return true;
+}
+
+/* A staff member (staffFromToken): the library's th_staff in a box that
+ * tells it from a handle's external. Never changes once made, so ops on
+ * the pool may read it while JavaScript holds it. */
+#define STAFF_MAGIC 0x7374616eu
+typedef struct staff_box {
+  uint32_t magic;
+  th_staff *staff;
+} staff_box;
+
+static void staff_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  staff_box *b = data;
+  th_staff_free(b->staff);
+  free(b);
+}
+
+/* The trailing argument of the functions that have an _as form: undefined
+ * calls the unchecked function; null the checked one for the public; a
+ * staff member's box the checked one for them. Read last, after every
+ * other argument, so that nothing fails once the reference is taken. */
+static bool get_staff(napi_env env, napi_value v, op *o) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t == napi_undefined)
+    return true;
+  o->as = true;
+  if (t == napi_null)
+    return true;
+  staff_box *b = NULL;
+  if (t != napi_external ||
+      napi_get_value_external(env, v, (void **)&b) != napi_ok || b == NULL ||
+      b->magic != STAFF_MAGIC) {
+    throw_type(env, "staff must be a Staff (staffFromToken) or null");
+    return false;
+  }
+  o->staff = b->staff;
+  napi_create_reference(env, v, 1, &o->staff_keep);
   return true;
 }
 
@@ -936,14 +984,16 @@ static napi_value js_secret_get(napi_env env, napi_callback_info info) {
 /* ---- consultations ------------------------------------------------------- */
 
 static int exec_cons_create(op *o) {
-  return th_consultation_create(o->h->db, o->s[0], o->s[1], &o->cons,
-                                &o->out[0]);
+  return o->as ? th_consultation_create_as(o->h->db, o->staff, o->s[0],
+                                           &o->cons, &o->out[0])
+               : th_consultation_create(o->h->db, o->s[0], o->s[1], &o->cons,
+                                        &o->out[0]);
 }
 
 /* consultationCreate(h, site, actor, {slug, title, description, ward,
- * opens, closes}) -> id */
+ * opens, closes}, staff) -> id */
 static napi_value js_cons_create(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "actor", true, &o->s[1]));
@@ -960,6 +1010,7 @@ static napi_value js_cons_create(napi_env env, napi_callback_info info) {
   o->cons.title = o->s[3];
   o->cons.description = o->s[4];
   o->cons.ward = o->s[5];
+  CHECK(get_staff(env, argv[4], o));
   o->exec = exec_cons_create;
   o->done = done_id;
   return op_queue(env, argv[0], o);
@@ -1049,7 +1100,9 @@ static napi_value js_idea_submit(napi_env env, napi_callback_info info) {
 }
 
 static int exec_idea_get(op *o) {
-  return th_idea_get(o->h->db, o->s[0], o->n[0], (th_idea **)&o->res);
+  return o->as ? th_idea_get_as(o->h->db, o->staff, o->s[0], o->n[0],
+                                (th_idea **)&o->res)
+               : th_idea_get(o->h->db, o->s[0], o->n[0], (th_idea **)&o->res);
 }
 static int exec_idea_get_public(op *o) {
   return th_idea_get_public(o->h->db, o->s[0], o->n[0], (th_idea **)&o->res);
@@ -1061,11 +1114,13 @@ static void cleanup_idea_get(op *o) {
   th_idea_free(o->res);
 }
 
+/* ideaGet(h, site, id, staff) */
 static napi_value js_idea_get(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(4);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_i64(env, argv[2], "id", 0, &o->n[0]));
+  CHECK(get_staff(env, argv[3], o));
   o->exec = exec_idea_get;
   o->done = done_idea_get;
   o->cleanup = cleanup_idea_get;
@@ -1084,7 +1139,10 @@ static napi_value js_idea_get_public(napi_env env, napi_callback_info info) {
 }
 
 static int exec_idea_list(op *o) {
-  return th_idea_list(o->h->db, o->s[0], &o->query, (th_idea_page **)&o->res);
+  return o->as ? th_idea_list_as(o->h->db, o->staff, o->s[0], &o->query,
+                                 (th_idea_page **)&o->res)
+               : th_idea_list(o->h->db, o->s[0], &o->query,
+                              (th_idea_page **)&o->res);
 }
 static napi_value done_idea_list(napi_env env, op *o) {
   th_idea_page *p = o->res;
@@ -1100,9 +1158,9 @@ static void cleanup_idea_list(op *o) {
 }
 
 /* ideaList(h, site, {consultation, sort, seed, statuses, ward, category,
- * createdFrom, createdTo, limit, cursor}) */
+ * createdFrom, createdTo, limit, cursor}, staff) */
 static napi_value js_idea_list(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(4);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_obj(env, argv[2], "query"));
@@ -1139,6 +1197,7 @@ static napi_value js_idea_list(napi_env env, napi_callback_info info) {
   iq->ward = o->s[2];
   iq->category = o->s[3];
   iq->cursor = o->s[4];
+  CHECK(get_staff(env, argv[3], o));
   o->exec = exec_idea_list;
   o->done = done_idea_list;
   o->cleanup = cleanup_idea_list;
@@ -1146,32 +1205,37 @@ static napi_value js_idea_list(napi_env env, napi_callback_info info) {
 }
 
 static int exec_idea_status(op *o) {
-  return th_idea_set_status(o->h->db, o->s[0], o->s[1], o->n[0], (int)o->n[1],
-                            o->s[2]);
+  return o->as ? th_idea_set_status_as(o->h->db, o->staff, o->s[0], o->n[0],
+                                       (int)o->n[1], o->s[2])
+               : th_idea_set_status(o->h->db, o->s[0], o->s[1], o->n[0],
+                                    (int)o->n[1], o->s[2]);
 }
 
-/* ideaSetStatus(h, site, actor, id, status, response) -> changed */
+/* ideaSetStatus(h, site, actor, id, status, response, staff) -> changed */
 static napi_value js_idea_status(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(7);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "actor", true, &o->s[1]));
   CHECK(get_i64(env, argv[3], "id", 0, &o->n[0]));
   CHECK(get_i64(env, argv[4], "status", -1, &o->n[1]));
   CHECK(get_str(env, argv[5], "response", true, &o->s[2]));
+  CHECK(get_staff(env, argv[6], o));
   o->exec = exec_idea_status;
   o->done = done_changed;
   return op_queue(env, argv[0], o);
 }
 
 static int exec_idea_moderate(op *o) {
-  return th_idea_moderate(o->h->db, o->s[0], o->s[1], o->n[0], (int)o->n[1],
-                          o->n[2], o->s[2]);
+  return o->as ? th_idea_moderate_as(o->h->db, o->staff, o->s[0], o->n[0],
+                                     (int)o->n[1], o->n[2], o->s[2])
+               : th_idea_moderate(o->h->db, o->s[0], o->s[1], o->n[0],
+                                  (int)o->n[1], o->n[2], o->s[2]);
 }
 
-/* ideaModerate(h, site, actor, id, action, into, reason) -> changed */
+/* ideaModerate(h, site, actor, id, action, into, reason, staff) -> changed */
 static napi_value js_idea_moderate(napi_env env, napi_callback_info info) {
-  ARGS(7);
+  ARGS(8);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "actor", true, &o->s[1]));
@@ -1179,6 +1243,7 @@ static napi_value js_idea_moderate(napi_env env, napi_callback_info info) {
   CHECK(get_i64(env, argv[4], "action", -1, &o->n[1]));
   CHECK(get_i64(env, argv[5], "into", 0, &o->n[2]));
   CHECK(get_str(env, argv[6], "reason", true, &o->s[2]));
+  CHECK(get_staff(env, argv[7], o));
   o->exec = exec_idea_moderate;
   o->done = done_changed;
   return op_queue(env, argv[0], o);
@@ -1279,8 +1344,10 @@ static napi_value js_vote_mine(napi_env env, napi_callback_info info) {
 }
 
 static int exec_vote_history(op *o) {
-  return th_vote_history_get(o->h->db, o->s[0], o->n[0],
-                             (th_vote_history **)&o->res);
+  return o->as ? th_vote_history_get_as(o->h->db, o->staff, o->s[0], o->n[0],
+                                        (th_vote_history **)&o->res)
+               : th_vote_history_get(o->h->db, o->s[0], o->n[0],
+                                     (th_vote_history **)&o->res);
 }
 static napi_value done_vote_history(napi_env env, op *o) {
   th_vote_history *h = o->res;
@@ -1298,11 +1365,13 @@ static void cleanup_vote_history(op *o) {
   th_vote_history_free(o->res);
 }
 
+/* voteHistory(h, site, id, staff) */
 static napi_value js_vote_history(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  ARGS(4);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_i64(env, argv[2], "id", 0, &o->n[0]));
+  CHECK(get_staff(env, argv[3], o));
   o->exec = exec_vote_history;
   o->done = done_vote_history;
   o->cleanup = cleanup_vote_history;
@@ -1400,6 +1469,9 @@ static napi_value js_fb_record(napi_env env, napi_callback_info info) {
 }
 
 static int exec_fb_summary(op *o) {
+  if (o->as)
+    return th_feedback_summary_as(o->h->db, o->staff, o->s[0], o->s[1],
+                                  (th_page_summary **)&o->res);
   return o->n[0] ? th_feedback_summary_public(o->h->db, o->s[0], o->s[1],
                                               (th_page_summary **)&o->res)
                  : th_feedback_summary(o->h->db, o->s[0], o->s[1],
@@ -1412,16 +1484,18 @@ static void cleanup_fb_summary(op *o) {
   th_page_summary_free(o->res);
 }
 
-/* feedbackSummary(h, site, page, public): the exact counters, or (public)
- * the published figures, withheld ones null. */
+/* feedbackSummary(h, site, page, public, staff): the exact counters, or
+ * (public) the published figures, withheld ones null; with staff (or
+ * null), what they may see. */
 static napi_value js_fb_summary(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "page", false, &o->s[1]));
   int pub;
   CHECK(get_bool(env, argv[3], false, &pub));
   o->n[0] = pub;
+  CHECK(get_staff(env, argv[4], o));
   o->exec = exec_fb_summary;
   o->done = done_fb_summary;
   o->cleanup = cleanup_fb_summary;
@@ -1429,8 +1503,11 @@ static napi_value js_fb_summary(napi_env env, napi_callback_info info) {
 }
 
 static int exec_fb_pages(op *o) {
-  return th_feedback_pages(o->h->db, o->s[0], (int)o->n[0], o->s[1],
-                           (th_page_list **)&o->res);
+  return o->as ? th_feedback_pages_as(o->h->db, o->staff, o->s[0],
+                                      (int)o->n[0], o->s[1],
+                                      (th_page_list **)&o->res)
+               : th_feedback_pages(o->h->db, o->s[0], (int)o->n[0], o->s[1],
+                                   (th_page_list **)&o->res);
 }
 static napi_value done_fb_pages(napi_env env, op *o) {
   th_page_list *l = o->res;
@@ -1445,15 +1522,16 @@ static void cleanup_fb_pages(op *o) {
   th_page_list_free(o->res);
 }
 
-/* feedbackPages(h, site, limit, cursor) */
+/* feedbackPages(h, site, limit, cursor, staff) */
 static napi_value js_fb_pages(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   int limit;
   CHECK(get_int(env, argv[2], "limit", 0, &limit));
   o->n[0] = limit;
   CHECK(get_str(env, argv[3], "cursor", true, &o->s[1]));
+  CHECK(get_staff(env, argv[4], o));
   o->exec = exec_fb_pages;
   o->done = done_fb_pages;
   o->cleanup = cleanup_fb_pages;
@@ -1461,8 +1539,12 @@ static napi_value js_fb_pages(napi_env env, napi_callback_info info) {
 }
 
 static int exec_fb_comments(op *o) {
-  return th_feedback_comments(o->h->db, o->s[0], o->s[1], (int)o->n[0],
-                              (th_comment_list **)&o->res);
+  return o->as ? th_feedback_comments_as(o->h->db, o->staff, o->s[0], o->s[1],
+                                         (int)o->n[0],
+                                         (th_comment_list **)&o->res)
+               : th_feedback_comments(o->h->db, o->s[0], o->s[1],
+                                      (int)o->n[0],
+                                      (th_comment_list **)&o->res);
 }
 static napi_value done_fb_comments(napi_env env, op *o) {
   th_comment_list *l = o->res;
@@ -1482,14 +1564,16 @@ static void cleanup_fb_comments(op *o) {
 }
 
 /* feedbackComments(h, site, page, limit) */
+/* feedbackComments(h, site, page, limit, staff) */
 static napi_value js_fb_comments(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_str(env, argv[2], "page", false, &o->s[1]));
   int limit;
   CHECK(get_int(env, argv[3], "limit", 0, &limit));
   o->n[0] = limit;
+  CHECK(get_staff(env, argv[4], o));
   o->exec = exec_fb_comments;
   o->done = done_fb_comments;
   o->cleanup = cleanup_fb_comments;
@@ -1635,8 +1719,10 @@ static napi_value js_key_rotate(napi_env env, napi_callback_info info) {
 }
 
 static int exec_audit(op *o) {
-  return th_audit_list_get(o->h->db, o->s[0], o->n[0], (int)o->n[1],
-                           (th_audit_list **)&o->res);
+  return o->as ? th_audit_list_get_as(o->h->db, o->staff, o->s[0], o->n[0],
+                                      (int)o->n[1], (th_audit_list **)&o->res)
+               : th_audit_list_get(o->h->db, o->s[0], o->n[0], (int)o->n[1],
+                                   (th_audit_list **)&o->res);
 }
 static napi_value done_audit(napi_env env, op *o) {
   th_audit_list *l = o->res;
@@ -1658,15 +1744,16 @@ static void cleanup_audit(op *o) {
   th_audit_list_free(o->res);
 }
 
-/* auditList(h, site, beforeId, limit) */
+/* auditList(h, site, beforeId, limit, staff) */
 static napi_value js_audit(napi_env env, napi_callback_info info) {
-  ARGS(4);
+  ARGS(5);
   NEW_OP();
   CHECK(get_str(env, argv[1], "site", false, &o->s[0]));
   CHECK(get_i64(env, argv[2], "beforeId", 0, &o->n[0]));
   CHECK(get_i64(env, argv[3], "limit", 0, &o->n[1]));
   if (o->n[1] < INT32_MIN || o->n[1] > INT32_MAX)
     o->n[1] = -1;
+  CHECK(get_staff(env, argv[4], o));
   o->exec = exec_audit;
   o->done = done_audit;
   o->cleanup = cleanup_audit;
@@ -1765,6 +1852,50 @@ static napi_value js_token_check(napi_env env, napi_callback_info info) {
   o->exec = exec_token_check;
   o->done = done_token_check;
   o->cleanup = cleanup_token_check;
+  return op_queue(env, argv[0], o);
+}
+
+static int exec_staff_from_token(op *o) {
+  return th_staff_from_token(o->h->db, o->s[0], o->s[1],
+                             (th_staff **)&o->res);
+}
+/* {staff, role, tokenId, label, site, actor}: `staff` is the box the _as
+ * forms take; the rest describe it. */
+static napi_value done_staff_from_token(napi_env env, op *o) {
+  th_staff *st = o->res;
+  staff_box *b = malloc(sizeof *b);
+  napi_value ext;
+  if (b == NULL)
+    return NULL;
+  b->magic = STAFF_MAGIC;
+  b->staff = st;
+  if (napi_create_external(env, b, staff_finalize, NULL, &ext) != napi_ok) {
+    free(b);
+    return NULL;
+  }
+  o->res = NULL; /* the box owns it now */
+  napi_value v = obj(env);
+  napi_set_named_property(env, v, "staff", ext);
+  set_i64(env, v, "role", th_staff_role(st));
+  set_i64(env, v, "tokenId", th_staff_token_id(st));
+  set_str(env, v, "label", th_staff_label(st));
+  set_str(env, v, "site", th_staff_site(st));
+  set_str(env, v, "actor", th_staff_actor(st));
+  return v;
+}
+static void cleanup_staff_from_token(op *o) {
+  th_staff_free(o->res);
+}
+
+/* staffFromToken(h, token, site) */
+static napi_value js_staff_from_token(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  NEW_OP();
+  CHECK(get_str(env, argv[1], "token", false, &o->s[0]));
+  CHECK(get_str(env, argv[2], "site", true, &o->s[1]));
+  o->exec = exec_staff_from_token;
+  o->done = done_staff_from_token;
+  o->cleanup = cleanup_staff_from_token;
   return op_queue(env, argv[0], o);
 }
 
@@ -1954,6 +2085,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tokenRevoke", js_token_revoke},
       {"residentToken", js_resident_token},
       {"tokenCheck", js_token_check},
+      {"staffFromToken", js_staff_from_token},
       {"tokenList", js_token_list},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
