@@ -511,4 +511,12 @@ void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug);
 /* Strings: duplicates that record TH_ENOMEM. */
 char *th__col_text(sqlite3_stmt *st, int col);
 
+/* ---- resident tokens (jwt.c) ----------------------------------------------- */
+/* Verifies an HS256 JWT for `site` with `secret`; on success copies `sub`
+ * into sub_out. TH_OK or TH_EAUTH with a reason in why (a static string). */
+int th__jwt_verify(const char *jwt, size_t len, const char *site,
+                   const unsigned char *secret, size_t secret_len,
+                   int64_t now_s, char *sub_out, size_t sub_cap,
+                   const char **why);
+
 #endif /* TH_INTERNAL_H */

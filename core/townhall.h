@@ -344,7 +344,8 @@ TH_EXTERN int th_site_get_secret(th_db *db, const char *slug, void *buf,
  * server refuses tokens that live longer). *out (free with th_free) gets the
  * token. TH_OK; TH_EINVAL (NULL or empty arguments, ttl out of range, a
  * resident id th_who refuses);
- * TH_ENOTFOUND (no such site, or it has no secret); TH_EKEY; TH_ENOMEM. */
+ * TH_ENOTFOUND (no such site, or it has no secret); TH_EKEY; TH_ENOMEM.
+ * Any thread, on a handle it owns. */
 TH_EXTERN int th_resident_token(th_db *db, const char *slug,
                                 const char *resident, int ttl_seconds,
                                 char **out);

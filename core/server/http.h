@@ -306,12 +306,4 @@ json_t *th__form_decode(const char *s, size_t len);
 void th__form_ts_make(th_server *srv, const char *site, th_time now, char *out,
                       size_t cap);
 
-/* ---- resident tokens (jwt.c) ----------------------------------------------- */
-/* Verifies an HS256 JWT for `site` with `secret`; on success copies `sub`
- * into sub_out. TH_OK or TH_EAUTH with a reason in why (a static string). */
-int th__jwt_verify(const char *jwt, size_t len, const char *site,
-                   const unsigned char *secret, size_t secret_len,
-                   int64_t now_s, char *sub_out, size_t sub_cap,
-                   const char **why);
-
 #endif

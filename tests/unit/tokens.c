@@ -5,7 +5,6 @@
  * backups.
  */
 #include "helpers.h"
-#include "http.h" /* th__jwt_verify: what the server checks */
 #include "internal.h"
 
 #include <sodium.h>

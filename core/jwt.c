@@ -1,13 +1,16 @@
 /*
- * jwt.c: verifying the resident tokens a council's own app signs (RFC 7519,
- * JWS compact form, RFC 7515). Only HS256 is accepted: "none", RS256 and
- * everything else are refused before any signature work, which closes the
- * classic algorithm-confusion attacks. The signature is checked (in
- * constant time) before any claim is believed. th_resident_token signs
- * them, for hosts that link townhall and for the demo.
+ * jwt.c: the resident tokens a council's own app signs (RFC 7519, JWS
+ * compact form, RFC 7515): th_resident_token signs them, for hosts that
+ * link townhall and for the demo, and the server verifies them with
+ * th__jwt_verify. Only HS256 is accepted: "none", RS256 and everything
+ * else are refused before any signature work, which closes the classic
+ * algorithm-confusion attacks. The signature is checked (in constant time)
+ * before any claim is believed. In the core, not the server, so that
+ * signing a token does not need the server.
  */
-#include "http.h"
+#include "internal.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
