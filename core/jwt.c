@@ -2,11 +2,12 @@
  * jwt.c: the resident tokens a council's own app signs (RFC 7519, JWS
  * compact form, RFC 7515): th_resident_token signs them, for hosts that
  * link townhall and for the demo, and the server verifies them with
- * th__jwt_verify. Only HS256 is accepted: "none", RS256 and everything
- * else are refused before any signature work, which closes the classic
- * algorithm-confusion attacks. The signature is checked (in constant time)
- * before any claim is believed. In the core, not the server, so that
- * signing a token does not need the server.
+ * th__jwt_verify, both with the one HS256 here (th__hs256). Only HS256
+ * is accepted: "none", RS256 and everything else are refused before any
+ * signature work, which closes the classic algorithm-confusion attacks.
+ * The signature is checked (in constant time) before any claim is
+ * believed. In the core, not the server, so that signing a token does not
+ * need the server.
  */
 #include "internal.h"
 
@@ -17,6 +18,17 @@
 
 #define TH__JWT_MAX 4096
 #define TH__LEEWAY_S 60
+
+/* HMAC-SHA-256 of data under secret: the JWS signature of "header.payload". */
+static void th__hs256(const unsigned char *secret, size_t secret_len,
+                      const void *data, size_t len,
+                      unsigned char mac[crypto_auth_hmacsha256_BYTES]) {
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, secret, secret_len);
+  crypto_auth_hmacsha256_update(&st, data, len);
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
+}
 
 static unsigned char *th__b64url(const char *s, size_t n, size_t *out_len) {
   unsigned char *out = malloc(n + 1);
@@ -118,12 +130,7 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
   if (sig == NULL)
     return TH_EAUTH;
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, secret, secret_len);
-  crypto_auth_hmacsha256_update(&st, (const unsigned char *)jwt,
-                                (size_t)(d2 - jwt));
-  crypto_auth_hmacsha256_final(&st, mac);
-  sodium_memzero(&st, sizeof st);
+  th__hs256(secret, secret_len, jwt, (size_t)(d2 - jwt), mac);
   bool sig_ok = sig_len == sizeof mac && crypto_verify_32(sig, mac) == 0;
   free(sig);
   if (!sig_ok) {
@@ -214,12 +221,7 @@ int th_resident_token(th_db *db, const char *slug, const char *resident,
   if (h && p) {
     th__sbuf_printf(&jwt, "%s.%s", h, p);
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, secret, slen);
-    crypto_auth_hmacsha256_update(
-        &st, (const unsigned char *)(jwt.p ? jwt.p : ""), jwt.len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof st);
+    th__hs256(secret, slen, jwt.p ? jwt.p : "", jwt.len, mac);
     sig = th__b64url_enc(mac, sizeof mac);
     if (sig)
       th__sbuf_printf(&jwt, ".%s", sig);
