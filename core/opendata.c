@@ -346,10 +346,10 @@ int th_open_data_feedback(th_db *db, const char *site_slug,
   th__site_row site;
   if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
     return rc;
-  th__open_rules rules;
+  th__open_rules rules = {0};
   if ((rc = th__open_rules_get(db, site.id, &rules)) < 0)
     return rc;
-  th__open_window w;
+  th__open_window w = {0};
   if ((rc = th__open_window_get(db, o.from, o.weeks, &w)) < 0)
     return rc;
   th__sbuf b = {0};
@@ -380,7 +380,7 @@ int th_open_data_ideas(th_db *db, const char *site_slug,
   th__site_row site;
   if ((rc = th__site_lookup(db, site_slug, &site)) < 0)
     return rc;
-  th__open_rules rules;
+  th__open_rules rules = {0};
   if ((rc = th__open_rules_get(db, site.id, &rules)) < 0)
     return rc;
   int64_t this_monday = th__monday(th__day(th_now(db)));
