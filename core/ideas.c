@@ -311,8 +311,9 @@ int th_idea_get_public(th_db *db, const char *site_slug, int64_t id,
 int th_idea_get_as(th_db *db, const th_staff *staff, const char *site_slug,
                    int64_t id, th_idea **out) {
   th__clear_err(db);
-  if (out)
-    *out = NULL;
+  if (out == NULL)
+    return th__err(db, TH_EINVAL, "out is NULL");
+  *out = NULL;
   if (staff == NULL)
     return th_idea_get_public(db, site_slug, id, out);
   int rc = th__staff_may(db, staff, site_slug, TH__MAY_STAFF_READ,

@@ -268,7 +268,7 @@ static void test_table(void) {
       continue;
     }
     size_t a = 0;
-    while (a < COUNT(actions) && strcmp(actions[a].action, c[0]))
+    while (a < COUNT(actions) && strcmp(actions[a].action, c[0]) != 0)
       a++;
     if (!TAP_OK(a < COUNT(actions), "a test for the row \"%s\"",
                 c[0]))
