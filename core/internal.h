@@ -147,6 +147,22 @@ void th__subkey(th__keyring *kr, uint64_t id, const char ctx[8],
 int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
                   unsigned char out[TH__PSEUDONYM_BYTES], int *kind_out);
 
+/* ---- the checkpointer (checkpoint.c) ------------------------------------- */
+/* Moves a writer connection's WAL checkpoints out of its COMMITs onto a
+ * thread with a connection of its own. NULL when that cannot be set up:
+ * then SQLite's automatic checkpoints stay. Called on the thread that
+ * opened `w`, before it writes. */
+typedef struct th__ckpt th__ckpt;
+th__ckpt *th__ckpt_start(th_db *w);
+/* Takes the hook off `w` (before th__ckpt_stop, when `w` stays open). */
+void th__ckpt_unhook(th_db *w);
+/* Stops the thread (after `w` is closed or unhooked) and closes its
+ * connection, which checkpoints what is left. NULL is fine. */
+void th__ckpt_stop(th__ckpt *c);
+/* PRAGMA synchronous as `db`'s connection reports it (2 = FULL), or -1.
+ * The thread that uses `db`. */
+int th__synchronous(th_db *db);
+
 /* ---- the WAL's writes gathered (walbuf.c) -------------------------------- */
 
 /* The name of a VFS that wraps SQLite's current default VFS and gathers a

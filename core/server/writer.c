@@ -32,23 +32,11 @@ struct th__writer {
    * queue more (th__writer_submit's `filling`, th__writer_filled). */
   unsigned filling;
   atomic_int synchronous; /* PRAGMA synchronous of the writer's connection */
-  /* The checkpointer: a thread with its own connection that copies the
-   * WAL back into the database while the writer goes on committing. */
-  sqlite3 *ck;
-  uv_thread_t ck_thread;
-  pthread_mutex_t ck_lock;
-  pthread_cond_t ck_cond;
-  bool ck_want, ck_stop, ck_running;
+  /* The checkpointer (checkpoint.c): a thread with its own connection
+   * that copies the WAL back into the database while the writer goes on
+   * committing. NULL: SQLite's automatic checkpoints. */
+  th__ckpt *ckpt;
 };
-
-/* WAL size (frames) past which every commit wakes the checkpointer:
- * SQLite's own automatic checkpoint threshold. A checkpoint that could not
- * finish is tried again at the next commit, so the WAL starts over as soon
- * as one does (waking it only per 1,000 new frames instead let the WAL fill
- * a small disk: tests/faults DiskFull). Past TH__CKPT_FRAMES * 8 (the
- * checkpointer falling behind) the writer checkpoints itself, as SQLite
- * would, so that the WAL stays bounded. */
-#define TH__CKPT_FRAMES 1000
 
 /* Hands a finished batch back to the loops that sent it: each loop's
  * commands in their order, appended under one lock and announced with one
@@ -165,97 +153,12 @@ static th__cmd *th__writer_take(th__writer *wr, unsigned room, unsigned *got,
   return first;
 }
 
-/* SQLite's automatic checkpoint runs inside COMMIT, after the fsync but
- * before the writer can answer anyone: at 1,000 WAL pages it copies them
- * into the database and fsyncs it, twice per ~7 commits here, on the path
- * of every write's answer (a fifth to a third of the writer's time in the
- * bench profiles). This hook, which replaces it on the writer's
- * connection, hands the work to the checkpointer thread instead. */
-static int th__wal_hook(void *arg, sqlite3 *db, const char *name, int frames) {
-  th__writer *wr = arg;
-  if (frames >= TH__CKPT_FRAMES * 8) {
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-  } else if (frames >= TH__CKPT_FRAMES) {
-    pthread_mutex_lock(&wr->ck_lock);
-    wr->ck_want = true;
-    pthread_cond_signal(&wr->ck_cond);
-    pthread_mutex_unlock(&wr->ck_lock);
-  }
-  return SQLITE_OK;
-}
-
-static void th__ckpt_main(void *arg) {
-  th__writer *wr = arg;
-  for (;;) {
-    pthread_mutex_lock(&wr->ck_lock);
-    while (!wr->ck_want && !wr->ck_stop)
-      pthread_cond_wait(&wr->ck_cond, &wr->ck_lock);
-    bool stop = wr->ck_stop;
-    wr->ck_want = false;
-    pthread_mutex_unlock(&wr->ck_lock);
-    if (stop)
-      break;
-    /* PASSIVE: copies what no reader still needs, never blocks the writer
-     * or a reader, and is simply tried again at the next wake-up if it
-     * could not finish. */
-    sqlite3_wal_checkpoint_v2(wr->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                              NULL);
-  }
-}
-
-/* Opens the checkpointer's connection and starts its thread; on any failure
- * the writer keeps SQLite's automatic checkpoints. */
-static void th__ckpt_start(th__writer *wr) {
-  pthread_mutex_init(&wr->ck_lock, NULL);
-  pthread_cond_init(&wr->ck_cond, NULL);
-  sqlite3 *ck = NULL;
-  if (sqlite3_open_v2(wr->db->path, &ck,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK ||
-      /* The checkpoint's fsyncs follow the connection that runs it: the
-       * same durability as the writer's own. */
-      sqlite3_exec(ck,
-                   wr->db->opt.synchronous == 1 ? "PRAGMA synchronous=1"
-                                                : "PRAGMA synchronous=2",
-                   NULL, NULL, NULL) != SQLITE_OK) {
-    sqlite3_close(ck);
-    return;
-  }
-  wr->ck = ck;
-  if (uv_thread_create(&wr->ck_thread, th__ckpt_main, wr) != 0) {
-    sqlite3_close(ck);
-    wr->ck = NULL;
-    return;
-  }
-  wr->ck_running = true;
-  sqlite3_wal_hook(wr->db->sql, th__wal_hook, wr);
-}
-
-static void th__ckpt_stop(th__writer *wr) {
-  if (wr->ck_running) {
-    pthread_mutex_lock(&wr->ck_lock);
-    wr->ck_stop = true;
-    pthread_cond_signal(&wr->ck_cond);
-    pthread_mutex_unlock(&wr->ck_lock);
-    uv_thread_join(&wr->ck_thread);
-  }
-  sqlite3_close(wr->ck);
-  wr->ck = NULL;
-  pthread_mutex_destroy(&wr->ck_lock);
-  pthread_cond_destroy(&wr->ck_cond);
-}
-
 static void th__writer_main(void *arg) {
   th__writer *wr = arg;
   unsigned max = wr->srv->cfg.batch_max;
   /* Ask the connection itself (not the configuration) how durable its
    * commits are, so /healthz and the tests report what really happens. */
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(wr->db->sql, "PRAGMA synchronous", -1, &st, NULL) ==
-          SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    atomic_store(&wr->synchronous, sqlite3_column_int(st, 0));
-  sqlite3_finalize(st);
+  atomic_store(&wr->synchronous, th__synchronous(wr->db));
   for (;;) {
     pthread_mutex_lock(&wr->lock);
     while (wr->head == NULL && !wr->stop)
@@ -337,10 +240,10 @@ int th__writer_start(th_server *srv, th_db *w, th__writer **out) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the gather deadline */
   pthread_cond_init(&wr->cond, &ca);
   pthread_condattr_destroy(&ca);
-  th__ckpt_start(wr);
+  wr->ckpt = th__ckpt_start(w);
   if (uv_thread_create(&wr->thread, th__writer_main, wr) != 0) {
-    sqlite3_wal_hook(w->sql, NULL, NULL);
-    th__ckpt_stop(wr);
+    th__ckpt_unhook(w);
+    th__ckpt_stop(wr->ckpt);
     pthread_mutex_destroy(&wr->lock);
     pthread_cond_destroy(&wr->cond);
     th_close(w);
@@ -398,7 +301,7 @@ void th__writer_stop(th__writer *wr) {
     uv_thread_join(&wr->thread);
   /* After the writer (which closed its connection): the checkpointer's
    * connection, closed last, checkpoints what is left. */
-  th__ckpt_stop(wr);
+  th__ckpt_stop(wr->ckpt);
   pthread_mutex_destroy(&wr->lock);
   pthread_cond_destroy(&wr->cond);
   free(wr);
