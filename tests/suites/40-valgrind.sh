@@ -2,6 +2,9 @@
 # valgrind memcheck over every C unit test: no errors, no leaks.
 set -uo pipefail
 cd "$TH_BUILD"
+# What make check gives the programs (Makefile.am, AM_TESTS_ENVIRONMENT):
+# roles.t reads docs/SECURITY.md from the source tree.
+export TOP_SRCDIR="$TH_SRC" TOP_BUILDDIR="$TH_BUILD"
 make -j"$(nproc)" check TESTS= >/dev/null 2>&1
 n=0; fail=0
 for t in tests/unit/*.t; do
