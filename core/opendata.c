@@ -328,9 +328,10 @@ static int th__open_finish(th_db *db, int rc, th__sbuf *b, char **csv,
   return TH_OK;
 }
 
-int th_open_data_feedback(th_db *db, const char *site_slug,
-                          const th_open_data_options *opt, char **csv,
-                          size_t *len) {
+/* What both files' entry points check first: the handle, the output, and
+ * the options (read into *o). */
+static int th__open_begin(th_db *db, const th_open_data_options *opt,
+                          char **csv, size_t *len, th_open_data_options *o) {
   if (db == NULL)
     return TH_EINVAL;
   th__clear_err(db);
@@ -339,8 +340,14 @@ int th_open_data_feedback(th_db *db, const char *site_slug,
   *csv = NULL;
   if (len)
     *len = 0;
-  th_open_data_options o;
-  int rc = th__open_options_read(db, opt, &o);
+  return th__open_options_read(db, opt, o);
+}
+
+int th_open_data_feedback(th_db *db, const char *site_slug,
+                          const th_open_data_options *opt, char **csv,
+                          size_t *len) {
+  th_open_data_options o = {0};
+  int rc = th__open_begin(db, opt, csv, len, &o);
   if (rc < 0)
     return rc;
   th__site_row site;
@@ -360,16 +367,8 @@ int th_open_data_feedback(th_db *db, const char *site_slug,
 int th_open_data_ideas(th_db *db, const char *site_slug,
                        const th_open_data_options *opt, char **csv,
                        size_t *len) {
-  if (db == NULL)
-    return TH_EINVAL;
-  th__clear_err(db);
-  if (csv == NULL)
-    return th__err(db, TH_EINVAL, "csv is NULL");
-  *csv = NULL;
-  if (len)
-    *len = 0;
-  th_open_data_options o;
-  int rc = th__open_options_read(db, opt, &o);
+  th_open_data_options o = {0};
+  int rc = th__open_begin(db, opt, csv, len, &o);
   if (rc < 0)
     return rc;
   if (o.from != NULL || o.weeks != 0)
