@@ -20,7 +20,7 @@
 
 static const char *const th__sql[TH__S_COUNT] = {
 #define TH__STMT(id, sql) sql,
-#include "statements.h"
+#include "store/statements.h"
 #undef TH__STMT
 };
 

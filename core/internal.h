@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "townhall.h"
+#include "store/store.h"
 
 #define TH__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TH__DAY_MS INT64_C(86400000)
@@ -177,12 +178,6 @@ const char *th__walbuf_vfs(void);
 
 /* ---- the handle (db.c) --------------------------------------------------- */
 
-typedef enum th__stmt_id {
-#define TH__STMT(id, sql) TH__S_##id,
-#include "statements.h"
-#undef TH__STMT
-  TH__S_COUNT
-} th__stmt_id;
 
 struct th_db {
   sqlite3 *sql;

@@ -29,61 +29,60 @@ int th__idea_store_counts(th_db *db, int64_t idea_id, const th_counts *c,
   for (int k = 0; k < 3; k++)
     if (stored == NULL || keys[k] != stored[k])
       mask |= 1 << k;
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_COUNTS_0 + mask);
+  th__q *st = th__q_get(db, TH__S_IDEA_SET_COUNTS_0 + mask);
   if (st == NULL)
     return db->errcode;
   th_time now = th_now(db);
-  sqlite3_bind_int64(st, 1, idea_id);
-  sqlite3_bind_int64(st, 2, c->up);
-  sqlite3_bind_int64(st, 3, c->down);
-  sqlite3_bind_int64(st, 4, c->anon_up);
-  sqlite3_bind_int64(st, 5, c->anon_down);
-  sqlite3_bind_double(st, 6, keys[0]);
-  sqlite3_bind_double(st, 7, keys[1]);
-  sqlite3_bind_double(st, 8, keys[2]);
-  sqlite3_bind_int64(st, 9, now);
-  int rc = th__step_done(db, st, "updating an idea's counts");
+  th__q_i64(st, 1, idea_id);
+  th__q_i64(st, 2, c->up);
+  th__q_i64(st, 3, c->down);
+  th__q_i64(st, 4, c->anon_up);
+  th__q_i64(st, 5, c->anon_down);
+  th__q_f64(st, 6, keys[0]);
+  th__q_f64(st, 7, keys[1]);
+  th__q_f64(st, 8, keys[2]);
+  th__q_i64(st, 9, now);
+  int rc = th__q_run(db, st, "updating an idea's counts");
   if (rc < 0)
     return rc;
   /* The day's closing totals, for the idea's history: every vote counts
    * here, signed in or not. */
-  if ((st = th__stmt(db, TH__S_VOTE_DAY_SET)) == NULL)
+  if ((st = th__q_get(db, TH__S_VOTE_DAY_SET)) == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, idea_id);
-  sqlite3_bind_int64(st, 2, th__day(now));
-  sqlite3_bind_int64(st, 3, c->up + c->anon_up);
-  sqlite3_bind_int64(st, 4, c->down + c->anon_down);
-  return th__step_done(db, st, "recording vote history");
+  th__q_i64(st, 1, idea_id);
+  th__q_i64(st, 2, th__day(now));
+  th__q_i64(st, 3, c->up + c->anon_up);
+  th__q_i64(st, 4, c->down + c->anon_down);
+  return th__q_run(db, st, "recording vote history");
 }
 
 int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous) {
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_COUNTS);
+  th__q *st = th__q_get(db, TH__S_IDEA_COUNTS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, idea_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return th__sqlerr(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
-                      "re-ranking an idea");
-  }
-  th_counts c = {.up = sqlite3_column_int64(st, 0),
-                 .down = sqlite3_column_int64(st, 1),
-                 .anon_up = sqlite3_column_int64(st, 2),
-                 .anon_down = sqlite3_column_int64(st, 3)};
-  th_time created = sqlite3_column_int64(st, 4);
-  sqlite3_reset(st);
+  th__q_i64(st, 1, idea_id);
+  int rc = th__q_step(db, st, "re-ranking an idea");
+  if (rc != TH__ROW)
+    return rc == TH__DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
+                                    (long long)idea_id)
+                          : rc;
+  th_counts c = {.up = th__q_col_i64(st, 0),
+                 .down = th__q_col_i64(st, 1),
+                 .anon_up = th__q_col_i64(st, 2),
+                 .anon_down = th__q_col_i64(st, 3)};
+  th_time created = th__q_col_i64(st, 4);
+  th__q_reset(st);
   /* Re-ranking moves no vote: neither the idea's "updated" time nor its
    * history changes, only the keys. */
   double keys[3];
   th__keys(&c, created, rank_anonymous, keys);
-  if ((st = th__stmt(db, TH__S_IDEA_SET_KEYS)) == NULL)
+  if ((st = th__q_get(db, TH__S_IDEA_SET_KEYS)) == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, idea_id);
-  sqlite3_bind_double(st, 2, keys[0]);
-  sqlite3_bind_double(st, 3, keys[1]);
-  sqlite3_bind_double(st, 4, keys[2]);
-  return th__step_done(db, st, "re-ranking an idea");
+  th__q_i64(st, 1, idea_id);
+  th__q_f64(st, 2, keys[0]);
+  th__q_f64(st, 3, keys[1]);
+  th__q_f64(st, 4, keys[2]);
+  return th__q_run(db, st, "re-ranking an idea");
 }
 
 int th__vote_apply(th_db *db, int64_t idea_id, const th__idea_state *known,
@@ -93,61 +92,58 @@ int th__vote_apply(th_db *db, int64_t idea_id, const th__idea_state *known,
   th_counts c;
   th_time created;
   double stored[3];
-  sqlite3_stmt *st;
+  th__q *st;
   int rc;
   if (known) {
     c = known->counts;
     created = known->created;
     memcpy(stored, known->keys, sizeof stored);
   } else {
-    if ((st = th__stmt(db, TH__S_IDEA_COUNTS)) == NULL)
+    if ((st = th__q_get(db, TH__S_IDEA_COUNTS)) == NULL)
       return db->errcode;
-    sqlite3_bind_int64(st, 1, idea_id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-      sqlite3_reset(st);
-      return rc == SQLITE_DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
-                                         (long long)idea_id)
-                               : th__sqlerr(db, rc, "reading an idea");
-    }
-    c = (th_counts){.up = sqlite3_column_int64(st, 0),
-                    .down = sqlite3_column_int64(st, 1),
-                    .anon_up = sqlite3_column_int64(st, 2),
-                    .anon_down = sqlite3_column_int64(st, 3)};
-    created = sqlite3_column_int64(st, 4);
+    th__q_i64(st, 1, idea_id);
+    rc = th__q_step(db, st, "reading an idea");
+    if (rc != TH__ROW)
+      return rc == TH__DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
+                                      (long long)idea_id)
+                            : rc;
+    c = (th_counts){.up = th__q_col_i64(st, 0),
+                    .down = th__q_col_i64(st, 1),
+                    .anon_up = th__q_col_i64(st, 2),
+                    .anon_down = th__q_col_i64(st, 3)};
+    created = th__q_col_i64(st, 4);
     for (int k = 0; k < 3; k++)
-      stored[k] = sqlite3_column_double(st, 5 + k);
-    sqlite3_reset(st);
+      stored[k] = th__q_col_f64(st, 5 + k);
+    th__q_reset(st);
   }
 
   int old = 0;
   if (participant_id) {
-    if ((st = th__stmt(db, TH__S_VOTE_GET)) == NULL)
+    if ((st = th__q_get(db, TH__S_VOTE_GET)) == NULL)
       return db->errcode;
-    sqlite3_bind_int64(st, 1, idea_id);
-    sqlite3_bind_int64(st, 2, participant_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-      old = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return th__sqlerr(db, rc, "reading a vote");
+    th__q_i64(st, 1, idea_id);
+    th__q_i64(st, 2, participant_id);
+    if ((rc = th__q_step(db, st, "reading a vote")) < 0)
+      return rc;
+    if (rc == TH__ROW)
+      old = th__q_col_int(st, 0);
+    th__q_reset(st);
   }
   if (old != value) {
     if (value == 0) {
-      if ((st = th__stmt(db, TH__S_VOTE_DELETE)) == NULL)
+      if ((st = th__q_get(db, TH__S_VOTE_DELETE)) == NULL)
         return db->errcode;
-      sqlite3_bind_int64(st, 1, idea_id);
-      sqlite3_bind_int64(st, 2, participant_id);
+      th__q_i64(st, 1, idea_id);
+      th__q_i64(st, 2, participant_id);
     } else {
-      if ((st = th__stmt(db, TH__S_VOTE_UPSERT)) == NULL)
+      if ((st = th__q_get(db, TH__S_VOTE_UPSERT)) == NULL)
         return db->errcode;
-      sqlite3_bind_int64(st, 1, idea_id);
-      sqlite3_bind_int64(st, 2, participant_id);
-      sqlite3_bind_int(st, 3, value);
-      sqlite3_bind_int64(st, 4, th__day(th_now(db)));
+      th__q_i64(st, 1, idea_id);
+      th__q_i64(st, 2, participant_id);
+      th__q_i64(st, 3, value);
+      th__q_i64(st, 4, th__day(th_now(db)));
     }
-    if ((rc = th__step_done(db, st, "recording a vote")) < 0)
+    if ((rc = th__q_run(db, st, "recording a vote")) < 0)
       return rc;
     int64_t *up = kind ? &c.anon_up : &c.up;
     int64_t *down = kind ? &c.anon_down : &c.down;
@@ -245,17 +241,16 @@ int th_vote_mine(th_db *db, const char *site_slug, const th_who *who,
     }
     if (pid == 0)
       continue;
-    sqlite3_stmt *st = th__stmt(db, TH__S_VOTE_GET);
+    th__q *st = th__q_get(db, TH__S_VOTE_GET);
     if (st == NULL)
       return db->errcode;
-    sqlite3_bind_int64(st, 1, ids[i]);
-    sqlite3_bind_int64(st, 2, pid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-      out[i] = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return th__sqlerr(db, rc, "reading a vote");
+    th__q_i64(st, 1, ids[i]);
+    th__q_i64(st, 2, pid);
+    if ((rc = th__q_step(db, st, "reading a vote")) < 0)
+      return rc;
+    if (rc == TH__ROW)
+      out[i] = th__q_col_int(st, 0);
+    th__q_reset(st);
   }
   return TH_OK;
 }
@@ -275,29 +270,28 @@ int th_vote_history_get(th_db *db, const char *site_slug, int64_t idea_id,
   free(s.response);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_VOTE_DAYS);
+  th__q *st = th__q_get(db, TH__S_VOTE_DAYS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, idea_id);
+  th__q_i64(st, 1, idea_id);
   th_vote_history *h = calloc(1, sizeof *h);
   if (h == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "reading vote history")) == TH__ROW) {
     th_vote_day *grown = th__grow(h->days, h->count, &cap, sizeof *grown);
     if (grown == NULL)
       break;
     h->days = grown;
     th_vote_day *d = &h->days[h->count++];
-    d->day = sqlite3_column_int64(st, 0) * TH__DAY_MS;
-    d->up = sqlite3_column_int64(st, 1);
-    d->down = sqlite3_column_int64(st, 2);
+    d->day = th__q_col_i64(st, 0) * TH__DAY_MS;
+    d->up = th__q_col_i64(st, 1);
+    d->down = th__q_col_i64(st, 2);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     th_vote_history_free(h);
-    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                            : th__sqlerr(db, rc, "reading vote history");
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
   *out = h;
   return TH_OK;

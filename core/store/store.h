@@ -1,0 +1,87 @@
+/*
+ * store.h: the store's interface to the domain. The domain (the files of core/)
+ * names a statement, binds typed values, steps it and reads typed columns;
+ * only the code under core/store/ knows the engine (SQLite today; a libpq
+ * implementation satisfies the same interface), its SQL text and its
+ * result codes. Included by internal.h; never includes an engine header.
+ *
+ * Threads: a statement belongs to its handle and is used on the thread
+ * that uses the handle. Lifetime: a th__q from th__q_get is the handle's;
+ * it stays valid until the next th__q_get of the same statement (which
+ * resets it), and is never freed by the caller.
+ *
+ * Placeholders are numbered from 1 ($1 in PostgreSQL, ?1 in SQLite), and
+ * columns from 0, in the order statements.h gives them.
+ */
+#ifndef TH_STORE_H
+#define TH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct th_db th_db;
+
+/* Every named statement (core/store/statements.h). */
+typedef enum th__stmt_id {
+#define TH__STMT(id, sql) TH__S_##id,
+#include "statements.h"
+#undef TH__STMT
+  TH__S_COUNT
+} th__stmt_id;
+
+/* A named statement in use. */
+typedef struct th__q th__q;
+
+/* What th__q_step found. */
+enum { TH__DONE = 0, TH__ROW = 1 };
+
+/* The statement `id`, reset and with its bindings cleared; NULL with db's
+ * error set (a statement that cannot be prepared, a lost connection). */
+th__q *th__q_get(th_db *db, th__stmt_id id);
+
+/* Binding parameter `i` (from 1). A text or blob is not copied: it must
+ * stay as it is until the statement is reset (th__q_reset, the end of
+ * th__q_run / th__q_insert, a step that returns TH__DONE or an error).
+ * th__q_text with NULL binds NULL. th__q_text_copy copies. */
+void th__q_i64(th__q *q, int i, int64_t v);
+void th__q_f64(th__q *q, int i, double v);
+void th__q_null(th__q *q, int i);
+void th__q_text(th__q *q, int i, const char *s);
+void th__q_textn(th__q *q, int i, const char *s, size_t len);
+void th__q_text_copy(th__q *q, int i, const char *s);
+void th__q_blob(th__q *q, int i, const void *p, size_t len);
+
+/* One step: TH__ROW (read its columns, then step again or reset),
+ * TH__DONE (the statement is reset), or a negative TH_E code with db's
+ * error set, naming `what` ("reading an idea"; the statement is reset). */
+int th__q_step(th_db *db, th__q *q, const char *what);
+/* Runs a statement to its first row or its end and resets it: TH_OK or
+ * the mapped error. For writes and for statements whose rows are not
+ * read. */
+int th__q_run(th_db *db, th__q *q, const char *what);
+/* Runs an INSERT … RETURNING id: *id is the new row's id, or 0 when no row
+ * was inserted (ON CONFLICT … DO NOTHING); resets it. TH_OK or the mapped
+ * error. */
+int th__q_insert(th_db *db, th__q *q, const char *what, int64_t *id);
+/* Resets a statement whose rows were not all read (releasing what it
+ * holds, a read transaction among them). NULL is fine. */
+void th__q_reset(th__q *q);
+/* Rows inserted, changed or deleted by the last statement run on db. */
+int64_t th__q_changes(th_db *db);
+
+/* Column `col` (from 0) of the current row. A text or blob pointer is
+ * valid until the next step or reset of `q`; a NULL text is NULL, a NULL
+ * number 0. */
+int64_t th__q_col_i64(th__q *q, int col);
+int th__q_col_int(th__q *q, int col);
+double th__q_col_f64(th__q *q, int col);
+bool th__q_col_null(th__q *q, int col);
+const char *th__q_col_text(th__q *q, int col);
+size_t th__q_col_len(th__q *q, int col);
+const void *th__q_col_blob(th__q *q, int col, size_t *len);
+/* A malloc'd copy of a text column, "" for NULL; NULL only when out of
+ * memory. */
+char *th__q_col_dup(th__q *q, int col);
+
+#endif /* TH_STORE_H */
