@@ -84,4 +84,13 @@ const void *th__q_col_blob(th__q *q, int col, size_t *len);
  * memory. */
 char *th__q_col_dup(th__q *q, int col);
 
+/* ---- upkeep (maint.c) ---------------------------------------------------- */
+
+/* Moves what the write-ahead log holds into the database and empties it
+ * (after a purge or a key rotation, so that removed bytes leave the log).
+ * Best effort: a failure changes nothing committed. */
+void th__store_checkpoint(th_db *db);
+/* Whether a transaction is open on db's connection. */
+bool th__store_in_txn(th_db *db);
+
 #endif /* TH_STORE_H */
