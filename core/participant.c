@@ -26,30 +26,25 @@ int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
                    "who acts must be a resident or a device (address)");
   if (kind_out)
     *kind_out = kind;
-  sqlite3_stmt *st = th__stmt(db, TH__S_PART_FIND);
+  th__q *st = th__q_get(db, TH__S_PART_FIND);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_blob(st, 1, pn, sizeof pn, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *id_out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+  th__q_blob(st, 1, pn, sizeof pn);
+  rc = th__q_step(db, st, "looking up a participant");
+  if (rc == TH__ROW) {
+    *id_out = th__q_col_i64(st, 0);
+    th__q_reset(st);
     return TH_OK;
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE)
-    return th__sqlerr(db, rc, "looking up a participant");
-  if (!create)
-    return TH_OK;
-  st = th__stmt(db, TH__S_PART_INSERT);
-  if (st == NULL)
-    return db->errcode;
-  sqlite3_bind_int64(st, 1, consultation_id);
-  sqlite3_bind_int(st, 2, kind);
-  sqlite3_bind_blob(st, 3, pn, sizeof pn, SQLITE_STATIC);
-  rc = th__step_done(db, st, "recording a participant");
   if (rc < 0)
     return rc;
-  *id_out = sqlite3_last_insert_rowid(db->sql);
-  return TH_OK;
+  if (!create)
+    return TH_OK;
+  st = th__q_get(db, TH__S_PART_INSERT);
+  if (st == NULL)
+    return db->errcode;
+  th__q_i64(st, 1, consultation_id);
+  th__q_i64(st, 2, kind);
+  th__q_blob(st, 3, pn, sizeof pn);
+  return th__q_insert(db, st, "recording a participant", id_out);
 }

@@ -75,7 +75,7 @@ TH__STMT(CONS_LIVE_KEYS,
 TH__STMT(PART_FIND, "SELECT id, kind FROM participants WHERE pseudonym = ?1")
 TH__STMT(PART_INSERT,
          "INSERT INTO participants (consultation_id, kind, pseudonym)"
-         " VALUES (?1, ?2, ?3)")
+         " VALUES (?1, ?2, ?3) RETURNING id")
 TH__STMT(PART_DELETE, "DELETE FROM participants WHERE id = ?1")
 
 /* ideas */
