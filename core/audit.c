@@ -13,16 +13,16 @@ static const char *th__actor(th_actor actor) {
 
 int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
               int64_t idea_id, const char *detail) {
-  sqlite3_stmt *st = th__stmt(db, TH__S_AUDIT_INSERT);
+  th__q *st = th__q_get(db, TH__S_AUDIT_INSERT);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_int64(st, 2, th_now(db));
-  sqlite3_bind_text(st, 3, th__actor(actor), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 5, idea_id);
-  sqlite3_bind_text(st, 6, detail ? detail : "", -1, SQLITE_TRANSIENT);
-  return th__step_done(db, st, "writing the audit log");
+  th__q_i64(st, 1, site_id);
+  th__q_i64(st, 2, th_now(db));
+  th__q_text_copy(st, 3, th__actor(actor));
+  th__q_text(st, 4, action);
+  th__q_i64(st, 5, idea_id);
+  th__q_text_copy(st, 6, detail ? detail : "");
+  return th__q_run(db, st, "writing the audit log");
 }
 
 int th_audit_list_get(th_db *db, const char *site_slug, int64_t before_id,
@@ -37,37 +37,34 @@ int th_audit_list_get(th_db *db, const char *site_slug, int64_t before_id,
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_AUDIT_LIST);
+  th__q *st = th__q_get(db, TH__S_AUDIT_LIST);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site.id);
-  sqlite3_bind_int64(st, 2, before_id);
-  sqlite3_bind_int(st, 3, limit ? limit : 100);
+  th__q_i64(st, 1, site.id);
+  th__q_i64(st, 2, before_id);
+  th__q_i64(st, 3, limit ? limit : 100);
   th_audit_list *l = calloc(1, sizeof *l);
   size_t cap = 0;
   if (l == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "reading the audit log")) == TH__ROW) {
     th_audit_entry *n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
     l->items = n;
     th_audit_entry *e = &l->items[l->count++];
-    e->id = sqlite3_column_int64(st, 0);
-    e->at = sqlite3_column_int64(st, 1);
-    e->actor = th__col_text(st, 2);
-    e->action = th__col_text(st, 3);
-    e->idea_id = sqlite3_column_int64(st, 4);
-    e->detail = th__col_text(st, 5);
+    e->id = th__q_col_i64(st, 0);
+    e->at = th__q_col_i64(st, 1);
+    e->actor = th__q_col_dup(st, 2);
+    e->action = th__q_col_dup(st, 3);
+    e->idea_id = th__q_col_i64(st, 4);
+    e->detail = th__q_col_dup(st, 5);
   }
-  if (rc != SQLITE_DONE) {
-    rc = rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                          : th__sqlerr(db, rc, "reading the audit log");
-    sqlite3_reset(st);
+  if (rc != TH__DONE) {
+    th__q_reset(st);
     th_audit_list_free(l);
-    return rc;
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
-  sqlite3_reset(st);
   *out = l;
   return TH_OK;
 }
