@@ -36,7 +36,7 @@ BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
 sys.path.insert(0, os.path.join(SRC, "tests", "api"))
 sys.path.insert(0, os.path.join(SRC, "bindings", "python"))
 os.environ.setdefault("TOWNHALL_LIBRARY",
-                      os.path.join(BUILD, "core", ".libs", "libtownhall.so.0"))
+                      os.path.join(BUILD, "core", ".libs", "libtownhall.so.1"))
 
 from harness import Server, run  # noqa: E402
 from townhall import Townhall, Who  # noqa: E402

@@ -78,8 +78,8 @@ if "$PY" -m pip --version >/dev/null 2>&1; then how="pip install --target, no in
 check "python: package installs offline ($how) and imports" py_install
 
 # The library found on the system's path when TOWNHALL_LIBRARY is not set.
-check "python: finds libtownhall.so.0 on the library path without TOWNHALL_LIBRARY" \
-  env -u TOWNHALL_LIBRARY LD_LIBRARY_PATH="$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.0' | head -1)")" \
+check "python: finds libtownhall.so.1 on the library path without TOWNHALL_LIBRARY" \
+  env -u TOWNHALL_LIBRARY LD_LIBRARY_PATH="$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.1' | head -1)")" \
   PYTHONPATH="$TH_SRC/bindings/python" "$PY" -c "import townhall; print(townhall.version(), townhall.library_path())"
 
 # ---- Node.js -------------------------------------------------------------------

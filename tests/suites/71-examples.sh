@@ -56,7 +56,7 @@ else
 fi
 export PKG_CONFIG_SYSROOT_DIR=$tmp/inst
 export PKG_CONFIG_PATH=$(dirname "$(find "$tmp/inst" -name townhall.pc | head -1)")
-LIBDIR=$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.0' | head -1)")
+LIBDIR=$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.1' | head -1)")
 
 # ---- embed.c ------------------------------------------------------------------
 if cc -Wall -Wextra -Werror "$EX/embed.c" $(pkg-config --cflags --libs townhall) -o "$tmp/embed" 2>"$tmp/cc.log"; then
@@ -103,7 +103,7 @@ expect "uv-embed: th_server_close called back" "$tmp/uv.out" "townhall server cl
 expect "uv-embed: uv_loop_close() == 0" "$tmp/uv.out" "uv_loop_close() = 0"
 
 # ---- python/weekly_report.py --------------------------------------------------------
-export TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.0 PYTHONPATH=$TH_SRC/bindings/python
+export TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.1 PYTHONPATH=$TH_SRC/bindings/python
 "$PY" - "$tmp/report.db" >"$tmp/seed.log" 2>&1 <<'EOF'
 import sys
 from townhall import Townhall, Who
@@ -210,7 +210,7 @@ VERSION=$("$TH_BIN" version | awk '{print $2}')
   --origin "http://127.0.0.1:$APP_PORT" --db "$tmp/app.db" >"$tmp/site.out" 2>&1
 SECRET=$(tail -1 "$tmp/site.out")
 if [ ${#SECRET} -ge 43 ]; then ok "node app: a site with a generated secret (townhall site add --generate-secret)"; else not_ok "node app: site secret"; sed 's/^/# /' "$tmp/site.out"; fi
-TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.0 PYTHONPATH=$TH_SRC/bindings/python "$PY" -c \
+TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.1 PYTHONPATH=$TH_SRC/bindings/python "$PY" -c \
   "import townhall, sys; th = townhall.Townhall(sys.argv[1]); print(th.submit_idea('riverside', 'resident-0', 'Plant trees on the high street').id); th.close()" \
   "$tmp/app.db" >"$tmp/idea.out" 2>&1
 TH_PORT=$(free_port)
@@ -349,7 +349,7 @@ else
   not_ok "README snippet, C: builds"; sed 's/^/# /' "$tmp/snip/cc.log"
 fi
 snippet "C" "$tmp/snip/c" env LD_LIBRARY_PATH="$LIBDIR" "$tmp/snip/app"
-snippet "Python" "$tmp/snip/py" env TOWNHALL_LIBRARY="$LIBDIR/libtownhall.so.0" \
+snippet "Python" "$tmp/snip/py" env TOWNHALL_LIBRARY="$LIBDIR/libtownhall.so.1" \
   PYTHONPATH="$TH_SRC/bindings/python" "$PY" "$tmp/snip/app.py"
 snippet "Node.js" "$tmp/snip/js" env TOWNHALL_NODE_ADDON="$tmp/snip/townhall.node" node "$tmp/snip/app.js"
 
@@ -491,7 +491,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 EOF
   report "$tmp/nginxcheck.log"
   # The exact counts (the public summary rounds small ones away).
-  yes=$(TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.0 PYTHONPATH=$TH_SRC/bindings/python "$PY" -c \
+  yes=$(TOWNHALL_LIBRARY=$LIBDIR/libtownhall.so.1 PYTHONPATH=$TH_SRC/bindings/python "$PY" -c \
     "import townhall, sys; th = townhall.Townhall(sys.argv[1], readonly=True); print(th.feedback_summary('feedbacktest', 'https://www.example.org/xff').yes)" \
     "$tmp/app.db" 2>&1)
   if [ "$yes" = 2 ]; then

@@ -23,7 +23,7 @@ else
 fi
 export PKG_CONFIG_SYSROOT_DIR=$tmp/inst
 export PKG_CONFIG_PATH=$(dirname "$(find "$tmp/inst" -name townhall.pc | head -1)")
-LIBDIR=$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.0' | head -1)")
+LIBDIR=$(dirname "$(find "$tmp/inst" -name 'libtownhall.so.1' | head -1)")
 
 run() { # run NAME OUTFILE COMMAND...
   local name=$1 out=$2; shift 2
@@ -45,7 +45,7 @@ run "C: scenario runs through the C API" "$tmp/c.json" \
   env LD_LIBRARY_PATH="$LIBDIR" "$tmp/scenario" "$SC/scenario.json" "$tmp/c.db"
 
 run "Python: scenario runs through the binding" "$tmp/py.json" \
-  env TOWNHALL_LIBRARY="$LIBDIR/libtownhall.so.0" PYTHONPATH="$TH_SRC/bindings/python" \
+  env TOWNHALL_LIBRARY="$LIBDIR/libtownhall.so.1" PYTHONPATH="$TH_SRC/bindings/python" \
   PYTHONDONTWRITEBYTECODE=1 "$PY" "$SC/scenario.py" "$SC/scenario.json" "$tmp/py.db"
 
 if TOWNHALL_ADDON_OUT=$tmp/townhall.node node "$TH_SRC/bindings/node/build.js" >"$tmp/nb.log" 2>&1; then

@@ -19,6 +19,9 @@ from typing import List, Optional
 # loaded must have the same major version (0.x: the same minor too).
 API_MAJOR = 0
 API_MINOR = 2
+# The soname's number (libtownhall.so.1): libtool's current - age in
+# Makefile.am, which changes only when the ABI breaks, not with releases.
+SONAME_MAJOR = 1
 
 ENV_VAR = "TOWNHALL_LIBRARY"
 
@@ -33,9 +36,9 @@ def _candidates() -> List[str]:
     if found:
         names.append(found)
     if sys.platform == "darwin":
-        names += ["libtownhall.0.dylib", "libtownhall.dylib"]
+        names += [f"libtownhall.{SONAME_MAJOR}.dylib", "libtownhall.dylib"]
     else:
-        names += ["libtownhall.so.0", "libtownhall.so"]
+        names += [f"libtownhall.so.{SONAME_MAJOR}", "libtownhall.so"]
     seen = set()
     return [n for n in names if not (n in seen or seen.add(n))]
 
