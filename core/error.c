@@ -61,52 +61,6 @@ void th__clear_err(th_db *db) {
   db->errmsg[0] = '\0';
 }
 
-int th__sqlerr(th_db *db, int rc, const char *what) {
-  int code;
-  switch (rc & 0xff) {
-  case SQLITE_FULL:
-    code = TH_EFULL;
-    break;
-  case SQLITE_BUSY:
-  case SQLITE_LOCKED:
-    code = TH_EBUSY;
-    break;
-  case SQLITE_IOERR:
-  case SQLITE_CANTOPEN:
-  case SQLITE_PERM:
-    code = TH_EIO;
-    break;
-  case SQLITE_CORRUPT:
-    code = TH_ECORRUPT;
-    break;
-  case SQLITE_NOTADB:
-    code = TH_ENOTDB;
-    break;
-  case SQLITE_NOMEM:
-    code = TH_ENOMEM;
-    break;
-  case SQLITE_READONLY:
-    code = TH_EREADONLY;
-    break;
-  case SQLITE_CONSTRAINT:
-    /* Only a duplicate key means "already exists"; a failed CHECK, NOT NULL
-     * or foreign key is a bug or corruption, not the caller's duplicate. */
-    code = rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY
-               ? TH_EEXIST
-               : TH_EDB;
-    break;
-  default:
-    code = TH_EDB;
-    break;
-  }
-  const char *detail = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
-  if (code == TH_EFULL)
-    return th__err(db, code,
-                   "%s: the disk is full (%s); nothing of this write was kept",
-                   what, detail);
-  return th__err(db, code, "%s: %s", what, detail);
-}
-
 const char *th_errmsg(th_db *db) {
   if (db == NULL)
     return "no handle (out of memory?)";
@@ -114,8 +68,3 @@ const char *th_errmsg(th_db *db) {
 }
 
 int th_errcode(th_db *db) { return db ? db->errcode : TH_ENOMEM; }
-
-char *th__col_text(sqlite3_stmt *st, int col) {
-  const unsigned char *t = sqlite3_column_text(st, col);
-  return th__strdup(t ? (const char *)t : "");
-}

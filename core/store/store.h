@@ -84,6 +84,24 @@ const void *th__q_col_blob(th__q *q, int col, size_t *len);
  * memory. */
 char *th__q_col_dup(th__q *q, int col);
 
+/* ---- the connection (sqlite.c) ------------------------------------------- */
+
+typedef struct th_open_options th_open_options;
+/* Opens db->path as `opt` asks (a new file readable by its owner alone; a
+ * read-only handle creates nothing) and reads its schema version into
+ * *version (0: a new database). A file that is not a database, is corrupt,
+ * belongs to another program or to a newer townhall is refused before
+ * anything writes: TH_ENOTDB, TH_ECORRUPT, TH_ENEWER, or the mapped error.
+ * The handle's thread. */
+int th__store_open(th_db *db, const th_open_options *opt, int *version);
+/* The connection's settings once the key ring is loaded: durability as
+ * `opt` asks, the log, the SQL functions migrations call. TH_OK or the
+ * mapped error. */
+int th__store_configure(th_db *db, const th_open_options *opt);
+/* Rolls back a batch left open, finalises every statement and closes the
+ * connection. Safe on a handle whose connection was lost or never made. */
+void th__store_close(th_db *db);
+
 /* ---- upkeep (maint.c) ---------------------------------------------------- */
 
 /* Moves what the write-ahead log holds into the database and empties it

@@ -11,7 +11,7 @@
  * connection instead, which copies the WAL back into the database while
  * the writer goes on committing.
  */
-#include "internal.h"
+#include "../internal.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /*
  * backup.c: consistent online copies of a database (SQLite's backup API).
  */
-#include "internal.h"
+#include "../internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
  * database newer than the library is refused before anything is touched
  * (db.c), and there is no "down".
  */
-#include "internal.h"
+#include "../internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,106 @@
+/*
+ * txn.c: the transaction discipline every write follows: BEGIN IMMEDIATE
+ * alone, or a SAVEPOINT inside a batch the caller opened (th_batch_*), and
+ * a rollback that keeps the first error's message.
+ */
+#include "../internal.h"
+
+#include <string.h>
+
+static int th__run(th_db *db, th__stmt_id id, const char *what) {
+  sqlite3_stmt *st = th__stmt(db, id);
+  if (st == NULL)
+    return db->errcode;
+  return th__step_done(db, st, what);
+}
+
+int th__write_begin(th_db *db) {
+  if (db->flags & TH_OPEN_READONLY)
+    return th__err(db, TH_EREADONLY, "this handle was opened read-only");
+  if (db->write_depth++ > 0)
+    return TH_OK; /* nested inside a write of the same call */
+  if (db->in_batch)
+    return th__run(db, TH__S_SAVEPOINT, "starting a write");
+  int rc = th__run(db, TH__S_BEGIN, "starting a write");
+  if (rc < 0)
+    db->write_depth--;
+  return rc;
+}
+
+int th__write_end(th_db *db, int rc) {
+  if (--db->write_depth > 0)
+    return rc;
+  if (db->in_batch) {
+    if (rc < 0) {
+      /* Keep the first error's message: rolling back must not replace it. */
+      char msg[sizeof db->errmsg];
+      memcpy(msg, db->errmsg, sizeof msg);
+      th__run(db, TH__S_ROLLBACK_TO, "undoing a write");
+      th__run(db, TH__S_RELEASE, "undoing a write");
+      memcpy(db->errmsg, msg, sizeof msg);
+      db->errcode = rc;
+      return rc;
+    }
+    int r = th__run(db, TH__S_RELEASE, "finishing a write");
+    return r < 0 ? r : rc;
+  }
+  if (rc < 0) {
+    char msg[sizeof db->errmsg];
+    memcpy(msg, db->errmsg, sizeof msg);
+    if (!sqlite3_get_autocommit(db->sql))
+      th__run(db, TH__S_ROLLBACK, "undoing a write");
+    memcpy(db->errmsg, msg, sizeof msg);
+    db->errcode = rc;
+    return rc;
+  }
+  int r = th__run(db, TH__S_COMMIT, "committing");
+  if (r < 0) {
+    char msg[sizeof db->errmsg];
+    memcpy(msg, db->errmsg, sizeof msg);
+    if (!sqlite3_get_autocommit(db->sql))
+      th__run(db, TH__S_ROLLBACK, "undoing a failed commit");
+    memcpy(db->errmsg, msg, sizeof msg);
+    db->errcode = r;
+    return r;
+  }
+  return rc;
+}
+
+int th_batch_begin(th_db *db) {
+  th__clear_err(db);
+  if (db->in_batch)
+    return th__err(db, TH_ESTATE, "a batch is already open on this handle");
+  if (db->flags & TH_OPEN_READONLY)
+    return th__err(db, TH_EREADONLY, "this handle was opened read-only");
+  int rc = th__run(db, TH__S_BEGIN, "starting a batch");
+  if (rc < 0)
+    return rc;
+  db->in_batch = 1;
+  return TH_OK;
+}
+
+int th_batch_commit(th_db *db) {
+  th__clear_err(db);
+  if (!db->in_batch)
+    return th__err(db, TH_ESTATE, "no batch is open on this handle");
+  db->in_batch = 0;
+  int rc = th__run(db, TH__S_COMMIT, "committing a batch");
+  if (rc < 0 && !sqlite3_get_autocommit(db->sql)) {
+    char msg[sizeof db->errmsg];
+    memcpy(msg, db->errmsg, sizeof msg);
+    th__run(db, TH__S_ROLLBACK, "undoing a failed batch");
+    memcpy(db->errmsg, msg, sizeof msg);
+    db->errcode = rc;
+  }
+  return rc;
+}
+
+int th_batch_rollback(th_db *db) {
+  th__clear_err(db);
+  if (!db->in_batch)
+    return th__err(db, TH_ESTATE, "no batch is open on this handle");
+  db->in_batch = 0;
+  if (sqlite3_get_autocommit(db->sql))
+    return TH_OK;
+  return th__run(db, TH__S_ROLLBACK, "rolling back a batch");
+}
