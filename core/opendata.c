@@ -76,22 +76,21 @@ static void th__cell(th__sbuf *b, int64_t published, bool last) {
 }
 
 int th__open_rules_get(th_db *db, int64_t site_id, th__open_rules *r) {
-  sqlite3_stmt *st =
-      th__stmt_dynamic(db, "SELECT open_min, open_round, created FROM sites"
-                           " WHERE id = ?1");
+  th__q *st = th__q_get(db, TH__S_OPEN_RULES);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    r->min = sqlite3_column_int64(st, 0);
-    r->round = sqlite3_column_int64(st, 1);
-    r->created = sqlite3_column_int64(st, 2);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW)
-    return th__sqlerr(db, rc == SQLITE_DONE ? SQLITE_ERROR : rc,
-                      "reading the site's open-data settings");
+  th__q_i64(st, 1, site_id);
+  int rc = th__q_step(db, st, "reading the site's open-data settings");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
+               ? th__err(db, TH_EDB,
+                         "reading the site's open-data settings: no site %lld",
+                         (long long)site_id)
+               : rc;
+  r->min = th__q_col_i64(st, 0);
+  r->round = th__q_col_i64(st, 1);
+  r->created = th__q_col_i64(st, 2);
+  th__q_reset(st);
   if (r->min < 0)
     r->min = 0;
   if (r->round < 1)
@@ -141,31 +140,20 @@ int th__open_feedback_build(th_db *db, int64_t site_id,
     return TH_OK;
   /* Each page's answers per week from its first, in order: the running
    * totals are what is published (disclosure.c, rule 1). */
-  sqlite3_stmt *st = th__stmt_dynamic(
-      db,
-      "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
-      " count(*) FILTER (WHERE f.useful = 1),"
-      " count(*) FILTER (WHERE f.useful = 0),"
-      " count(*) FILTER (WHERE f.rating = 1),"
-      " count(*) FILTER (WHERE f.rating = 2),"
-      " count(*) FILTER (WHERE f.rating = 3),"
-      " count(*) FILTER (WHERE f.rating = 4),"
-      " count(*) FILTER (WHERE f.rating = 5)"
-      " FROM pages p JOIN feedback f ON f.page_id = p.id"
-      " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
-      " AND f.day < ?3"
-      " GROUP BY f.page_id, monday ORDER BY p.url, monday");
+  th__q *st = th__q_get(db, TH__S_OPEN_FEEDBACK);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_int64(st, 2, from);
-  sqlite3_bind_int64(st, 3, to);
+  th__q_i64(st, 1, site_id);
+  th__q_i64(st, 2, from);
+  th__q_i64(st, 3, to);
   int src;
   size_t rows = 0;
   th_page_summary total = {0}, shown = {0};
   char *url = NULL;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW && rows < TH__OPEN_MAX_ROWS) {
-    const char *u = (const char *)sqlite3_column_text(st, 0);
+  while ((src = th__q_step(db, st, "aggregating feedback for open data")) ==
+             TH__ROW &&
+         rows < TH__OPEN_MAX_ROWS) {
+    const char *u = th__q_col_text(st, 0);
     if (url == NULL || strcmp(url, u) != 0) {
       /* The next page: its totals start from nothing. */
       free(url);
@@ -176,11 +164,11 @@ int th__open_feedback_build(th_db *db, int64_t site_id,
       memset(&total, 0, sizeof total);
       memset(&shown, 0, sizeof shown);
     }
-    int64_t monday = sqlite3_column_int64(st, 1);
-    total.yes += sqlite3_column_int64(st, 2);
-    total.no += sqlite3_column_int64(st, 3);
+    int64_t monday = th__q_col_i64(st, 1);
+    total.yes += th__q_col_i64(st, 2);
+    total.no += th__q_col_i64(st, 3);
     for (int k = 0; k < 5; k++)
-      total.ratings[k] += sqlite3_column_int64(st, 4 + k);
+      total.ratings[k] += th__q_col_i64(st, 4 + k);
     th_page_summary pub;
     th__publish_page(&d, &total, &pub);
     bool changed = pub.yes != shown.yes || pub.no != shown.no ||
@@ -202,13 +190,9 @@ int th__open_feedback_build(th_db *db, int64_t site_id,
     rows++;
   }
   free(url);
-  if (src == SQLITE_ROW)
-    src = SQLITE_DONE; /* stopped at the row limit */
-  int rc = src == SQLITE_DONE
-               ? TH_OK
-               : th__sqlerr(db, src, "aggregating feedback for open data");
-  sqlite3_reset(st);
-  return rc;
+  if (src == TH__ROW)
+    th__q_reset(st); /* stopped at the row limit (or out of memory) */
+  return src < 0 ? src : TH_OK;
 }
 
 /* ---- ideas.csv ------------------------------------------------------------- */
@@ -225,49 +209,39 @@ int th__open_ideas_build(th_db *db, int64_t site_id, int64_t this_monday,
     th__csv_text(b, head[i], i + 1 == TH__ARRAY_SIZE(head));
   /* Public statuses only (published, under review, accepted, in progress,
    * done, declined): never pending, hidden, withdrawn or merged ideas. */
-  sqlite3_stmt *st = th__stmt_dynamic(
-      db,
-      "SELECT i.id, c.slug, i.title, i.status, i.category, i.ward, i.created,"
-      " coalesce(v.up, 0), coalesce(v.down, 0), i.response, i.response_at"
-      " FROM ideas i JOIN consultations c ON c.id = i.consultation_id"
-      " LEFT JOIN vote_days v ON v.idea_id = i.id AND v.day ="
-      "  (SELECT max(day) FROM vote_days WHERE idea_id = i.id AND day < ?2)"
-      " WHERE i.site_id = ?1 AND i.status BETWEEN 1 AND 6 AND i.created < ?3"
-      " ORDER BY i.id LIMIT ?4");
+  th__q *st = th__q_get(db, TH__S_OPEN_IDEAS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_int64(st, 2, this_monday);
-  sqlite3_bind_int64(st, 3, this_monday * TH__DAY_MS);
-  sqlite3_bind_int(st, 4, TH__OPEN_MAX_ROWS);
-  int src, rc = TH_OK;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+  th__q_i64(st, 1, site_id);
+  th__q_i64(st, 2, this_monday);
+  th__q_i64(st, 3, this_monday * TH__DAY_MS);
+  th__q_i64(st, 4, TH__OPEN_MAX_ROWS);
+  int src;
+  while ((src = th__q_step(db, st, "listing ideas for open data")) ==
+         TH__ROW) {
     /* Days as "2026-03-02"; "" for none (a time of 0). */
     char created[16] = "", responded[16] = "";
-    int64_t at = sqlite3_column_int64(st, 6);
+    int64_t at = th__q_col_i64(st, 6);
     if (at > 0)
       th__day_text(th__day(at), created, sizeof created);
-    const char *response = (const char *)sqlite3_column_text(st, 9);
-    at = sqlite3_column_int64(st, 10);
+    const char *response = th__q_col_text(st, 9);
+    at = th__q_col_i64(st, 10);
     if (response && response[0] && at > 0)
       th__day_text(th__day(at), responded, sizeof responded);
-    const char *status = th_status_name(sqlite3_column_int(st, 3));
-    th__csv_int(b, sqlite3_column_int64(st, 0), false);
-    th__csv_text(b, (const char *)sqlite3_column_text(st, 1), false);
-    th__csv_text(b, (const char *)sqlite3_column_text(st, 2), false);
+    const char *status = th_status_name(th__q_col_int(st, 3));
+    th__csv_int(b, th__q_col_i64(st, 0), false);
+    th__csv_text(b, th__q_col_text(st, 1), false);
+    th__csv_text(b, th__q_col_text(st, 2), false);
     th__csv_text(b, status ? status : "", false);
-    th__csv_text(b, (const char *)sqlite3_column_text(st, 4), false);
-    th__csv_text(b, (const char *)sqlite3_column_text(st, 5), false);
+    th__csv_text(b, th__q_col_text(st, 4), false);
+    th__csv_text(b, th__q_col_text(st, 5), false);
     th__csv_text(b, created, false);
-    th__cell(b, th__publish_count(&d, sqlite3_column_int64(st, 7)), false);
-    th__cell(b, th__publish_count(&d, sqlite3_column_int64(st, 8)), false);
+    th__cell(b, th__publish_count(&d, th__q_col_i64(st, 7)), false);
+    th__cell(b, th__publish_count(&d, th__q_col_i64(st, 8)), false);
     th__csv_text(b, response, false);
     th__csv_text(b, responded, true);
   }
-  if (src != SQLITE_DONE)
-    rc = th__sqlerr(db, src, "listing ideas for open data");
-  sqlite3_reset(st);
-  return rc;
+  return src < 0 ? src : TH_OK; /* a TH__DONE step has reset it */
 }
 
 /* ---- the public API ----------------------------------------------------------- */

@@ -253,6 +253,37 @@ TH__STMT(PURGE_DEDUP,
          "UPDATE feedback SET idem = NULL, verifier = NULL, dedup = NULL"
          " WHERE idem IS NOT NULL AND day < ?1")
 
+/* open data (opendata.c) */
+TH__STMT(OPEN_RULES,
+         "SELECT open_min, open_round, created FROM sites WHERE id = ?1")
+/* feedback.csv: each page's answers per week (?2 <= its last day, weeks
+ * before ?3), by page and by week from its first: the running totals are
+ * what is published. */
+TH__STMT(OPEN_FEEDBACK,
+         "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
+         " count(*) FILTER (WHERE f.useful = 1),"
+         " count(*) FILTER (WHERE f.useful = 0),"
+         " count(*) FILTER (WHERE f.rating = 1),"
+         " count(*) FILTER (WHERE f.rating = 2),"
+         " count(*) FILTER (WHERE f.rating = 3),"
+         " count(*) FILTER (WHERE f.rating = 4),"
+         " count(*) FILTER (WHERE f.rating = 5)"
+         " FROM pages p JOIN feedback f ON f.page_id = p.id"
+         " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
+         " AND f.day < ?3"
+         " GROUP BY f.page_id, monday ORDER BY p.url, monday")
+/* ideas.csv: ideas of the public statuses (1 to 6) created before ?3, with
+ * their votes at the end of the last day before ?2 (the vote history), at
+ * most ?4 of them. */
+TH__STMT(OPEN_IDEAS,
+         "SELECT i.id, c.slug, i.title, i.status, i.category, i.ward, i.created,"
+         " coalesce(v.up, 0), coalesce(v.down, 0), i.response, i.response_at"
+         " FROM ideas i JOIN consultations c ON c.id = i.consultation_id"
+         " LEFT JOIN vote_days v ON v.idea_id = i.id AND v.day ="
+         "  (SELECT max(day) FROM vote_days WHERE idea_id = i.id AND day < ?2)"
+         " WHERE i.site_id = ?1 AND i.status BETWEEN 1 AND 6 AND i.created < ?3"
+         " ORDER BY i.id LIMIT ?4")
+
 /* staff tokens */
 #define TH__TOKEN_COLS                                                        \
   "t.id, coalesce(s.slug, ''), t.role, t.label, t.created, t.expires,"        \
