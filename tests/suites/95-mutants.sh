@@ -11,6 +11,7 @@
 #   #   unit NAME                       tests/unit/NAME.t (the C unit tests)
 #   #   powerloss MODE ROUNDS           tests/faults/powerloss.c
 #   #   clock [PART...]                 tests/privacy/clock.c (parts 1-3)
+#   #   abi                             scripts/abi check (suite 36-abi)
 #
 # The source tree and the main build directory ($TH_BUILD, built by the
 # suites before) are copied once; in a private mount namespace (unshare -m:
@@ -92,6 +93,7 @@ build_for() {
   read -r -a words <<<"$1"
   case "${words[0]}" in
     unit) targets=(core/libthcore.la "tests/unit/${words[1]}.t");;
+    abi) targets=(core/libtownhall.la);;
     powerloss|clock) targets=(core/libthcore.la);;
     tests/opendata) targets=(core/libthcore.la townhall);;
     *) targets=(townhall);;
@@ -120,6 +122,10 @@ run_test() {
          "$src/tests/privacy/clock.c" "$src/tests/unit/helpers.c" \
          "$build/core/.libs/libthcore.a" $LIBS >"$out" 2>&1 &&
         TMPDIR=$tmp "$tmp/clock" "${words[@]:1}" >>"$out" 2>&1
+      ;;
+    abi)
+      # The copy's library against the baselines of the tree (abi/).
+      "$PY" "$src/scripts/abi" check "$build/core/.libs/libtownhall.so" >"$out" 2>&1
       ;;
     tests/*)
       local dir=${words[0]}
