@@ -26,29 +26,28 @@ int th__consultation_insert(th_db *db, int64_t site_id,
   th__seal(db->keys, ad, key, sizeof key, sealed);
   sodium_memzero(key, sizeof key);
 
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_INSERT);
+  th__q *st = th__q_get(db, TH__S_CONS_INSERT);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_text(st, 2, c->slug, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, c->title, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, c->description ? c->description : "", -1,
-                    SQLITE_STATIC);
-  sqlite3_bind_text(st, 5, c->ward ? c->ward : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 6, opens);
+  th__q_i64(st, 1, site_id);
+  th__q_text(st, 2, c->slug);
+  th__q_text(st, 3, c->title);
+  th__q_text(st, 4, c->description ? c->description : "");
+  th__q_text(st, 5, c->ward ? c->ward : "");
+  th__q_i64(st, 6, opens);
   if (c->closes)
-    sqlite3_bind_int64(st, 7, c->closes);
-  sqlite3_bind_blob(st, 8, sealed, sizeof sealed, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 9, th_now(db));
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE)
-    return (rc & 0xff) == SQLITE_CONSTRAINT
-               ? th__err(db, TH_EEXIST, "a consultation \"%s\" already exists",
-                         c->slug)
-               : th__sqlerr(db, rc, "creating a consultation");
+    th__q_i64(st, 7, c->closes);
+  th__q_blob(st, 8, sealed, sizeof sealed);
+  th__q_i64(st, 9, th_now(db));
+  int64_t id = 0;
+  int rc = th__q_insert(db, st, "creating a consultation", &id);
+  if (rc < 0)
+    return rc == TH_EEXIST ? th__err(db, TH_EEXIST,
+                                     "a consultation \"%s\" already exists",
+                                     c->slug)
+                           : rc;
   if (id_out)
-    *id_out = sqlite3_last_insert_rowid(db->sql);
+    *id_out = id;
   return TH_OK;
 }
 
@@ -103,17 +102,17 @@ int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
   return rc;
 }
 
-static void th__consultation_fill(sqlite3_stmt *st, th_consultation *c) {
-  c->id = sqlite3_column_int64(st, 0);
-  c->site_id = sqlite3_column_int64(st, 1);
-  c->slug = th__col_text(st, 2);
-  c->title = th__col_text(st, 3);
-  c->description = th__col_text(st, 4);
-  c->ward = th__col_text(st, 5);
-  c->opens = sqlite3_column_int64(st, 6);
-  c->closes = sqlite3_column_int64(st, 7);
-  c->key_destroyed = sqlite3_column_int(st, 8);
-  c->created = sqlite3_column_int64(st, 9);
+static void th__consultation_fill(th__q *st, th_consultation *c) {
+  c->id = th__q_col_i64(st, 0);
+  c->site_id = th__q_col_i64(st, 1);
+  c->slug = th__q_col_dup(st, 2);
+  c->title = th__q_col_dup(st, 3);
+  c->description = th__q_col_dup(st, 4);
+  c->ward = th__q_col_dup(st, 5);
+  c->opens = th__q_col_i64(st, 6);
+  c->closes = th__q_col_i64(st, 7);
+  c->key_destroyed = th__q_col_int(st, 8);
+  c->created = th__q_col_i64(st, 9);
 }
 
 static void th__consultation_clear(th_consultation *c) {
@@ -151,23 +150,21 @@ int th_consultation_get(th_db *db, const char *site_slug, const char *slug,
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_BY_SLUG);
+  th__q *st = th__q_get(db, TH__S_CONS_BY_SLUG);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site.id);
-  sqlite3_bind_text(st, 2, slug ? slug : "", -1, SQLITE_STATIC);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, site.id);
+  th__q_text(st, 2, slug ? slug : "");
+  rc = th__q_step(db, st, "reading a consultation");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no consultation \"%.60s\"",
                          slug ? slug : "")
-               : th__sqlerr(db, rc, "reading a consultation");
-  }
+               : rc;
   th_consultation *c = calloc(1, sizeof *c);
   if (c)
     th__consultation_fill(st, c);
-  sqlite3_reset(st);
+  th__q_reset(st);
   if (c == NULL || !c->slug || !c->title || !c->description || !c->ward) {
     th_consultation_free(c);
     return th__err(db, TH_ENOMEM, "out of memory");
@@ -186,15 +183,15 @@ int th_consultation_list_all(th_db *db, const char *site_slug,
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_LIST);
+  th__q *st = th__q_get(db, TH__S_CONS_LIST);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site.id);
+  th__q_i64(st, 1, site.id);
   th_consultation_list *l = calloc(1, sizeof *l);
   if (l == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing consultations")) == TH__ROW) {
     th_consultation *n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
@@ -202,11 +199,10 @@ int th_consultation_list_all(th_db *db, const char *site_slug,
     memset(&l->items[l->count], 0, sizeof l->items[0]);
     th__consultation_fill(st, &l->items[l->count++]);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     th_consultation_list_free(l);
-    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                            : th__sqlerr(db, rc, "listing consultations");
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
   *out = l;
   return TH_OK;
@@ -223,33 +219,31 @@ void th_consultation_list_free(th_consultation_list *l) {
 
 int th__consultation_key(th_db *db, int64_t consultation_id,
                          unsigned char key[TH__KEY_BYTES]) {
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_KEY);
+  th__q *st = th__q_get(db, TH__S_CONS_KEY);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, consultation_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, consultation_id);
+  int rc = th__q_step(db, st, "reading a consultation key");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no consultation %lld",
                          (long long)consultation_id)
-               : th__sqlerr(db, rc, "reading a consultation key");
-  }
-  int64_t site_id = sqlite3_column_int64(st, 0);
+               : rc;
+  int64_t site_id = th__q_col_i64(st, 0);
   char ad[128];
-  th__pkey_ad(ad, sizeof ad, site_id, (const char *)sqlite3_column_text(st, 1));
-  const unsigned char *sealed = sqlite3_column_blob(st, 2);
-  int n = sqlite3_column_bytes(st, 2);
+  th__pkey_ad(ad, sizeof ad, site_id, th__q_col_text(st, 1));
+  size_t n = 0;
+  const unsigned char *sealed = th__q_col_blob(st, 2, &n);
   if (sealed == NULL) {
-    sqlite3_reset(st);
+    th__q_reset(st);
     return th__err(db, TH_EKEY,
                    "this consultation's key was destroyed after its retention "
                    "period: its participants can no longer be recognised");
   }
   rc = n == TH__KEY_BYTES + TH__SEALED_OVERHEAD
-           ? th__unseal(db->keys, ad, sealed, (size_t)n, key)
+           ? th__unseal(db->keys, ad, sealed, n, key)
            : TH_EKEY;
-  sqlite3_reset(st);
+  th__q_reset(st);
   if (rc < 0)
     return th__err(db, TH_EKEY,
                    "the consultation's key does not open under this key file "

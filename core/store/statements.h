@@ -55,7 +55,7 @@ TH__STMT(SITE_IDEAS_COUNTS,
 TH__STMT(CONS_INSERT,
          "INSERT INTO consultations (site_id, slug, title, description, ward,"
          " opens, closes, pkey, created)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")
 TH__STMT(CONS_BY_SLUG,
          "SELECT " TH__CONS_COLS " FROM consultations c WHERE c.site_id = ?1"
          " AND c.slug = ?2")
