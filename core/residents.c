@@ -75,28 +75,28 @@ static int th__memberships(th_db *db, int64_t site_id, const char *resident,
                            th__membership **out, size_t *count) {
   *out = NULL;
   *count = 0;
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_LIVE_KEYS);
+  th__q *st = th__q_get(db, TH__S_CONS_LIVE_KEYS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
+  th__q_i64(st, 1, site_id);
   th__membership *m = NULL;
   size_t n = 0, cap = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing consultations")) == TH__ROW) {
     th__membership *nm = th__grow(m, n, &cap, sizeof *nm);
     if (nm == NULL)
       break;
     m = nm;
-    m[n].consultation_id = sqlite3_column_int64(st, 0);
-    m[n].slug = th__col_text(st, 1);
-    m[n].title = th__col_text(st, 2);
+    m[n].consultation_id = th__q_col_i64(st, 0);
+    m[n].slug = th__q_col_dup(st, 1);
+    m[n].title = th__q_col_dup(st, 2);
     m[n].participant_id = 0;
     n++;
   }
-  sqlite3_reset(st);
-  int err = rc == SQLITE_DONE ? TH_OK
-            : rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                               : th__sqlerr(db, rc, "listing consultations");
+  th__q_reset(st);
+  int err = rc == TH__DONE ? TH_OK
+            : rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory")
+                            : rc;
   th_who who = {.resident = resident};
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
@@ -172,44 +172,44 @@ int th_resident_export(th_db *db, const char *site_slug, const char *resident,
     json_object_set_new(c, "votes", votes);
     json_object_set_new(c, "ideas", ideas);
     json_array_append_new(list, c);
-    sqlite3_stmt *st = th__stmt(db, TH__S_VOTES_BY_PARTICIPANT);
+    th__q *st = th__q_get(db, TH__S_VOTES_BY_PARTICIPANT);
     if (st == NULL) {
       rc = db->errcode;
       break;
     }
-    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    th__q_i64(st, 1, m[i].participant_id);
     int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((src = th__q_step(db, st, "reading votes")) == TH__ROW) {
       char day[64];
-      th__day_text(sqlite3_column_int64(st, 3), day, sizeof day);
+      th__day_text(th__q_col_i64(st, 3), day, sizeof day);
       json_array_append_new(
           votes, json_pack("{s:I,s:s,s:i,s:s}", "idea",
-                           (json_int_t)sqlite3_column_int64(st, 0), "title",
-                           (const char *)sqlite3_column_text(st, 1), "vote",
-                           sqlite3_column_int(st, 2), "day", day));
+                           (json_int_t)th__q_col_i64(st, 0), "title",
+                           th__q_col_text(st, 1), "vote",
+                           th__q_col_int(st, 2), "day", day));
     }
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-      rc = th__sqlerr(db, src, "reading votes");
+    th__q_reset(st);
+    if (src != TH__DONE) {
+      rc = src;
       break;
     }
-    if ((st = th__stmt(db, TH__S_IDEAS_BY_AUTHOR)) == NULL) {
+    if ((st = th__q_get(db, TH__S_IDEAS_BY_AUTHOR)) == NULL) {
       rc = db->errcode;
       break;
     }
-    sqlite3_bind_int64(st, 1, m[i].participant_id);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    th__q_i64(st, 1, m[i].participant_id);
+    while ((src = th__q_step(db, st, "reading ideas")) == TH__ROW) {
       json_array_append_new(
           ideas, json_pack("{s:I,s:s,s:s,s:I}", "id",
-                           (json_int_t)sqlite3_column_int64(st, 0), "title",
-                           (const char *)sqlite3_column_text(st, 1), "status",
-                           th_status_name(sqlite3_column_int(st, 2)),
+                           (json_int_t)th__q_col_i64(st, 0), "title",
+                           th__q_col_text(st, 1), "status",
+                           th_status_name(th__q_col_int(st, 2)),
                            "created",
-                           (json_int_t)sqlite3_column_int64(st, 3)));
+                           (json_int_t)th__q_col_i64(st, 3)));
     }
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE)
-      rc = th__sqlerr(db, src, "reading ideas");
+    th__q_reset(st);
+    if (src != TH__DONE)
+      rc = src;
   }
   th__memberships_free(m, n);
   if (rc >= 0) {
@@ -243,27 +243,27 @@ int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
   for (size_t i = 0; rc >= 0 && i < n; i++) {
     /* Withdraw each vote through the same path as a resident withdrawing
      * it, so the counters move exactly as they would. */
-    sqlite3_stmt *st = th__stmt(db, TH__S_VOTES_BY_PARTICIPANT);
+    th__q *st = th__q_get(db, TH__S_VOTES_BY_PARTICIPANT);
     if (st == NULL) {
       rc = db->errcode;
       break;
     }
-    sqlite3_bind_int64(st, 1, m[i].participant_id);
+    th__q_i64(st, 1, m[i].participant_id);
     int64_t *ideas = NULL;
     size_t ni = 0, cap = 0;
     int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((src = th__q_step(db, st, "reading votes")) == TH__ROW) {
       int64_t *nn = th__grow(ideas, ni, &cap, sizeof *nn);
-      if (nn == NULL) {
-        src = SQLITE_NOMEM;
+      if (nn == NULL)
         break;
-      }
       ideas = nn;
-      ideas[ni++] = sqlite3_column_int64(st, 0);
+      ideas[ni++] = th__q_col_i64(st, 0);
     }
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE)
-      rc = th__sqlerr(db, src, "reading votes");
+    th__q_reset(st);
+    if (src != TH__DONE)
+      rc = src == TH__ROW
+               ? th__err(db, TH_ENOMEM, "reading votes: out of memory")
+               : src;
     for (size_t k = 0; rc >= 0 && k < ni; k++) {
       bool changed = false;
       rc = th__vote_apply(db, ideas[k], NULL, m[i].participant_id, 0, 0,
@@ -273,20 +273,20 @@ int th_resident_erase(th_db *db, const char *site_slug, const char *resident,
     free(ideas);
     if (rc < 0)
       break;
-    if ((st = th__stmt(db, TH__S_IDEA_DETACH_AUTHOR)) == NULL) {
+    if ((st = th__q_get(db, TH__S_IDEA_DETACH_AUTHOR)) == NULL) {
       rc = db->errcode;
       break;
     }
-    sqlite3_bind_int64(st, 1, m[i].participant_id);
-    if ((rc = th__step_done(db, st, "detaching ideas")) < 0)
+    th__q_i64(st, 1, m[i].participant_id);
+    if ((rc = th__q_run(db, st, "detaching ideas")) < 0)
       break;
-    affected += sqlite3_changes(db->sql);
-    if ((st = th__stmt(db, TH__S_PART_DELETE)) == NULL) {
+    affected += th__q_changes(db);
+    if ((st = th__q_get(db, TH__S_PART_DELETE)) == NULL) {
       rc = db->errcode;
       break;
     }
-    sqlite3_bind_int64(st, 1, m[i].participant_id);
-    rc = th__step_done(db, st, "erasing a participant");
+    th__q_i64(st, 1, m[i].participant_id);
+    rc = th__q_run(db, st, "erasing a participant");
   }
   th__memberships_free(m, n);
   if (rc >= 0)
