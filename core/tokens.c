@@ -59,18 +59,18 @@ int th_token_create(th_db *db, th_actor actor, const char *site_slug,
   }
   if ((rc = th__write_begin(db)) < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_TOKEN_INSERT);
+  th__q *st = th__q_get(db, TH__S_TOKEN_INSERT);
   if (st == NULL)
     return th__write_end(db, db->errcode);
   if (site_id)
-    sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_int(st, 2, role);
-  sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 4, now);
-  sqlite3_bind_int64(st, 5, expires);
-  if ((rc = th__step_done(db, st, "creating a token")) < 0)
+    th__q_i64(st, 1, site_id);
+  th__q_i64(st, 2, role);
+  th__q_text(st, 3, label);
+  th__q_i64(st, 4, now);
+  th__q_i64(st, 5, expires);
+  int64_t id = 0;
+  if ((rc = th__q_insert(db, st, "creating a token", &id)) < 0)
     return th__write_end(db, rc);
-  int64_t id = sqlite3_last_insert_rowid(db->sql);
 
   unsigned char secret[TH__TOKEN_SECRET_BYTES];
   randombytes_buf(secret, sizeof secret);
@@ -85,12 +85,12 @@ int th_token_create(th_db *db, th_actor actor, const char *site_slug,
   sodium_memzero(b64, sizeof b64);
   unsigned char hash[32];
   th__token_hash(db->keys, token, strlen(token), hash);
-  if ((st = th__stmt(db, TH__S_TOKEN_SET_HASH)) == NULL) {
+  if ((st = th__q_get(db, TH__S_TOKEN_SET_HASH)) == NULL) {
     rc = db->errcode;
   } else {
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
-    rc = th__step_done(db, st, "creating a token");
+    th__q_i64(st, 1, id);
+    th__q_blob(st, 2, hash, sizeof hash);
+    rc = th__q_run(db, st, "creating a token");
   }
   if (rc >= 0 && site_id) {
     char detail[128];
@@ -110,14 +110,14 @@ int th_token_create(th_db *db, th_actor actor, const char *site_slug,
   return rc;
 }
 
-static void th__token_fill(sqlite3_stmt *st, th_token_info *t) {
-  t->id = sqlite3_column_int64(st, 0);
-  t->site = th__col_text(st, 1);
-  t->role = sqlite3_column_int(st, 2);
-  t->label = th__col_text(st, 3);
-  t->created = sqlite3_column_int64(st, 4);
-  t->expires = sqlite3_column_int64(st, 5);
-  t->revoked = sqlite3_column_int(st, 6);
+static void th__token_fill(th__q *st, th_token_info *t) {
+  t->id = th__q_col_i64(st, 0);
+  t->site = th__q_col_dup(st, 1);
+  t->role = th__q_col_int(st, 2);
+  t->label = th__q_col_dup(st, 3);
+  t->created = th__q_col_i64(st, 4);
+  t->expires = th__q_col_i64(st, 5);
+  t->revoked = th__q_col_int(st, 6);
 }
 
 void th_token_info_free(th_token_info *t) {
@@ -159,24 +159,22 @@ int th_token_check(th_db *db, const char *token, const char *site_slug,
                  presented);
   if (id == 0)
     return th__err(db, TH_EAUTH, "%s", bad);
-  sqlite3_stmt *st = th__stmt(db, TH__S_TOKEN_GET);
+  th__q *st = th__q_get(db, TH__S_TOKEN_GET);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? th__err(db, TH_EAUTH, "%s", bad)
-                             : th__sqlerr(db, rc, "checking a token");
-  }
-  const void *stored = sqlite3_column_blob(st, 7);
-  bool match = stored && sqlite3_column_bytes(st, 7) == 32 &&
+  th__q_i64(st, 1, id);
+  int rc = th__q_step(db, st, "checking a token");
+  if (rc != TH__ROW)
+    return rc == TH__DONE ? th__err(db, TH_EAUTH, "%s", bad) : rc;
+  size_t stored_len = 0;
+  const void *stored = th__q_col_blob(st, 7, &stored_len);
+  bool match = stored && stored_len == 32 &&
                sodium_memcmp(stored, presented, 32) == 0;
   th_token_info *t = calloc(1, sizeof *t);
   if (t)
     th__token_fill(st, t);
-  int64_t token_site = sqlite3_column_int64(st, 8);
-  sqlite3_reset(st);
+  int64_t token_site = th__q_col_i64(st, 8);
+  th__q_reset(st);
   if (t == NULL || t->site == NULL || t->label == NULL) {
     th_token_info_free(t);
     return th__err(db, TH_ENOMEM, "out of memory");
@@ -198,26 +196,26 @@ int th_token_revoke(th_db *db, th_actor actor, int64_t id) {
   int rc = th__write_begin(db);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_TOKEN_GET);
+  th__q *st = th__q_get(db, TH__S_TOKEN_GET);
   if (st == NULL)
     return th__write_end(db, db->errcode);
-  sqlite3_bind_int64(st, 1, id);
-  int src = sqlite3_step(st);
-  int revoked = src == SQLITE_ROW ? sqlite3_column_int(st, 6) : 0;
-  int64_t site_id = src == SQLITE_ROW ? sqlite3_column_int64(st, 8) : 0;
-  sqlite3_reset(st);
-  if (src == SQLITE_DONE)
+  th__q_i64(st, 1, id);
+  int src = th__q_step(db, st, "revoking a token");
+  int revoked = src == TH__ROW ? th__q_col_int(st, 6) : 0;
+  int64_t site_id = src == TH__ROW ? th__q_col_i64(st, 8) : 0;
+  th__q_reset(st);
+  if (src == TH__DONE)
     rc = th__err(db, TH_ENOTFOUND, "no token %" PRId64, id);
-  else if (src != SQLITE_ROW)
-    rc = th__sqlerr(db, src, "revoking a token");
+  else if (src != TH__ROW)
+    rc = src;
   else if (revoked)
     rc = TH_DUPLICATE;
   if (rc == TH_OK) {
-    if ((st = th__stmt(db, TH__S_TOKEN_REVOKE)) == NULL)
+    if ((st = th__q_get(db, TH__S_TOKEN_REVOKE)) == NULL)
       rc = db->errcode;
     else {
-      sqlite3_bind_int64(st, 1, id);
-      rc = th__step_done(db, st, "revoking a token");
+      th__q_i64(st, 1, id);
+      rc = th__q_run(db, st, "revoking a token");
     }
     if (rc >= 0 && site_id) {
       char detail[64];
@@ -235,7 +233,7 @@ int th_token_list_all(th_db *db, th_token_list **out) {
   if (out == NULL)
     return th__err(db, TH_EINVAL, "out is NULL");
   *out = NULL;
-  sqlite3_stmt *st = th__stmt(db, TH__S_TOKEN_LIST);
+  th__q *st = th__q_get(db, TH__S_TOKEN_LIST);
   if (st == NULL)
     return db->errcode;
   th_token_list *l = calloc(1, sizeof *l);
@@ -243,18 +241,17 @@ int th_token_list_all(th_db *db, th_token_list **out) {
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing tokens")) == TH__ROW) {
     th_token_info *n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
     l->items = n;
     th__token_fill(st, &l->items[l->count++]);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     th_token_list_free(l);
-    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                            : th__sqlerr(db, rc, "listing tokens");
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
   *out = l;
   return TH_OK;

@@ -290,7 +290,7 @@ TH__STMT(OPEN_IDEAS,
   " t.revoked"
 TH__STMT(TOKEN_INSERT,
          "INSERT INTO staff_tokens (site_id, role, label, hash, created,"
-         " expires) VALUES (?1, ?2, ?3, zeroblob(32), ?4, ?5)")
+         " expires) VALUES (?1, ?2, ?3, zeroblob(32), ?4, ?5) RETURNING id")
 TH__STMT(TOKEN_SET_HASH, "UPDATE staff_tokens SET hash = ?2 WHERE id = ?1")
 TH__STMT(TOKEN_GET,
          "SELECT " TH__TOKEN_COLS ", t.hash, coalesce(t.site_id, 0)"
