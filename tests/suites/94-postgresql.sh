@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The throwaway PostgreSQL cluster of issue 15 (tests/pg/cluster.py,
+# scripts/pg-cluster). It is what the PostgreSQL tests and
+# bench/pgbench-ceiling stand on: initdb in a temporary directory (as the
+# postgres user when root), psql's `select 1` through the URI it gives,
+# the socket directory mode 0700, no TCP port listening, fsync on, and the
+# cluster stopped and removed afterwards, also when a test fails or the
+# process exits without stopping it. Needs postgresql-15 (scripts/deps).
+set -uo pipefail
+: "${TH_SRC:?}"
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+cd "$TH_SRC/tests/pg"
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster
