@@ -39,7 +39,7 @@ static int th__file_exists(const char *path) {
 }
 
 int th_open(th_db **out, const char *path, const th_open_options *opt) {
-  static const th_open_options defaults;
+  static const th_open_options defaults = TH_OPEN_OPTIONS_INIT;
   if (out == NULL)
     return TH_EINVAL;
   *out = NULL;
@@ -51,6 +51,12 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   if (db == NULL)
     return TH_ENOMEM;
   *out = db;
+  /* Only the members the caller's size covers (townhall.h, "Structs that
+   * grow"); the rest stay zero, their defaults. */
+  th_open_options o;
+  if (TH__SIZED_IN(db, th_open_options, opt, &o) < 0)
+    return TH_EINVAL;
+  opt = &o;
   db->flags = opt->flags;
   db->now = opt->now ? opt->now : th__system_now;
   db->clock_data = opt->clock_data;

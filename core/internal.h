@@ -94,6 +94,48 @@ typedef struct th__cursor {
 char *th__cursor_encode(const th__cursor *c);
 int th__cursor_decode(const char *s, th__cursor *c);
 
+/* ---- structs that carry their size (util.c; townhall.h, "Structs that
+ * grow") ---------------------------------------------------------------- */
+/* Above this, a caller's size is garbage, not a struct from a newer
+ * townhall.h: no public struct comes near it. */
+#define TH__SIZED_MAX 4096
+/* Reads the caller's struct `in`, whose first member is the size_t size
+ * its townhall.h gave it, into `out` (`name`: the struct and what sets its
+ * size, for the message): this library's struct of `known`
+ * bytes, zeroed first. `out` gets the bytes the caller's size covers, and
+ * zero (the default) for the members added after the caller's header;
+ * out's size member is then `known`. `oldest` is the struct's size in the
+ * first townhall.h that had it. TH_EINVAL, with a message naming `name`
+ * (on db, which may be NULL), for a size below `oldest` or above
+ * TH__SIZED_MAX (never set, or garbage), or one that covers a byte past
+ * `known` that is not zero (a newer caller set a member this library does
+ * not know): `out` is zeroed then. */
+int th__sized_in(th_db *db, const char *name, const void *in, size_t oldest,
+                 size_t known, void *out);
+/* Writes this library's struct `val` (`known` bytes) into the caller's
+ * struct `out`, whose first member is its size: the bytes that size
+ * covers, zero past `known`, keeping the caller's size. TH_EINVAL as
+ * th__sized_in for a size out of range, and nothing is written. */
+int th__sized_out(th_db *db, const char *name, void *out, size_t oldest,
+                  size_t known, const void *val);
+/* The sizes of the structs in the first townhall.h that gave them a size
+ * (0.2.0). When a member is appended, the struct's line here becomes
+ * offsetof(type, that member): what the 0.2.0 header's sizeof was.
+ * th_open_data_options has always accepted the size member alone. And
+ * what sets each one's size, for the message. */
+#define TH__OLDEST_th_open_options sizeof(th_open_options)
+#define TH__INIT_th_open_options "TH_OPEN_OPTIONS_INIT"
+#define TH__OLDEST_th_server_config sizeof(th_server_config)
+#define TH__INIT_th_server_config "TH_SERVER_CONFIG_INIT"
+#define TH__OLDEST_th_open_data_options offsetof(th_open_data_options, from)
+#define TH__INIT_th_open_data_options "th_open_data_options_init"
+#define TH__SIZED_IN(db, type, in, out)                                       \
+  th__sized_in((db), #type " (" TH__INIT_##type ")", (in),                   \
+               TH__OLDEST_##type, sizeof(type), (out))
+#define TH__SIZED_OUT(db, type, out, val)                                     \
+  th__sized_out((db), #type " (" TH__INIT_##type ")", (out),                 \
+                TH__OLDEST_##type, sizeof(type), (val))
+
 /* ---- keys (privacy.c) ---------------------------------------------------- */
 
 #define TH__KEY_BYTES 32

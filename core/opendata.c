@@ -265,26 +265,11 @@ void th_open_data_options_init(th_open_data_options *opt) {
  * so that nothing it asked for is silently ignored. */
 static int th__open_options_read(th_db *db, const th_open_data_options *in,
                                  th_open_data_options *out) {
-  th_open_data_options_init(out);
-  if (in == NULL)
+  if (in == NULL) {
+    th_open_data_options_init(out);
     return TH_OK;
-  if (in->size < offsetof(th_open_data_options, from))
-    return th__err(db, TH_EINVAL,
-                   "the options were not made by th_open_data_options_init "
-                   "(size %zu)",
-                   in->size);
-  size_t n = in->size < sizeof *out ? in->size : sizeof *out;
-  memcpy(out, in, n);
-  const unsigned char *extra = (const unsigned char *)in + sizeof *out;
-  for (size_t i = 0; in->size > sizeof *out && i < in->size - sizeof *out;
-       i++)
-    if (extra[i] != 0)
-      return th__err(db, TH_EINVAL,
-                     "an option this version of the library does not know "
-                     "is set (options of %zu bytes; this version knows %zu)",
-                     in->size, sizeof *out);
-  out->size = sizeof *out;
-  return TH_OK;
+  }
+  return TH__SIZED_IN(db, th_open_data_options, in, out);
 }
 
 /* Hands a finished file to the caller, or the error. */

@@ -25,6 +25,36 @@
  *    that take no handle (th_strerror, th_version, th_redact, ...) may be
  *    called from any thread at any time.
  *  - Times are milliseconds since the Unix epoch (th_time), UTC.
+ *
+ * Structs that grow. From 0.2.0 (libtownhall.so.1) the ABI only grows
+ * (NEWS): a program built against this header keeps working, unrebuilt,
+ * with every later libtownhall.so.1. So:
+ *
+ *  - A struct the caller fills in and hands over (th_open_options,
+ *    th_server_config, th_open_data_options) starts with `size_t size`,
+ *    which the caller sets to the struct's sizeof: with its TH_*_INIT
+ *    macro (`th_open_options o = TH_OPEN_OPTIONS_INIT;`), with its
+ *    th_*_init function where it has one, or in a designated initializer
+ *    (`{.size = sizeof(th_open_options), .flags = ...}`). A later townhall.h only ever
+ *    adds members at its end, whose zero is the old behaviour. The
+ *    library reads (or writes) only the members the caller's size covers
+ *    and takes zero for the rest, so an older program's smaller struct is
+ *    read as it meant it. A size no townhall.h ever gave the struct (0:
+ *    never set; smaller than in 0.2.0; over 4096: garbage) is TH_EINVAL,
+ *    and so is a newer program's larger struct that sets a member this
+ *    library does not know (zero there is accepted), rather than ignore
+ *    what was asked.
+ *  - Every other public struct keeps its size and layout for as long as
+ *    the soname: th_who, because a new kind of caller gets a type of its
+ *    own (as th_staff is); th_site and th_consultation, which the library
+ *    also returns in arrays (th_site_list, th_consultation_list), where
+ *    their size is the step an older program indexes by; th_idea_new,
+ *    th_idea_query, th_feedback, th_counts, th_purge_report and
+ *    th_key_rotation; and what the library returns (th_idea,
+ *    th_page_summary, the lists ...). What such a struct would need next
+ *    comes through a new function.
+ *  - Functions are only ever added; one that is replaced is deprecated and
+ *    stays (the actor-string ones beside the *_as functions).
  */
 #ifndef TOWNHALL_H
 #define TOWNHALL_H
@@ -135,7 +165,11 @@ enum th_open_flags {
   TH_OPEN_ANY_SCHEMA = 1 << 3
 };
 
+/* th_open's options. Set size to sizeof(th_open_options) (TH_OPEN_OPTIONS_INIT:
+ * every option at its default); members are only ever added at the end
+ * ("Structs that grow", above). */
 typedef struct th_open_options {
+  size_t size; /* sizeof(th_open_options), as the caller's header has it */
   /* Path of the 32-byte master key file. NULL: "<database>.key". Created
    * (mode 0600) when absent, unless TH_OPEN_READONLY. Refused with TH_EKEY if
    * its group or others may read or write it, or if it is not 32 bytes. */
@@ -155,10 +189,12 @@ typedef struct th_open_options {
   th_time (*now)(void *clock_data);
   void *clock_data;
 } th_open_options;
+#define TH_OPEN_OPTIONS_INIT {.size = sizeof(th_open_options)}
 
 /*
  * Opens (creating and migrating as needed) the townhall database at `path`.
- * `opt` may be NULL for the defaults. On success *out is a new handle that
+ * `opt` may be NULL for the defaults; TH_EINVAL if its size is not one
+ * townhall.h gave it. On success *out is a new handle that
  * the caller owns and must pass to th_close.
  *
  * On failure *out is set to NULL unless a handle could be allocated, in
@@ -857,6 +893,8 @@ typedef struct th_open_data_options {
   int64_t weeks;
 } th_open_data_options;
 
+#define TH_OPEN_DATA_OPTIONS_INIT {.size = sizeof(th_open_data_options)}
+
 /* Sets every option to its default and opt->size. Any thread. */
 TH_EXTERN void th_open_data_options_init(th_open_data_options *opt);
 
@@ -1096,7 +1134,11 @@ TH_EXTERN void th_token_list_free(th_token_list *list);
  */
 typedef struct th_server th_server;
 
+/* Set size to sizeof(th_server_config) (TH_SERVER_CONFIG_INIT: every
+ * setting at its default); members are only ever added at the end
+ * ("Structs that grow", at the top). */
 typedef struct th_server_config {
+  size_t size; /* sizeof(th_server_config), as the caller's header has it */
   const char *host; /* address to listen on; NULL: "127.0.0.1" */
   int port;         /* 0: 8080; -1: any free port (see th_server_port) */
   /* Space-separated addresses or CIDR blocks of reverse proxies whose
@@ -1143,12 +1185,14 @@ typedef struct th_server_config {
    * page feedback"); 0: 10. */
   unsigned rate_per_page_hour;
 } th_server_config;
+#define TH_SERVER_CONFIG_INIT {.size = sizeof(th_server_config)}
 
 /*
  * Creates a server for the database `db` was opened on (same file, key file,
  * clock and settings; the server opens connections of its own and never
  * uses `db` itself, which stays the caller's). `cfg` is copied; NULL means
- * every default. TH_OK and *out; TH_EINVAL (bad configuration: the message
+ * every default. TH_OK and *out; TH_EINVAL (bad configuration, or a size
+ * townhall.h never gave th_server_config: the message
  * from th_server_errmsg(NULL) is not available, so it goes to the log),
  * TH_ENOMEM, or any error of th_open.
  */

@@ -1,7 +1,8 @@
 /*
  * util.c: the small helpers the rest of the library shares, in one place:
- * strings, days and weeks, directory fsync, and the opaque cursors that
- * page through ranked lists.
+ * strings, days and weeks, directory fsync, the opaque cursors that
+ * page through ranked lists, and reading the structs that carry their
+ * size.
  */
 #include "internal.h"
 
@@ -130,5 +131,58 @@ int th__cursor_decode(const char *s, th__cursor *c) {
   c->id = (int64_t)th__get64(raw + 26);
   if (isnan(c->key) || isinf(c->key) || c->id <= 0)
     return TH_EINVAL;
+  return TH_OK;
+}
+
+/* ---- structs that carry their size ---------------------------------------- */
+
+/* The caller's size, or 0 when it is out of range (after a message). */
+static size_t th__sized_size(th_db *db, const char *name, const void *p,
+                             size_t oldest) {
+  size_t size;
+  memcpy(&size, p, sizeof size);
+  if (size >= oldest && size <= TH__SIZED_MAX)
+    return size;
+  if (db)
+    th__err(db, TH_EINVAL,
+            "%s: size %zu is not one townhall.h ever gave the struct: "
+            "set it to its sizeof",
+            name, size);
+  return 0;
+}
+
+int th__sized_in(th_db *db, const char *name, const void *in, size_t oldest,
+                 size_t known, void *out) {
+  memset(out, 0, known);
+  size_t size = th__sized_size(db, name, in, oldest);
+  if (size == 0)
+    return TH_EINVAL;
+  const unsigned char *bytes = in;
+  for (size_t i = known; i < size; i++)
+    if (bytes[i] != 0) {
+      if (db)
+        th__err(db, TH_EINVAL,
+                "%s: a member this version of the library does not know is "
+                "set (the caller's struct has %zu bytes; this version knows "
+                "%zu)",
+                name, size, known);
+      return TH_EINVAL;
+    }
+  memcpy(out, in, size < known ? size : known);
+  memcpy(out, &known, sizeof known);
+  return TH_OK;
+}
+
+int th__sized_out(th_db *db, const char *name, void *out, size_t oldest,
+                  size_t known, const void *val) {
+  size_t size = th__sized_size(db, name, out, oldest);
+  if (size == 0)
+    return TH_EINVAL;
+  unsigned char *bytes = out;
+  size_t n = size < known ? size : known;
+  memcpy(bytes + sizeof size, (const unsigned char *)val + sizeof size,
+         n - sizeof size);
+  if (size > known)
+    memset(bytes + known, 0, size - known);
   return TH_OK;
 }

@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
   host_port = ntohs(((struct sockaddr_in *)&name)->sin_port);
 
   /* townhall's server on the same loop, on any free port. */
-  th_server_config cfg = {
+  th_server_config cfg = {.size = sizeof(cfg),
       .host = "127.0.0.1", .port = -1, .log = on_log, .log_level = 1};
   if ((rc = th_server_new(&server, db, &loop, &cfg)) != TH_OK) {
     fprintf(stderr, "uv-embed: th_server_new: %s\n", th_strerror(rc));

@@ -203,7 +203,7 @@ static int fail(th_db *db, int rc, const char *what) {
 }
 
 static th_db *open_db(int flags, int *rc_out) {
-  th_open_options o = {.key_file = opt_key, .flags = flags};
+  th_open_options o = {.size = sizeof(o), .key_file = opt_key, .flags = flags};
   th_db *db = NULL;
   int rc = th_open(&db, opt_db, &o);
   *rc_out = rc;
@@ -397,7 +397,7 @@ static int cmd_serve(int argc, char **argv) {
       {"db", 1, 0, 'd'},              {"key-file", 1, 0, 'k'},
       {"body-min-rate", 1, 0, 'R'},   {"rate-limit-page", 1, 0, 'g'},
       {0, 0, 0, 0}};
-  th_server_config cfg = {0};
+  th_server_config cfg = {.size = sizeof(cfg)};
   char host[64] = "127.0.0.1";
   int port = 8080, demo = 0, sync = 2;
   char proxies[1024] = "";
@@ -489,7 +489,7 @@ static int cmd_serve(int argc, char **argv) {
   }
   /* An existing database is migrated only by `townhall migrate`, which
    * takes a backup first: serve refuses a schema that needs it. */
-  th_open_options o = {.key_file = opt_key, .synchronous = sync,
+  th_open_options o = {.size = sizeof(o), .key_file = opt_key, .synchronous = sync,
                        .flags = TH_OPEN_NOMIGRATE};
   th_db *db = NULL;
   int rc = th_open(&db, opt_db, &o);

@@ -432,8 +432,18 @@ int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
   th_server *srv = calloc(1, sizeof *srv);
   if (srv == NULL)
     return TH_ENOMEM;
-  if (cfg)
-    srv->cfg = *cfg;
+  /* Only the members the caller's size covers (townhall.h, "Structs that
+   * grow"); the rest stay zero, their defaults. */
+  static const th_server_config defaults = TH_SERVER_CONFIG_INIT;
+  if (TH__SIZED_IN(NULL, th_server_config, cfg ? cfg : &defaults,
+                   &srv->cfg) < 0) {
+    /* Not the caller's log sink: its size says nothing is to be read. */
+    th__log(srv, 0, "\"msg\":\"th_server_config: a size townhall.h never "
+                    "gave it, or a member this version does not know\"");
+    free(srv);
+    return TH_EINVAL;
+  }
+  const char *trusted_proxies = srv->cfg.trusted_proxies;
   th__config_defaults(&srv->cfg);
   /* Outside: 1 errors .. 4 debug, 0 the default; inside: 0 errors .. 3. */
   srv->cfg.log_level = srv->cfg.log_level <= 0   ? 2
@@ -444,7 +454,7 @@ int th_server_new(th_server **out, th_db *db, uv_loop_t *loop,
   srv->cfg.host = srv->host_addr;
   srv->cfg.trusted_proxies = NULL; /* parsed below; the caller's string is not kept */
   srv->host = loop;
-  int rc = th__proxies_parse(srv, cfg ? cfg->trusted_proxies : NULL);
+  int rc = th__proxies_parse(srv, trusted_proxies);
   if (rc < 0) {
     th__log(srv, 0, "\"msg\":\"bad trusted proxy list\"");
     free(srv);

@@ -478,7 +478,7 @@ static th_time fixed_now(void *unused) {
 }
 
 static int open_db(th_db **db, int synchronous) {
-  th_open_options o = {.now = fixed_now, .synchronous = synchronous};
+  th_open_options o = {.size = sizeof(o), .now = fixed_now, .synchronous = synchronous};
   int rc = th_open(db, db_path, &o);
   if (rc != TH_OK) {
     fprintf(stderr, "# th_open: %s\n", *db ? th_errmsg(*db) : th_strerror(rc));
@@ -657,7 +657,7 @@ static void child_server(int round) {
     _exit(2);
   uv_loop_t loop;
   uv_loop_init(&loop);
-  th_server_config cfg = {.port = -1,
+  th_server_config cfg = {.size = sizeof(cfg), .port = -1,
                           .rate_per_minute = 1000000,
                           .log_level = 1,
                           .purge_interval_s = -1};

@@ -128,7 +128,7 @@ th_db *fuzz_db(void) {
   atexit(cleanup);
   char path[4200];
   snprintf(path, sizeof path, "%s/fuzz.db", dir);
-  th_open_options opt = {.now = fixed_clock, .persist_salts = -1,
+  th_open_options opt = {.size = sizeof(opt), .now = fixed_clock, .persist_salts = -1,
                          .synchronous = 1};
   CHECK(th_open(&db, path, &opt));
 
@@ -203,7 +203,7 @@ void fuzz_server_init(void) {
 
   if (uv_loop_init(&loop) != 0)
     die("uv_loop_init", TH_EIO);
-  th_server_config cfg = {
+  th_server_config cfg = {.size = sizeof(cfg),
       .port = -1,
       .trusted_proxies = "192.0.2.0/24",
       /* Short (a partial request at EOF waits for one of these), but long

@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   clock_ms = day("2025-12-01");
-  th_open_options o = {.now = now_fn};
+  th_open_options o = {.size = sizeof(o), .now = now_fn};
   if (th_open(&db, argv[1], &o) != TH_OK) {
     fprintf(stderr, "fixture: %s\n", db ? th_errmsg(db) : "cannot open");
     return 1;

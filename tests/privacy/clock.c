@@ -347,7 +347,7 @@ static void test_server_purges_at_midnight(void) {
    * not come back for another day. */
   run_base = (m.day0 + 2) * DAY - 6500;
   run_started = real_ms();
-  th_open_options o = {.now = running_now};
+  th_open_options o = {.size = sizeof(o), .now = running_now};
   m.db = NULL;
   TAP_INT(th_open(&m.db, t_path("midnight.db"), &o), TH_OK,
           "the server's database, its clock at 23:59:53.5 on day 1");
@@ -355,7 +355,7 @@ static void test_server_purges_at_midnight(void) {
           "day 0's salt is back from the salts file (a restart keeps it)");
   uv_loop_t loop;
   uv_loop_init(&loop);
-  th_server_config cfg = {.port = -1,
+  th_server_config cfg = {.size = sizeof(cfg), .port = -1,
                           .purge_interval_s = 86400,
                           .log = purge_log,
                           .log_data = &m,

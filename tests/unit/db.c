@@ -96,12 +96,12 @@ static void test_open_bad(void) {
   TAP_INT(rc, TH_EINVAL, "empty path refused");
   th_close(db);
 
-  th_open_options ro = {.flags = TH_OPEN_READONLY, .now = t_now};
+  th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY, .now = t_now};
   rc = th_open(&db, t_path("absent.db"), &ro);
   TAP_INT(rc, TH_ENOTFOUND, "read-only open of a missing file");
   TAP_OK(strstr(th_errmsg(db), "does not exist") != NULL, "message says why");
   th_close(db);
-  th_open_options nc = {.flags = TH_OPEN_NOCREATE, .now = t_now};
+  th_open_options nc = {.size = sizeof(nc), .flags = TH_OPEN_NOCREATE, .now = t_now};
   rc = th_open(&db, t_path("absent.db"), &nc);
   TAP_INT(rc, TH_ENOTFOUND, "NOCREATE open of a missing file");
   th_close(db);
@@ -174,7 +174,7 @@ static void test_old_schema(void) {
            " ALTER TABLE sites DROP COLUMN contacts; DROP TABLE probe;"
            " PRAGMA user_version=1;");
   TAP_INT(pragma_int(t_path("old.db"), "user_version"), 1, "downgraded to 1");
-  th_open_options nm = {.flags = TH_OPEN_NOMIGRATE, .now = t_now};
+  th_open_options nm = {.size = sizeof(nm), .flags = TH_OPEN_NOMIGRATE, .now = t_now};
   int rc = th_open(&db, t_path("old.db"), &nm);
   TAP_INT(rc, TH_ESTATE, "NOMIGRATE refuses a schema that needs migrating");
   th_close(db);
@@ -182,7 +182,7 @@ static void test_old_schema(void) {
   TAP_INT(rc, TH_OK, "NOMIGRATE still creates a new database");
   TAP_INT(th_schema_version(db), th_schema_latest(), "at the latest schema");
   th_close(db);
-  th_open_options ro = {.flags = TH_OPEN_READONLY, .now = t_now};
+  th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY, .now = t_now};
   rc = th_open(&db, t_path("old.db"), &ro);
   TAP_INT(rc, TH_ESTATE, "read-only refuses a schema that needs migrating");
   th_close(db);
@@ -245,14 +245,14 @@ static void test_key_file(void) {
   fputs("too short", f);
   fclose(f);
   chmod(t_path("short.key"), 0600);
-  th_open_options o = {.key_file = t_path("short.key"), .now = t_now};
+  th_open_options o = {.size = sizeof(o), .key_file = t_path("short.key"), .now = t_now};
   rc = th_open(&db, t_path("k2.db"), &o);
   TAP_INT(rc, TH_EKEY, "a key file of the wrong size is refused");
   TAP_OK(strstr(th_errmsg(db), "exactly 32") != NULL, "%s", th_errmsg(db));
   th_close(db);
 
   /* Missing key file for an existing database, read-only: no creation. */
-  th_open_options ro = {.flags = TH_OPEN_READONLY,
+  th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY,
                         .key_file = t_path("nokey.key"),
                         .now = t_now};
   rc = th_open(&db, t_path("k.db"), &ro);
@@ -263,7 +263,7 @@ static void test_key_file(void) {
 
   /* A key file that is a directory. */
   mkdir(t_path("dir.key"), 0700);
-  th_open_options dk = {.key_file = t_path("dir.key"), .now = t_now};
+  th_open_options dk = {.size = sizeof(dk), .key_file = t_path("dir.key"), .now = t_now};
   rc = th_open(&db, t_path("k3.db"), &dk);
   TAP_INT(rc, TH_EKEY, "a directory as key file is refused");
   th_close(db);
@@ -275,7 +275,7 @@ static void test_key_file(void) {
   TAP_INT(th_site_set_secret(db, "camden", secret, sizeof secret - 1),
           TH_RECORDED, "site secret set");
   th_close(db);
-  th_open_options other = {.key_file = t_path("other.key"), .now = t_now};
+  th_open_options other = {.size = sizeof(other), .key_file = t_path("other.key"), .now = t_now};
   rc = th_open(&db, t_path("k4.db"), &other);
   TAP_INT(rc, TH_EKEY, "an existing database with a missing key file is refused");
   th_close(db);
@@ -307,7 +307,7 @@ static void test_readonly_and_batch(void) {
   th_db *db = t_open("b.db");
   t_site(db, "camden", 0, 0);
   th_close(db);
-  th_open_options ro = {.flags = TH_OPEN_READONLY, .now = t_now};
+  th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY, .now = t_now};
   int rc = th_open(&db, t_path("b.db"), &ro);
   TAP_INT(rc, TH_OK, "read-only open");
   th_site s = {.slug = "islington", .name = "Islington"};
@@ -401,7 +401,7 @@ static void test_pragmas(void) {
   TAP_STR((const char *)sqlite3_column_text(st, 0), "wal", "WAL mode");
   sqlite3_finalize(st);
   th_close(db);
-  th_open_options o = {.synchronous = 1, .busy_timeout_ms = 250, .now = t_now};
+  th_open_options o = {.size = sizeof(o), .synchronous = 1, .busy_timeout_ms = 250, .now = t_now};
   TAP_INT(th_open(&db, t_path("p.db"), &o), TH_OK, "open with NORMAL");
   TAP_INT(conn_pragma(db, "synchronous"), 1, "synchronous=NORMAL on request");
   TAP_INT(conn_pragma(db, "busy_timeout"), 250, "busy timeout as asked");
@@ -412,7 +412,7 @@ static void test_busy(void) {
   /* Another process (here: another connection) holds the write lock: a
    * write waits for the busy timeout, then fails clearly. */
   th_db *db = NULL;
-  th_open_options o = {.busy_timeout_ms = 100, .now = t_now};
+  th_open_options o = {.size = sizeof(o), .busy_timeout_ms = 100, .now = t_now};
   TAP_INT(th_open(&db, t_path("busy.db"), &o), TH_OK, "open");
   t_site(db, "camden", 0, 0);
   sqlite3 *other = NULL;

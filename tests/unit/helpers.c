@@ -52,7 +52,7 @@ th_time t_now(void *unused) {
 
 th_db *t_open(const char *name) {
   th_db *db = NULL;
-  th_open_options o = {.now = t_now};
+  th_open_options o = {.size = sizeof(o), .now = t_now};
   int rc = th_open(&db, t_path(name), &o);
   if (rc != TH_OK) {
     printf("# th_open(%s): %s\n", name, th_errmsg(db));

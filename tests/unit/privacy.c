@@ -75,7 +75,7 @@ static void test_salts(void) {
   th_close(db);
 
   /* Memory only. */
-  th_open_options mem = {.persist_salts = -1, .now = t_now};
+  th_open_options mem = {.size = sizeof(mem), .persist_salts = -1, .now = t_now};
   TAP_INT(th_open(&db, t_path("mem.db"), &mem), TH_OK, "open, salts in memory");
   t_site(db, "camden", 0, 0);
   th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL);

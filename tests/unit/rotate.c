@@ -19,7 +19,7 @@
 static th_db *open_with(const char *name, const char *key, int busy_ms,
                         int *rc) {
   th_db *db = NULL;
-  th_open_options o = {
+  th_open_options o = {.size = sizeof(o),
       .now = t_now, .key_file = key, .busy_timeout_ms = busy_ms};
   *rc = th_open(&db, t_path(name), &o);
   return db;

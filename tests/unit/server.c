@@ -108,7 +108,7 @@ static void test_embedded(void) {
   host_port = ntohs(bound.sin_port);
   uv_async_init(&loop, &host_async, on_host_async);
 
-  th_server_config cfg = {.port = -1, .log_level = 1};
+  th_server_config cfg = {.size = sizeof(cfg), .port = -1, .log_level = 1};
   TAP_INT(th_server_new(NULL, db, &loop, &cfg), TH_EINVAL, "new: no out");
   TAP_INT(th_server_new(&srv, NULL, &loop, &cfg), TH_EINVAL, "new: no db");
   TAP_INT(th_server_new(&srv, db, &loop, &cfg), TH_OK, "th_server_new");
@@ -158,7 +158,7 @@ static void test_listen_errors(void) {
   int len = sizeof bound;
   uv_tcp_getsockname(&busy, (struct sockaddr *)&bound, &len);
   th_server *s = NULL;
-  th_server_config cfg = {.port = ntohs(bound.sin_port), .log_level = 1};
+  th_server_config cfg = {.size = sizeof(cfg), .port = ntohs(bound.sin_port), .log_level = 1};
   TAP_INT(th_server_new(&s, db, &l, &cfg), TH_OK, "new");
   TAP_INT(th_server_listen(s), TH_EIO, "listening on a taken port fails");
   TAP_OK(strstr(th_server_errmsg(s), "address already in use") != NULL,
@@ -173,7 +173,7 @@ static void test_listen_errors(void) {
 
   /* Closing a server that never listened, with extra loops configured. */
   uv_loop_init(&l);
-  th_server_config cfg2 = {.port = -1, .extra_loops = 2, .log_level = 1};
+  th_server_config cfg2 = {.size = sizeof(cfg2), .port = -1, .extra_loops = 2, .log_level = 1};
   TAP_INT(th_server_new(&s, db, &l, &cfg2), TH_OK, "new with extra loops");
   closed = 0;
   th_server_close(s, on_closed_simple, &closed);

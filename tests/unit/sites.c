@@ -462,7 +462,7 @@ static void test_secret(void) {
   fwrite(k, 1, sizeof k, f);
   fclose(f);
   chmod(t_path("other.key"), 0600);
-  th_open_options o = {.key_file = t_path("other.key"), .now = t_now};
+  th_open_options o = {.size = sizeof(o), .key_file = t_path("other.key"), .now = t_now};
   TAP_INT(th_open(&db, t_path("secret.db"), &o), TH_OK,
           "open with another key file");
   TAP_INT(th_site_get_secret(db, "camden", buf, sizeof buf, &len), TH_EKEY,

@@ -142,14 +142,14 @@ static void test_backup(void) {
   TAP_OK(access(t_path("copy.db-wal"), F_OK) != 0, "a single file: no WAL");
   th_close(db);
   /* The copy opens with the original's key file and holds the data. */
-  th_open_options o = {.key_file = t_path("backup.db.key"), .now = t_now};
+  th_open_options o = {.size = sizeof(o), .key_file = t_path("backup.db.key"), .now = t_now};
   TAP_INT(th_open(&db, t_path("copy.db"), &o), TH_OK, "the copy opens");
   th_site *s = NULL;
   TAP_INT(th_site_get(db, "camden", &s), TH_OK, "with the data");
   th_site_free(s);
   th_close(db);
   /* A read-only handle on an old schema can still be backed up. */
-  th_open_options ro = {.flags = TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA,
+  th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY | TH_OPEN_ANY_SCHEMA,
                         .key_file = t_path("backup.db.key"),
                         .now = t_now};
   TAP_INT(th_open(&db, t_path("backup.db"), &ro), TH_OK, "read-only open");

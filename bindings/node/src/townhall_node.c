@@ -658,7 +658,7 @@ static bool get_staff(napi_env env, napi_value v, op *o) {
 /* ---- open and close ------------------------------------------------------ */
 
 static int exec_open(op *o) {
-  th_open_options opt = {.key_file = o->s[1],
+  th_open_options opt = {.size = sizeof(opt), .key_file = o->s[1],
                          .flags = (int)o->n[0],
                          .busy_timeout_ms = (int)o->n[1],
                          .synchronous = (int)o->n[2],

@@ -3,7 +3,8 @@
 Every function used is declared here with its argtypes and restype: ctypes'
 default return type is a C int, which would silently truncate a pointer on
 64-bit machines. The structures mirror core/townhall.h field by field; keep
-them in the same order when the header changes.
+them in the same order when the header changes. Those that start with their
+size derive from _Sized, which sets it.
 """
 from __future__ import annotations
 
@@ -76,8 +77,19 @@ th_time = c_int64
 NOW_FUNC = CFUNCTYPE(c_int64, c_void_p)
 
 
-class th_open_options(Structure):
-    _fields_ = [("key_file", c_char_p), ("flags", c_int),
+class _Sized(Structure):
+    """A struct whose first member is its size (townhall.h, "Structs that
+    grow"): made with size set to this mirror's sizeof, as the C header's
+    TH_*_INIT macros do, so the library reads exactly the members mirrored
+    here, whichever newer library is loaded."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.size = ctypes.sizeof(self)
+
+
+class th_open_options(_Sized):
+    _fields_ = [("size", c_size_t), ("key_file", c_char_p), ("flags", c_int),
                 ("busy_timeout_ms", c_int), ("synchronous", c_int),
                 ("persist_salts", c_int), ("now", NOW_FUNC),
                 ("clock_data", c_void_p)]
@@ -217,7 +229,7 @@ class th_audit_list(Structure):
     _fields_ = [("count", c_size_t), ("items", POINTER(th_audit_entry))]
 
 
-class th_open_data_options(Structure):
+class th_open_data_options(_Sized):
     # Carries its size: the library reads only the fields of a struct this
     # size and takes the rest at their defaults, so this mirror may lag
     # behind a newer header without harm.

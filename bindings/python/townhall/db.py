@@ -8,7 +8,6 @@ import os
 import threading
 from ctypes import POINTER, byref, c_int, c_int64, c_size_t, c_void_p, \
     create_string_buffer, memset, string_at
-from ctypes import sizeof as ctypes_sizeof
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple, Union)
 
@@ -898,8 +897,7 @@ class Townhall:
 
     def _open_data(self, fn: Any, site: str, start: Union[str, _dt.date, None],
                    weeks: int) -> bytes:
-        opt = L.th_open_data_options()
-        opt.size = ctypes_sizeof(opt)
+        opt = L.th_open_data_options()  # its size set (_Sized)
         if isinstance(start, _dt.datetime):
             start = start.date()
         if isinstance(start, _dt.date):

@@ -1,0 +1,183 @@
+/*
+ * abi.c: the structs that carry their size (townhall.h, "Structs that
+ * grow"). The rule itself (th__sized_in, th__sized_out) with a struct of
+ * two versions: an older caller's smaller struct is read as it meant it,
+ * the members it does not have taking their defaults, and only its own
+ * bytes are written; a newer caller's larger one is accepted while what
+ * this library does not know is zero. Then each public entry point that
+ * takes such a struct: a size never set, or garbage, is TH_EINVAL with a
+ * message, never a read past the caller's struct.
+ */
+#include "helpers.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+/* One struct in two versions, as a header would have them a release
+ * apart: v2 appends two members. */
+typedef struct v1 {
+  size_t size;
+  int64_t a;
+  const char *b;
+} v1;
+typedef struct v2 {
+  size_t size;
+  int64_t a;
+  const char *b;
+  int64_t c;      /* added later: 0 is the old behaviour */
+  const char *d;  /* added later */
+} v2;
+
+static void test_read(th_db *db) {
+  v1 old = {.size = sizeof old, .a = 7, .b = "bee"};
+  v2 got;
+  memset(&got, 0xAA, sizeof got);
+  int rc = th__sized_in(db, "v2", &old, sizeof(v1), sizeof(v2), &got);
+  TAP_INT(rc, TH_OK, "an older caller's smaller struct is read");
+  TAP_INT(got.a, 7, "its members, as it set them");
+  TAP_OK(got.b == old.b, "its pointers too");
+  TAP_INT(got.c, 0, "a member it does not have is zero, its default");
+  TAP_OK(got.d == NULL, "and so is a pointer it does not have");
+  TAP_INT((int64_t)got.size, (int64_t)sizeof(v2), "size is the library's");
+
+  v2 cur = {.size = sizeof cur, .a = 1, .b = "b", .c = 3, .d = "d"};
+  rc = th__sized_in(db, "v2", &cur, sizeof(v1), sizeof(v2), &got);
+  TAP_INT(rc, TH_OK, "today's struct is read");
+  TAP_OK(got.a == 1 && got.c == 3 && got.d == cur.d, "every member of it");
+
+  struct {
+    v2 known;
+    int64_t later;
+  } newer;
+  memset(&newer, 0, sizeof newer);
+  newer.known.size = sizeof newer;
+  newer.known.a = 5;
+  rc = th__sized_in(db, "v2", &newer, sizeof(v1), sizeof(v2), &got);
+  TAP_INT(rc, TH_OK, "a newer caller's larger struct, its new member zero");
+  TAP_INT(got.a, 5, "read");
+  newer.later = 1;
+  rc = th__sized_in(db, "v2", &newer, sizeof(v1), sizeof(v2), &got);
+  TAP_INT(rc, TH_EINVAL, "a member this library does not know, set: refused");
+  TAP_OK(strstr(th_errmsg(db), "does not know") != NULL, "says so: %s",
+         th_errmsg(db));
+
+  const size_t garbage[] = {0, 1, sizeof(size_t), sizeof(v1) - 1,
+                            TH__SIZED_MAX + 1, (size_t)1 << 40, SIZE_MAX};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(garbage); i++) {
+    v1 bad = {.size = garbage[i], .a = 1};
+    rc = th__sized_in(db, "v2", &bad, sizeof(v1), sizeof(v2), &got);
+    TAP_INT(rc, TH_EINVAL, "size %zu: TH_EINVAL", garbage[i]);
+  }
+  TAP_OK(strstr(th_errmsg(db), "v2") != NULL &&
+             strstr(th_errmsg(db), "sizeof") != NULL,
+         "names the struct and what to set: %s", th_errmsg(db));
+  TAP_INT(th__sized_in(NULL, "v2", &old, sizeof(v1), sizeof(v2), &got),
+          TH_OK, "without a handle too");
+}
+
+static void test_write(th_db *db) {
+  v2 val = {.size = sizeof val, .a = 1, .b = "b", .c = 3, .d = "d"};
+  struct {
+    v1 s;
+    int64_t guard;
+  } old;
+  memset(&old, 0, sizeof old);
+  old.s.size = sizeof old.s;
+  old.guard = 0x5555;
+  int rc = th__sized_out(db, "v2", &old.s, sizeof(v1), sizeof(v2), &val);
+  TAP_INT(rc, TH_OK, "written into an older caller's smaller struct");
+  TAP_OK(old.s.a == 1 && old.s.b == val.b, "the members it has");
+  TAP_INT((int64_t)old.s.size, (int64_t)sizeof(v1), "its size kept");
+  TAP_INT(old.guard, 0x5555, "nothing past its end");
+
+  struct {
+    v2 known;
+    int64_t later;
+  } newer;
+  memset(&newer, 0x77, sizeof newer);
+  newer.known.size = sizeof newer;
+  rc = th__sized_out(db, "v2", &newer, sizeof(v1), sizeof(v2), &val);
+  TAP_INT(rc, TH_OK, "written into a newer caller's larger struct");
+  TAP_OK(newer.known.c == 3 && newer.known.d == val.d, "every member known");
+  TAP_INT(newer.later, 0, "and zero in what this library does not know");
+  TAP_INT((int64_t)newer.known.size, (int64_t)sizeof newer, "its size kept");
+
+  v1 bad = {.size = 0, .a = 42};
+  rc = th__sized_out(db, "v2", &bad, sizeof(v1), sizeof(v2), &val);
+  TAP_INT(rc, TH_EINVAL, "a size never set: TH_EINVAL");
+  TAP_INT(bad.a, 42, "and nothing written");
+  bad.size = (size_t)1 << 40;
+  rc = th__sized_out(db, "v2", &bad, sizeof(v1), sizeof(v2), &val);
+  TAP_INT(rc, TH_EINVAL, "a garbage size: TH_EINVAL");
+}
+
+static void test_open(void) {
+  th_db *db = NULL;
+  th_open_options none = {0};
+  int rc = th_open(&db, t_path("abi-open.db"), &none);
+  TAP_INT(rc, TH_EINVAL, "th_open: options whose size was never set");
+  TAP_OK(db != NULL && strstr(th_errmsg(db), "th_open_options") != NULL,
+         "the handle says which struct: %s", db ? th_errmsg(db) : "(none)");
+  th_close(db);
+  th_open_options garbage = {.size = (size_t)-3, .now = t_now};
+  rc = th_open(&db, t_path("abi-open.db"), &garbage);
+  TAP_INT(rc, TH_EINVAL, "th_open: a garbage size");
+  th_close(db);
+  th_open_options init = TH_OPEN_OPTIONS_INIT;
+  init.now = t_now;
+  rc = th_open(&db, t_path("abi-open.db"), &init);
+  TAP_INT(rc, TH_OK, "th_open: TH_OPEN_OPTIONS_INIT");
+  th_close(db);
+  struct {
+    th_open_options known;
+    int64_t later;
+  } newer;
+  memset(&newer, 0, sizeof newer);
+  newer.known.size = sizeof newer;
+  newer.known.now = t_now;
+  rc = th_open(&db, t_path("abi-open.db"), &newer.known);
+  TAP_INT(rc, TH_OK, "th_open: a newer caller's options, new member zero");
+  th_close(db);
+}
+
+static void test_server(th_db *db) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  th_server *srv = NULL;
+  th_server_config none = {0};
+  TAP_INT(th_server_new(&srv, db, &loop, &none), TH_EINVAL,
+          "th_server_new: a config whose size was never set");
+  TAP_OK(srv == NULL, "and no server");
+  th_server_config garbage = {.size = SIZE_MAX, .port = -1};
+  TAP_INT(th_server_new(&srv, db, &loop, &garbage), TH_EINVAL,
+          "th_server_new: a garbage size");
+  uv_loop_close(&loop);
+}
+
+static void test_open_data(th_db *db) {
+  t_site(db, "camden", 1, 0);
+  char *csv = NULL;
+  th_open_data_options garbage;
+  th_open_data_options_init(&garbage);
+  garbage.size = (size_t)1 << 40;
+  int rc = th_open_data_feedback(db, "camden", &garbage, &csv, NULL);
+  TAP_INT(rc, TH_EINVAL, "th_open_data_feedback: a garbage size");
+  TAP_OK(csv == NULL, "and no file");
+  th_open_data_options init = TH_OPEN_DATA_OPTIONS_INIT;
+  rc = th_open_data_ideas(db, "camden", &init, &csv, NULL);
+  TAP_INT(rc, TH_OK, "th_open_data_ideas: TH_OPEN_DATA_OPTIONS_INIT");
+  th_free(csv);
+}
+
+int main(void) {
+  th_db *db = t_open("abi.db");
+  test_read(db);
+  test_write(db);
+  test_open();
+  test_server(db);
+  test_open_data(db);
+  th_close(db);
+  return tap_done();
+}
