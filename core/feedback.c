@@ -24,19 +24,19 @@ typedef struct th__page {
   int64_t pub_yes, pub_no, pub_r[5]; /* as the week of last_day began */
 } th__page;
 
-static void th__page_read(sqlite3_stmt *st, th__page *p) {
-  p->id = sqlite3_column_int64(st, 0);
-  p->yes = sqlite3_column_int64(st, 2);
-  p->no = sqlite3_column_int64(st, 3);
+static void th__page_read(th__q *st, th__page *p) {
+  p->id = th__q_col_i64(st, 0);
+  p->yes = th__q_col_i64(st, 2);
+  p->no = th__q_col_i64(st, 3);
   for (int i = 0; i < 5; i++)
-    p->r[i] = sqlite3_column_int64(st, 4 + i);
-  p->comments = sqlite3_column_int64(st, 9);
-  p->first_day = sqlite3_column_int64(st, 11);
-  p->last_day = sqlite3_column_int64(st, 12);
-  p->pub_yes = sqlite3_column_int64(st, 13);
-  p->pub_no = sqlite3_column_int64(st, 14);
+    p->r[i] = th__q_col_i64(st, 4 + i);
+  p->comments = th__q_col_i64(st, 9);
+  p->first_day = th__q_col_i64(st, 11);
+  p->last_day = th__q_col_i64(st, 12);
+  p->pub_yes = th__q_col_i64(st, 13);
+  p->pub_no = th__q_col_i64(st, 14);
   for (int i = 0; i < 5; i++)
-    p->pub_r[i] = sqlite3_column_int64(st, 15 + i);
+    p->pub_r[i] = th__q_col_i64(st, 15 + i);
 }
 
 /* Moves the page counters by one record's contribution (sign +1 or -1). */
@@ -56,23 +56,23 @@ static void th__page_count(th__page *p, int sign, int useful, int rating,
 static int th__page_get(th_db *db, int64_t site_id, const char *url,
                         int64_t id, th__page *p) {
   memset(p, 0, sizeof *p);
-  sqlite3_stmt *st = th__stmt(db, url ? TH__S_PAGE_FIND : TH__S_PAGE_BY_ID);
+  th__q *st = th__q_get(db, url ? TH__S_PAGE_FIND : TH__S_PAGE_BY_ID);
   if (st == NULL)
     return db->errcode;
   if (url) {
-    sqlite3_bind_int64(st, 1, site_id);
-    sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+    th__q_i64(st, 1, site_id);
+    th__q_text(st, 2, url);
   } else {
-    sqlite3_bind_int64(st, 1, id);
+    th__q_i64(st, 1, id);
   }
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
+  int rc = th__q_step(db, st, "finding a page");
+  if (rc == TH__ROW) {
     th__page_read(st, p);
-  sqlite3_reset(st);
-  if (rc == SQLITE_ROW)
+    th__q_reset(st);
     return TH_OK;
-  if (rc != SQLITE_DONE)
-    return th__sqlerr(db, rc, "finding a page");
+  }
+  if (rc < 0)
+    return rc;
   return th__err(db, TH_ENOTFOUND, "no feedback on that page yet");
 }
 
@@ -81,36 +81,37 @@ static int th__page_find(th_db *db, int64_t site_id, const char *url,
   int rc = th__page_get(db, site_id, url, 0, p);
   if (rc != TH_ENOTFOUND || !create)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_PAGE_INSERT);
+  th__q *st = th__q_get(db, TH__S_PAGE_INSERT);
   if (st == NULL)
     return db->errcode;
   int64_t today = th__day(th_now(db));
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, today);
-  if ((rc = th__step_done(db, st, "recording a page")) < 0)
+  th__q_i64(st, 1, site_id);
+  th__q_text(st, 2, url);
+  th__q_i64(st, 3, today);
+  int64_t id = 0;
+  if ((rc = th__q_insert(db, st, "recording a page", &id)) < 0)
     return rc;
   memset(p, 0, sizeof *p);
-  p->id = sqlite3_last_insert_rowid(db->sql);
+  p->id = id;
   p->first_day = p->last_day = today;
   th__clear_err(db);
   return TH_OK;
 }
 
 static int th__page_store(th_db *db, const th__page *p, int64_t day) {
-  sqlite3_stmt *st = th__stmt(db, TH__S_PAGE_SET);
+  th__q *st = th__q_get(db, TH__S_PAGE_SET);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, p->id);
-  sqlite3_bind_int64(st, 2, p->yes);
-  sqlite3_bind_int64(st, 3, p->no);
+  th__q_i64(st, 1, p->id);
+  th__q_i64(st, 2, p->yes);
+  th__q_i64(st, 3, p->no);
   for (int i = 0; i < 5; i++)
-    sqlite3_bind_int64(st, 4 + i, p->r[i]);
-  sqlite3_bind_int64(st, 9, p->comments);
-  sqlite3_bind_double(st, 10, th__wilson_lower(p->yes, p->yes + p->no));
-  sqlite3_bind_int64(st, 11, day);
-  sqlite3_bind_int64(st, 12, th__monday(day));
-  return th__step_done(db, st, "updating page counters");
+    th__q_i64(st, 4 + i, p->r[i]);
+  th__q_i64(st, 9, p->comments);
+  th__q_f64(st, 10, th__wilson_lower(p->yes, p->yes + p->no));
+  th__q_i64(st, 11, day);
+  th__q_i64(st, 12, th__monday(day));
+  return th__q_run(db, st, "updating page counters");
 }
 
 /* Normalises a page URL for a site and checks it is on one of its origins.
@@ -203,15 +204,14 @@ typedef struct th__answer_row {
   char *comment;
 } th__answer_row;
 
-static int th__answer_row_read(sqlite3_stmt *st, th__answer_row *r) {
-  r->id = sqlite3_column_int64(st, 0);
-  r->page_id = sqlite3_column_int64(st, 1);
-  r->day = sqlite3_column_int64(st, 2);
-  r->useful = sqlite3_column_int(st, 3);
-  r->rating = sqlite3_column_int(st, 4);
+static int th__answer_row_read(th__q *st, th__answer_row *r) {
+  r->id = th__q_col_i64(st, 0);
+  r->page_id = th__q_col_i64(st, 1);
+  r->day = th__q_col_i64(st, 2);
+  r->useful = th__q_col_int(st, 3);
+  r->rating = th__q_col_int(st, 4);
   r->comment = NULL;
-  if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
-      (r->comment = th__col_text(st, 5)) == NULL)
+  if (!th__q_col_null(st, 5) && (r->comment = th__q_col_dup(st, 5)) == NULL)
     return TH_ENOMEM;
   return TH_OK;
 }
@@ -233,15 +233,15 @@ static int th__answer_amend(th_db *db, const th__answer_row *r,
     return rc;
   th__page_count(&p, -1, r->useful, r->rating, r->comment != NULL);
   th__page_count(&p, +1, useful, rating, text != NULL);
-  sqlite3_stmt *st = th__stmt(db, TH__S_FB_UPDATE);
+  th__q *st = th__q_get(db, TH__S_FB_UPDATE);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, r->id);
-  sqlite3_bind_int(st, 2, useful);
-  sqlite3_bind_int(st, 3, rating);
+  th__q_i64(st, 1, r->id);
+  th__q_i64(st, 2, useful);
+  th__q_i64(st, 3, rating);
   if (text)
-    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-  if ((rc = th__step_done(db, st, "amending an answer")) < 0)
+    th__q_text(st, 4, text);
+  if ((rc = th__q_run(db, st, "amending an answer")) < 0)
     return rc;
   if ((rc = th__page_store(db, &p, day)) < 0)
     return rc;
@@ -257,20 +257,20 @@ static int th__answer_insert(th_db *db, th__page *p, const th__answer_in *a,
                              const unsigned char secret[8]) {
   unsigned char verifier[8];
   th__answer_verifier(db->keys, secret, verifier);
-  sqlite3_stmt *st = th__stmt(db, TH__S_FB_INSERT);
+  th__q *st = th__q_get(db, TH__S_FB_INSERT);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, p->id);
-  sqlite3_bind_int64(st, 2, day);
-  sqlite3_bind_int(st, 3, a->fb.useful);
-  sqlite3_bind_int(st, 4, a->fb.rating);
+  th__q_i64(st, 1, p->id);
+  th__q_i64(st, 2, day);
+  th__q_i64(st, 3, a->fb.useful);
+  th__q_i64(st, 4, a->fb.rating);
   if (a->comment)
-    sqlite3_bind_text(st, 5, a->comment, -1, SQLITE_STATIC);
+    th__q_text(st, 5, a->comment);
   if (device)
-    sqlite3_bind_blob(st, 6, device, 8, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 7, sel, 8, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 8, verifier, 8, SQLITE_STATIC);
-  int rc = th__step_done(db, st, "recording an answer");
+    th__q_blob(st, 6, device, 8);
+  th__q_blob(st, 7, sel, 8);
+  th__q_blob(st, 8, verifier, 8);
+  int rc = th__q_run(db, st, "recording an answer");
   if (rc < 0)
     return rc;
   th__page_count(p, +1, a->fb.useful, a->fb.rating, a->comment != NULL);
@@ -318,21 +318,21 @@ static int th__answer_by_handle(th_db *db, int64_t site_id, int64_t day,
   th__answer_verifier(db->keys, secret, verifier);
   memset(found, 0, sizeof *found);
   *other = false;
-  sqlite3_stmt *st = th__stmt(db, TH__S_FB_BY_IDEM);
+  th__q *st = th__q_get(db, TH__S_FB_BY_IDEM);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_blob(st, 1, sel, 8, SQLITE_STATIC);
+  th__q_blob(st, 1, sel, 8);
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const void *v = sqlite3_column_blob(st, 6);
-    bool mine = sqlite3_column_int64(st, 7) == site_id &&
-                sqlite3_column_int64(st, 2) == day;
+  while ((rc = th__q_step(db, st, "finding an answer")) == TH__ROW) {
+    size_t vlen = 0;
+    const void *v = th__q_col_blob(st, 6, &vlen);
+    bool mine = th__q_col_i64(st, 7) == site_id && th__q_col_i64(st, 2) == day;
     if (!mine)
       continue;
-    if (v && sqlite3_column_bytes(st, 6) == 8 &&
-        sodium_memcmp(v, verifier, 8) == 0 && found->id == 0) {
+    if (v && vlen == 8 && sodium_memcmp(v, verifier, 8) == 0 &&
+        found->id == 0) {
       if (th__answer_row_read(st, found) != TH_OK) {
-        sqlite3_reset(st);
+        th__q_reset(st);
         free(found->comment);
         return th__err(db, TH_ENOMEM, "out of memory");
       }
@@ -340,12 +340,12 @@ static int th__answer_by_handle(th_db *db, int64_t site_id, int64_t day,
       *other = true;
     }
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     free(found->comment);
     found->comment = NULL;
     found->id = 0;
-    return th__sqlerr(db, rc, "finding an answer");
+    return rc;
   }
   return TH_OK;
 }
@@ -485,23 +485,23 @@ int th__feedback_legacy(th_db *db, const char *site_slug, const th_who *who,
   th__answer_row r = {0};
   rc = th__device_token(db, a.site.id, p.id, who, day, device);
   if (rc >= 0 && follow_up) {
-    sqlite3_stmt *st = th__stmt(db, TH__S_FB_LEGACY_FIND);
+    th__q *st = th__q_get(db, TH__S_FB_LEGACY_FIND);
     if (st == NULL) {
       rc = db->errcode;
     } else {
-      sqlite3_bind_int64(st, 1, p.id);
-      sqlite3_bind_int64(st, 2, day);
-      sqlite3_bind_blob(st, 3, device, 8, SQLITE_STATIC);
-      sqlite3_bind_int(st, 4, a.fb.useful);
-      sqlite3_bind_int(st, 5, a.fb.rating);
+      th__q_i64(st, 1, p.id);
+      th__q_i64(st, 2, day);
+      th__q_blob(st, 3, device, 8);
+      th__q_i64(st, 4, a.fb.useful);
+      th__q_i64(st, 5, a.fb.rating);
       if (a.comment)
-        sqlite3_bind_text(st, 6, a.comment, -1, SQLITE_STATIC);
-      int src = sqlite3_step(st);
-      if (src == SQLITE_ROW && th__answer_row_read(st, &r) != TH_OK)
+        th__q_text(st, 6, a.comment);
+      int src = th__q_step(db, st, "finding an answer to amend");
+      if (src == TH__ROW && th__answer_row_read(st, &r) != TH_OK)
         rc = th__err(db, TH_ENOMEM, "out of memory");
-      else if (src != SQLITE_ROW && src != SQLITE_DONE)
-        rc = th__sqlerr(db, src, "finding an answer to amend");
-      sqlite3_reset(st);
+      else if (src < 0)
+        rc = src;
+      th__q_reset(st);
     }
   }
   if (rc >= 0 && r.id)
@@ -521,16 +521,16 @@ int th__feedback_legacy(th_db *db, const char *site_slug, const th_who *who,
 /* ---- reading -------------------------------------------------------------- */
 
 /* The exact summary of a page row (read by PAGE_FIND or PAGES_WORST). */
-static int th__summary_fill(sqlite3_stmt *st, th_page_summary *s) {
+static int th__summary_fill(th__q *st, th_page_summary *s) {
   memset(s, 0, sizeof *s);
   th__page p;
   th__page_read(st, &p);
-  s->page = th__col_text(st, 1);
+  s->page = th__q_col_dup(st, 1);
   s->yes = p.yes;
   s->no = p.no;
   memcpy(s->ratings, p.r, sizeof s->ratings);
   th__page_derive(s);
-  s->useful_lower = sqlite3_column_double(st, 10); /* as the cursor sorts */
+  s->useful_lower = th__q_col_f64(st, 10); /* as the cursor sorts */
   s->comments = p.comments;
   s->first = p.first_day * TH__DAY_MS;
   s->last = p.last_day * TH__DAY_MS;
@@ -632,42 +632,42 @@ int th_feedback_pages(th_db *db, const char *site_slug, int limit,
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_PAGES_WORST);
+  th__q *st = th__q_get(db, TH__S_PAGES_WORST);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site.id);
-  sqlite3_bind_int(st, 2, cur.id != 0);
-  sqlite3_bind_double(st, 3, cur.key);
-  sqlite3_bind_int64(st, 4, cur.key2);
-  sqlite3_bind_int64(st, 5, cur.id);
-  sqlite3_bind_int(st, 6, limit + 1);
+  th__q_i64(st, 1, site.id);
+  th__q_i64(st, 2, cur.id != 0);
+  th__q_f64(st, 3, cur.key);
+  th__q_i64(st, 4, cur.key2);
+  th__q_i64(st, 5, cur.id);
+  th__q_i64(st, 6, limit + 1);
   th_page_list *l = calloc(1, sizeof *l);
   if (l == NULL || (l->items = calloc((size_t)limit, sizeof *l->items)) ==
                        NULL) {
     free(l);
-    sqlite3_reset(st);
+    th__q_reset(st);
     return th__err(db, TH_ENOMEM, "out of memory");
   }
   th__cursor next = {.kind = TH__PAGE_CURSOR};
   bool more = false;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing pages")) == TH__ROW) {
     if (l->count == (size_t)limit) {
       more = true;
       break;
     }
     th_page_summary *s = &l->items[l->count++];
-    if (th__summary_fill(st, s) != TH_OK) {
-      rc = SQLITE_NOMEM;
+    if (th__summary_fill(st, s) != TH_OK)
       break;
-    }
-    next.id = sqlite3_column_int64(st, 0);
+    next.id = th__q_col_i64(st, 0);
     next.key = s->useful_lower;
     next.key2 = s->no;
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && !(rc == SQLITE_ROW && more)) {
+  th__q_reset(st);
+  if (rc != TH__DONE && !more) {
     th_page_list_free(l);
-    return th__sqlerr(db, rc, "listing pages");
+    return rc == TH__ROW
+               ? th__err(db, TH_ENOMEM, "listing pages: out of memory")
+               : rc;
   }
   if (more && (l->next_cursor = th__cursor_encode(&next)) == NULL) {
     th_page_list_free(l);
@@ -707,31 +707,30 @@ int th_feedback_comments(th_db *db, const char *site_slug, const char *page,
   free(url);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_FB_COMMENTS);
+  th__q *st = th__q_get(db, TH__S_FB_COMMENTS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, p.id);
-  sqlite3_bind_int(st, 2, limit ? limit : 50);
+  th__q_i64(st, 1, p.id);
+  th__q_i64(st, 2, limit ? limit : 50);
   th_comment_list *l = calloc(1, sizeof *l);
   if (l == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "reading comments")) == TH__ROW) {
     th_comment *n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
     l->items = n;
     th_comment *c = &l->items[l->count++];
-    c->day = sqlite3_column_int64(st, 0) * TH__DAY_MS;
-    c->useful = sqlite3_column_int(st, 1);
-    c->rating = sqlite3_column_int(st, 2);
-    c->text = th__col_text(st, 3);
+    c->day = th__q_col_i64(st, 0) * TH__DAY_MS;
+    c->useful = th__q_col_int(st, 1);
+    c->rating = th__q_col_int(st, 2);
+    c->text = th__q_col_dup(st, 3);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     th_comment_list_free(l);
-    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                            : th__sqlerr(db, rc, "reading comments");
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
   *out = l;
   return TH_OK;

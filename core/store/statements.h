@@ -178,7 +178,7 @@ TH__STMT(PAGE_FIND,
 TH__STMT(PAGE_BY_ID, "SELECT " TH__PAGE_COLS " FROM pages WHERE id = ?1")
 TH__STMT(PAGE_INSERT,
          "INSERT INTO pages (site_id, url, first_day, last_day)"
-         " VALUES (?1, ?2, ?3, ?3)")
+         " VALUES (?1, ?2, ?3, ?3) RETURNING id")
 /* The first write of a week (?12, its Monday) to a page keeps the counters
  * it is about to change as the page's published ones (pub_*): the right-
  * hand sides all read the row as it was. */
