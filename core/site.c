@@ -16,30 +16,29 @@ int th__site_lookup(th_db *db, const char *slug, th__site_row *out) {
   memset(out, 0, sizeof *out); /* defined on every path, success or not */
   if (slug == NULL || slug[0] == '\0')
     return th__err(db, TH_EINVAL, "no site given");
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_LOOKUP);
+  th__q *st = th__q_get(db, TH__S_SITE_LOOKUP);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    out->id = sqlite3_column_int64(st, 0);
+  th__q_text(st, 1, slug);
+  int rc = th__q_step(db, st, "looking up a site");
+  if (rc == TH__ROW) {
+    out->id = th__q_col_i64(st, 0);
     snprintf(out->origins, sizeof out->origins, "%s",
-             (const char *)sqlite3_column_text(st, 1));
+             th__q_col_text(st, 1));
     snprintf(out->keep_params, sizeof out->keep_params, "%s",
-             (const char *)sqlite3_column_text(st, 2));
-    out->moderate_ideas = sqlite3_column_int(st, 3);
-    out->allow_anonymous = sqlite3_column_int(st, 4);
-    out->rank_anonymous = sqlite3_column_int(st, 5);
-    out->disclosure.min = sqlite3_column_int64(st, 6);
-    out->disclosure.round = sqlite3_column_int64(st, 7);
+             th__q_col_text(st, 2));
+    out->moderate_ideas = th__q_col_int(st, 3);
+    out->allow_anonymous = th__q_col_int(st, 4);
+    out->rank_anonymous = th__q_col_int(st, 5);
+    out->disclosure.min = th__q_col_i64(st, 6);
+    out->disclosure.round = th__q_col_i64(st, 7);
     th__disclosure_fix(&out->disclosure);
-    sqlite3_reset(st);
+    th__q_reset(st);
     return TH_OK;
   }
-  sqlite3_reset(st);
-  if (rc == SQLITE_DONE)
+  if (rc == TH__DONE)
     return th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug);
-  return th__sqlerr(db, rc, "looking up a site");
+  return rc;
 }
 
 /* Validates and normalises a space-separated list of origins into out. */
@@ -220,21 +219,19 @@ static int th__list_normalize(th_db *db, const char *field, const char *in,
 
 int th__site_lists_get(th_db *db, int64_t site_id, th__site_lists *out) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_VOCAB);
+  th__q *st = th__q_get(db, TH__S_SITE_VOCAB);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, site_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, site_id);
+  int rc = th__q_step(db, st, "reading a site's lists");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no site %lld", (long long)site_id)
-               : th__sqlerr(db, rc, "reading a site's lists");
-  }
-  out->wards = th__col_text(st, 0);
-  out->categories = th__col_text(st, 1);
-  out->contacts = th__col_text(st, 2);
-  sqlite3_reset(st);
+               : rc;
+  out->wards = th__q_col_dup(st, 0);
+  out->categories = th__q_col_dup(st, 1);
+  out->contacts = th__q_col_dup(st, 2);
+  th__q_reset(st);
   if (!out->wards || !out->categories || !out->contacts) {
     th__site_lists_free(out);
     return th__err(db, TH_ENOMEM, "out of memory");
@@ -407,22 +404,22 @@ static int th__site_validate(th_db *db, const th_site *s, th__site_norm *n) {
   return TH_OK;
 }
 
-static void th__site_bind(sqlite3_stmt *st, const th_site *s,
+static void th__site_bind(th__q *st, const th_site *s,
                           const th__site_norm *n) {
-  sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 3, n->origins, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, n->keep_params, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 5, s->moderate_ideas != 0);
-  sqlite3_bind_int(st, 6, s->allow_anonymous != 0);
-  sqlite3_bind_int(st, 7, s->rank_anonymous != 0);
-  sqlite3_bind_int(st, 8, n->comment_days);
-  sqlite3_bind_int(st, 9, n->audit_days);
-  sqlite3_bind_int(st, 10, n->key_days);
-  sqlite3_bind_int(st, 11, n->open_min);
-  sqlite3_bind_int(st, 12, n->open_round);
-  sqlite3_bind_text(st, 14, n->wards, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 15, n->categories, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 16, n->contacts, -1, SQLITE_STATIC);
+  th__q_text(st, 2, n->name);
+  th__q_text(st, 3, n->origins);
+  th__q_text(st, 4, n->keep_params);
+  th__q_i64(st, 5, s->moderate_ideas != 0);
+  th__q_i64(st, 6, s->allow_anonymous != 0);
+  th__q_i64(st, 7, s->rank_anonymous != 0);
+  th__q_i64(st, 8, n->comment_days);
+  th__q_i64(st, 9, n->audit_days);
+  th__q_i64(st, 10, n->key_days);
+  th__q_i64(st, 11, n->open_min);
+  th__q_i64(st, 12, n->open_round);
+  th__q_text(st, 14, n->wards);
+  th__q_text(st, 15, n->categories);
+  th__q_text(st, 16, n->contacts);
 }
 
 int th_site_create(th_db *db, th_actor actor, const th_site *s,
@@ -436,25 +433,23 @@ int th_site_create(th_db *db, th_actor actor, const th_site *s,
     th__site_norm_free(&n);
     return rc;
   }
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_INSERT);
+  th__q *st = th__q_get(db, TH__S_SITE_INSERT);
   if (st == NULL) {
     th__site_norm_free(&n);
     return th__write_end(db, db->errcode);
   }
   th_time now = th_now(db);
-  sqlite3_bind_text(st, 1, s->slug, -1, SQLITE_STATIC);
+  th__q_text(st, 1, s->slug);
   th__site_bind(st, s, &n);
-  sqlite3_bind_int64(st, 13, now);
-  int src = sqlite3_step(st);
-  sqlite3_reset(st);
+  th__q_i64(st, 13, now);
+  int64_t id = 0;
+  rc = th__q_insert(db, st, "creating a site", &id);
   th__site_norm_free(&n);
-  if (src != SQLITE_DONE) {
-    rc = (src & 0xff) == SQLITE_CONSTRAINT
-             ? th__err(db, TH_EEXIST, "a site \"%s\" already exists", s->slug)
-             : th__sqlerr(db, src, "creating a site");
+  if (rc < 0) {
+    if (rc == TH_EEXIST) /* the slug is taken */
+      th__err(db, TH_EEXIST, "a site \"%s\" already exists", s->slug);
     return th__write_end(db, rc);
   }
-  int64_t id = sqlite3_last_insert_rowid(db->sql);
   th_consultation board = {.slug = "ideas", .title = "Ideas board"};
   rc = th__consultation_insert(db, id, &board, now, NULL);
   if (rc >= 0)
@@ -465,24 +460,24 @@ int th_site_create(th_db *db, th_actor actor, const th_site *s,
   return rc;
 }
 
-static void th__site_fill(sqlite3_stmt *st, th_site *s) {
-  s->id = sqlite3_column_int64(st, 0);
-  s->slug = th__col_text(st, 1);
-  s->name = th__col_text(st, 2);
-  s->origins = th__col_text(st, 3);
-  s->keep_params = th__col_text(st, 4);
-  s->moderate_ideas = sqlite3_column_int(st, 5);
-  s->allow_anonymous = sqlite3_column_int(st, 6);
-  s->rank_anonymous = sqlite3_column_int(st, 7);
-  s->comment_days = sqlite3_column_int(st, 8);
-  s->audit_days = sqlite3_column_int(st, 9);
-  s->key_days = sqlite3_column_int(st, 10);
-  s->open_min = sqlite3_column_int(st, 11);
-  s->open_round = sqlite3_column_int(st, 12);
-  s->created = sqlite3_column_int64(st, 13);
-  s->wards = th__col_text(st, 14);
-  s->categories = th__col_text(st, 15);
-  s->contacts = th__col_text(st, 16);
+static void th__site_fill(th__q *st, th_site *s) {
+  s->id = th__q_col_i64(st, 0);
+  s->slug = th__q_col_dup(st, 1);
+  s->name = th__q_col_dup(st, 2);
+  s->origins = th__q_col_dup(st, 3);
+  s->keep_params = th__q_col_dup(st, 4);
+  s->moderate_ideas = th__q_col_int(st, 5);
+  s->allow_anonymous = th__q_col_int(st, 6);
+  s->rank_anonymous = th__q_col_int(st, 7);
+  s->comment_days = th__q_col_int(st, 8);
+  s->audit_days = th__q_col_int(st, 9);
+  s->key_days = th__q_col_int(st, 10);
+  s->open_min = th__q_col_int(st, 11);
+  s->open_round = th__q_col_int(st, 12);
+  s->created = th__q_col_i64(st, 13);
+  s->wards = th__q_col_dup(st, 14);
+  s->categories = th__q_col_dup(st, 15);
+  s->contacts = th__q_col_dup(st, 16);
 }
 
 static bool th__site_filled(const th_site *s) {
@@ -514,21 +509,19 @@ int th_site_get(th_db *db, const char *slug, th_site **out) {
   *out = NULL;
   if (slug == NULL)
     return th__err(db, TH_EINVAL, "no site given");
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_BY_SLUG);
+  th__q *st = th__q_get(db, TH__S_SITE_BY_SLUG);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_text(st, 1, slug);
+  int rc = th__q_step(db, st, "reading a site");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug)
-               : th__sqlerr(db, rc, "reading a site");
-  }
+               : rc;
   th_site *s = calloc(1, sizeof *s);
   if (s)
     th__site_fill(st, s);
-  sqlite3_reset(st);
+  th__q_reset(st);
   if (s == NULL || !th__site_filled(s)) {
     th_site_free(s);
     return th__err(db, TH_ENOMEM, "out of memory");
@@ -542,7 +535,7 @@ int th_site_list_all(th_db *db, th_site_list **out) {
   if (out == NULL)
     return th__err(db, TH_EINVAL, "out is NULL");
   *out = NULL;
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_ALL);
+  th__q *st = th__q_get(db, TH__S_SITE_ALL);
   if (st == NULL)
     return db->errcode;
   th_site_list *l = calloc(1, sizeof *l);
@@ -550,7 +543,7 @@ int th_site_list_all(th_db *db, th_site_list **out) {
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing sites")) == TH__ROW) {
     th_site *n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
@@ -558,11 +551,10 @@ int th_site_list_all(th_db *db, th_site_list **out) {
     memset(&l->items[l->count], 0, sizeof l->items[0]);
     th__site_fill(st, &l->items[l->count++]);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
+  th__q_reset(st);
+  if (rc != TH__DONE) {
     th_site_list_free(l);
-    return rc == SQLITE_ROW ? th__err(db, TH_ENOMEM, "out of memory")
-                            : th__sqlerr(db, rc, "listing sites");
+    return rc == TH__ROW ? th__err(db, TH_ENOMEM, "out of memory") : rc;
   }
   *out = l;
   return TH_OK;
@@ -611,38 +603,38 @@ int th_site_update(th_db *db, th_actor actor, const th_site *s) {
     th__site_norm_free(&n);
     return same ? TH_DUPLICATE : rc;
   }
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_UPDATE);
+  th__q *st = th__q_get(db, TH__S_SITE_UPDATE);
   if (st == NULL) {
     th__site_norm_free(&n);
     return th__write_end(db, db->errcode);
   }
-  sqlite3_bind_int64(st, 1, id);
+  th__q_i64(st, 1, id);
   th__site_bind(st, s, &n);
-  rc = th__step_done(db, st, "updating a site");
+  rc = th__q_run(db, st, "updating a site");
   th__site_norm_free(&n);
   if (rc >= 0 && rerank) {
     /* The stored ranking keys count what the site ranks on: recompute them
      * all, in this same transaction. */
-    sqlite3_stmt *q = th__stmt(db, TH__S_SITE_IDEAS_COUNTS);
+    th__q *q = th__q_get(db, TH__S_SITE_IDEAS_COUNTS);
     if (q == NULL) {
       rc = db->errcode;
     } else {
-      sqlite3_bind_int64(q, 1, id);
+      th__q_i64(q, 1, id);
       int64_t *ids = NULL;
       size_t count = 0, cap = 0;
       int src;
-      while ((src = sqlite3_step(q)) == SQLITE_ROW) {
+      while ((src = th__q_step(db, q, "re-ranking ideas")) == TH__ROW) {
         int64_t *nids = th__grow(ids, count, &cap, sizeof *nids);
         if (nids == NULL) {
-          src = SQLITE_NOMEM;
+          th__q_reset(q);
+          src = th__err(db, TH_ENOMEM, "re-ranking ideas: out of memory");
           break;
         }
         ids = nids;
-        ids[count++] = sqlite3_column_int64(q, 0);
+        ids[count++] = th__q_col_i64(q, 0);
       }
-      sqlite3_reset(q);
-      if (src != SQLITE_DONE)
-        rc = th__sqlerr(db, src, "re-ranking ideas");
+      if (src < 0)
+        rc = src;
       for (size_t i = 0; rc >= 0 && i < count; i++)
         rc = th__idea_rerank(db, ids[i], s->rank_anonymous != 0);
       free(ids);
@@ -676,13 +668,12 @@ int th_site_set_secret(th_db *db, const char *slug, const void *secret,
   th__seal(db->keys, ad, secret, len, sealed);
   if ((rc = th__write_begin(db)) < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_SET_SECRET);
+  th__q *st = th__q_get(db, TH__S_SITE_SET_SECRET);
   if (st == NULL)
     return th__write_end(db, db->errcode);
-  sqlite3_bind_int64(st, 1, site.id);
-  sqlite3_bind_blob(st, 2, sealed, (int)(len + TH__SEALED_OVERHEAD),
-                    SQLITE_TRANSIENT);
-  rc = th__step_done(db, st, "storing a site secret");
+  th__q_i64(st, 1, site.id);
+  th__q_blob(st, 2, sealed, len + TH__SEALED_OVERHEAD);
+  rc = th__q_run(db, st, "storing a site secret");
   if (rc >= 0)
     rc = th__audit(db, site.id, NULL, "site:secret", 0, "");
   return th__write_end(db, rc < 0 ? rc : TH_RECORDED);
@@ -695,34 +686,32 @@ int th_site_get_secret(th_db *db, const char *slug, void *buf, size_t cap,
     return th__err(db, TH_EINVAL, "buf and len_out are required");
   if (slug == NULL || slug[0] == '\0')
     return th__err(db, TH_EINVAL, "no site given");
-  sqlite3_stmt *st = th__stmt(db, TH__S_SITE_SECRET);
+  th__q *st = th__q_get(db, TH__S_SITE_SECRET);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_text(st, 1, slug);
+  int rc = th__q_step(db, st, "reading a site secret");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no site \"%.60s\"", slug)
-               : th__sqlerr(db, rc, "reading a site secret");
-  }
-  int64_t id = sqlite3_column_int64(st, 0);
-  int n = sqlite3_column_bytes(st, 1);
-  const unsigned char *sealed = sqlite3_column_blob(st, 1);
+               : rc;
+  int64_t id = th__q_col_i64(st, 0);
+  size_t n = 0;
+  const unsigned char *sealed = th__q_col_blob(st, 1, &n);
   if (sealed == NULL || n <= TH__SEALED_OVERHEAD) {
-    sqlite3_reset(st);
+    th__q_reset(st);
     return th__err(db, TH_ENOTFOUND, "site \"%.60s\" has no secret", slug);
   }
-  size_t len = (size_t)n - TH__SEALED_OVERHEAD;
+  size_t len = n - TH__SEALED_OVERHEAD;
   if (len > cap) {
-    sqlite3_reset(st);
+    th__q_reset(st);
     *len_out = len;
     return th__err(db, TH_ERANGE, "buffer too small for the site secret");
   }
   char ad[64];
   th__secret_ad(ad, sizeof ad, id);
-  rc = th__unseal(db->keys, ad, sealed, (size_t)n, buf);
-  sqlite3_reset(st);
+  rc = th__unseal(db->keys, ad, sealed, n, buf);
+  th__q_reset(st);
   if (rc < 0)
     return th__err(db, TH_EKEY,
                    "the site secret does not open under this key file "

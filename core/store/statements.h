@@ -28,7 +28,7 @@ TH__STMT(SITE_INSERT,
          " allow_anonymous, rank_anonymous, comment_days, audit_days, key_days,"
          " open_min, open_round, created, wards, categories, contacts)"
          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-         " ?14, ?15, ?16)")
+         " ?14, ?15, ?16) RETURNING id")
 TH__STMT(SITE_UPDATE,
          "UPDATE sites SET name = ?2, origins = ?3, keep_params = ?4,"
          " moderate_ideas = ?5, allow_anonymous = ?6, rank_anonymous = ?7,"
