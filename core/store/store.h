@@ -111,4 +111,36 @@ void th__store_checkpoint(th_db *db);
 /* Whether a transaction is open on db's connection. */
 bool th__store_in_txn(th_db *db);
 
+/* ---- lists whose shape varies (lists.c) ---------------------------------- */
+
+/* An idea list as th_idea_list asks for it: where, which, in what order,
+ * from where on. Numbers are as the domain keeps them (times in ms). */
+typedef struct th__idea_list_args {
+  int64_t site_id;         /* the site's ideas, when consultation_id is 0 */
+  int64_t consultation_id; /* 0: every consultation of the site */
+  unsigned statuses;       /* a TH_STATUS_BIT mask of th_status values */
+  const char *ward;        /* NULL: any; not copied (as th__q_text) */
+  const char *category;    /* NULL: any; not copied */
+  int64_t created_from;    /* 0: no bound; else created >= it */
+  int64_t created_to;      /* 0: no bound; else created < it */
+  int sort;                /* a th_sort (TH_SORT_TOP ... TH_SORT_RANDOM) */
+  int64_t seed;            /* TH_SORT_RANDOM's shuffle */
+  /* A page after the first: the last row's sort key (after_key for top,
+   * hot and controversial, after_key_int for new and random) and id; 0
+   * after_id: the first page. */
+  double after_key;
+  int64_t after_key_int;
+  int64_t after_id;
+  int64_t rows; /* rows at most */
+} th__idea_list_args;
+
+/* The statement listing `a`, bound and ready to step (th__q_step): its rows
+ * have the columns of IDEA_GET (statements.h, TH__IDEA_COLS: 0 to 20)
+ * and then the row's sort key (21: a number, read as th__q_col_f64 or
+ * th__q_col_i64 as the sort's key is), in the sort's order. NULL with db's
+ * error set. Built per shape and cached by the handle: valid until the
+ * handle next builds a statement at run time (which may take its place in
+ * the cache), and never freed by the caller. */
+th__q *th__idea_list_q(th_db *db, const th__idea_list_args *a);
+
 #endif /* TH_STORE_H */
