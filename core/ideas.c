@@ -73,26 +73,24 @@ static int th__consultation_resolve(th_db *db, int64_t site_id,
     *opens = 0;
   if (closes)
     *closes = 0;
-  sqlite3_stmt *st = th__stmt(db, TH__S_CONS_OPEN);
+  th__q *st = th__q_get(db, TH__S_CONS_OPEN);
   if (st == NULL)
     return db->errcode;
   if (slug == NULL || slug[0] == '\0')
     slug = "ideas";
-  sqlite3_bind_int64(st, 1, site_id);
-  sqlite3_bind_text(st, 2, slug, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, site_id);
+  th__q_text(st, 2, slug);
+  int rc = th__q_step(db, st, "finding a consultation");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no consultation \"%.60s\"", slug)
-               : th__sqlerr(db, rc, "finding a consultation");
-  }
-  *id = sqlite3_column_int64(st, 0);
+               : rc;
+  *id = th__q_col_i64(st, 0);
   if (opens)
-    *opens = sqlite3_column_int64(st, 1);
+    *opens = th__q_col_i64(st, 1);
   if (closes)
-    *closes = sqlite3_column_int64(st, 2);
-  sqlite3_reset(st);
+    *closes = th__q_col_i64(st, 2);
+  th__q_reset(st);
   return TH_OK;
 }
 
@@ -157,43 +155,41 @@ int th_idea_submit(th_db *db, const char *site_slug, const th_who *who,
     goto out;
   int64_t author = 0, id = 0;
   rc = th__participant(db, cid, who, true, &author, NULL);
-  sqlite3_stmt *st = rc < 0 ? NULL : th__stmt(db, TH__S_IDEA_DEDUP);
+  th__q *st = rc < 0 ? NULL : th__q_get(db, TH__S_IDEA_DEDUP);
   if (rc >= 0 && st == NULL)
     rc = db->errcode;
   if (st) {
-    sqlite3_bind_int64(st, 1, cid);
-    sqlite3_bind_int64(st, 2, author);
-    sqlite3_bind_text(st, 3, title, -1, SQLITE_STATIC);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-      id = sqlite3_column_int64(st, 0);
+    th__q_i64(st, 1, cid);
+    th__q_i64(st, 2, author);
+    th__q_text(st, 3, title);
+    int src = th__q_step(db, st, "checking for a duplicate idea");
+    if (src == TH__ROW) {
+      id = th__q_col_i64(st, 0);
       rc = TH_DUPLICATE;
-    } else if (src != SQLITE_DONE) {
-      rc = th__sqlerr(db, src, "checking for a duplicate idea");
+      th__q_reset(st);
+    } else if (src < 0) {
+      rc = src;
     }
-    sqlite3_reset(st);
   }
   if (rc == TH_OK) {
-    st = th__stmt(db, TH__S_IDEA_INSERT);
+    st = th__q_get(db, TH__S_IDEA_INSERT);
     if (st == NULL) {
       rc = db->errcode;
     } else {
       th_time now = th_now(db);
-      sqlite3_bind_int64(st, 1, site.id);
-      sqlite3_bind_int64(st, 2, cid);
-      sqlite3_bind_int64(st, 3, author);
-      sqlite3_bind_text(st, 4, title, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 6, category, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 7, ward, -1, SQLITE_STATIC);
-      sqlite3_bind_int(st, 8, site.moderate_ideas ? TH_PENDING : TH_PUBLISHED);
-      sqlite3_bind_double(st, 9, th__hot(0, 0, now));
-      sqlite3_bind_int64(st, 10, now);
-      rc = th__step_done(db, st, "recording an idea");
-      if (rc >= 0) {
-        id = sqlite3_last_insert_rowid(db->sql);
+      th__q_i64(st, 1, site.id);
+      th__q_i64(st, 2, cid);
+      th__q_i64(st, 3, author);
+      th__q_text(st, 4, title);
+      th__q_text(st, 5, body);
+      th__q_text(st, 6, category);
+      th__q_text(st, 7, ward);
+      th__q_i64(st, 8, site.moderate_ideas ? TH_PENDING : TH_PUBLISHED);
+      th__q_f64(st, 9, th__hot(0, 0, now));
+      th__q_i64(st, 10, now);
+      rc = th__q_insert(db, st, "recording an idea", &id);
+      if (rc >= 0)
         rc = TH_RECORDED;
-      }
     }
   }
   rc = th__write_end(db, rc);
@@ -209,29 +205,29 @@ out:
 
 /* ---- reading -------------------------------------------------------------- */
 
-static void th__idea_fill(sqlite3_stmt *st, th_idea *i) {
-  i->id = sqlite3_column_int64(st, 0);
-  i->consultation_id = sqlite3_column_int64(st, 1);
-  i->consultation = th__col_text(st, 2);
-  i->title = th__col_text(st, 3);
-  i->body = th__col_text(st, 4);
-  i->category = th__col_text(st, 5);
-  i->ward = th__col_text(st, 6);
-  i->status = sqlite3_column_int(st, 7);
-  i->merged_into = sqlite3_column_int64(st, 8);
-  i->response = th__col_text(st, 9);
-  i->response_at = sqlite3_column_int64(st, 10);
-  i->up = sqlite3_column_int64(st, 11);
-  i->down = sqlite3_column_int64(st, 12);
-  i->anon_up = sqlite3_column_int64(st, 13);
-  i->anon_down = sqlite3_column_int64(st, 14);
-  i->top = sqlite3_column_double(st, 15);
-  i->hot = sqlite3_column_double(st, 16);
-  i->controversial = sqlite3_column_double(st, 17);
-  i->created = sqlite3_column_int64(st, 18);
-  i->updated = sqlite3_column_int64(st, 19);
+static void th__idea_fill(th__q *st, th_idea *i) {
+  i->id = th__q_col_i64(st, 0);
+  i->consultation_id = th__q_col_i64(st, 1);
+  i->consultation = th__q_col_dup(st, 2);
+  i->title = th__q_col_dup(st, 3);
+  i->body = th__q_col_dup(st, 4);
+  i->category = th__q_col_dup(st, 5);
+  i->ward = th__q_col_dup(st, 6);
+  i->status = th__q_col_int(st, 7);
+  i->merged_into = th__q_col_i64(st, 8);
+  i->response = th__q_col_dup(st, 9);
+  i->response_at = th__q_col_i64(st, 10);
+  i->up = th__q_col_i64(st, 11);
+  i->down = th__q_col_i64(st, 12);
+  i->anon_up = th__q_col_i64(st, 13);
+  i->anon_down = th__q_col_i64(st, 14);
+  i->top = th__q_col_f64(st, 15);
+  i->hot = th__q_col_f64(st, 16);
+  i->controversial = th__q_col_f64(st, 17);
+  i->created = th__q_col_i64(st, 18);
+  i->updated = th__q_col_i64(st, 19);
   i->merged_from =
-      i->status == TH_MERGED ? sqlite3_column_int(st, 20) : -1;
+      i->status == TH_MERGED ? th__q_col_int(st, 20) : -1;
 }
 
 static bool th__idea_filled(const th_idea *i) {
@@ -264,23 +260,21 @@ int th_idea_get(th_db *db, const char *site_slug, int64_t id, th_idea **out) {
   int rc = th__site_lookup(db, site_slug, &site);
   if (rc < 0)
     return rc;
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_GET);
+  th__q *st = th__q_get(db, TH__S_IDEA_GET);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, site.id);
-  rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, site.id);
+  rc = th__q_step(db, st, "reading an idea");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no idea %lld on this site",
                          (long long)id)
-               : th__sqlerr(db, rc, "reading an idea");
-  }
+               : rc;
   th_idea *i = calloc(1, sizeof *i);
   if (i)
     th__idea_fill(st, i);
-  sqlite3_reset(st);
+  th__q_reset(st);
   if (i == NULL || !th__idea_filled(i)) {
     th_idea_free(i);
     return th__err(db, TH_ENOMEM, "out of memory");
@@ -331,27 +325,13 @@ void th_idea_page_free(th_idea_page *page) {
   free(page);
 }
 
-/* The sort key column (or expression) of each sort, and whether the key is
- * an integer (new, random) or a double. */
-static const struct {
-  const char *key;
-  bool integer;
-  bool ascending;
-} th__sorts[] = {
-    [TH_SORT_TOP] = {"i.top", false, false},
-    [TH_SORT_HOT] = {"i.hot", false, false},
-    [TH_SORT_NEW] = {"i.created", true, false},
-    [TH_SORT_CONTROVERSIAL] = {"i.controversial", false, false},
-    [TH_SORT_RANDOM] = {"th_rand(?9, i.id)", true, true},
-};
-
 int th_idea_list(th_db *db, const char *site_slug, const th_idea_query *q,
                  th_idea_page **out) {
   th__clear_err(db);
   if (out == NULL || q == NULL)
     return th__err(db, TH_EINVAL, "query and out are required");
   *out = NULL;
-  if (q->sort < 0 || q->sort >= (int)TH__ARRAY_SIZE(th__sorts))
+  if (th_sort_name(q->sort) == NULL)
     return th__err(db, TH_EINVAL, "unknown sort %d", q->sort);
   if (q->limit < 0 || q->limit > 100)
     return th__err(db, TH_ERANGE, "limit must be 1 to 100");
@@ -376,61 +356,33 @@ int th_idea_list(th_db *db, const char *site_slug, const th_idea_query *q,
                                      NULL)) < 0)
     return rc;
 
-  char in[64] = "";
-  size_t n = 0;
-  for (int s = 0; s <= TH_MERGED; s++)
-    if (statuses & TH_STATUS_BIT(s))
-      n += (size_t)snprintf(in + n, sizeof in - n, "%s%d", n ? "," : "", s);
-  const char *key = th__sorts[q->sort].key;
-  const char *cmp = th__sorts[q->sort].ascending ? ">" : "<";
-  const char *dir = th__sorts[q->sort].ascending ? "ASC" : "DESC";
-  char sql[1400];
-  snprintf(sql, sizeof sql,
-           "SELECT " TH__IDEA_COLS ", %s FROM ideas i JOIN consultations c"
-           " ON c.id = i.consultation_id WHERE %s = ?1 AND i.status IN (%s)"
-           "%s%s%s%s%s%s%s%s%s%s%s ORDER BY %s %s, i.id %s LIMIT ?8",
-           key, cid ? "i.consultation_id" : "i.site_id", in,
-           q->ward ? " AND i.ward = ?2" : "",
-           q->category ? " AND i.category = ?3" : "",
-           q->created_from ? " AND i.created >= ?4" : "",
-           q->created_to ? " AND i.created < ?5" : "",
-           cur.id ? " AND (" : "", cur.id ? key : "", cur.id ? cmp : "",
-           cur.id ? " ?6 OR (" : "", cur.id ? key : "",
-           cur.id ? " = ?6 AND i.id " : "",
-           cur.id ? (th__sorts[q->sort].ascending ? "> ?7))" : "< ?7))") : "",
-           key, dir, dir);
-  sqlite3_stmt *st = th__stmt_dynamic(db, sql);
+  th__idea_list_args args = {.site_id = site.id,
+                             .consultation_id = cid,
+                             .statuses = statuses,
+                             .ward = q->ward,
+                             .category = q->category,
+                             .created_from = q->created_from,
+                             .created_to = q->created_to,
+                             .sort = q->sort,
+                             .seed = (int64_t)q->seed,
+                             .after_key = cur.key,
+                             .after_key_int = cur.key2,
+                             .after_id = cur.id,
+                             .rows = limit + 1};
+  th__q *st = th__idea_list_q(db, &args);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, cid ? cid : site.id);
-  if (q->ward)
-    sqlite3_bind_text(st, 2, q->ward, -1, SQLITE_STATIC);
-  if (q->category)
-    sqlite3_bind_text(st, 3, q->category, -1, SQLITE_STATIC);
-  if (q->created_from)
-    sqlite3_bind_int64(st, 4, q->created_from);
-  if (q->created_to)
-    sqlite3_bind_int64(st, 5, q->created_to);
-  if (cur.id) {
-    if (th__sorts[q->sort].integer)
-      sqlite3_bind_int64(st, 6, cur.key2);
-    else
-      sqlite3_bind_double(st, 6, cur.key);
-    sqlite3_bind_int64(st, 7, cur.id);
-  }
-  sqlite3_bind_int(st, 8, limit + 1);
-  sqlite3_bind_int64(st, 9, (int64_t)q->seed);
 
   th_idea_page *page = calloc(1, sizeof *page);
   if (page == NULL || (page->items = calloc((size_t)limit, sizeof(th_idea))) ==
                           NULL) {
     free(page);
-    sqlite3_reset(st);
+    th__q_reset(st);
     return th__err(db, TH_ENOMEM, "out of memory");
   }
   th__cursor next = {.kind = (uint8_t)q->sort, .seed = q->seed};
   bool more = false;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = th__q_step(db, st, "listing ideas")) == TH__ROW) {
     if (page->count == (size_t)limit) {
       more = true;
       break;
@@ -438,17 +390,17 @@ int th_idea_list(th_db *db, const char *site_slug, const th_idea_query *q,
     th_idea *i = &page->items[page->count++];
     th__idea_fill(st, i);
     if (!th__idea_filled(i)) {
-      rc = SQLITE_NOMEM;
+      rc = th__err(db, TH_ENOMEM, "listing ideas: out of memory");
       break;
     }
     next.id = i->id;
-    next.key = sqlite3_column_double(st, 21);
-    next.key2 = sqlite3_column_int64(st, 21);
+    next.key = th__q_col_f64(st, 21);
+    next.key2 = th__q_col_i64(st, 21);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE && !(rc == SQLITE_ROW && more)) {
+  th__q_reset(st);
+  if (rc < 0) {
     th_idea_page_free(page);
-    return th__sqlerr(db, rc, "listing ideas");
+    return rc;
   }
   if (more && (page->next_cursor = th__cursor_encode(&next)) == NULL) {
     th_idea_page_free(page);
@@ -480,46 +432,44 @@ int th_idea_list_as(th_db *db, const th_staff *staff, const char *site_slug,
 int th__idea_state_get(th_db *db, int64_t site_id, int64_t id,
                        th__idea_state *s) {
   memset(s, 0, sizeof *s);
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_STATE);
+  th__q *st = th__q_get(db, TH__S_IDEA_STATE);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, site_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, site_id);
+  int rc = th__q_step(db, st, "reading an idea");
+  if (rc != TH__ROW)
+    return rc == TH__DONE
                ? th__err(db, TH_ENOTFOUND, "no idea %lld on this site",
                          (long long)id)
-               : th__sqlerr(db, rc, "reading an idea");
-  }
-  s->consultation_id = sqlite3_column_int64(st, 0);
-  s->status = sqlite3_column_int(st, 1);
-  s->opens = sqlite3_column_int64(st, 2);
-  s->closes = sqlite3_column_int64(st, 3);
-  s->counts.up = sqlite3_column_int64(st, 4);
-  s->counts.down = sqlite3_column_int64(st, 5);
-  s->counts.anon_up = sqlite3_column_int64(st, 6);
-  s->counts.anon_down = sqlite3_column_int64(st, 7);
-  s->created = sqlite3_column_int64(st, 8);
-  s->author_id = sqlite3_column_int64(st, 9);
+               : rc;
+  s->consultation_id = th__q_col_i64(st, 0);
+  s->status = th__q_col_int(st, 1);
+  s->opens = th__q_col_i64(st, 2);
+  s->closes = th__q_col_i64(st, 3);
+  s->counts.up = th__q_col_i64(st, 4);
+  s->counts.down = th__q_col_i64(st, 5);
+  s->counts.anon_up = th__q_col_i64(st, 6);
+  s->counts.anon_down = th__q_col_i64(st, 7);
+  s->created = th__q_col_i64(st, 8);
+  s->author_id = th__q_col_i64(st, 9);
   for (int k = 0; k < 3; k++)
-    s->keys[k] = sqlite3_column_double(st, 11 + k);
-  s->response = th__col_text(st, 10);
-  sqlite3_reset(st);
+    s->keys[k] = th__q_col_f64(st, 11 + k);
+  s->response = th__q_col_dup(st, 10);
+  th__q_reset(st);
   if (s->response == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
   return TH_OK;
 }
 
 static int th__set_status(th_db *db, int64_t id, int status) {
-  sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_STATUS);
+  th__q *st = th__q_get(db, TH__S_IDEA_SET_STATUS);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int(st, 2, status);
-  sqlite3_bind_int64(st, 3, th_now(db));
-  return th__step_done(db, st, "changing an idea's status");
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, status);
+  th__q_i64(st, 3, th_now(db));
+  return th__q_run(db, st, "changing an idea's status");
 }
 
 int th_idea_set_status(th_db *db, const char *site_slug, th_actor actor,
@@ -561,14 +511,14 @@ int th_idea_set_status(th_db *db, const char *site_slug, th_actor actor,
   if (rc == TH_OK && status_changes)
     rc = th__set_status(db, id, status);
   if (rc == TH_OK && response_changes) {
-    sqlite3_stmt *st = th__stmt(db, TH__S_IDEA_SET_RESPONSE);
+    th__q *st = th__q_get(db, TH__S_IDEA_SET_RESPONSE);
     if (st == NULL) {
       rc = db->errcode;
     } else {
-      sqlite3_bind_int64(st, 1, id);
-      sqlite3_bind_text(st, 2, response, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 3, response[0] ? th_now(db) : 0);
-      rc = th__step_done(db, st, "writing the official response");
+      th__q_i64(st, 1, id);
+      th__q_text(st, 2, response);
+      th__q_i64(st, 3, response[0] ? th_now(db) : 0);
+      rc = th__q_run(db, st, "writing the official response");
     }
   }
   if (rc == TH_OK) {
@@ -614,33 +564,32 @@ static int th__merge(th_db *db, int64_t site_id, int64_t id,
                    th_status_name(dst.status));
   /* Where a voter voted on both, the target's vote stands: drop theirs on
    * the source, then move the rest. */
-  sqlite3_stmt *st = th__stmt(db, TH__S_VOTES_MERGE_DROP);
+  th__q *st = th__q_get(db, TH__S_VOTES_MERGE_DROP);
   if (st == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, into);
-  if ((rc = th__step_done(db, st, "merging votes")) < 0)
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, into);
+  if ((rc = th__q_run(db, st, "merging votes")) < 0)
     return rc;
-  if ((st = th__stmt(db, TH__S_VOTES_MERGE_MOVE)) == NULL)
+  if ((st = th__q_get(db, TH__S_VOTES_MERGE_MOVE)) == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, into);
-  if ((rc = th__step_done(db, st, "merging votes")) < 0)
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, into);
+  if ((rc = th__q_run(db, st, "merging votes")) < 0)
     return rc;
   /* Recount the target from its votes: exact, whatever moved. */
-  if ((st = th__stmt(db, TH__S_VOTES_TALLY)) == NULL)
+  if ((st = th__q_get(db, TH__S_VOTES_TALLY)) == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, into);
+  th__q_i64(st, 1, into);
   th_counts c = {0};
-  if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    c.up = sqlite3_column_int64(st, 0);
-    c.down = sqlite3_column_int64(st, 1);
-    c.anon_up = sqlite3_column_int64(st, 2);
-    c.anon_down = sqlite3_column_int64(st, 3);
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW)
-    return th__sqlerr(db, rc, "counting votes");
+  if ((rc = th__q_step(db, st, "counting votes")) != TH__ROW)
+    return rc == TH__DONE ? th__err(db, TH_EDB, "counting votes: no row")
+                          : rc;
+  c.up = th__q_col_i64(st, 0);
+  c.down = th__q_col_i64(st, 1);
+  c.anon_up = th__q_col_i64(st, 2);
+  c.anon_down = th__q_col_i64(st, 3);
+  th__q_reset(st);
   if ((rc = th__idea_store_counts(db, into, &c, dst.created, rank_anonymous,
                                   dst.keys)) < 0)
     return rc;
@@ -648,15 +597,15 @@ static int th__merge(th_db *db, int64_t site_id, int64_t id,
   if ((rc = th__idea_store_counts(db, id, &zero, src->created,
                                   rank_anonymous, src->keys)) < 0)
     return rc;
-  if ((st = th__stmt(db, TH__S_IDEA_SET_MERGED)) == NULL)
+  if ((st = th__q_get(db, TH__S_IDEA_SET_MERGED)) == NULL)
     return db->errcode;
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int64(st, 2, into);
-  sqlite3_bind_int64(st, 3, th_now(db));
+  th__q_i64(st, 1, id);
+  th__q_i64(st, 2, into);
+  th__q_i64(st, 3, th_now(db));
   /* What it was, so that a pending idea merged away stays private
    * (th_idea_is_public). */
-  sqlite3_bind_int(st, 4, src->status);
-  return th__step_done(db, st, "merging an idea");
+  th__q_i64(st, 4, src->status);
+  return th__q_run(db, st, "merging an idea");
 }
 
 int th_idea_moderate(th_db *db, const char *site_slug, th_actor actor,

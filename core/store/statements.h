@@ -87,7 +87,8 @@ TH__STMT(PART_DELETE, "DELETE FROM participants WHERE id = ?1")
 TH__STMT(IDEA_INSERT,
          "INSERT INTO ideas (site_id, consultation_id, author_id, title, body,"
          " category, ward, status, hot, created, updated)"
-         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)")
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+         " RETURNING id")
 TH__STMT(IDEA_DEDUP,
          "SELECT id FROM ideas WHERE consultation_id = ?1 AND author_id = ?2"
          " AND title = ?3")
