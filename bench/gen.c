@@ -150,7 +150,7 @@ static int write_idea(th_db *db, uint64_t i, void *ctx) {
            "the area safer and greener, and it need not cost much.",
            wards[(i / 8) % 20]);
   th_who who = {.resident = author};
-  th_idea_new n = {.title = title,
+  th_idea_new n = {.size = sizeof(n), .title = title,
                    .body = body,
                    .category = categories[i % 8],
                    .ward = wards[(i / 8) % 20]};
@@ -201,7 +201,7 @@ static int write_feedback(th_db *db, uint64_t i, void *ctx) {
            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/%u.0",
            (unsigned)(60 + (i >> 28)));
   th_who who = {.ip = ip, .user_agent = ua};
-  th_feedback fb = {.page = page,
+  th_feedback fb = {.size = sizeof(fb), .page = page,
                     .useful = (h >> 20) % 10 < 7,
                     .rating = i % 10 == 0 ? (int)(1 + (h >> 24) % 5) : 0,
                     .comment = i % 20 == 0 ? comments[(h >> 28) % 5] : NULL};

@@ -95,7 +95,7 @@ static int one_feedback(th_db *db, ctx *c) {
            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0 inproc/%s-%" PRIu64,
            c->prefix, k);
   th_who who = {.ip = "192.0.2.10", .user_agent = ua};
-  th_feedback fb = {.page = page,
+  th_feedback fb = {.size = sizeof(fb), .page = page,
                     .useful = k % 10 < 7,
                     .rating = k % 3 == 0 ? (int)(1 + k % 5) : 0,
                     .comment =
@@ -174,7 +174,7 @@ static double thread_cpu_s(void) {
 static void top20(th_db *db, unsigned iterations) {
   double *lat = malloc(sizeof *lat * iterations);
   double *cpu = malloc(sizeof *cpu * iterations);
-  th_idea_query q = {.sort = TH_SORT_TOP, .limit = 20};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_TOP, .limit = 20};
   double cold = 0;
   size_t items = 0;
   for (unsigned i = 0; i <= iterations; i++) {

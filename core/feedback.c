@@ -164,6 +164,11 @@ static int th__answer_in_read(th_db *db, const char *site_slug,
   memset(a, 0, sizeof *a);
   if (fb == NULL)
     return th__err(db, TH_EINVAL, "feedback is NULL");
+  /* Only what the caller's size covers (townhall.h, "Structs that grow"). */
+  th_feedback fb_in;
+  if (TH__SIZED_IN(db, th_feedback, fb, &fb_in) < 0)
+    return TH_EINVAL;
+  fb = &fb_in;
   if (fb->useful != 0 && fb->useful != 1 && !(amend && fb->useful == -1))
     return th__err(db, TH_EINVAL, amend ? "useful is 1 (yes), 0 (no) or -1"
                                           " (unchanged)"

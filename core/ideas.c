@@ -112,6 +112,11 @@ int th_idea_submit(th_db *db, const char *site_slug, const th_who *who,
   th__clear_err(db);
   if (idea == NULL)
     return th__err(db, TH_EINVAL, "idea is NULL");
+  /* Only what the caller's size covers (townhall.h, "Structs that grow"). */
+  th_idea_new idea_in;
+  if (TH__SIZED_IN(db, th_idea_new, idea, &idea_in) < 0)
+    return TH_EINVAL;
+  idea = &idea_in;
   int rc;
   if ((rc = th__text_check(db, "title", idea->title, 3, 140, 0)) < 0 ||
       (rc = th__text_check(db, "body", idea->body, 0, 5000,
@@ -331,6 +336,11 @@ int th_idea_list(th_db *db, const char *site_slug, const th_idea_query *q,
   if (out == NULL || q == NULL)
     return th__err(db, TH_EINVAL, "query and out are required");
   *out = NULL;
+  /* Only what the caller's size covers (townhall.h, "Structs that grow"). */
+  th_idea_query q_in;
+  if (TH__SIZED_IN(db, th_idea_query, q, &q_in) < 0)
+    return TH_EINVAL;
+  q = &q_in;
   if (th_sort_name(q->sort) == NULL)
     return th__err(db, TH_EINVAL, "unknown sort %d", q->sort);
   if (q->limit < 0 || q->limit > 100)
@@ -415,6 +425,12 @@ int th_idea_list_as(th_db *db, const th_staff *staff, const char *site_slug,
   th__clear_err(db);
   if (out)
     *out = NULL;
+  th_idea_query q_in;
+  if (q) {
+    if (TH__SIZED_IN(db, th_idea_query, q, &q_in) < 0)
+      return TH_EINVAL;
+    q = &q_in;
+  }
   /* The public's statuses for anyone; the rest for staff, and a staff
    * member given is checked whatever is asked (another site's token is
    * refused, as the server's gate refuses it). */

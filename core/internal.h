@@ -129,6 +129,16 @@ int th__sized_out(th_db *db, const char *name, void *out, size_t oldest,
 #define TH__INIT_th_server_config "TH_SERVER_CONFIG_INIT"
 #define TH__OLDEST_th_open_data_options offsetof(th_open_data_options, from)
 #define TH__INIT_th_open_data_options "th_open_data_options_init"
+#define TH__OLDEST_th_idea_new sizeof(th_idea_new)
+#define TH__INIT_th_idea_new "TH_IDEA_NEW_INIT"
+#define TH__OLDEST_th_idea_query sizeof(th_idea_query)
+#define TH__INIT_th_idea_query "TH_IDEA_QUERY_INIT"
+#define TH__OLDEST_th_feedback sizeof(th_feedback)
+#define TH__INIT_th_feedback "TH_FEEDBACK_INIT"
+#define TH__OLDEST_th_purge_report sizeof(th_purge_report)
+#define TH__INIT_th_purge_report "TH_PURGE_REPORT_INIT"
+#define TH__OLDEST_th_key_rotation sizeof(th_key_rotation)
+#define TH__INIT_th_key_rotation "TH_KEY_ROTATION_INIT"
 #define TH__SIZED_IN(db, type, in, out)                                       \
   th__sized_in((db), #type " (" TH__INIT_##type ")", (in),                   \
                TH__OLDEST_##type, sizeof(type), (out))

@@ -12,7 +12,11 @@
 
 int th_purge(th_db *db, th_purge_report *report) {
   th__clear_err(db);
-  th_purge_report r = {0};
+  th_purge_report r = TH_PURGE_REPORT_INIT;
+  /* The caller's report is checked before anything is purged, and filled
+   * in as far as its size goes (townhall.h, "Structs that grow"). */
+  if (report && TH__SIZED_OUT(db, th_purge_report, report, &r) < 0)
+    return TH_EINVAL;
   th_time now = th_now(db);
   int64_t today = th__day(now);
   int rc = th__write_begin(db);
@@ -115,6 +119,6 @@ int th_purge(th_db *db, th_purge_report *report) {
   if (!db->in_batch)
     th__store_checkpoint(db);
   if (report)
-    *report = r;
+    TH__SIZED_OUT(db, th_purge_report, report, &r);
   return TH_OK;
 }

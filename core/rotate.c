@@ -128,9 +128,12 @@ static int th__rotate_txn(th_db *db, th_actor actor, th__keyring *to,
 int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
                   const char *backup_dest, th_key_rotation *report) {
   th__clear_err(db);
-  th_key_rotation r = {0};
-  if (report)
-    *report = r;
+  th_key_rotation r = TH_KEY_ROTATION_INIT;
+  /* The caller's report is checked (and zeroed) before anything changes,
+   * and filled in as far as its size goes (townhall.h, "Structs that
+   * grow"). */
+  if (report && TH__SIZED_OUT(db, th_key_rotation, report, &r) < 0)
+    return TH_EINVAL;
   if (new_key_file == NULL || new_key_file[0] == '\0')
     return th__err(db, TH_EINVAL, "no new key file given");
   if (db->sql == NULL)
@@ -209,7 +212,7 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
     db->opt.key_file = new_path;
     new_path = NULL;
     if (report)
-      *report = r;
+      TH__SIZED_OUT(db, th_key_rotation, report, &r);
   } else {
     if (created) {
       unlink(new_key_file);

@@ -31,11 +31,13 @@
  * with every later libtownhall.so.1. So:
  *
  *  - A struct the caller fills in and hands over (th_open_options,
- *    th_server_config, th_open_data_options) starts with `size_t size`,
- *    which the caller sets to the struct's sizeof: with its TH_*_INIT
- *    macro (`th_open_options o = TH_OPEN_OPTIONS_INIT;`), with its
- *    th_*_init function where it has one, or in a designated initializer
- *    (`{.size = sizeof(th_open_options), .flags = ...}`). A later townhall.h only ever
+ *    th_server_config, th_open_data_options, th_idea_new, th_idea_query,
+ *    th_feedback) or allocates for the library to fill in
+ *    (th_purge_report, th_key_rotation) starts with `size_t size`, which
+ *    the caller sets to the struct's sizeof: with its TH_*_INIT macro
+ *    (`th_feedback fb = TH_FEEDBACK_INIT;`), with its th_*_init function
+ *    where it has one, or in a designated initializer (`{.size =
+ *    sizeof(th_feedback), .page = url}`). A later townhall.h only ever
  *    adds members at its end, whose zero is the old behaviour. The
  *    library reads (or writes) only the members the caller's size covers
  *    and takes zero for the rest, so an older program's smaller struct is
@@ -48,11 +50,9 @@
  *    the soname: th_who, because a new kind of caller gets a type of its
  *    own (as th_staff is); th_site and th_consultation, which the library
  *    also returns in arrays (th_site_list, th_consultation_list), where
- *    their size is the step an older program indexes by; th_idea_new,
- *    th_idea_query, th_feedback, th_counts, th_purge_report and
- *    th_key_rotation; and what the library returns (th_idea,
- *    th_page_summary, the lists ...). What such a struct would need next
- *    comes through a new function.
+ *    their size is the step an older program indexes by; th_counts; and
+ *    what the library returns (th_idea, th_page_summary, the lists ...).
+ *    What such a struct would need next comes through a new function.
  *  - Functions are only ever added; one that is replaced is deprecated and
  *    stays (the actor-string ones beside the *_as functions).
  */
@@ -314,12 +314,11 @@ typedef struct th_site {
   int open_min;
   int open_round;
   th_time created;       /* output only */
-  /* Added in 0.3.0. Fields are only ever appended, so every earlier one
-   * keeps its offset, and source that fills the struct with designated
-   * initializers ({.slug = ..., .name = ...}) gets NULL, the old
-   * behaviour, for the fields it does not name. The struct is the
-   * caller's, so it grew: a program built against an older townhall.h is
-   * rebuilt (not just relinked) before it passes one to this library. */
+  /* Added in 0.2.0, the last time th_site changed size (NEWS: 0.1.0
+   * programs are rebuilt against libtownhall.so.1). It keeps its size
+   * from now on ("Structs that grow", at the top). Source that fills it
+   * with designated initializers ({.slug = ..., .name = ...}) gets NULL,
+   * the old behaviour, for the fields it does not name. */
   /* The site's wards and its categories, one per line (1..60 characters
    * each, at most 200 of each; blank lines and surrounding spaces are
    * dropped, duplicates refused). NULL or "": no list, and an idea's ward
@@ -458,7 +457,10 @@ TH_EXTERN const char *th_status_name(int status);
 /* The status named (as above), or TH_EINVAL. */
 TH_EXTERN int th_status_parse(const char *name);
 
+/* Set size to sizeof(th_idea_new) (TH_IDEA_NEW_INIT); members are only
+ * ever added at the end ("Structs that grow", at the top). */
 typedef struct th_idea_new {
+  size_t size; /* sizeof(th_idea_new), as the caller's header has it */
   /* Consultation by its slug within the site; NULL: the ideas board. */
   const char *consultation;
   const char *title;    /* 3..140 characters */
@@ -470,6 +472,7 @@ typedef struct th_idea_new {
   const char *category;
   const char *ward;
 } th_idea_new;
+#define TH_IDEA_NEW_INIT {.size = sizeof(th_idea_new)}
 
 /* Proposes an idea as `who` (a resident, or a device where the site allows
  * anonymous participation). The title and body are stored scrubbed
@@ -555,7 +558,11 @@ TH_EXTERN int th_sort_parse(const char *name);
    TH_STATUS_BIT(TH_ACCEPTED) | TH_STATUS_BIT(TH_IN_PROGRESS) |              \
    TH_STATUS_BIT(TH_DONE) | TH_STATUS_BIT(TH_DECLINED))
 
+/* Set size to sizeof(th_idea_query) (TH_IDEA_QUERY_INIT: the first page of
+ * the public's ideas, top first); members are only ever added at the end
+ * ("Structs that grow", at the top). */
 typedef struct th_idea_query {
+  size_t size;              /* sizeof(th_idea_query), as the caller has it */
   const char *consultation; /* slug; NULL: every consultation of the site */
   int sort;                 /* th_sort */
   uint64_t seed;            /* TH_SORT_RANDOM only */
@@ -570,6 +577,7 @@ typedef struct th_idea_query {
    * belongs to another sort or seed. */
   const char *cursor;
 } th_idea_query;
+#define TH_IDEA_QUERY_INIT {.size = sizeof(th_idea_query)}
 
 typedef struct th_idea_page {
   size_t count;
@@ -696,12 +704,16 @@ TH_EXTERN void th_vote_history_free(th_vote_history *h);
 /* ---------------------------------------------------------------------------
  * Page feedback
  */
+/* Set size to sizeof(th_feedback) (TH_FEEDBACK_INIT); members are only
+ * ever added at the end ("Structs that grow", at the top). */
 typedef struct th_feedback {
+  size_t size;         /* sizeof(th_feedback), as the caller's header has it */
   const char *page;    /* absolute http(s) URL of the page rated */
   int useful;          /* 1 yes, 0 no (th_feedback_amend: -1 keeps it) */
   int rating;          /* 1..5, or 0 for none (th_feedback_amend: 0 keeps it) */
   const char *comment; /* 0..2000 characters, scrubbed; may be NULL */
 } th_feedback;
+#define TH_FEEDBACK_INIT {.size = sizeof(th_feedback)}
 
 /* An answer handle: the capability through which, and only through which,
  * the answer it was returned for can be amended the same day (UTC). 22
@@ -947,7 +959,11 @@ TH_EXTERN int th_resident_erase(th_db *db, const char *site_slug,
 /* ---------------------------------------------------------------------------
  * Retention
  */
+/* The caller sets size to sizeof(th_purge_report) (TH_PURGE_REPORT_INIT)
+ * and the library fills in the members that size covers; members are only
+ * ever added at the end ("Structs that grow", at the top). */
 typedef struct th_purge_report {
+  size_t size;          /* sizeof(th_purge_report), as the caller has it */
   int64_t comments;     /* feedback comments removed */
   int64_t audit;        /* audit entries removed */
   int64_t keys;         /* consultation keys destroyed */
@@ -955,20 +971,27 @@ typedef struct th_purge_report {
   int64_t dedup_tokens;
   int64_t salts;        /* daily salts destroyed */
 } th_purge_report;
+#define TH_PURGE_REPORT_INIT {.size = sizeof(th_purge_report)}
 /* Applies every site's retention settings as of th_now(db), destroys daily
  * salts older than 48 h, then checkpoints the WAL so removed data leaves it
  * too. `report` may be NULL. Safe to run at any time (the server runs it
- * daily). TH_OK. */
+ * daily). TH_OK; TH_EINVAL, before anything is purged, if `report` has a
+ * size townhall.h never gave it. */
 TH_EXTERN int th_purge(th_db *db, th_purge_report *report);
 
 /* ---------------------------------------------------------------------------
  * The key file
  */
+/* The caller sets size to sizeof(th_key_rotation) (TH_KEY_ROTATION_INIT)
+ * and the library fills in the members that size covers; members are only
+ * ever added at the end ("Structs that grow", at the top). */
 typedef struct th_key_rotation {
+  size_t size;               /* sizeof(th_key_rotation), as the caller has it */
   int64_t site_secrets;      /* site secrets re-sealed */
   int64_t consultation_keys; /* consultation keys re-sealed */
   int64_t tokens_revoked;    /* staff tokens revoked */
 } th_key_rotation;
+#define TH_KEY_ROTATION_INIT {.size = sizeof(th_key_rotation)}
 /*
  * Rotates the master key: creates the new key file `new_key_file` (32
  * random bytes, mode 0600, created exclusively and synced with its
@@ -1000,7 +1023,8 @@ typedef struct th_key_rotation {
  * TH_OK; TH_EBUSY (the database is open elsewhere); TH_EEXIST
  * (new_key_file or backup_dest exists); TH_EKEY (the new key file cannot be
  * created, or a stored secret does not open under the current key file);
- * TH_EINVAL (no new_key_file); TH_ESTATE (a read-only handle, or a batch is
+ * TH_EINVAL (no new_key_file, or a `report` whose size townhall.h never
+ * gave it: checked first); TH_ESTATE (a read-only handle, or a batch is
  * open); TH_EIO, TH_EFULL, TH_ENOMEM. Call it from the thread that uses the
  * handle.
  */

@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
   int recorded = 0, duplicates = 0;
   for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
     th_who device = {.ip = answers[i].ip, .user_agent = "Mozilla/5.0 (demo)"};
-    th_feedback fb = {.page = answers[i].page,
+    th_feedback fb = {.size = sizeof(fb), .page = answers[i].page,
                       .useful = answers[i].useful,
                       .rating = answers[i].rating,
                       .comment = answers[i].comment};
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
     char author[32];
     snprintf(author, sizeof author, "resident-%d", i);
     th_who who = {.resident = author};
-    th_idea_new idea = {.title = titles[i],
+    th_idea_new idea = {.size = sizeof(idea), .title = titles[i],
                         .category = "streets",
                         .ward = i == 2 ? "North" : "Riverside"};
     check(db, th_idea_submit(db, SITE, &who, &idea, &ids[i]),
@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
       check(db, th_vote(db, SITE, &who, ids[i], plan[i][r], NULL), "voting");
     }
 
-  th_idea_query q = {.sort = TH_SORT_TOP, .limit = 10};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_TOP, .limit = 10};
   th_idea_page *page = NULL;
   check(db, th_idea_list(db, SITE, &q, &page), "listing ideas");
   printf("top ideas:\n");

@@ -197,7 +197,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   th_who who = {.resident = "resident-1"};
-  th_idea_new idea = {.title = "A safer crossing outside the primary school"};
+  th_idea_new idea = {.size = sizeof(idea), .title = "A safer crossing outside the primary school"};
   th_idea_submit(db, "riverside", &who, &idea, NULL);
 
   /* The host's own handles. */

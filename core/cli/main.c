@@ -289,7 +289,7 @@ static int demo_setup(th_db *db, int port) {
     int64_t ids[5] = {0};
     for (int i = 0; i < 5; i++) {
       th_who author = {.resident = "demo-author"};
-      th_idea_new n = {.title = ideas[i][0], .body = ideas[i][1],
+      th_idea_new n = {.size = sizeof n, .title = ideas[i][0], .body = ideas[i][1],
                        .category = ideas[i][2], .ward = "Central"};
       th_idea_submit(db, "demo", &author, &n, &ids[i]);
     }
@@ -1083,7 +1083,7 @@ static int cmd_key(int argc, char **argv) {
   char dest[4096];
   snprintf(dest, sizeof dest, "%s.pre-rotate-%lld", opt_db,
            (long long)(th_now(db) / 1000));
-  th_key_rotation r;
+  th_key_rotation r = TH_KEY_ROTATION_INIT;
   rc = th_key_rotate(db, "townhall key rotate", new_key, dest, &r);
   if (rc < 0) {
     int status = fail(db, rc, "rotating the key file");
@@ -1114,7 +1114,7 @@ static int cmd_purge(int argc, char **argv) {
   th_db *db = open_db(TH_OPEN_NOMIGRATE, &rc);
   if (db == NULL)
     return 1;
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   rc = th_purge(db, &r);
   int status = 0;
   if (rc < 0)

@@ -386,6 +386,7 @@ static void th__on_purge_timer(uv_timer_t *t) {
   th__purge_cmd *p = calloc(1, sizeof *p);
   if (p == NULL)
     return;
+  p->report.size = sizeof p->report;
   p->cmd.lp = &srv->loops[0];
   p->cmd.solo = true;
   p->cmd.run = th__purge_run;

@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
   /* One idea. */
   json_t *i = json_object_get(sc, "idea");
   th_who author = {.resident = str(i, "author")};
-  th_idea_new n = {.title = str(i, "title"),
+  th_idea_new n = {.size = sizeof(n), .title = str(i, "title"),
                    .body = str(i, "body"),
                    .category = str(i, "category"),
                    .ward = str(i, "ward")};
@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
   json_t *fbs = json_array();
   json_array_foreach(json_object_get(sc, "feedback"), k, v) {
     th_who dev = {.ip = str(v, "ip"), .user_agent = str(v, "user_agent")};
-    th_feedback fb = {.page = str(v, "page"),
+    th_feedback fb = {.size = sizeof(fb), .page = str(v, "page"),
                       .useful = json_is_true(json_object_get(v, "useful")),
                       .rating = num(v, "rating"),
                       .comment = str(v, "comment")};
@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
   json_decref(after);
 
   /* The ranked list. */
-  th_idea_query q = {.sort = TH_SORT_TOP};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_TOP};
   th_idea_page *pg = NULL;
   json_t *top = json_array();
   if (th_idea_list(db, site, &q, &pg) == TH_OK)

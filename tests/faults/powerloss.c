@@ -540,7 +540,7 @@ static void child_api(int round, int synchronous) {
         page_url(p, page, sizeof page);
         int useful = (int)(rnd() % 2), rating = (int)(rnd() % 6);
         th_who w = {.ip = "192.0.2.1", .user_agent = who};
-        th_feedback fb = {.page = page, .useful = useful, .rating = rating};
+        th_feedback fb = {.size = sizeof(fb), .page = page, .useful = useful, .rating = rating};
         rc = th_feedback_answer(db, SITE, &w, &fb, who, NULL);
         snprintf(lines[k], sizeof lines[k], "F %s %d %d %d\n", who, p, useful,
                  rating);
@@ -550,7 +550,7 @@ static void child_api(int round, int synchronous) {
         snprintf(title, sizeof title, "Idea from round %d write %d.%d", round,
                  i, j);
         th_who w = {.resident = who};
-        th_idea_new idea = {.title = title};
+        th_idea_new idea = {.size = sizeof(idea), .title = title};
         int64_t id = 0;
         rc = th_idea_submit(db, SITE, &w, &idea, &id);
         snprintf(lines[k], sizeof lines[k], "I %lld\n", (long long)id);
@@ -700,7 +700,7 @@ static int setup(void) {
     char title[64];
     snprintf(title, sizeof title, "Seed idea number %d", i + 1);
     th_who w = {.resident = "seed-author"};
-    th_idea_new n = {.title = title};
+    th_idea_new n = {.size = sizeof(n), .title = title};
     int64_t id;
     rc = th_idea_submit(db, SITE, &w, &n, &id);
   }
@@ -752,7 +752,7 @@ static size_t verify(th_db *db, const acks *a, size_t from, int quiet) {
       th_who w = {.ip = strncmp(who, "srv-", 4) == 0 ? "127.0.0.1"
                                                       : "192.0.2.1",
                   .user_agent = who};
-      th_feedback fb = {.page = page, .useful = u, .rating = r};
+      th_feedback fb = {.size = sizeof(fb), .page = page, .useful = u, .rating = r};
       rc = th_feedback_answer(db, SITE, &w, &fb, who, NULL);
     } else if (sscanf(l, "I %lld", &x) == 1) {
       th_idea *idea = NULL;

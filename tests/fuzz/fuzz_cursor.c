@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     seed = c.seed;
   }
   for (int sort = TH_SORT_TOP; sort <= TH_SORT_RANDOM; sort++) {
-    th_idea_query q = {.sort = sort, .seed = seed, .limit = 5, .cursor = s};
+    th_idea_query q = {.size = sizeof(q), .sort = sort, .seed = seed, .limit = 5, .cursor = s};
     th_idea_page *page = NULL;
     if (th_idea_list(db, "camden", &q, &page) == TH_OK) {
       FUZZ_ASSERT(page->count <= 5, "more than the limit");

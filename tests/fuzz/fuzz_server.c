@@ -164,15 +164,15 @@ th_db *fuzz_db(void) {
 
   th_who r1 = {.resident = "seed-resident-1"};
   th_who d1 = {.ip = "192.0.2.7", .user_agent = "seed/1.0"};
-  th_idea_new i1 = {.title = "More bins on the high street",
+  th_idea_new i1 = {.size = sizeof(i1), .title = "More bins on the high street",
                     .body = "Call me on 020 7946 0000", .category = "streets"};
-  th_idea_new i2 = {.consultation = "park", .title = "A water fountain",
+  th_idea_new i2 = {.size = sizeof(i2), .consultation = "park", .title = "A water fountain",
                     .ward = "Kentish Town"};
   int64_t id1 = 0, id2 = 0;
   CHECK(th_idea_submit(db, "camden", &r1, &i1, &id1));
   CHECK(th_idea_submit(db, "camden", &d1, &i2, &id2));
   CHECK(th_vote(db, "camden", &d1, id1, 1, NULL));
-  th_feedback fb = {.page = "https://www.camden.gov.uk/bins",
+  th_feedback fb = {.size = sizeof(fb), .page = "https://www.camden.gov.uk/bins",
                     .useful = 0,
                     .rating = 2,
                     .comment = "The page does not say when"};
@@ -185,11 +185,11 @@ th_db *fuzz_db(void) {
     snprintf(ua, sizeof ua, "seed/%d", i);
     snprintf(page, sizeof page, "https://www.camden.gov.uk/page-%d", i % 25);
     th_who d = {.ip = "192.0.2.8", .user_agent = ua};
-    th_idea_new in = {.title = title, .consultation = i % 3 ? NULL : "park"};
+    th_idea_new in = {.size = sizeof(in), .title = title, .consultation = i % 3 ? NULL : "park"};
     int64_t id = 0;
     CHECK(th_idea_submit(db, "camden", &d, &in, &id));
     CHECK(th_vote(db, "camden", &d, id, i % 4 == 0 ? -1 : 1, NULL));
-    th_feedback f = {.page = page, .useful = i % 2, .rating = 1 + i % 5};
+    th_feedback f = {.size = sizeof(f), .page = page, .useful = i % 2, .rating = 1 + i % 5};
     CHECK(th_feedback_record(db, "camden", &d, &f));
   }
   CHECK(th_batch_commit(db));

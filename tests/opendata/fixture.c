@@ -73,7 +73,7 @@ static void answers(const char *site, const char *page, th_time when, int yes,
     snprintf(ip, sizeof ip, "10.%d.%d.%d", (device_no >> 16) & 255,
              (device_no >> 8) & 255, device_no & 255);
     th_who w = {.ip = ip, .user_agent = "fixture"};
-    th_feedback f = {.page = page,
+    th_feedback f = {.size = sizeof(f), .page = page,
                      .useful = i < yes,
                      .rating = i < 256 ? ratings[i] : 0};
     check(th_feedback_record(db, site, &w, &f), "feedback");
@@ -96,7 +96,7 @@ static int64_t idea(const char *title, const char *category, const char *ward,
                     const char *author, th_time when) {
   clock_ms = when;
   th_who w = {.resident = author};
-  th_idea_new n = {.title = title, .category = category, .ward = ward};
+  th_idea_new n = {.size = sizeof(n), .title = title, .category = category, .ward = ward};
   int64_t id = 0;
   check(th_idea_submit(db, "camden", &w, &n, &id), "idea");
   return id;

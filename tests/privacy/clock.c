@@ -102,7 +102,7 @@ static void test_salts_and_backups(void) {
   int64_t day0 = th__day(T0);
   th_who dev = {.ip = "203.0.113.45",
                 .user_agent = "Mozilla/5.0 (X11; Linux x86_64) clock-test"};
-  th_feedback fb = {.page = PAGE, .useful = 0, .rating = 2};
+  th_feedback fb = {.size = sizeof(fb), .page = PAGE, .useful = 0, .rating = 2};
   /* The 0.1.0 widget's protocol keeps the device token itself: the
    * strongest link from a rating to a device that anything stores. */
   TAP_INT(th__feedback_legacy(db, "camden", &dev, &fb, false, NULL),
@@ -151,7 +151,7 @@ static void test_salts_and_backups(void) {
 
   /* 48 hours after day 0 began. */
   t_clock = (day0 + 2) * DAY;
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   TAP_INT(th_purge(db, &r), TH_OK, "the purge at the start of day 2");
   TAP_INT(r.salts, 1, "it destroyed one salt");
   TAP_INT(th__salts_held(db->keys, day0), 0, "day 0's salt is not in memory");
@@ -211,7 +211,7 @@ static void test_consultation_key(void) {
   TAP_INT(th_consultation_create(db, "camden", "planner", &c, &cid),
           TH_RECORDED, "a consultation closing on day 10");
   th_who author = {.resident = "author-8812-clocktest"};
-  th_idea_new n = {.consultation = "parks", .title = "A bench by the pond"};
+  th_idea_new n = {.size = sizeof(n), .consultation = "parks", .title = "A bench by the pond"};
   int64_t idea = 0;
   TAP_INT(th_idea_submit(db, "camden", &author, &n, &idea), TH_RECORDED,
           "an idea");
@@ -246,7 +246,7 @@ static void test_consultation_key(void) {
 
   /* key_days after closing, to the millisecond, and one more. */
   t_clock = c.closes + 30 * DAY + 1;
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   TAP_INT(th_purge(db, &r), TH_OK, "the purge 30 days after closing");
   TAP_INT(r.keys, 1, "it destroyed the consultation's key");
   unsigned char k2[TH__KEY_BYTES];
@@ -334,7 +334,7 @@ static void test_server_purges_at_midnight(void) {
   t_site(db, "camden", 1, 0);
   th_who dev = {.ip = "203.0.113.46",
                 .user_agent = "Mozilla/5.0 (X11; Linux x86_64) midnight-test"};
-  th_feedback fb = {.page = PAGE, .useful = 1, .rating = 4};
+  th_feedback fb = {.size = sizeof(fb), .page = PAGE, .useful = 1, .rating = 4};
   TAP_INT(th_feedback_record(db, "camden", &dev, &fb), TH_RECORDED,
           "day 0: a device rates a page");
   TAP_INT(th__salt_for_day(db->keys, m.day0, t_clock, m.salt0), TH_OK,

@@ -6,7 +6,8 @@
  * bytes are written; a newer caller's larger one is accepted while what
  * this library does not know is zero. Then each public entry point that
  * takes such a struct: a size never set, or garbage, is TH_EINVAL with a
- * message, never a read past the caller's struct.
+ * message, never a read past the caller's struct; and a report the
+ * library fills in is written only as far as the caller's size goes.
  */
 #include "helpers.h"
 #include "internal.h"
@@ -171,6 +172,71 @@ static void test_open_data(th_db *db) {
   th_free(csv);
 }
 
+/* Each entry point that reads such a struct, given one whose size was
+ * never set (the rest of it valid) and one with a garbage size. */
+static void test_entry_points(th_db *db) {
+  th_who who = {.resident = "abi-resident"};
+  const size_t bad[] = {0, (size_t)1 << 40};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(bad); i++) {
+    th_idea_new n = {.size = bad[i], .title = "A bench by the pond"};
+    int64_t id = 0;
+    TAP_INT(th_idea_submit(db, "camden", &who, &n, &id), TH_EINVAL,
+            "th_idea_submit: size %zu", bad[i]);
+    TAP_OK(strstr(th_errmsg(db), "th_idea_new") != NULL, "says which: %s",
+           th_errmsg(db));
+    th_idea_query q = {.size = bad[i], .sort = TH_SORT_NEW};
+    th_idea_page *page = NULL;
+    TAP_INT(th_idea_list(db, "camden", &q, &page), TH_EINVAL,
+            "th_idea_list: size %zu", bad[i]);
+    TAP_INT(th_idea_list_as(db, NULL, "camden", &q, &page), TH_EINVAL,
+            "th_idea_list_as: size %zu", bad[i]);
+    th_feedback fb = {.size = bad[i], .page = "https://www.camden.gov.uk/x",
+                      .useful = 1};
+    TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, NULL, NULL),
+            TH_EINVAL, "th_feedback_answer: size %zu", bad[i]);
+    TAP_INT(th_feedback_amend(db, "camden", "AAAAAAAAAAAAAAAAAAAAAA", &fb),
+            TH_EINVAL, "th_feedback_amend: size %zu", bad[i]);
+    th_purge_report r = {.size = bad[i], .comments = 42};
+    TAP_INT(th_purge(db, &r), TH_EINVAL, "th_purge: size %zu", bad[i]);
+    TAP_INT(r.comments, 42, "and the report untouched");
+    th_key_rotation kr = {.size = bad[i]};
+    TAP_INT(th_key_rotate(db, NULL, t_path("abi-new.key"), NULL, &kr),
+            TH_EINVAL, "th_key_rotate: size %zu, checked first", bad[i]);
+  }
+  th_idea_new n = TH_IDEA_NEW_INIT;
+  n.title = "A bench by the pond";
+  int64_t id = 0;
+  TAP_INT(th_idea_submit(db, "camden", &who, &n, &id), TH_RECORDED,
+          "th_idea_submit: TH_IDEA_NEW_INIT");
+  th_idea_query q = TH_IDEA_QUERY_INIT;
+  th_idea_page *page = NULL;
+  TAP_INT(th_idea_list(db, "camden", &q, &page), TH_OK,
+          "th_idea_list: TH_IDEA_QUERY_INIT");
+  TAP_OK(page && page->count == 1, "finds it");
+  th_idea_page_free(page);
+  th_feedback fb = TH_FEEDBACK_INIT;
+  fb.page = "https://www.camden.gov.uk/x";
+  fb.useful = 1;
+  int rc = th_feedback_answer(db, "camden", NULL, &fb, NULL, NULL);
+  TAP_INT(rc, TH_RECORDED, "th_feedback_answer: TH_FEEDBACK_INIT: %s",
+          th_errmsg(db));
+  /* A report from a newer caller, with a count this library does not
+   * know: zero there, its size kept. */
+  struct {
+    th_purge_report r;
+    int64_t later;
+  } newer;
+  memset(&newer, 0x55, sizeof newer);
+  newer.r.size = sizeof newer;
+  TAP_INT(th_purge(db, &newer.r), TH_OK, "th_purge: a newer, larger report");
+  TAP_INT(newer.r.salts, 0, "filled in");
+  TAP_INT(newer.later, 0, "zero past what this library knows");
+  TAP_INT((int64_t)newer.r.size, (int64_t)sizeof newer, "its size kept");
+  th_purge_report r = TH_PURGE_REPORT_INIT;
+  TAP_INT(th_purge(db, &r), TH_OK, "th_purge: TH_PURGE_REPORT_INIT");
+  TAP_INT((int64_t)r.size, (int64_t)sizeof r, "its size kept");
+}
+
 int main(void) {
   th_db *db = t_open("abi.db");
   test_read(db);
@@ -178,6 +244,7 @@ int main(void) {
   test_open();
   test_server(db);
   test_open_data(db);
+  test_entry_points(db);
   th_close(db);
   return tap_done();
 }

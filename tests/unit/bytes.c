@@ -205,7 +205,7 @@ static void write_everything(th_db *db) {
 
   /* Feedback, with the address in the comment, the query and the
    * fragment. */
-  th_feedback fb = {.page = SITE "/parking?email=" EMAIL "&utm_source=x#" EMAIL,
+  th_feedback fb = {.size = sizeof(fb), .page = SITE "/parking?email=" EMAIL "&utm_source=x#" EMAIL,
                     .useful = 0,
                     .rating = 2,
                     .comment = "Please reply to " EMAIL " about my permit"};
@@ -213,11 +213,11 @@ static void write_everything(th_db *db) {
                                  handles[0]));
   T_CHECK(db, th_feedback_answer(db, "camden", &dev, &fb, IDEM_KEY,
                                  handles[1])); /* a retry */
-  th_feedback change = {
+  th_feedback change = {.size = sizeof(change),
       .rating = 3, .useful = -1,
       .comment = "Amended: write to " EMAIL " or call 020 7974 4444"};
   T_CHECK(db, th_feedback_amend(db, "camden", handles[0], &change));
-  th_feedback fb2 = {.page = SITE "/bins", .useful = 1};
+  th_feedback fb2 = {.size = sizeof(fb2), .page = SITE "/bins", .useful = 1};
   T_CHECK(db, th_feedback_answer(db, "camden", &both, &fb2, NULL, handles[2]));
   /* And the 0.1.0 widget's protocol, which keeps a device token. */
   T_CHECK(db, th__feedback_legacy(db, "camden", &dev, &fb2, false, handles[3]));
@@ -226,13 +226,13 @@ static void write_everything(th_db *db) {
   fb2.rating = 0;
 
   /* Ideas: a resident's and a device's, the address in the body. */
-  th_idea_new n = {.title = "Pedestrianise Queen's Crescent on market day",
+  th_idea_new n = {.size = sizeof(n), .title = "Pedestrianise Queen's Crescent on market day",
                    .body = "Contact me: " EMAIL ".\nThanks!",
                    .category = "transport",
                    .ward = "Gospel Oak"};
   int64_t a = 0, b = 0, ctl = 0;
   T_CHECK(db, th_idea_submit(db, "camden", &res, &n, &a));
-  th_idea_new dn = {.consultation = "parks",
+  th_idea_new dn = {.size = sizeof(dn), .consultation = "parks",
                     .title = "Water fountains in the parks",
                     .body = "From a device; mail " EMAIL};
   T_CHECK(db, th_idea_submit(db, "camden", &dev, &dn, &b));
@@ -242,7 +242,7 @@ static void write_everything(th_db *db) {
   char hex[65], body[256];
   sodium_bin2hex(hex, sizeof hex, d, sizeof d);
   snprintf(body, sizeof body, "digest %s", hex);
-  th_idea_new cn = {.title = "Control idea " CONTROL, .body = body};
+  th_idea_new cn = {.size = sizeof(cn), .title = "Control idea " CONTROL, .body = body};
   T_CHECK(db, th_idea_submit(db, "camden", &res, &cn, &ctl));
   th_idea *got = NULL;
   th_idea_get(db, "camden", ctl, &got);
@@ -271,7 +271,7 @@ static void write_everything(th_db *db) {
   /* The next day: more feedback (a new salt) and a purge. */
   t_clock += TH__DAY_MS;
   T_CHECK(db, th_feedback_answer(db, "camden", &dev, &fb2, IDEM_KEY, NULL));
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   T_CHECK(db, th_purge(db, &r));
   T_CHECK(db, th_vote(db, "camden", &dev, a, -1, NULL));
   T_CHECK(db, th_idea_withdraw(db, "camden", &dev, b));

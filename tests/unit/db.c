@@ -297,7 +297,7 @@ static void test_key_file(void) {
   TAP_INT(th_site_get_secret(db, "camden", buf, sizeof buf, &len), TH_EKEY,
           "a secret sealed under another key file does not open");
   th_who who = {.resident = "r1"};
-  th_idea_new idea = {.title = "More benches"};
+  th_idea_new idea = {.size = sizeof(idea), .title = "More benches"};
   TAP_INT(th_idea_submit(db, "camden", &who, &idea, NULL), TH_EKEY,
           "neither does a consultation key");
   th_close(db);
@@ -330,15 +330,15 @@ static void test_readonly_and_batch(void) {
   for (int i = 0; i < 50; i++) {
     char title[32];
     snprintf(title, sizeof title, "Batch idea %d", i);
-    th_idea_new n = {.title = title};
+    th_idea_new n = {.size = sizeof(n), .title = title};
     recorded += th_idea_submit(db, "camden", &who, &n, &ids[i]) == TH_RECORDED;
   }
   TAP_INT(recorded, 50, "50 writes inside a batch");
   /* A failing write inside the batch rolls back alone. */
-  th_idea_new bad = {.title = "x"};
+  th_idea_new bad = {.size = sizeof(bad), .title = "x"};
   TAP_INT(th_idea_submit(db, "camden", &who, &bad, NULL), TH_ETOOSHORT,
           "a bad write fails inside the batch");
-  th_idea_new dup = {.title = "Batch idea 7"};
+  th_idea_new dup = {.size = sizeof(dup), .title = "Batch idea 7"};
   int64_t dup_id = 0;
   TAP_INT(th_idea_submit(db, "camden", &who, &dup, &dup_id), TH_DUPLICATE,
           "duplicates are seen inside the batch");
@@ -348,14 +348,14 @@ static void test_readonly_and_batch(void) {
   TAP_INT(th_vote(db, "camden", &who, 999999, 1, NULL), TH_ENOTFOUND,
           "a vote on a missing idea fails alone");
   TAP_INT(th_batch_commit(db), TH_OK, "batch commits");
-  th_idea_query q = {.sort = TH_SORT_NEW, .limit = 100};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_NEW, .limit = 100};
   th_idea_page *page = NULL;
   TAP_INT(th_idea_list(db, "camden", &q, &page), TH_OK, "list after batch");
   TAP_INT(page ? page->count : 0, 50, "all 50 committed");
   th_idea_page_free(page);
 
   TAP_INT(th_batch_begin(db), TH_OK, "second batch");
-  th_idea_new gone = {.title = "Rolled back idea"};
+  th_idea_new gone = {.size = sizeof(gone), .title = "Rolled back idea"};
   TAP_INT(th_idea_submit(db, "camden", &who, &gone, NULL), TH_RECORDED,
           "write in a batch to roll back");
   TAP_INT(th_batch_rollback(db), TH_OK, "rollback");
@@ -366,7 +366,7 @@ static void test_readonly_and_batch(void) {
 
   /* Closing with a batch open rolls it back. */
   TAP_INT(th_batch_begin(db), TH_OK, "third batch");
-  th_idea_new lost = {.title = "Never committed"};
+  th_idea_new lost = {.size = sizeof(lost), .title = "Never committed"};
   th_idea_submit(db, "camden", &who, &lost, NULL);
   th_close(db);
   db = t_open("b.db");

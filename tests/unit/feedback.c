@@ -26,7 +26,7 @@ static char *repeat(const char *unit, size_t n) {
 static int record(th_db *db, const char *site, const char *ip, const char *page,
                   int useful, int rating, const char *comment) {
   th_who w = {.ip = ip, .user_agent = "Mozilla/5.0 (feedback test)"};
-  th_feedback fb = {
+  th_feedback fb = {.size = sizeof(fb),
       .page = page, .useful = useful, .rating = rating, .comment = comment};
   return th_feedback_record(db, site, &w, &fb);
 }
@@ -107,10 +107,12 @@ static void test_validation(void) {
        {.page = "https://www.camden.gov.uk/\xc3\x28", .useful = 1},
        TH_EINVAL},
   };
-  for (size_t i = 0; i < TH__ARRAY_SIZE(cases); i++)
+  for (size_t i = 0; i < TH__ARRAY_SIZE(cases); i++) {
+    cases[i].fb.size = sizeof cases[i].fb;
     TAP_INT(th_feedback_record(db, "camden", &w, &cases[i].fb), cases[i].want,
             "%s", cases[i].what);
-  th_feedback ok = {.page = PAGE, .useful = 1};
+  }
+  th_feedback ok = {.size = sizeof(ok), .page = PAGE, .useful = 1};
   TAP_INT(th_feedback_record(db, "nowhere", &w, &ok), TH_ENOTFOUND,
           "unknown site");
   TAP_INT(th_feedback_record(db, NULL, &w, &ok), TH_EINVAL, "NULL site");
@@ -118,11 +120,11 @@ static void test_validation(void) {
   char url[2200];
   snprintf(url, sizeof url, "https://www.camden.gov.uk/%s", longpath);
   free(longpath);
-  th_feedback lf = {.page = url, .useful = 1};
+  th_feedback lf = {.size = sizeof(lf), .page = url, .useful = 1};
   TAP_INT(th_feedback_record(db, "camden", &w, &lf), TH_ETOOLONG,
           "a URL over 2048 bytes");
   char *c2001 = repeat("c", 2001);
-  th_feedback cf = {.page = PAGE, .useful = 1, .comment = c2001};
+  th_feedback cf = {.size = sizeof(cf), .page = PAGE, .useful = 1, .comment = c2001};
   TAP_INT(th_feedback_record(db, "camden", &w, &cf), TH_ETOOLONG,
           "comment of 2001 characters");
   free(c2001);
@@ -147,7 +149,7 @@ static void test_validation(void) {
   /* A site with no origins takes any page. */
   th_site open = {.slug = "open", .name = "Open"};
   th_site_create(db, NULL, &open, NULL);
-  th_feedback anyp = {.page = "https://anything.example/x", .useful = 0};
+  th_feedback anyp = {.size = sizeof(anyp), .page = "https://anything.example/x", .useful = 0};
   TAP_INT(th_feedback_record(db, "open", &w, &anyp), TH_RECORDED,
           "a site without origins takes any http(s) page");
   anyp.page = "mailto:jo@example.org";
@@ -160,7 +162,7 @@ static int answer(th_db *db, const char *site, const char *ip, const char *ua,
                   const char *page, int useful, int rating, const char *comment,
                   const char *key, char handle[TH_HANDLE_SIZE]) {
   th_who w = {.ip = ip, .user_agent = ua};
-  th_feedback fb = {
+  th_feedback fb = {.size = sizeof(fb),
       .page = page, .useful = useful, .rating = rating, .comment = comment};
   return th_feedback_answer(db, site, &w, &fb, key, handle);
 }
@@ -168,7 +170,7 @@ static int answer(th_db *db, const char *site, const char *ip, const char *ua,
 static int amend(th_db *db, const char *site, const char *handle,
                  const char *page, int useful, int rating,
                  const char *comment) {
-  th_feedback fb = {
+  th_feedback fb = {.size = sizeof(fb),
       .page = page, .useful = useful, .rating = rating, .comment = comment};
   return th_feedback_amend(db, site, handle, &fb);
 }
@@ -329,7 +331,7 @@ static void test_retries(void) {
             TH_EINVAL, "key %d refused", i);
   TAP_STR(h2, "", "no handle on failure");
   /* Importers have no device: a key still folds their retries. */
-  th_feedback fb = {.page = PAGE "/import", .useful = 1};
+  th_feedback fb = {.size = sizeof(fb), .page = PAGE "/import", .useful = 1};
   TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, "row-1", h1),
           TH_RECORDED, "an import row");
   TAP_INT(th_feedback_answer(db, "camden", NULL, &fb, "row-1", h2),
@@ -346,9 +348,9 @@ static void test_legacy(void) {
   th_db *db = t_open("legacy.db");
   t_site(db, "camden", 0, 0);
   th_who w = {.ip = "198.51.100.30", .user_agent = UA};
-  th_feedback yes = {.page = PAGE, .useful = 1};
-  th_feedback rated = {.page = PAGE, .useful = 1, .rating = 4};
-  th_feedback commented = {.page = PAGE, .useful = 1, .rating = 3,
+  th_feedback yes = {.size = sizeof(yes), .page = PAGE, .useful = 1};
+  th_feedback rated = {.size = sizeof(rated), .page = PAGE, .useful = 1, .rating = 4};
+  th_feedback commented = {.size = sizeof(commented), .page = PAGE, .useful = 1, .rating = 3,
                            .comment = "Fine"};
   int64_t r[5] = {0};
   TAP_INT(th__feedback_legacy(db, "camden", &w, &yes, false, NULL),
@@ -374,7 +376,7 @@ static void test_legacy(void) {
   s = summary(db, "camden", PAGE);
   TAP_OK(summary_is(s, 3, 0, r, 1), "three answers, each rated once");
   th_page_summary_free(s);
-  th_feedback no = {.page = PAGE, .useful = 0, .rating = 1};
+  th_feedback no = {.size = sizeof(no), .page = PAGE, .useful = 0, .rating = 1};
   TAP_INT(th__feedback_legacy(db, "camden", &w, &no, true, NULL), TH_RECORDED,
           "a follow-up with no answer to amend is an answer");
   s = summary(db, "camden", PAGE);

@@ -24,7 +24,7 @@ static char *repeat(const char *unit, size_t n) {
 static int submit_as(th_db *db, const char *site, const char *resident,
                      const char *cons, const char *title, int64_t *id) {
   th_who w = {.resident = resident};
-  th_idea_new n = {.consultation = cons, .title = title};
+  th_idea_new n = {.size = sizeof(n), .consultation = cons, .title = title};
   return th_idea_submit(db, site, &w, &n, id);
 }
 
@@ -98,7 +98,7 @@ static void test_submit_validation(void) {
   th_db *db = t_open("validate.db");
   t_site(db, "camden", 0, 0);
   th_who w = {.resident = "res-1"};
-  th_idea_new n = {.title = "A good idea"};
+  th_idea_new n = {.size = sizeof(n), .title = "A good idea"};
   int64_t id = -7;
   TAP_INT(th_idea_submit(db, "camden", &w, NULL, &id), TH_EINVAL, "NULL idea");
   TAP_INT(id, -7, "id_out untouched on failure");
@@ -140,6 +140,7 @@ static void test_submit_validation(void) {
   for (size_t i = 0; i < TH__ARRAY_SIZE(cases); i++) {
     char title[64];
     th_idea_new c = cases[i].n;
+    c.size = sizeof c;
     if (c.title && cases[i].want == TH_RECORDED) {
       /* Unique titles so none is a duplicate of another. */
       snprintf(title, sizeof title, "%s", c.title);
@@ -241,7 +242,7 @@ static void test_submit(void) {
   t_site(db, "camden", 0, 0);
   t_site(db, "moderated", 0, 1);
   th_who w = {.resident = "res-1"};
-  th_idea_new n = {.title = "Plant trees on Camden Road",
+  th_idea_new n = {.size = sizeof(n), .title = "Plant trees on Camden Road",
                    .body = "Shade in summer.\nCall me on 020 7974 4444 or "
                            "write to jo.bloggs@example.org.",
                    .category = "environment",
@@ -277,7 +278,7 @@ static void test_submit(void) {
 
   /* Duplicates: the same author and title in the same consultation. */
   t_clock += 60000;
-  th_idea_new again = {.title = n.title, .body = "Different body"};
+  th_idea_new again = {.size = sizeof(again), .title = n.title, .body = "Different body"};
   TAP_INT(th_idea_submit(db, "camden", &w, &again, &id2), TH_DUPLICATE,
           "same author, same title: TH_DUPLICATE");
   TAP_INT(id2, id, "with the first idea's id");
@@ -376,7 +377,7 @@ static void test_list(void) {
   int64_t ids[6];
   for (int k = 0; k < 6; k++) {
     t_clock += 1000;
-    th_idea_new n = {.title = spec[k].title,
+    th_idea_new n = {.size = sizeof(n), .title = spec[k].title,
                      .consultation = spec[k].cons,
                      .ward = spec[k].ward,
                      .category = spec[k].cat};
@@ -385,7 +386,7 @@ static void test_list(void) {
     if (spec[k].publish)
       th_idea_moderate(db, "camden", "mod", ids[k], TH_MOD_PUBLISH, 0, "ok");
   }
-  th_idea_new other = {.title = "Barnet idea"};
+  th_idea_new other = {.size = sizeof(other), .title = "Barnet idea"};
   th_idea_submit(db, "barnet", &w, &other, NULL);
   th_idea_moderate(db, "camden", "mod", ids[2], TH_MOD_HIDE, 0, "spam");
 
@@ -450,6 +451,7 @@ static void test_list(void) {
   };
   for (size_t k = 0; k < TH__ARRAY_SIZE(cases); k++) {
     th_idea_page *p = NULL;
+    cases[k].q.size = sizeof cases[k].q;
     int rc = th_idea_list(db, "camden", &cases[k].q, &p);
     TAP_OK(rc == TH_OK && p && (int)p->count == cases[k].n &&
                (cases[k].n == 0 || p->items[0].id == cases[k].first),
@@ -462,7 +464,7 @@ static void test_list(void) {
     th_idea_page_free(p);
   }
   th_idea_page *p = (th_idea_page *)1;
-  th_idea_query q = {.sort = TH_SORT_NEW};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_NEW};
   TAP_INT(th_idea_list(db, "camden", NULL, &p), TH_EINVAL, "NULL query");
   TAP_INT(th_idea_list(db, "camden", &q, NULL), TH_EINVAL, "NULL out");
   q.statuses = 1u << 10;
@@ -493,11 +495,11 @@ static void test_list(void) {
   for (int k = 0; k < 25; k++) {
     char t[32];
     snprintf(t, sizeof t, "Barnet idea %d", k);
-    th_idea_new n = {.title = t, .ward = k % 2 ? "East" : "West"};
+    th_idea_new n = {.size = sizeof(n), .title = t, .ward = k % 2 ? "East" : "West"};
     t_clock += 1000;
     th_idea_submit(db, "barnet", &w, &n, NULL);
   }
-  th_idea_query bq = {.sort = TH_SORT_NEW};
+  th_idea_query bq = {.size = sizeof(bq), .sort = TH_SORT_NEW};
   p = NULL;
   th_idea_list(db, "barnet", &bq, &p);
   TAP_INT(p ? (int)p->count : -1, 20, "default limit 20");
@@ -946,7 +948,7 @@ static void test_withdraw(void) {
   /* An anonymous author is the same device. */
   th_who dev = {.ip = "203.0.113.5", .user_agent = "UA 1"};
   th_who dev_ua = {.ip = "203.0.113.5", .user_agent = "UA 2"};
-  th_idea_new n = {.title = "Device idea"};
+  th_idea_new n = {.size = sizeof(n), .title = "Device idea"};
   int64_t d = 0;
   th_idea_submit(db, "anon", &dev, &n, &d);
   TAP_INT(th_idea_withdraw(db, "anon", &dev_ua, d), TH_EPERM,
@@ -1007,7 +1009,7 @@ static void test_vocabularies(void) {
   th_who w = {.resident = "res-v"};
 
   /* No lists: free text, scrubbed as th_redact does (issue 12's request). */
-  th_idea_new n = {.title = "Fix the lights",
+  th_idea_new n = {.size = sizeof(n), .title = "Fix the lights",
                    .category = "canary@example.org",
                    .ward = "07700 900461"};
   int64_t id = 0;
@@ -1017,7 +1019,7 @@ static void test_vocabularies(void) {
   TAP_STR(i ? i->category : NULL, "[email]", "a free-text category is scrubbed");
   TAP_STR(i ? i->ward : NULL, "[phone]", "a free-text ward is scrubbed");
   th_idea_free(i);
-  th_idea_new spaced = {.title = "Mend the swings", .category = "  Parks  ",
+  th_idea_new spaced = {.size = sizeof(spaced), .title = "Mend the swings", .category = "  Parks  ",
                         .ward = "   "};
   TAP_INT(th_idea_submit(db, "camden", &w, &spaced, &id), TH_RECORDED,
           "surrounding space");
@@ -1030,7 +1032,7 @@ static void test_vocabularies(void) {
   TAP_INT(t_site_lists(db, "camden", "Kentish Town\nHighgate", "Parks\nRoads",
                     NULL),
           TH_RECORDED, "lists set");
-  th_idea_new bad = {.title = "Benches by the pond", .ward = "Gospel Oak",
+  th_idea_new bad = {.size = sizeof(bad), .title = "Benches by the pond", .ward = "Gospel Oak",
                      .category = "Parks"};
   TAP_INT(th_idea_submit(db, "camden", &w, &bad, &id), TH_EINVAL,
           "a ward not in the list");
@@ -1055,11 +1057,11 @@ static void test_vocabularies(void) {
   TAP_STR(i ? i->ward : NULL, "Highgate", "stored as the list spells it");
   TAP_STR(i ? i->category : NULL, "Roads", "category as the list spells it");
   th_idea_free(i);
-  th_idea_new none = {.title = "Borough-wide", .ward = "", .category = NULL};
+  th_idea_new none = {.size = sizeof(none), .title = "Borough-wide", .ward = "", .category = NULL};
   TAP_INT(th_idea_submit(db, "camden", &w, &none, &id), TH_RECORDED,
           "not given: still allowed with a list");
   th_idea_page *p = NULL;
-  th_idea_query q = {.sort = TH_SORT_NEW, .limit = 100};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_NEW, .limit = 100};
   th_idea_list(db, "camden", &q, &p);
   TAP_INT(p ? (int)p->count : -1, 4, "nothing refused was stored");
   th_idea_page_free(p);

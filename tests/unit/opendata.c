@@ -30,7 +30,7 @@ static void answer(th_db *db, int n, int useful, int rating) {
     snprintf(addr, sizeof addr, "198.51.%d.%d", ip / 250, ip % 250 + 1);
     ip++;
     th_who w = {.ip = addr, .user_agent = "Mozilla/5.0 (open data test)"};
-    th_feedback fb = {.page = PAGE, .useful = useful, .rating = rating};
+    th_feedback fb = {.size = sizeof(fb), .page = PAGE, .useful = useful, .rating = rating};
     int rc = th_feedback_record(db, "camden", &w, &fb);
     if (rc < 0)
       printf("# answer: %s\n", th_errmsg(db));
@@ -112,7 +112,7 @@ static void test_ideas_file(void) {
   th_db *db = t_open("ideas.db");
   t_site(db, "camden", 1, 0);
   th_who author = {.resident = "author-1"};
-  th_idea_new n = {.title = "=1+2 more bins", .category = "", .ward = ""};
+  th_idea_new n = {.size = sizeof(n), .title = "=1+2 more bins", .category = "", .ward = ""};
   int64_t id = 0;
   T_CHECK(db, th_idea_submit(db, "camden", &author, &n, &id));
   for (int i = 0; i < 9; i++) {

@@ -18,7 +18,7 @@ static void test_salts(void) {
   int64_t day0 = th__day(t_clock);
   TAP_INT(th__salts_held(db->keys, -1), 0, "no salt before any feedback");
   th_who dev = {.ip = "203.0.113.9", .user_agent = "Mozilla/5.0 test"};
-  th_feedback fb = {.page = "https://www.camden.gov.uk/bins", .useful = 1};
+  th_feedback fb = {.size = sizeof(fb), .page = "https://www.camden.gov.uk/bins", .useful = 1};
   TAP_INT(th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL), TH_RECORDED,
           "feedback on day 0 (with an idempotency key)");
   TAP_INT(th__salts_held(db->keys, day0), 1, "day 0's salt exists");
@@ -50,7 +50,7 @@ static void test_salts(void) {
   /* Day 2 begins: day 0's salt is destroyed even with no traffic, by the
    * purge the server runs. */
   t_clock = (day0 + 2) * TH__DAY_MS + 1;
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   TAP_INT(th_purge(db, &r), TH_OK, "purge on day 2");
   TAP_INT(r.salts, 1, "purge destroyed one salt");
   TAP_INT(th__salts_held(db->keys, day0), 0, "day 0's salt is gone from memory");

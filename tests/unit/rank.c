@@ -47,7 +47,7 @@ static void votes(th_db *db, int64_t idea, int n, int value, int *who_next) {
 static int64_t submit(th_db *db, const char *title, th_time at) {
   t_clock = at;
   th_who w = {.resident = "author"};
-  th_idea_new n = {.title = title};
+  th_idea_new n = {.size = sizeof(n), .title = title};
   int64_t id = 0;
   if (th_idea_submit(db, "camden", &w, &n, &id) != TH_RECORDED)
     printf("# submit %s: %s\n", title, th_errmsg(db));
@@ -56,7 +56,7 @@ static int64_t submit(th_db *db, const char *title, th_time at) {
 
 static void expect_order(th_db *db, int sort, uint64_t seed,
                          const int64_t *want, size_t n, const char *name) {
-  th_idea_query q = {.sort = sort, .seed = seed, .limit = 100};
+  th_idea_query q = {.size = sizeof(q), .sort = sort, .seed = seed, .limit = 100};
   th_idea_page *p = NULL;
   int rc = th_idea_list(db, "camden", &q, &p);
   int same = rc == TH_OK && p->count == n;
@@ -121,7 +121,7 @@ static void test_orders(void) {
   expect_order(db, TH_SORT_CONTROVERSIAL, 0, con, 5, "controversial");
 
   /* random: stable per seed, a permutation, and seeds differ. */
-  th_idea_query q = {.sort = TH_SORT_RANDOM, .seed = 42, .limit = 100};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_RANDOM, .seed = 42, .limit = 100};
   th_idea_page *p1 = NULL, *p2 = NULL, *p3 = NULL;
   th_idea_list(db, "camden", &q, &p1);
   th_idea_list(db, "camden", &q, &p2);
@@ -142,7 +142,7 @@ static void test_orders(void) {
   th_idea_page_free(p3);
 
   /* Filters. */
-  th_idea_query f = {.sort = TH_SORT_NEW, .created_from = T0 + 3600000,
+  th_idea_query f = {.size = sizeof(f), .sort = TH_SORT_NEW, .created_from = T0 + 3600000,
                      .created_to = T0 + 7200000};
   th_idea_page *p = NULL;
   th_idea_list(db, "camden", &f, &p);
@@ -155,7 +155,7 @@ static int cmp_double_desc(double a, double b) { return a < b ? 1 : a > b ? -1 :
 
 static void walk(th_db *db, int sort, uint64_t seed, int limit, int n_ideas,
                  const char *name) {
-  th_idea_query q = {.sort = sort, .seed = seed, .limit = limit};
+  th_idea_query q = {.size = sizeof(q), .sort = sort, .seed = seed, .limit = limit};
   char *cursor = NULL;
   int seen_count = 0, pages = 0, dup = 0, misordered = 0;
   char *seen = calloc((size_t)n_ideas * 2 + 2, 1);
@@ -226,7 +226,7 @@ static void test_cursors(void) {
     snprintf(title, sizeof title, "Idea number %d", i);
     /* Many share a creation time: ties the cursor must break by id. */
     t_clock = T0 + (i / 10) * 1000;
-    th_idea_new n = {.title = title};
+    th_idea_new n = {.size = sizeof(n), .title = title};
     th_idea_submit(db, "camden", &author, &n, NULL);
   }
   /* Votes from 30 residents: many ideas tie on every key. */
@@ -249,7 +249,7 @@ static void test_cursors(void) {
   walk(db, TH_SORT_NEW, 0, 1, N, "new by 1");
 
   /* Bad cursors. */
-  th_idea_query q = {.sort = TH_SORT_TOP, .limit = 10};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_TOP, .limit = 10};
   th_idea_page *p = NULL;
   th_idea_list(db, "camden", &q, &p);
   char *good = p && p->next_cursor ? th__strdup(p->next_cursor) : NULL;
@@ -273,7 +273,7 @@ static void test_cursors(void) {
   TAP_INT(th_idea_list(db, "camden", &q, &p), TH_EINVAL,
           "a top cursor on a random list is refused");
   free(good);
-  th_idea_query rq = {.sort = TH_SORT_RANDOM, .seed = 5, .limit = 10};
+  th_idea_query rq = {.size = sizeof(rq), .sort = TH_SORT_RANDOM, .seed = 5, .limit = 10};
   th_idea_list(db, "camden", &rq, &p);
   good = p && p->next_cursor ? th__strdup(p->next_cursor) : NULL;
   th_idea_page_free(p);

@@ -17,7 +17,7 @@
 static int64_t propose(th_db *db, const char *resident, const char *cons,
                        const char *title) {
   th_who w = {.resident = resident};
-  th_idea_new n = {.consultation = cons, .title = title};
+  th_idea_new n = {.size = sizeof(n), .consultation = cons, .title = title};
   int64_t id = 0;
   if (th_idea_submit(db, "camden", &w, &n, &id) != TH_RECORDED)
     printf("# submit \"%s\": %s\n", title, th_errmsg(db));
@@ -222,7 +222,7 @@ static void test_export_erase(void) {
   TAP_INT(vote(db, RES, other, 1), TH_RECORDED, "vote again after erasure");
   counts(db, other, &a, &b);
   TAP_INT(a, up, "counted once");
-  th_idea_new same = {.title = "Bins emptied twice a week"};
+  th_idea_new same = {.size = sizeof(same), .title = "Bins emptied twice a week"};
   int64_t again = 0;
   TAP_INT(th_idea_submit(db, "camden", &me, &same, &again), TH_RECORDED,
           "the same title again is a new idea: the old one is no longer "
@@ -264,7 +264,7 @@ static void test_destroyed_key(void) {
 
   /* Closed, then key_days (365) later the purge destroys the key. */
   t_clock = c.closes + 365 * DAY + 1;
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   TAP_INT(th_purge(db, &r), TH_OK, "purge");
   TAP_INT(r.keys, 1, "one key destroyed");
   th_consultation *g = NULL;

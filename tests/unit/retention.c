@@ -17,7 +17,7 @@
 static int fb(th_db *db, const char *site, const char *ip, const char *page,
               const char *comment) {
   th_who w = {.ip = ip, .user_agent = "UA"};
-  th_feedback f = {.page = page, .useful = 1, .rating = 3, .comment = comment};
+  th_feedback f = {.size = sizeof(f), .page = page, .useful = 1, .rating = 3, .comment = comment};
   /* One key per device, as a widget that retries would send: a second
    * call the same day is a retry and folds. */
   return th_feedback_answer(db, site, &w, &f, "retry-key", NULL);
@@ -78,8 +78,9 @@ static void test_comments_and_audit(void) {
   t_clock = T0 + 20 * DAY;
   fb(db, "short", "198.51.100.1", PAGE, "Newer comment");
 
-  th_purge_report r;
-  memset(&r, 0x55, sizeof r);
+  th_purge_report r = TH_PURGE_REPORT_INIT;
+  memset(&r, 0x55, sizeof r); /* every count written, whatever was there */
+  r.size = sizeof r;
   TAP_INT(th_purge(db, &r), TH_OK, "purge on day 20");
   TAP_INT(r.comments, 0, "no comment is 30 days old yet");
   TAP_INT(r.audit, 0, "no audit entry is old");
@@ -190,14 +191,14 @@ static void test_keys(void) {
   th_consultation_create(db, "camden", NULL, &c, NULL);
   th_consultation_create(db, "keep", NULL, &c, NULL);
   th_who w = {.resident = "resident-1"};
-  th_idea_new n = {.consultation = "spring", .title = "Spring idea"};
+  th_idea_new n = {.size = sizeof(n), .consultation = "spring", .title = "Spring idea"};
   int64_t id = 0, kid = 0;
   th_idea_submit(db, "camden", &w, &n, &id);
   th_idea_submit(db, "keep", &w, &n, &kid);
   th_who v = {.resident = "voter"};
   th_vote(db, "camden", &v, id, 1, NULL);
 
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   t_clock = c.closes + 10 * DAY;
   th_purge(db, &r);
   TAP_INT(r.keys, 0, "key_days to the millisecond: key kept");
@@ -252,7 +253,7 @@ static void test_tokens_and_salts(void) {
   int64_t day0 = th__day(T0);
   fb(db, "camden", "198.51.100.1", PAGE, NULL);
   fb(db, "camden", "198.51.100.2", PAGE, NULL);
-  th_purge_report r;
+  th_purge_report r = TH_PURGE_REPORT_INIT;
   th_purge(db, &r);
   TAP_INT(r.dedup_tokens, 0, "today's handles are kept: they fold retries");
   TAP_INT(r.salts, 0, "today's salt is kept");

@@ -33,7 +33,7 @@ static int64_t new_idea(const char *what) {
   char title[64];
   snprintf(title, sizeof title, "%s, number %d", what, ++n_ideas);
   th_who who = {.resident = "alice"};
-  th_idea_new n = {.title = title, .body = "Please."};
+  th_idea_new n = {.size = sizeof(n), .title = title, .body = "Please."};
   int64_t id = 0;
   if (th_idea_submit(db, SITE, &who, &n, &id) < 0)
     printf("# th_idea_submit: %s\n", th_errmsg(db));
@@ -84,7 +84,7 @@ static const char *act_see_private(const th_staff *s) {
 }
 
 static const char *list_ideas(const th_staff *s, unsigned statuses) {
-  th_idea_query q = {.statuses = statuses, .sort = TH_SORT_NEW};
+  th_idea_query q = {.size = sizeof(q), .statuses = statuses, .sort = TH_SORT_NEW};
   th_idea_page *p = NULL;
   int rc = th_idea_list_as(db, s, SITE, &q, &p);
   size_t n = p ? p->count : 0;
@@ -403,7 +403,7 @@ int main(void) {
   t_clock -= 8LL * 24 * 3600 * 1000;
   for (int k = 0; k < 12; k++) {
     th_who w = {.ip = "192.0.2.1", .user_agent = "test"};
-    th_feedback fb = {.page = PAGE, .useful = k % 3 != 0, .rating = 4,
+    th_feedback fb = {.size = sizeof(fb), .page = PAGE, .useful = k % 3 != 0, .rating = 4,
                       .comment = "The page was clear."};
     th_feedback_answer(db, SITE, &w, &fb, NULL, NULL);
   }

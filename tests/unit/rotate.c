@@ -57,7 +57,7 @@ int main(void) {
   th_consultation c = {.slug = "parks", .title = "Parks"};
   T_CHECK(db, th_consultation_create(db, "camden", NULL, &c, NULL));
   th_who author = {.resident = "author-1"};
-  th_idea_new n = {.title = "More benches", .body = "By the pond."};
+  th_idea_new n = {.size = sizeof(n), .title = "More benches", .body = "By the pond."};
   int64_t idea = 0;
   T_CHECK(db, th_idea_submit(db, "camden", &author, &n, &idea));
   TAP_INT(vote(db, "resident-1", idea), TH_RECORDED, "a resident votes");
@@ -136,7 +136,7 @@ int main(void) {
   sqlite3_close(raw);
 
   /* ---- rotated ------------------------------------------------------- */
-  th_key_rotation r = {0};
+  th_key_rotation r = TH_KEY_ROTATION_INIT;
   rc = th_key_rotate(db, "ops desk", new_key, backup, &r);
   if (rc < 0)
     printf("# %s\n", th_errmsg(db));

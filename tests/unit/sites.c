@@ -244,7 +244,7 @@ static void test_create_get_list(void) {
 
 static int64_t submit(th_db *db, const char *resident, const char *title) {
   th_who w = {.resident = resident};
-  th_idea_new n = {.title = title};
+  th_idea_new n = {.size = sizeof(n), .title = title};
   int64_t id = 0;
   if (th_idea_submit(db, "camden", &w, &n, &id) < 0)
     printf("# submit: %s\n", th_errmsg(db));
@@ -340,7 +340,7 @@ static void test_update(void) {
   TAP_INT(before ? before->anon_down : -1, 2, "device votes counted apart");
   th_vote_history *h0 = NULL;
   th_vote_history_get(db, "camden", idea, &h0);
-  th_idea_query q = {.sort = TH_SORT_TOP};
+  th_idea_query q = {.size = sizeof(q), .sort = TH_SORT_TOP};
   th_idea_page *p = NULL;
   th_idea_list(db, "camden", &q, &p);
   TAP_OK(p && p->count == 2 && p->items[0].id == idea,
@@ -659,7 +659,7 @@ static void test_audit(void) {
   th_consultation c = {.slug = "parks", .title = "Parks"};
   th_consultation_create(db, "camden", "planner", &c, NULL);
   th_who w = {.resident = "res-1"};
-  th_idea_new n = {.title = "Benches by the pond"};
+  th_idea_new n = {.size = sizeof(n), .title = "Benches by the pond"};
   int64_t idea = 0;
   th_idea_submit(db, "camden", &w, &n, &idea);
   t_clock += 1000;
@@ -815,7 +815,7 @@ static void test_migration_scrubs(void) {
   th_site s = {.slug = "camden", .name = "Camden"};
   th_site_create(db, NULL, &s, NULL);
   th_who w = {.resident = "res-m"};
-  th_idea_new n = {.title = "Fix the lights", .category = "Lighting"};
+  th_idea_new n = {.size = sizeof(n), .title = "Fix the lights", .category = "Lighting"};
   int64_t id = 0;
   T_CHECK(db, th_idea_submit(db, "camden", &w, &n, &id));
   th_close(db);
@@ -890,12 +890,12 @@ static void test_migration_rescrubs(void) {
   t_site(db, "camden", 1, 0);
   T_CHECK(db, t_site_lists(db, "camden", NULL, NULL, "020 7974 4444"));
   th_who w = {.resident = "res-r"};
-  th_idea_new n = {.title = "Fix the lights", .body = "Please."};
+  th_idea_new n = {.size = sizeof(n), .title = "Fix the lights", .body = "Please."};
   int64_t id = 0;
   T_CHECK(db, th_idea_submit(db, "camden", &w, &n, &id));
   T_CHECK(db, th_idea_set_status(db, "camden", "cllr", id, TH_UNDER_REVIEW,
                                  "We will look."));
-  th_feedback fb = {.page = "https://www.camden.gov.uk/users/one/profile",
+  th_feedback fb = {.size = sizeof(fb), .page = "https://www.camden.gov.uk/users/one/profile",
                     .useful = 1, .comment = "Fine."};
   T_CHECK(db, th_feedback_answer(db, "camden", NULL, &fb, NULL, NULL));
   fb.page = "https://www.camden.gov.uk/users/two/profile";

@@ -430,7 +430,7 @@ static void test_invisible_titles(void) {
   t_site(db, "camden", 0, 0);
   th_who w = {.resident = "res-visible"};
   for (size_t i = 0; i < TH__ARRAY_SIZE(invisible); i++) {
-    th_idea_new n = {.title = invisible[i]};
+    th_idea_new n = {.size = sizeof(n), .title = invisible[i]};
     TAP_INT(th__visible_count(invisible[i], strlen(invisible[i])), 0,
             "invisible title #%zu: nothing visible", i);
     TAP_INT(th_idea_submit(db, "camden", &w, &n, NULL), TH_EINVAL,
@@ -439,17 +439,17 @@ static void test_invisible_titles(void) {
            "and the message says why: %s", th_errmsg(db));
   }
   /* Visible characters among invisible ones count, and only they do. */
-  th_idea_new ok = {.title = "a\342\200\213b\342\200\213c"};
+  th_idea_new ok = {.size = sizeof(ok), .title = "a\342\200\213b\342\200\213c"};
   TAP_INT(th_idea_submit(db, "camden", &w, &ok, NULL), TH_RECORDED,
           "three letters between zero-width spaces");
-  th_idea_new bn = {.title = "\340\246\260\342\200\215\340\247\215\340\246\257"
+  th_idea_new bn = {.size = sizeof(bn), .title = "\340\246\260\342\200\215\340\247\215\340\246\257"
                              "\340\246\276\340\246\254"};
   TAP_INT(th_idea_submit(db, "camden", &w, &bn, NULL), TH_RECORDED,
           "a Bengali title with a zero-width joiner");
-  th_idea_new two = {.title = "ab\342\200\213\342\200\213\302\240"};
+  th_idea_new two = {.size = sizeof(two), .title = "ab\342\200\213\342\200\213\302\240"};
   TAP_INT(th_idea_submit(db, "camden", &w, &two, NULL), TH_ETOOSHORT,
           "two visible characters are too short");
-  th_idea_new none = {.title = ""};
+  th_idea_new none = {.size = sizeof(none), .title = ""};
   TAP_INT(th_idea_submit(db, "camden", &w, &none, NULL), TH_ETOOSHORT,
           "the empty title is too short, as before");
   TAP_INT(th__visible_count("a b\tc", 5), 3, "ASCII: spaces and tabs");

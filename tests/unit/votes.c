@@ -15,7 +15,7 @@
 static int64_t new_idea(th_db *db, const char *site, const char *cons,
                         const char *title) {
   th_who w = {.resident = "author"};
-  th_idea_new n = {.consultation = cons, .title = title};
+  th_idea_new n = {.size = sizeof(n), .consultation = cons, .title = title};
   int64_t id = 0;
   if (th_idea_submit(db, site, &w, &n, &id) != TH_RECORDED)
     printf("# submit \"%s\": %s\n", title, th_errmsg(db));

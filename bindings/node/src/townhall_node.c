@@ -1066,6 +1066,7 @@ static napi_value js_cons_list(napi_env env, napi_callback_info info) {
 /* ---- ideas --------------------------------------------------------------- */
 
 static int exec_idea_submit(op *o) {
+  o->idea_new.size = sizeof o->idea_new; /* townhall.h: structs that grow */
   return th_idea_submit(o->h->db, o->s[0], &o->who, &o->idea_new, &o->out[0]);
 }
 static napi_value done_idea_submit(napi_env env, op *o) {
@@ -1139,6 +1140,7 @@ static napi_value js_idea_get_public(napi_env env, napi_callback_info info) {
 }
 
 static int exec_idea_list(op *o) {
+  o->query.size = sizeof o->query; /* townhall.h: structs that grow */
   return o->as ? th_idea_list_as(o->h->db, o->staff, o->s[0], &o->query,
                                  (th_idea_page **)&o->res)
                : th_idea_list(o->h->db, o->s[0], &o->query,
@@ -1395,6 +1397,7 @@ static bool get_feedback(napi_env env, napi_value f, op *o, bool amend) {
     return false;
   if (!get_int(env, prop(env, f, "rating"), "rating", 0, &o->fb.rating))
     return false;
+  o->fb.size = sizeof o->fb; /* townhall.h: structs that grow */
   o->fb.page = o->s[1];
   o->fb.comment = o->s[2];
   return true;
@@ -1675,6 +1678,7 @@ static napi_value js_erase(napi_env env, napi_callback_info info) {
 /* ---- retention and audit ------------------------------------------------- */
 
 static int exec_purge(op *o) {
+  o->purge.size = sizeof o->purge; /* townhall.h: structs that grow */
   return th_purge(o->h->db, &o->purge);
 }
 static napi_value done_purge(napi_env env, op *o) {
@@ -1696,6 +1700,7 @@ static napi_value js_purge(napi_env env, napi_callback_info info) {
 }
 
 static int exec_key_rotate(op *o) {
+  o->rotation.size = sizeof o->rotation; /* townhall.h: structs that grow */
   return th_key_rotate(o->h->db, o->s[0], o->s[1], o->s[2], &o->rotation);
 }
 static napi_value done_key_rotate(napi_env env, op *o) {

@@ -84,7 +84,9 @@ class _Sized(Structure):
     here, whichever newer library is loaded."""
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        # Positional arguments are the members after size, in order.
+        names = [f[0] for f in self._fields_[1:]]
+        super().__init__(**dict(zip(names, args)), **kwargs)
         self.size = ctypes.sizeof(self)
 
 
@@ -108,7 +110,7 @@ class th_site(Structure):
                 ("audit_days", c_int), ("key_days", c_int),
                 ("open_min", c_int), ("open_round", c_int),
                 ("created", th_time),
-                # 0.3.0: one item per line
+                # 0.2.0: one item per line
                 ("wards", c_char_p), ("categories", c_char_p),
                 ("contacts", c_char_p)]
 
@@ -128,10 +130,10 @@ class th_consultation_list(Structure):
     _fields_ = [("count", c_size_t), ("items", POINTER(th_consultation))]
 
 
-class th_idea_new(Structure):
-    _fields_ = [("consultation", c_char_p), ("title", c_char_p),
-                ("body", c_char_p), ("category", c_char_p),
-                ("ward", c_char_p)]
+class th_idea_new(_Sized):
+    _fields_ = [("size", c_size_t), ("consultation", c_char_p),
+                ("title", c_char_p), ("body", c_char_p),
+                ("category", c_char_p), ("ward", c_char_p)]
 
 
 class th_idea(Structure):
@@ -147,9 +149,10 @@ class th_idea(Structure):
                 ("updated", th_time), ("merged_from", c_int)]
 
 
-class th_idea_query(Structure):
-    _fields_ = [("consultation", c_char_p), ("sort", c_int),
-                ("seed", c_uint64), ("statuses", c_uint), ("ward", c_char_p),
+class th_idea_query(_Sized):
+    _fields_ = [("size", c_size_t), ("consultation", c_char_p),
+                ("sort", c_int), ("seed", c_uint64), ("statuses", c_uint),
+                ("ward", c_char_p),
                 ("category", c_char_p), ("created_from", th_time),
                 ("created_to", th_time), ("limit", c_int),
                 ("cursor", c_char_p)]
@@ -173,9 +176,9 @@ class th_vote_history(Structure):
     _fields_ = [("count", c_size_t), ("days", POINTER(th_vote_day))]
 
 
-class th_feedback(Structure):
-    _fields_ = [("page", c_char_p), ("useful", c_int), ("rating", c_int),
-                ("comment", c_char_p)]
+class th_feedback(_Sized):
+    _fields_ = [("size", c_size_t), ("page", c_char_p), ("useful", c_int),
+                ("rating", c_int), ("comment", c_char_p)]
 
 
 # An answer handle: 22 base64url characters and a NUL (TH_HANDLE_SIZE).
@@ -209,14 +212,15 @@ class th_comment_list(Structure):
     _fields_ = [("count", c_size_t), ("items", POINTER(th_comment))]
 
 
-class th_purge_report(Structure):
-    _fields_ = [("comments", c_int64), ("audit", c_int64), ("keys", c_int64),
+class th_purge_report(_Sized):
+    _fields_ = [("size", c_size_t), ("comments", c_int64),
+                ("audit", c_int64), ("keys", c_int64),
                 ("dedup_tokens", c_int64), ("salts", c_int64)]
 
 
-class th_key_rotation(Structure):
-    _fields_ = [("site_secrets", c_int64), ("consultation_keys", c_int64),
-                ("tokens_revoked", c_int64)]
+class th_key_rotation(_Sized):
+    _fields_ = [("size", c_size_t), ("site_secrets", c_int64),
+                ("consultation_keys", c_int64), ("tokens_revoked", c_int64)]
 
 
 class th_audit_entry(Structure):

@@ -45,7 +45,7 @@ struct feedback_cmd {
 static void feedback_run(th__cmd *cmd, th_db *db) {
   struct feedback_cmd *c = (struct feedback_cmd *)cmd;
   th_who who = th__write_who(&c->w);
-  th_feedback fb = {.page = c->page, .useful = c->useful, .rating = c->rating,
+  th_feedback fb = {.size = sizeof fb, .page = c->page, .useful = c->useful, .rating = c->rating,
                     .comment = c->comment};
   if (c->mode == FB_AMEND)
     cmd->rc = th_feedback_amend(db, c->w.site, c->handle_in, &fb);

@@ -99,7 +99,7 @@ static void th__ideas_csv(th__ctx *x, const th_staff *staff,
 }
 
 void th__handle_ideas_list(th__ctx *x) {
-  th_idea_query q = {0};
+  th_idea_query q = TH_IDEA_QUERY_INIT;
   q.consultation = th__qs(x, "consultation");
   q.ward = th__qs(x, "ward");
   q.category = th__qs(x, "category");
@@ -351,6 +351,7 @@ void th__handle_idea_create(th__ctx *x) {
     return;
   }
   c->w.who = a;
+  c->n.size = sizeof c->n;
   c->n.consultation = th__dup_or_null(th__str(body, "consultation"));
   c->n.title = th__dup_or_null(title);
   c->n.body = th__dup_or_null(text);
