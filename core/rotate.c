@@ -8,12 +8,12 @@
  * the tokens, so the tokens are revoked in that transaction. Pseudonyms are
  * keyed with the consultation keys and do not change.
  *
- * The rotation holds SQLite's exclusive lock on the database file from
- * before the backup to after the checkpoint: a server that kept running
- * would go on sealing new consultation keys under the old key, so it must be
- * stopped first, and the lock is how that is checked (every other
- * connection to a WAL database holds a shared lock on the file for as long
- * as it is open).
+ * The rotation holds the database for its handle alone (the store's
+ * th__store_exclusive_begin) from before the backup to after the
+ * checkpoint: a server that kept running would go on sealing new
+ * consultation keys under the old key, so it must be stopped first, and
+ * taking the database alone is how that is checked (it fails while any
+ * other connection is open).
  */
 #include "internal.h"
 
@@ -30,64 +30,59 @@
 
 typedef struct th__reseal {
   const char *what;   /* for messages: "site secret", "consultation key" */
-  const char *select; /* id, site id, slug (or NULL), sealed value */
-  const char *update; /* ?1 = sealed value, ?2 = id */
+  th__stmt_id select; /* id, site id, slug (or NULL), sealed value */
+  th__stmt_id update; /* ?1 = id, ?2 = sealed value */
 } th__reseal;
 
 static const th__reseal th__reseals[] = {
-    {"site secret",
-     "SELECT id, id, NULL, secret FROM sites WHERE secret IS NOT NULL",
-     "UPDATE sites SET secret = ?1 WHERE id = ?2"},
-    {"consultation key",
-     "SELECT id, site_id, slug, pkey FROM consultations WHERE pkey IS NOT NULL",
-     "UPDATE consultations SET pkey = ?1 WHERE id = ?2"},
+    {"site secret", TH__S_ROTATE_SECRETS, TH__S_SITE_SET_SECRET},
+    {"consultation key", TH__S_ROTATE_PKEYS, TH__S_ROTATE_SET_PKEY},
 };
 
 /* Re-seals every value one query selects from `from` to `to`; counts them. */
 static int th__reseal_all(th_db *db, const th__reseal *r, th__keyring *from,
                           th__keyring *to, int64_t *count) {
-  sqlite3_stmt *sel = NULL, *upd = NULL;
-  int rc = sqlite3_prepare_v2(db->sql, r->select, -1, &sel, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(db->sql, r->update, -1, &upd, NULL);
-  if (rc != SQLITE_OK) {
-    rc = th__sqlerr(db, rc, "preparing the key rotation");
-    goto done;
+  th__q *sel = th__q_get(db, r->select);
+  if (sel == NULL)
+    return db->errcode;
+  th__q *upd = th__q_get(db, r->update);
+  if (upd == NULL) {
+    th__q_reset(sel);
+    return db->errcode;
   }
   unsigned char plain[TH__SEALED_MAX], sealed[TH__SEALED_MAX];
-  while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-    int64_t id = sqlite3_column_int64(sel, 0);
-    int64_t site_id = sqlite3_column_int64(sel, 1);
-    const unsigned char *old = sqlite3_column_blob(sel, 3);
-    int n = sqlite3_column_bytes(sel, 3);
+  int rc;
+  while ((rc = th__q_step(db, sel, "reading sealed values")) == TH__ROW) {
+    int64_t id = th__q_col_i64(sel, 0);
+    int64_t site_id = th__q_col_i64(sel, 1);
+    size_t n = 0;
+    const unsigned char *old = th__q_col_blob(sel, 3, &n);
     char ad[160];
-    if (sqlite3_column_type(sel, 2) == SQLITE_NULL)
+    if (th__q_col_null(sel, 2))
       th__secret_ad(ad, sizeof ad, site_id);
     else
-      th__pkey_ad(ad, sizeof ad, site_id,
-                  (const char *)sqlite3_column_text(sel, 2));
+      th__pkey_ad(ad, sizeof ad, site_id, th__q_col_text(sel, 2));
     if (old == NULL || n <= TH__SEALED_OVERHEAD || n > TH__SEALED_MAX ||
-        th__unseal(from, ad, old, (size_t)n, plain) != TH_OK) {
-      rc = th__err(db, TH_EKEY,
-                   "the %s with id %lld does not open under the current key "
-                   "file, so it cannot be re-sealed; nothing was changed",
-                   r->what, (long long)id);
-      goto done;
+        th__unseal(from, ad, old, n, plain) != TH_OK) {
+      th__q_reset(sel);
+      return th__err(db, TH_EKEY,
+                     "the %s with id %lld does not open under the current "
+                     "key file, so it cannot be re-sealed; nothing was "
+                     "changed",
+                     r->what, (long long)id);
     }
-    size_t len = (size_t)n - TH__SEALED_OVERHEAD;
+    size_t len = n - TH__SEALED_OVERHEAD;
     th__seal(to, ad, plain, len, sealed);
     sodium_memzero(plain, sizeof plain);
-    sqlite3_bind_blob(upd, 1, sealed, n, SQLITE_STATIC);
-    sqlite3_bind_int64(upd, 2, id);
-    if ((rc = th__step_done(db, upd, "re-sealing under the new key")) < 0)
-      goto done;
+    th__q_i64(upd, 1, id);
+    th__q_blob(upd, 2, sealed, n);
+    if ((rc = th__q_run(db, upd, "re-sealing under the new key")) < 0) {
+      th__q_reset(sel);
+      return rc;
+    }
     (*count)++;
   }
-  rc = rc == SQLITE_DONE ? TH_OK : th__sqlerr(db, rc, "reading sealed values");
-done:
-  sqlite3_finalize(sel);
-  sqlite3_finalize(upd);
-  return rc;
+  return rc == TH__DONE ? TH_OK : rc;
 }
 
 /* Everything inside the transaction: re-seal, revoke, audit. */
@@ -99,29 +94,29 @@ static int th__rotate_txn(th_db *db, th_actor actor, th__keyring *to,
                         i == 0 ? &r->site_secrets : &r->consultation_keys);
   if (rc < 0)
     return rc;
-  rc = th__exec(db, "UPDATE staff_tokens SET revoked = 1 WHERE revoked = 0");
-  if (rc < 0)
+  th__q *st = th__q_get(db, TH__S_ROTATE_REVOKE_TOKENS);
+  if (st == NULL)
+    return db->errcode;
+  if ((rc = th__q_run(db, st, "revoking the staff tokens")) < 0)
     return rc;
-  r->tokens_revoked = sqlite3_changes64(db->sql);
+  r->tokens_revoked = th__q_changes(db);
   char detail[160];
   snprintf(detail, sizeof detail,
            "master key rotated: %lld site secrets and %lld consultation keys "
            "re-sealed, %lld staff tokens revoked",
            (long long)r->site_secrets, (long long)r->consultation_keys,
            (long long)r->tokens_revoked);
-  sqlite3_stmt *st = NULL;
-  rc = sqlite3_prepare_v2(db->sql, "SELECT id FROM sites ORDER BY id", -1, &st,
-                          NULL);
-  if (rc != SQLITE_OK)
-    return th__sqlerr(db, rc, "listing the sites");
+  if ((st = th__q_get(db, TH__S_ROTATE_SITE_IDS)) == NULL)
+    return db->errcode;
   int src;
-  while ((src = sqlite3_step(st)) == SQLITE_ROW &&
-         (rc = th__audit(db, sqlite3_column_int64(st, 0), actor, "key:rotate",
-                         0, detail)) >= 0)
+  while ((src = th__q_step(db, st, "listing the sites")) == TH__ROW &&
+         (rc = th__audit(db, th__q_col_i64(st, 0), actor, "key:rotate", 0,
+                         detail)) >= 0)
     ;
-  if (rc >= 0 && src != SQLITE_DONE)
-    rc = th__sqlerr(db, src, "listing the sites");
-  sqlite3_finalize(st);
+  if (src == TH__ROW)
+    th__q_reset(st); /* the audit log refused a row */
+  else if (src < 0)
+    rc = src;
   return rc < 0 ? rc : TH_OK;
 }
 
@@ -136,7 +131,7 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
     return TH_EINVAL;
   if (new_key_file == NULL || new_key_file[0] == '\0')
     return th__err(db, TH_EINVAL, "no new key file given");
-  if (db->sql == NULL)
+  if (!th__store_connected(db))
     return th__lost(db);
   if (db->flags & TH_OPEN_READONLY)
     return th__err(db, TH_ESTATE, "the handle is read-only");
@@ -155,25 +150,18 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
   if (new_path == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
 
-  /* The lock first, for everything that follows: in exclusive locking
-   * mode an (empty) exclusive transaction leaves the connection holding the
-   * file's exclusive lock after it ends, so the backup (which cannot read
-   * from a connection inside a write transaction) sees what is rotated. */
-  int rc = th__exec(db, "PRAGMA locking_mode=EXCLUSIVE");
-  if (rc == TH_OK && (rc = th__exec(db, "BEGIN EXCLUSIVE")) == TH_EBUSY) {
-    /* The unix VFS keeps the PENDING lock of a failed attempt, which no
-     * later statement drops in WAL mode and which keeps every new
-     * connection out: only closing the connection does. */
-    if (th__db_reconnect(db) == TH_OK)
+  /* The database alone first, for everything that follows, the backup
+   * among it (which then sees what is rotated). */
+  int rc = th__store_exclusive_begin(db);
+  if (rc < 0) {
+    if (rc == TH_EBUSY)
       th__err(db, TH_EBUSY,
               "%s is open elsewhere (is the server running?): stop it "
               "first; the key was not changed",
               db->path);
     free(new_path);
-    return db->errcode;
+    return rc;
   }
-  if (rc == TH_OK)
-    rc = th__exec(db, "COMMIT");
   bool created = false, backed_up = false;
   th__keyring *to = NULL;
   if (rc == TH_OK && backup_dest)
@@ -189,21 +177,13 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
    * one's name, whose salts file goes on serving (docs/operations.md). */
   if (rc == TH_OK)
     rc = th__keyring_acquire(db, new_key_file, false, false, &to);
-  bool in_txn = false;
-  if (rc == TH_OK)
-    in_txn = (rc = th__exec(db, "BEGIN IMMEDIATE")) == TH_OK;
-  if (rc == TH_OK)
-    rc = th__rotate_txn(db, actor, to, &r);
-  if (rc == TH_OK) {
-    rc = th__exec(db, "COMMIT");
-    in_txn = rc < 0 && !sqlite3_get_autocommit(db->sql);
-  }
-  if (in_txn)
-    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+  /* One write: committed whole, or rolled back keeping its error. */
+  if (rc == TH_OK && (rc = th__write_begin(db)) == TH_OK)
+    rc = th__write_end(db, th__rotate_txn(db, actor, to, &r));
   if (rc == TH_OK) {
     /* The old sealed values leave the WAL; secure_delete has zeroed them
      * in the pages. A failure here changes nothing already committed. */
-    sqlite3_exec(db->sql, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    th__store_checkpoint(db);
     th__keyring_release(db->keys);
     db->keys = to;
     to = NULL;
@@ -226,11 +206,9 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
   if (to)
     th__keyring_release(to);
   free(new_path);
-  /* Back to normal locking: the next read releases the exclusive lock (a
-   * failure there is not the caller's: the rotation is done or not). */
-  sqlite3_exec(db->sql,
-               "PRAGMA locking_mode=NORMAL; SELECT 1 FROM sites LIMIT 1", NULL,
-               NULL, NULL);
+  /* The database back to every connection (a failure there is not the
+   * caller's: the rotation is done or not). */
+  th__store_exclusive_end(db);
   if (rc == TH_OK)
     th__clear_err(db);
   return rc;

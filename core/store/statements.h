@@ -285,6 +285,19 @@ TH__STMT(OPEN_IDEAS,
          " WHERE i.site_id = ?1 AND i.status BETWEEN 1 AND 6 AND i.created < ?3"
          " ORDER BY i.id LIMIT ?4")
 
+/* key rotation (rotate.c): every sealed value, as id, site id, slug (NULL
+ * for a site secret) and the sealed bytes; sealed anew with ?1 the id and
+ * ?2 the value (a site secret: SITE_SET_SECRET). */
+TH__STMT(ROTATE_SECRETS,
+         "SELECT id, id, NULL, secret FROM sites WHERE secret IS NOT NULL")
+TH__STMT(ROTATE_PKEYS,
+         "SELECT id, site_id, slug, pkey FROM consultations"
+         " WHERE pkey IS NOT NULL")
+TH__STMT(ROTATE_SET_PKEY, "UPDATE consultations SET pkey = ?2 WHERE id = ?1")
+TH__STMT(ROTATE_REVOKE_TOKENS,
+         "UPDATE staff_tokens SET revoked = 1 WHERE revoked = 0")
+TH__STMT(ROTATE_SITE_IDS, "SELECT id FROM sites ORDER BY id")
+
 /* staff tokens */
 #define TH__TOKEN_COLS                                                        \
   "t.id, coalesce(s.slug, ''), t.role, t.label, t.created, t.expires,"        \

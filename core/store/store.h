@@ -110,6 +110,23 @@ void th__store_close(th_db *db);
 void th__store_checkpoint(th_db *db);
 /* Whether a transaction is open on db's connection. */
 bool th__store_in_txn(th_db *db);
+/* Whether db has a connection: false once it was lost (th__lost). */
+bool th__store_connected(th_db *db);
+
+/* ---- the database for one handle alone (maint.c) ------------------------- */
+
+/* Takes the database for db's connection alone, for a change nobody else
+ * may write beside or see half-done (a key rotation): until
+ * th__store_exclusive_end no other connection, in this process or another,
+ * can read or write, and db can still read (a backup) and write (its own
+ * transactions). Outside any transaction. TH_OK; TH_EBUSY while any other
+ * connection is open (a running server), the handle then holding nothing
+ * and usable, and the message the caller's to word; another TH_E code with
+ * db's message, the handle holding nothing either. */
+int th__store_exclusive_begin(th_db *db);
+/* Gives the database back to every connection. Best effort: a failure
+ * leaves the handle usable, and its next read lets the others in. */
+void th__store_exclusive_end(th_db *db);
 
 /* ---- lists whose shape varies (lists.c) ---------------------------------- */
 
