@@ -46,6 +46,27 @@ class LoadingTest(unittest.TestCase):
         self.assertIn("libtownhall-none.so.0", msg)
         self.assertIsInstance(cm.exception, OSError)
 
+    def test_sized_structs_carry_their_size(self):
+        # townhall.h, "Structs that grow": the library reads only what a
+        # struct's size covers, so each mirror sets it to its own sizeof.
+        sized = [c for c in vars(_lib).values()
+                 if isinstance(c, type) and issubclass(c, _lib._Sized)
+                 and c is not _lib._Sized]
+        self.assertEqual(
+            sorted(c.__name__ for c in sized),
+            ["th_feedback", "th_idea_new", "th_idea_query", "th_key_rotation",
+             "th_open_data_options", "th_open_options", "th_purge_report"])
+        for cls in sized:
+            self.assertEqual(cls._fields_[0][0], "size", cls.__name__)
+            self.assertEqual(cls().size, _lib.ctypes.sizeof(cls),
+                             cls.__name__)
+        # Positional arguments are the members after size.
+        fb = _lib.th_feedback(b"https://example.org/", 1, 4, b"ok")
+        self.assertEqual((fb.size, fb.page, fb.useful, fb.rating,
+                          fb.comment),
+                         (_lib.ctypes.sizeof(fb), b"https://example.org/",
+                          1, 4, b"ok"))
+
     def test_every_function_is_declared(self):
         # restype None or a ctypes type; argtypes a list, for every
         # function used: the default int return would truncate pointers.
