@@ -9,7 +9,6 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -200,39 +199,10 @@ void th__subkey(th__keyring *kr, uint64_t id, const char ctx[8],
 int th__pseudonym(const unsigned char key[TH__KEY_BYTES], const th_who *who,
                   unsigned char out[TH__PSEUDONYM_BYTES], int *kind_out);
 
-/* ---- the checkpointer (checkpoint.c) ------------------------------------- */
-/* Moves a writer connection's WAL checkpoints out of its COMMITs onto a
- * thread with a connection of its own. NULL when that cannot be set up:
- * then SQLite's automatic checkpoints stay. Called on the thread that
- * opened `w`, before it writes. */
-typedef struct th__ckpt th__ckpt;
-th__ckpt *th__ckpt_start(th_db *w);
-/* Takes the hook off `w` (before th__ckpt_stop, when `w` stays open). */
-void th__ckpt_unhook(th_db *w);
-/* Stops the thread (after `w` is closed or unhooked) and closes its
- * connection, which checkpoints what is left. NULL is fine. */
-void th__ckpt_stop(th__ckpt *c);
-/* PRAGMA synchronous as `db`'s connection reports it (2 = FULL), or -1.
- * The thread that uses `db`. */
-int th__synchronous(th_db *db);
-
-/* ---- the WAL's writes gathered (walbuf.c) -------------------------------- */
-
-/* The name of a VFS that wraps SQLite's current default VFS and gathers a
- * WAL's writes into one system call per commit where the connection allows
- * it (below); registered on first use. NULL if it cannot be made: then the
- * default VFS serves unchanged. Any thread. */
-const char *th__walbuf_vfs(void);
-/* sqlite3_file_control(db, "main", TH__FCNTL_WAL_BUFFER, &int): nonzero lets
- * the WAL's writes be gathered until its sync. Only for connections that
- * sync every commit (synchronous=FULL or EXTRA). */
-#define TH__FCNTL_WAL_BUFFER 0x54480001
-
 /* ---- the handle (db.c) --------------------------------------------------- */
 
-
 struct th_db {
-  sqlite3 *sql;
+  th__conn *conn; /* the store's connection (core/store/); NULL unopened */
   th__keyring *keys;
   char *path;
   th_open_options opt; /* as opened; opt.key_file points at key_path */
@@ -244,64 +214,19 @@ struct th_db {
   char errmsg[512];
   int in_batch;       /* a th_batch_begin transaction is open */
   int write_depth;    /* nesting of th__write_begin inside one call */
-  sqlite3_stmt *stmts[TH__S_COUNT];
-  /* Statements built at run time (list queries), cached by their text. */
-  struct {
-    char *sql;
-    sqlite3_stmt *st;
-  } dyn[24];
-  unsigned dyn_next;
 };
 
 /* Records a failure on the handle and returns `code`. */
 int th__err(th_db *db, int code, const char *fmt, ...) TH__PRINTF(3, 4);
-/* Maps a SQLite result code to a TH_E code, records SQLite's message with
- * `what` ("recording a vote") and returns the code. */
-int th__sqlerr(th_db *db, int rc, const char *what);
 void th__clear_err(th_db *db);
 
-/* The cached prepared statement `id`, reset and with bindings cleared; NULL
- * (and db's error set) if it cannot be prepared. */
-sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id);
-
-/* Starts a write: BEGIN IMMEDIATE outside a batch, a SAVEPOINT inside one.
- * Every th__write_begin that succeeded is paired with th__write_end, which
- * commits (or releases) when rc >= 0 and rolls back otherwise, and returns
- * rc or the commit's error. */
-/* A statement built at run time, from a small per-handle cache keyed by its
- * text; reset and with bindings cleared. */
-sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql);
-
-int th__write_begin(th_db *db);
-int th__write_end(th_db *db, int rc);
-
-/* Runs a statement that returns no rows; TH_OK or the mapped error. */
-int th__exec(th_db *db, const char *sql);
-/* Steps a cached statement to completion expecting no row. */
-int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
-/* PRAGMA data_version of the main database, read in a read transaction of
- * its own: it changes whenever another connection, in this process or any
- * other, has committed since the last read. TH_OK or the mapped error. */
-int th__data_version(th_db *db, int64_t *out);
-/* Readiness: one small real write (the probe table's row), committed as
- * any other, so that a database that cannot take writes (a full disk, a
- * read-only file system, a lock held elsewhere) says so (db.c). */
-int th__write_probe(th_db *db);
-
-/* ---- migrations (migrate.c) ---------------------------------------------- */
-int th__migrate(th_db *db);
 /* Opens another handle on the same database and key file, with the same
  * clock and settings, and `flags` (e.g. TH_OPEN_READONLY): how the server
  * gets its writer and reader connections. */
 int th__db_open_like(th_db *db, int flags, th_db **out);
-/* Closes the handle's SQLite connection (dropping every lock it holds) and
- * opens a new one in its place, as th_open would. On failure the handle can
- * only be closed. */
-int th__db_reconnect(th_db *db);
 /* TH_ESTATE, for a handle whose connection could not be reopened: it can
  * only be closed (every statement on it fails with this). */
 int th__lost(th_db *db);
-int th__set_application_id(th_db *db);
 
 /* ---- text (text.c) ------------------------------------------------------- */
 
@@ -494,10 +419,6 @@ int th__participant(th_db *db, int64_t consultation_id, const th_who *who,
 const char *th__resident_id_problem(const char *id, size_t len);
 /* TH_OK, or TH_EINVAL with that sentence in th_errmsg. */
 int th__resident_id_check(th_db *db, const char *id);
-/* Creates `path`, if it does not exist, empty and mode 0600 (db.c): before
- * SQLite creates a database or a backup, which would be 0644. 0, or -1 with
- * errno. */
-int th__create_private(const char *path);
 
 typedef struct th__idea_state {
   int64_t consultation_id;
@@ -571,8 +492,6 @@ int th__audit(th_db *db, int64_t site_id, th_actor actor, const char *action,
 void th__secret_ad(char *ad, size_t cap, int64_t site_id);
 void th__pkey_ad(char *ad, size_t cap, int64_t site_id, const char *slug);
 
-/* Strings: duplicates that record TH_ENOMEM. */
-char *th__col_text(sqlite3_stmt *st, int col);
 
 /* ---- resident tokens (jwt.c) ----------------------------------------------- */
 /* Verifies an HS256 JWT for `site` with `secret`; on success copies `sub`

@@ -1,7 +1,7 @@
 /*
  * backup.c: consistent online copies of a database (SQLite's backup API).
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +49,7 @@ int th_backup(th_db *db, const char *dest) {
   int code = TH_OK;
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(out, 5000);
-    sqlite3_backup *b = sqlite3_backup_init(out, "main", db->sql, "main");
+    sqlite3_backup *b = sqlite3_backup_init(out, "main", th__sql(db), "main");
     if (b == NULL) {
       rc = sqlite3_errcode(out);
     } else {

@@ -11,7 +11,7 @@
  * connection instead, which copies the WAL back into the database while
  * the writer goes on committing.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -95,11 +95,11 @@ th__ckpt *th__ckpt_start(th_db *w) {
     free(c);
     return NULL;
   }
-  sqlite3_wal_hook(w->sql, th__wal_hook, c);
+  sqlite3_wal_hook(th__sql(w), th__wal_hook, c);
   return c;
 }
 
-void th__ckpt_unhook(th_db *w) { sqlite3_wal_hook(w->sql, NULL, NULL); }
+void th__ckpt_unhook(th_db *w) { sqlite3_wal_hook(th__sql(w), NULL, NULL); }
 
 void th__ckpt_stop(th__ckpt *c) {
   if (c == NULL)
@@ -118,7 +118,7 @@ void th__ckpt_stop(th__ckpt *c) {
 int th__synchronous(th_db *db) {
   sqlite3_stmt *st = NULL;
   int v = -1;
-  if (sqlite3_prepare_v2(db->sql, "PRAGMA synchronous", -1, &st, NULL) ==
+  if (sqlite3_prepare_v2(th__sql(db), "PRAGMA synchronous", -1, &st, NULL) ==
           SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int(st, 0);

@@ -3,7 +3,7 @@
  * "lists"): the SQL is built here from typed arguments and cached by its
  * text, one prepared statement per shape.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <stdio.h>
 

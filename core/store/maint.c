@@ -3,21 +3,21 @@
  * checkpoints, whether a transaction is open, and the database held by
  * one handle alone (a key rotation).
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 void th__store_checkpoint(th_db *db) {
   /* A failure here changes nothing committed: the WAL stays as it is until
    * the next checkpoint. */
-  if (db->sql)
-    sqlite3_wal_checkpoint_v2(db->sql, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-                              NULL);
+  if (th__sql(db))
+    sqlite3_wal_checkpoint_v2(th__sql(db), NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                              NULL, NULL);
 }
 
 bool th__store_in_txn(th_db *db) {
-  return db->sql != NULL && !sqlite3_get_autocommit(db->sql);
+  return th__sql(db) != NULL && !sqlite3_get_autocommit(th__sql(db));
 }
 
-bool th__store_connected(th_db *db) { return db->sql != NULL; }
+bool th__store_connected(th_db *db) { return th__sql(db) != NULL; }
 
 int th__store_exclusive_begin(th_db *db) {
   /* Every other connection to a WAL database holds a shared lock on the
@@ -41,8 +41,8 @@ int th__store_exclusive_begin(th_db *db) {
 
 void th__store_exclusive_end(th_db *db) {
   /* Back to normal locking: the next read releases the exclusive lock. */
-  if (db->sql)
-    sqlite3_exec(db->sql,
+  if (th__sql(db))
+    sqlite3_exec(th__sql(db),
                  "PRAGMA locking_mode=NORMAL; SELECT 1 FROM sites LIMIT 1",
                  NULL, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  * database newer than the library is refused before anything is touched
  * (db.c), and there is no "down".
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,13 +46,13 @@ static int th__apply(th_db *db, const th__blob *m, int version) {
                    m->name, version - 1, current);
   }
   char *err = NULL;
-  int src = sqlite3_exec(db->sql, (const char *)m->data, NULL, NULL, &err);
+  int src = sqlite3_exec(th__sql(db), (const char *)m->data, NULL, NULL, &err);
   if (src != SQLITE_OK) {
     int code = th__err(db, src == SQLITE_FULL ? TH_EFULL : TH_EDB,
                        "migration %s failed: %s", m->name,
                        err ? err : sqlite3_errstr(src));
     sqlite3_free(err);
-    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(th__sql(db), "ROLLBACK", NULL, NULL, NULL);
     return code;
   }
   char sql[64];
@@ -63,7 +63,7 @@ static int th__apply(th_db *db, const th__blob *m, int version) {
   if (rc >= 0)
     rc = th__exec(db, "COMMIT");
   if (rc < 0)
-    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(th__sql(db), "ROLLBACK", NULL, NULL, NULL);
   return rc;
 }
 

@@ -3,7 +3,7 @@
  * SQLite. A th__q is the handle's cached sqlite3_stmt under another name:
  * the domain never sees the engine's types or result codes.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ void th__q_reset(th__q *q) {
 }
 
 int64_t th__q_changes(th_db *db) {
-  return db->sql ? sqlite3_changes64(db->sql) : 0;
+  return th__sql(db) ? sqlite3_changes64(th__sql(db)) : 0;
 }
 
 int64_t th__q_col_i64(th__q *q, int col) {

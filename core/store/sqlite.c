@@ -4,7 +4,7 @@
  * its pragmas and SQL functions, the per-connection cache of prepared
  * statements, SQLite's result codes mapped to TH_E codes, and reconnecting.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +55,8 @@ int th__sqlerr(th_db *db, int rc, const char *what) {
     code = TH_EDB;
     break;
   }
-  const char *detail = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
+  const char *detail =
+      th__sql(db) ? sqlite3_errmsg(th__sql(db)) : sqlite3_errstr(rc);
   if (code == TH_EFULL)
     return th__err(db, code,
                    "%s: the disk is full (%s); nothing of this write was kept",
@@ -63,26 +64,26 @@ int th__sqlerr(th_db *db, int rc, const char *what) {
   return th__err(db, code, "%s: %s", what, detail);
 }
 
-static const char *const th__sql[TH__S_COUNT] = {
+static const char *const th__stmt_sql[TH__S_COUNT] = {
 #define TH__STMT(id, sql) sql,
-#include "store/statements.h"
+#include "statements.h"
 #undef TH__STMT
 };
 
 sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
-  if (db->sql == NULL) {
+  if (th__sql(db) == NULL) {
     th__lost(db);
     return NULL;
   }
-  sqlite3_stmt *st = db->stmts[id];
+  sqlite3_stmt *st = db->conn->stmts[id];
   if (st == NULL) {
-    int rc = sqlite3_prepare_v3(db->sql, th__sql[id], -1,
+    int rc = sqlite3_prepare_v3(th__sql(db), th__stmt_sql[id], -1,
                                 SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
       th__sqlerr(db, rc, "preparing a statement");
       return NULL;
     }
-    db->stmts[id] = st;
+    db->conn->stmts[id] = st;
     return st;
   }
   sqlite3_reset(st);
@@ -91,20 +92,20 @@ sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
 }
 
 sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
-  if (db->sql == NULL) {
+  if (th__sql(db) == NULL) {
     th__lost(db);
     return NULL;
   }
-  for (size_t i = 0; i < TH__ARRAY_SIZE(db->dyn); i++) {
-    if (db->dyn[i].sql && strcmp(db->dyn[i].sql, sql) == 0) {
-      sqlite3_reset(db->dyn[i].st);
-      sqlite3_clear_bindings(db->dyn[i].st);
-      return db->dyn[i].st;
+  for (size_t i = 0; i < TH__ARRAY_SIZE(db->conn->dyn); i++) {
+    if (db->conn->dyn[i].sql && strcmp(db->conn->dyn[i].sql, sql) == 0) {
+      sqlite3_reset(db->conn->dyn[i].st);
+      sqlite3_clear_bindings(db->conn->dyn[i].st);
+      return db->conn->dyn[i].st;
     }
   }
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                              NULL);
+  int rc = sqlite3_prepare_v3(th__sql(db), sql, -1, SQLITE_PREPARE_PERSISTENT,
+                              &st, NULL);
   if (rc != SQLITE_OK) {
     th__sqlerr(db, rc, "preparing a query");
     return NULL;
@@ -116,18 +117,18 @@ sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
     return NULL;
   }
   /* Round robin: the handful of list shapes an application uses stay. */
-  unsigned slot = db->dyn_next++ % TH__ARRAY_SIZE(db->dyn);
-  free(db->dyn[slot].sql);
-  sqlite3_finalize(db->dyn[slot].st);
-  db->dyn[slot].sql = copy;
-  db->dyn[slot].st = st;
+  unsigned slot = db->conn->dyn_next++ % TH__ARRAY_SIZE(db->conn->dyn);
+  free(db->conn->dyn[slot].sql);
+  sqlite3_finalize(db->conn->dyn[slot].st);
+  db->conn->dyn[slot].sql = copy;
+  db->conn->dyn[slot].st = st;
   return st;
 }
 
 int th__exec(th_db *db, const char *sql) {
-  if (db->sql == NULL)
+  if (th__sql(db) == NULL)
     return th__lost(db);
-  int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+  int rc = sqlite3_exec(th__sql(db), sql, NULL, NULL, NULL);
   return rc == SQLITE_OK ? TH_OK : th__sqlerr(db, rc, sql);
 }
 
@@ -169,12 +170,6 @@ int th__write_probe(th_db *db) {
   }
   return th__write_end(db, rc);
 }
-
-
-
-
-
-
 
 /* SQL function th_rand(seed, id): the stable shuffle behind TH_SORT_RANDOM,
  * as a signed 64-bit integer so SQLite can order and compare it. */
@@ -254,7 +249,7 @@ static void th__sql_page_scrub(sqlite3_context *ctx, int argc,
 static int th__identify(th_db *db, int *user_version) {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(
-      db->sql,
+      th__sql(db),
       "SELECT (SELECT application_id FROM pragma_application_id),"
       " (SELECT user_version FROM pragma_user_version),"
       " (SELECT count(*) FROM sqlite_schema)",
@@ -273,7 +268,7 @@ static int th__identify(th_db *db, int *user_version) {
       sqlite3_finalize(st);
       return th__err(db, TH_ECORRUPT,
                      "%s is corrupt: %s; restore it from a backup", db->path,
-                     sqlite3_errmsg(db->sql));
+                     sqlite3_errmsg(th__sql(db)));
     }
     rc = th__sqlerr(db, code, "reading the database header");
     sqlite3_finalize(st);
@@ -312,26 +307,29 @@ int th__create_private(const char *path) {
   return close(fd);
 }
 
-/* Finalizes the handle's statements and closes its connection. */
+/* Finalizes the handle's statements and closes its connection; the
+ * th__conn stays, empty, until th__store_close. */
 static void th__db_disconnect(th_db *db) {
+  if (db->conn == NULL)
+    return;
   for (size_t i = 0; i < TH__S_COUNT; i++) {
-    sqlite3_finalize(db->stmts[i]);
-    db->stmts[i] = NULL;
+    sqlite3_finalize(db->conn->stmts[i]);
+    db->conn->stmts[i] = NULL;
   }
-  for (size_t i = 0; i < TH__ARRAY_SIZE(db->dyn); i++) {
-    sqlite3_finalize(db->dyn[i].st);
-    free(db->dyn[i].sql);
-    db->dyn[i].st = NULL;
-    db->dyn[i].sql = NULL;
+  for (size_t i = 0; i < TH__ARRAY_SIZE(db->conn->dyn); i++) {
+    sqlite3_finalize(db->conn->dyn[i].st);
+    free(db->conn->dyn[i].sql);
+    db->conn->dyn[i].st = NULL;
+    db->conn->dyn[i].sql = NULL;
   }
-  sqlite3_close_v2(db->sql);
-  db->sql = NULL;
+  sqlite3_close_v2(db->conn->sql);
+  db->conn->sql = NULL;
 }
 
 int th_schema_version(th_db *db) {
   sqlite3_stmt *st = NULL;
   int v = -1;
-  if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL) ==
+  if (sqlite3_prepare_v2(th__sql(db), "PRAGMA user_version", -1, &st, NULL) ==
           SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int(st, 0);
@@ -350,8 +348,9 @@ int th__db_reconnect(th_db *db) {
   th_db *fresh = NULL;
   int rc = th__db_open_like(db, db->flags, &fresh);
   if (rc == TH_OK) {
-    db->sql = fresh->sql; /* its statements stay with it, finalized below */
-    fresh->sql = NULL;
+    /* Its statements stay with it, finalized below. */
+    db->conn->sql = fresh->conn->sql;
+    fresh->conn->sql = NULL;
   } else {
     rc = th__err(db, TH_ESTATE,
                  "reopening the database failed (%s): this handle can only "
@@ -362,11 +361,6 @@ int th__db_reconnect(th_db *db) {
   return rc;
 }
 
-char *th__col_text(sqlite3_stmt *st, int col) {
-  const unsigned char *t = sqlite3_column_text(st, col);
-  return th__strdup(t ? (const char *)t : "");
-}
-
 int th__store_open(th_db *db, const th_open_options *opt, int *version) {
   bool readonly = (opt->flags & TH_OPEN_READONLY) != 0;
   if (!readonly && th__create_private(db->path) != 0)
@@ -374,11 +368,14 @@ int th__store_open(th_db *db, const th_open_options *opt, int *version) {
   int sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
                (readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  int rc = sqlite3_open_v2(db->path, &db->sql, sflags, th__walbuf_vfs());
+  if ((db->conn = calloc(1, sizeof *db->conn)) == NULL)
+    return th__err(db, TH_ENOMEM, "out of memory");
+  int rc =
+      sqlite3_open_v2(db->path, &db->conn->sql, sflags, th__walbuf_vfs());
   if (rc != SQLITE_OK)
     return th__sqlerr(db, rc, db->path);
-  sqlite3_extended_result_codes(db->sql, 1);
-  sqlite3_busy_timeout(db->sql,
+  sqlite3_extended_result_codes(th__sql(db), 1);
+  sqlite3_busy_timeout(th__sql(db),
                        opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
   /* Identify before anything writes: a newer or foreign file stays as it
    * was, byte for byte. */
@@ -409,7 +406,7 @@ int th__store_configure(th_db *db, const th_open_options *opt) {
     /* Every commit syncs the WAL here: its frames can be written in one
      * go just before that sync (walbuf.c). */
     int gather = opt->synchronous != 1;
-    sqlite3_file_control(db->sql, "main", TH__FCNTL_WAL_BUFFER, &gather);
+    sqlite3_file_control(th__sql(db), "main", TH__FCNTL_WAL_BUFFER, &gather);
   }
   static const struct {
     const char *name;
@@ -423,7 +420,7 @@ int th__store_configure(th_db *db, const th_open_options *opt) {
   };
   for (size_t i = 0; i < TH__ARRAY_SIZE(fns); i++) {
     rc = sqlite3_create_function_v2(
-        db->sql, fns[i].name, fns[i].args,
+        th__sql(db), fns[i].name, fns[i].args,
         SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, fns[i].fn,
         NULL, NULL, NULL);
     if (rc != SQLITE_OK)
@@ -433,7 +430,9 @@ int th__store_configure(th_db *db, const th_open_options *opt) {
 }
 
 void th__store_close(th_db *db) {
-  if (db->sql && db->in_batch && !sqlite3_get_autocommit(db->sql))
-    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+  if (th__sql(db) && db->in_batch && !sqlite3_get_autocommit(th__sql(db)))
+    sqlite3_exec(th__sql(db), "ROLLBACK", NULL, NULL, NULL);
   th__db_disconnect(db);
+  free(db->conn);
+  db->conn = NULL;
 }

@@ -30,6 +30,9 @@ typedef enum th__stmt_id {
   TH__S_COUNT
 } th__stmt_id;
 
+/* A handle's connection to its engine (db->conn), the store's alone. */
+typedef struct th__conn th__conn;
+
 /* A named statement in use. */
 typedef struct th__q th__q;
 
@@ -101,6 +104,49 @@ int th__store_configure(th_db *db, const th_open_options *opt);
 /* Rolls back a batch left open, finalises every statement and closes the
  * connection. Safe on a handle whose connection was lost or never made. */
 void th__store_close(th_db *db);
+
+/* Closes the handle's connection (dropping every lock it holds) and opens
+ * a new one in its place, as th_open would. On failure the handle can only
+ * be closed. */
+int th__db_reconnect(th_db *db);
+/* Brings the schema up to the latest version (migrate.c), in one
+ * transaction per migration. TH_OK or the mapped error. */
+int th__migrate(th_db *db);
+/* The engine's data version, read in a read transaction of its own: it
+ * changes whenever another connection, in this process or any other, has
+ * committed since the last read (PRAGMA data_version). TH_OK or the mapped
+ * error. */
+int th__data_version(th_db *db, int64_t *out);
+/* Readiness: one small real write (the probe table's row), committed as
+ * any other, so that a database that cannot take writes (a full disk, a
+ * read-only file system, a lock held elsewhere) says so. */
+int th__write_probe(th_db *db);
+
+/* ---- transactions (txn.c) ------------------------------------------------ */
+
+/* Starts a write: BEGIN IMMEDIATE outside a batch, a SAVEPOINT inside one.
+ * Every th__write_begin that succeeded is paired with th__write_end, which
+ * commits (or releases) when rc >= 0 and rolls back otherwise, and returns
+ * rc or the commit's error. */
+int th__write_begin(th_db *db);
+int th__write_end(th_db *db, int rc);
+
+/* ---- the checkpointer (checkpoint.c) ------------------------------------- */
+
+/* Moves a writer connection's WAL checkpoints out of its COMMITs onto a
+ * thread with a connection of its own. NULL when that cannot be set up:
+ * then SQLite's automatic checkpoints stay. Called on the thread that
+ * opened `w`, before it writes. */
+typedef struct th__ckpt th__ckpt;
+th__ckpt *th__ckpt_start(th_db *w);
+/* Takes the hook off `w` (before th__ckpt_stop, when `w` stays open). */
+void th__ckpt_unhook(th_db *w);
+/* Stops the thread (after `w` is closed or unhooked) and closes its
+ * connection, which checkpoints what is left. NULL is fine. */
+void th__ckpt_stop(th__ckpt *c);
+/* PRAGMA synchronous as `db`'s connection reports it (2 = FULL), or -1.
+ * The thread that uses `db`. */
+int th__synchronous(th_db *db);
 
 /* ---- upkeep (maint.c) ---------------------------------------------------- */
 

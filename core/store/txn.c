@@ -3,7 +3,7 @@
  * alone, or a SAVEPOINT inside a batch the caller opened (th_batch_*), and
  * a rollback that keeps the first error's message.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <string.h>
 
@@ -47,7 +47,7 @@ int th__write_end(th_db *db, int rc) {
   if (rc < 0) {
     char msg[sizeof db->errmsg];
     memcpy(msg, db->errmsg, sizeof msg);
-    if (!sqlite3_get_autocommit(db->sql))
+    if (!sqlite3_get_autocommit(th__sql(db)))
       th__run(db, TH__S_ROLLBACK, "undoing a write");
     memcpy(db->errmsg, msg, sizeof msg);
     db->errcode = rc;
@@ -57,7 +57,7 @@ int th__write_end(th_db *db, int rc) {
   if (r < 0) {
     char msg[sizeof db->errmsg];
     memcpy(msg, db->errmsg, sizeof msg);
-    if (!sqlite3_get_autocommit(db->sql))
+    if (!sqlite3_get_autocommit(th__sql(db)))
       th__run(db, TH__S_ROLLBACK, "undoing a failed commit");
     memcpy(db->errmsg, msg, sizeof msg);
     db->errcode = r;
@@ -85,7 +85,7 @@ int th_batch_commit(th_db *db) {
     return th__err(db, TH_ESTATE, "no batch is open on this handle");
   db->in_batch = 0;
   int rc = th__run(db, TH__S_COMMIT, "committing a batch");
-  if (rc < 0 && !sqlite3_get_autocommit(db->sql)) {
+  if (rc < 0 && !sqlite3_get_autocommit(th__sql(db))) {
     char msg[sizeof db->errmsg];
     memcpy(msg, db->errmsg, sizeof msg);
     th__run(db, TH__S_ROLLBACK, "undoing a failed batch");
@@ -100,7 +100,7 @@ int th_batch_rollback(th_db *db) {
   if (!db->in_batch)
     return th__err(db, TH_ESTATE, "no batch is open on this handle");
   db->in_batch = 0;
-  if (sqlite3_get_autocommit(db->sql))
+  if (sqlite3_get_autocommit(th__sql(db)))
     return TH_OK;
   return th__run(db, TH__S_ROLLBACK, "rolling back a batch");
 }

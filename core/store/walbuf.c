@@ -43,7 +43,7 @@
  * recovery, as they do for the writes it makes itself. The power-loss test
  * (tests/faults/powerloss.c) runs through this shim over its own crash VFS.
  */
-#include "../internal.h"
+#include "sqlite.h"
 
 #include <pthread.h>
 #include <stdbool.h>

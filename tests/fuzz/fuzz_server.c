@@ -106,12 +106,12 @@ static void fixed_token(const char *site, int role, char letter) {
   snprintf(want, sizeof want, "th_%lld_%s", (long long)id, secret);
   unsigned char hash[32];
   th__token_hash(db->keys, want, strlen(want), hash);
-  sqlite3_stmt *st = th__stmt(db, TH__S_TOKEN_SET_HASH);
+  th__q *st = th__q_get(db, TH__S_TOKEN_SET_HASH);
   if (st == NULL)
     die("token statement", TH_EIO);
-  sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
-  CHECK(th__step_done(db, st, "fixing a token"));
+  th__q_i64(st, 1, id);
+  th__q_blob(st, 2, hash, sizeof hash);
+  CHECK(th__q_run(db, st, "fixing a token"));
 }
 
 th_db *fuzz_db(void) {

@@ -33,7 +33,7 @@
  * mutants suite runs the part that judges each mutant).
  */
 #include "helpers.h"
-#include "internal.h"
+#include "store/sqlite.h" /* white box: the handle's connection */
 
 #include <dirent.h>
 #include <sodium.h>
@@ -88,7 +88,7 @@ static int file_holds(const char *name, const void *needle, size_t n) {
 static int64_t int_of(th_db *db, const char *sql) {
   sqlite3_stmt *st = NULL;
   int64_t v = -1;
-  if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(th__sql(db), sql, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);

@@ -3,7 +3,7 @@
  * and their dates (th__day, th__day_text).
  */
 #include "helpers.h"
-#include "internal.h"
+#include "store/sqlite.h" /* white box: the handle's connection */
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -382,7 +382,7 @@ static int conn_pragma(th_db *db, const char *pragma) {
   int v = -1;
   char sql[64];
   snprintf(sql, sizeof sql, "PRAGMA %s", pragma);
-  if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(th__sql(db), sql, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
@@ -396,7 +396,7 @@ static void test_pragmas(void) {
   TAP_INT(conn_pragma(db, "secure_delete"), 1, "secure_delete on");
   TAP_INT(conn_pragma(db, "busy_timeout"), 5000, "busy timeout 5 s");
   sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode", -1, &st, NULL);
+  sqlite3_prepare_v2(th__sql(db), "PRAGMA journal_mode", -1, &st, NULL);
   sqlite3_step(st);
   TAP_STR((const char *)sqlite3_column_text(st, 0), "wal", "WAL mode");
   sqlite3_finalize(st);

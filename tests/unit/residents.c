@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #define T0 INT64_C(1772445600000) /* 2026-03-02T10:00:00Z */

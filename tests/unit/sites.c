@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 

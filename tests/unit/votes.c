@@ -5,7 +5,7 @@
  * brute-force recount of thousands of random votes.
  */
 #include "helpers.h"
-#include "internal.h"
+#include "store/sqlite.h" /* white box: the handle's connection */
 
 #include <stdlib.h>
 
@@ -460,7 +460,7 @@ static void test_mine(void) {
   TAP_OK(out[0] == 0 && out[2] == 1, "the device's own vote");
   sqlite3_int64 before = 0, after = 0;
   sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM participants", -1,
+  sqlite3_prepare_v2(th__sql(db), "SELECT count(*) FROM participants", -1,
                      &st, NULL);
   if (st && sqlite3_step(st) == SQLITE_ROW)
     before = sqlite3_column_int64(st, 0);
