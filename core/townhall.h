@@ -199,7 +199,7 @@ typedef struct th_open_options {
  *
  * On failure *out is set to NULL unless a handle could be allocated, in
  * which case it is set to a handle whose th_errmsg explains the failure and
- * which the caller must th_close (as sqlite3_open does). Errors:
+ * which the caller must th_close (as SQLite's own open does). Errors:
  * TH_ENOTDB (not a SQLite database, or one that is not townhall's),
  * TH_ENEWER (schema newer than this library: the file is not touched),
  * TH_ECORRUPT, TH_EKEY, TH_ENOTFOUND (TH_OPEN_NOCREATE), TH_EIO,
