@@ -63,9 +63,10 @@ int th__idea_rerank(th_db *db, int64_t idea_id, int rank_anonymous) {
   th__q_i64(st, 1, idea_id);
   int rc = th__q_step(db, st, "re-ranking an idea");
   if (rc != TH__ROW)
-    return rc == TH__DONE ? th__err(db, TH_ENOTFOUND, "no idea %lld",
-                                    (long long)idea_id)
-                          : rc;
+    return rc == TH__DONE
+               ? th__err(db, TH_EDB, "re-ranking an idea: no idea %lld",
+                         (long long)idea_id)
+               : rc;
   th_counts c = {.up = th__q_col_i64(st, 0),
                  .down = th__q_col_i64(st, 1),
                  .anon_up = th__q_col_i64(st, 2),
