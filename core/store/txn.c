@@ -27,43 +27,36 @@ int th__write_begin(th_db *db) {
   return rc;
 }
 
+/* Undoes what failed with `rc` (a savepoint's writes, or the whole
+ * transaction if one is still open) and returns rc, with the first error's
+ * code and message kept: undoing must not replace them. */
+static int th__undo(th_db *db, int rc, bool savepoint, const char *what) {
+  char msg[sizeof db->errmsg];
+  memcpy(msg, db->errmsg, sizeof msg);
+  if (savepoint) {
+    th__run(db, TH__S_ROLLBACK_TO, what);
+    th__run(db, TH__S_RELEASE, what);
+  } else if (!sqlite3_get_autocommit(th__sql(db))) {
+    th__run(db, TH__S_ROLLBACK, what);
+  }
+  memcpy(db->errmsg, msg, sizeof msg);
+  db->errcode = rc;
+  return rc;
+}
+
 int th__write_end(th_db *db, int rc) {
   if (--db->write_depth > 0)
     return rc;
   if (db->in_batch) {
-    if (rc < 0) {
-      /* Keep the first error's message: rolling back must not replace it. */
-      char msg[sizeof db->errmsg];
-      memcpy(msg, db->errmsg, sizeof msg);
-      th__run(db, TH__S_ROLLBACK_TO, "undoing a write");
-      th__run(db, TH__S_RELEASE, "undoing a write");
-      memcpy(db->errmsg, msg, sizeof msg);
-      db->errcode = rc;
-      return rc;
-    }
+    if (rc < 0)
+      return th__undo(db, rc, true, "undoing a write");
     int r = th__run(db, TH__S_RELEASE, "finishing a write");
     return r < 0 ? r : rc;
   }
-  if (rc < 0) {
-    char msg[sizeof db->errmsg];
-    memcpy(msg, db->errmsg, sizeof msg);
-    if (!sqlite3_get_autocommit(th__sql(db)))
-      th__run(db, TH__S_ROLLBACK, "undoing a write");
-    memcpy(db->errmsg, msg, sizeof msg);
-    db->errcode = rc;
-    return rc;
-  }
+  if (rc < 0)
+    return th__undo(db, rc, false, "undoing a write");
   int r = th__run(db, TH__S_COMMIT, "committing");
-  if (r < 0) {
-    char msg[sizeof db->errmsg];
-    memcpy(msg, db->errmsg, sizeof msg);
-    if (!sqlite3_get_autocommit(th__sql(db)))
-      th__run(db, TH__S_ROLLBACK, "undoing a failed commit");
-    memcpy(db->errmsg, msg, sizeof msg);
-    db->errcode = r;
-    return r;
-  }
-  return rc;
+  return r < 0 ? th__undo(db, r, false, "undoing a failed commit") : rc;
 }
 
 int th_batch_begin(th_db *db) {
@@ -85,14 +78,7 @@ int th_batch_commit(th_db *db) {
     return th__err(db, TH_ESTATE, "no batch is open on this handle");
   db->in_batch = 0;
   int rc = th__run(db, TH__S_COMMIT, "committing a batch");
-  if (rc < 0 && !sqlite3_get_autocommit(th__sql(db))) {
-    char msg[sizeof db->errmsg];
-    memcpy(msg, db->errmsg, sizeof msg);
-    th__run(db, TH__S_ROLLBACK, "undoing a failed batch");
-    memcpy(db->errmsg, msg, sizeof msg);
-    db->errcode = rc;
-  }
-  return rc;
+  return rc < 0 ? th__undo(db, rc, false, "undoing a failed batch") : rc;
 }
 
 int th_batch_rollback(th_db *db) {
