@@ -180,33 +180,16 @@ static void th__sql_rand(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_int64(ctx, (int64_t)(th__random_key(seed, id) >> 1));
 }
 
-/* SQL function th_redact(text): th_redact in SQL, for migrations that scrub
- * what an older townhall stored as sent (0007_site_vocabularies.sql). NULL
+/* SQL functions th_redact(text) and th_redact_allowing(text, allow):
+ * th_redact and th__redact_allowing in SQL, for migrations that scrub what
+ * an older townhall stored as sent (0007_site_vocabularies.sql) and what
+ * staff wrote, keeping the site's contacts (0010_rescrub.sql). NULL text
  * stays NULL. */
 static void th__sql_redact(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv) {
-  (void)argc;
   const char *in = (const char *)sqlite3_value_text(argv[0]);
-  if (in == NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  char *out = NULL;
-  if (th_redact(in, &out) != TH_OK) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_text(ctx, out, -1, free);
-}
-
-/* SQL function th_redact_allowing(text, allow): th__redact_allowing, for
- * migrations that scrub what staff wrote, keeping the site's contacts
- * (0010_rescrub.sql). NULL text stays NULL. */
-static void th__sql_redact_allowing(sqlite3_context *ctx, int argc,
-                                    sqlite3_value **argv) {
-  (void)argc;
-  const char *in = (const char *)sqlite3_value_text(argv[0]);
-  const char *allow = (const char *)sqlite3_value_text(argv[1]);
+  const char *allow =
+      argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
   if (in == NULL) {
     sqlite3_result_null(ctx);
     return;
@@ -415,7 +398,7 @@ int th__store_configure(th_db *db, const th_open_options *opt) {
   } fns[] = {
       {"th_rand", 2, th__sql_rand},
       {"th_redact", 1, th__sql_redact},
-      {"th_redact_allowing", 2, th__sql_redact_allowing},
+      {"th_redact_allowing", 2, th__sql_redact},
       {"th_page_scrub", 2, th__sql_page_scrub},
   };
   for (size_t i = 0; i < TH__ARRAY_SIZE(fns); i++) {
