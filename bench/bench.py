@@ -242,10 +242,17 @@ def build_tools(build, bin_, names=("gen", "inproc")):
     rest of this file takes."""
     libs = os.path.join(build, "core", ".libs")
     os.makedirs(bin_, exist_ok=True)
-    inc = os.path.join(source_of(build), "core")
+    src = source_of(build)
+    inc = os.path.join(src, "core")
     for tool in names:
+        # The tool's source from the build's own tree when it has one: an
+        # older build's headers may lack what today's tool calls (a sized
+        # struct, a new function), and its own tool speaks its own API.
+        c = os.path.join(src, "bench", tool + ".c")
+        if not os.path.exists(c):
+            c = os.path.join(HERE, tool + ".c")
         sh(["cc"] + CFLAGS + ["-I" + inc, "-o", os.path.join(bin_, tool),
-                              os.path.join(HERE, tool + ".c"), "-L" + libs,
+                              c, "-L" + libs,
                               "-ltownhall", "-Wl,-rpath," + libs] +
            pkg_flags("libuv"))
     return {"build": build, "libs": libs, "bin": bin_,
