@@ -278,7 +278,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   double t0 = now_s();
-  th_site s = {.slug = g.site,
+  th_site s = {.size = sizeof(th_site),
+               .slug = g.site,
                .name = "Bench Borough Council",
                .origins = "https://council.example"};
   rc = th_site_create(db, "bench", &s, NULL);

@@ -52,10 +52,15 @@ int th__consultation_insert(th_db *db, int64_t site_id,
 }
 
 int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
-                           const th_consultation *c, int64_t *id_out) {
+                           const th_consultation *cons, int64_t *id_out) {
   th__clear_err(db);
-  if (c == NULL)
+  if (cons == NULL)
     return th__err(db, TH_EINVAL, "consultation is NULL");
+  /* Only what the caller's size covers (townhall.h, "Structs that grow"). */
+  th_consultation c_in;
+  if (TH__SIZED_IN(db, th_consultation, cons, &c_in) < 0)
+    return TH_EINVAL;
+  const th_consultation *c = &c_in;
   int rc;
   if ((rc = th__slug_check(db, "slug", c->slug, 60)) < 0 ||
       (rc = th__text_check(db, "title", c->title, 1, 200, 0)) < 0 ||
@@ -103,6 +108,7 @@ int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
 }
 
 static void th__consultation_fill(th__q *st, th_consultation *c) {
+  c->size = sizeof *c;
   c->id = th__q_col_i64(st, 0);
   c->site_id = th__q_col_i64(st, 1);
   c->slug = th__q_col_dup(st, 2);
@@ -192,12 +198,15 @@ int th_consultation_list_all(th_db *db, const char *site_slug,
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   while ((rc = th__q_step(db, st, "listing consultations")) == TH__ROW) {
-    th_consultation *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    th_consultation **n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
     l->items = n;
-    memset(&l->items[l->count], 0, sizeof l->items[0]);
-    th__consultation_fill(st, &l->items[l->count++]);
+    th_consultation *item = calloc(1, sizeof *item);
+    if (item == NULL)
+      break;
+    th__consultation_fill(st, item);
+    l->items[l->count++] = item;
   }
   th__q_reset(st);
   if (rc != TH__DONE) {
@@ -212,7 +221,7 @@ void th_consultation_list_free(th_consultation_list *l) {
   if (l == NULL)
     return;
   for (size_t i = 0; i < l->count; i++)
-    th__consultation_clear(&l->items[i]);
+    th_consultation_free(l->items[i]);
   free(l->items);
   free(l);
 }

@@ -128,6 +128,10 @@ int th__sized_out(th_db *db, const char *name, void *out, size_t oldest,
 #define TH__INIT_th_server_config "TH_SERVER_CONFIG_INIT"
 #define TH__OLDEST_th_open_data_options offsetof(th_open_data_options, from)
 #define TH__INIT_th_open_data_options "th_open_data_options_init"
+#define TH__OLDEST_th_site sizeof(th_site)
+#define TH__INIT_th_site "TH_SITE_INIT"
+#define TH__OLDEST_th_consultation sizeof(th_consultation)
+#define TH__INIT_th_consultation "TH_CONSULTATION_INIT"
 #define TH__OLDEST_th_idea_new sizeof(th_idea_new)
 #define TH__INIT_th_idea_new "TH_IDEA_NEW_INIT"
 #define TH__OLDEST_th_idea_query sizeof(th_idea_query)

@@ -422,9 +422,20 @@ static void th__site_bind(th__q *st, const th_site *s,
   th__q_text(st, 16, n->contacts);
 }
 
-int th_site_create(th_db *db, th_actor actor, const th_site *s,
+/* Only what the caller's size covers (townhall.h, "Structs that grow"). */
+static int th__site_in(th_db *db, const th_site *s, th_site *in) {
+  if (s == NULL)
+    return th__err(db, TH_EINVAL, "site is NULL");
+  return TH__SIZED_IN(db, th_site, s, in) < 0 ? TH_EINVAL : TH_OK;
+}
+
+int th_site_create(th_db *db, th_actor actor, const th_site *site,
                    int64_t *id_out) {
   th__clear_err(db);
+  th_site s_in;
+  if (th__site_in(db, site, &s_in) < 0)
+    return TH_EINVAL;
+  const th_site *s = &s_in;
   th__site_norm n;
   int rc = th__site_validate(db, s, &n);
   if (rc < 0)
@@ -450,7 +461,8 @@ int th_site_create(th_db *db, th_actor actor, const th_site *s,
       th__err(db, TH_EEXIST, "a site \"%s\" already exists", s->slug);
     return th__write_end(db, rc);
   }
-  th_consultation board = {.slug = "ideas", .title = "Ideas board"};
+  th_consultation board = {
+      .size = sizeof board, .slug = "ideas", .title = "Ideas board"};
   rc = th__consultation_insert(db, id, &board, now, NULL);
   if (rc >= 0)
     rc = th__audit(db, id, actor, "site:create", 0, s->slug);
@@ -461,6 +473,7 @@ int th_site_create(th_db *db, th_actor actor, const th_site *s,
 }
 
 static void th__site_fill(th__q *st, th_site *s) {
+  s->size = sizeof *s;
   s->id = th__q_col_i64(st, 0);
   s->slug = th__q_col_dup(st, 1);
   s->name = th__q_col_dup(st, 2);
@@ -544,12 +557,15 @@ int th_site_list_all(th_db *db, th_site_list **out) {
   size_t cap = 0;
   int rc;
   while ((rc = th__q_step(db, st, "listing sites")) == TH__ROW) {
-    th_site *n = th__grow(l->items, l->count, &cap, sizeof *n);
+    th_site **n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
     l->items = n;
-    memset(&l->items[l->count], 0, sizeof l->items[0]);
-    th__site_fill(st, &l->items[l->count++]);
+    th_site *item = calloc(1, sizeof *item);
+    if (item == NULL)
+      break;
+    th__site_fill(st, item);
+    l->items[l->count++] = item;
   }
   th__q_reset(st);
   if (rc != TH__DONE) {
@@ -564,13 +580,17 @@ void th_site_list_free(th_site_list *l) {
   if (l == NULL)
     return;
   for (size_t i = 0; i < l->count; i++)
-    th__site_clear(&l->items[i]);
+    th_site_free(l->items[i]);
   free(l->items);
   free(l);
 }
 
-int th_site_update(th_db *db, th_actor actor, const th_site *s) {
+int th_site_update(th_db *db, th_actor actor, const th_site *site) {
   th__clear_err(db);
+  th_site s_in;
+  if (th__site_in(db, site, &s_in) < 0)
+    return TH_EINVAL;
+  const th_site *s = &s_in;
   th__site_norm n;
   int rc = th__site_validate(db, s, &n);
   /* Validated means every normalised string is there; said again for the

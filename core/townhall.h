@@ -31,28 +31,34 @@
  * with every later libtownhall.so.1. So:
  *
  *  - A struct the caller fills in and hands over (th_open_options,
- *    th_server_config, th_open_data_options, th_idea_new, th_idea_query,
- *    th_feedback) or allocates for the library to fill in
- *    (th_purge_report, th_key_rotation) starts with `size_t size`, which
- *    the caller sets to the struct's sizeof: with its TH_*_INIT macro
- *    (`th_feedback fb = TH_FEEDBACK_INIT;`), with its th_*_init function
- *    where it has one, or in a designated initializer (`{.size =
- *    sizeof(th_feedback), .page = url}`). A later townhall.h only ever
- *    adds members at its end, whose zero is the old behaviour. The
- *    library reads (or writes) only the members the caller's size covers
- *    and takes zero for the rest, so an older program's smaller struct is
- *    read as it meant it. A size no townhall.h ever gave the struct (0:
- *    never set; smaller than in 0.2.0; over 4096: garbage) is TH_EINVAL,
- *    and so is a newer program's larger struct that sets a member this
- *    library does not know (zero there is accepted), rather than ignore
- *    what was asked.
+ *    th_server_config, th_open_data_options, th_site, th_consultation,
+ *    th_idea_new, th_idea_query, th_feedback) or allocates for the
+ *    library to fill in (th_purge_report, th_key_rotation) starts with
+ *    `size_t size`, which the caller sets to the struct's sizeof: with
+ *    its TH_*_INIT macro (`th_feedback fb = TH_FEEDBACK_INIT;`), with its
+ *    th_*_init function where it has one, or in a designated initializer
+ *    (`{.size = sizeof(th_feedback), .page = url}`). A later townhall.h
+ *    only ever adds members at its end, whose zero is the old behaviour.
+ *    The library reads (or writes) only the members the caller's size
+ *    covers and takes zero for the rest, so an older program's smaller
+ *    struct is read as it meant it. A size no townhall.h ever gave the
+ *    struct (0: never set; smaller than in 0.2.0; over 4096: garbage) is
+ *    TH_EINVAL, and so is a newer program's larger struct that sets a
+ *    member this library does not know (zero there is accepted), rather
+ *    than ignore what was asked.
+ *  - A th_site or th_consultation the library returns (th_site_get,
+ *    th_consultation_get, and each item of th_site_list and
+ *    th_consultation_list) is allocated by the library, and its size is
+ *    the library's sizeof: a program reads only the members its own
+ *    header has, and may hand the struct back (th_site_update) as it is.
+ *    The lists hold pointers (`th_site **items`), so that the step an
+ *    older program indexes them by is a pointer's, whatever the struct
+ *    grows to.
  *  - Every other public struct keeps its size and layout for as long as
  *    the soname: th_who, because a new kind of caller gets a type of its
- *    own (as th_staff is); th_site and th_consultation, which the library
- *    also returns in arrays (th_site_list, th_consultation_list), where
- *    their size is the step an older program indexes by; th_counts; and
- *    what the library returns (th_idea, th_page_summary, the lists ...).
- *    What such a struct would need next comes through a new function.
+ *    own (as th_staff is); th_counts; and what the library returns
+ *    (th_idea, th_page_summary, the lists ...). What such a struct would
+ *    need next comes through a new function.
  *  - Functions are only ever added; one that is replaced is deprecated and
  *    stays (the actor-string ones beside the *_as functions).
  */
@@ -289,7 +295,10 @@ typedef struct th_staff th_staff;
 /* ---------------------------------------------------------------------------
  * Sites
  */
+/* Set size to sizeof(th_site) (TH_SITE_INIT); members are only ever
+ * added at the end ("Structs that grow", at the top). */
 typedef struct th_site {
+  size_t size;           /* sizeof(th_site), as the caller's header has it */
   int64_t id;            /* output only */
   const char *slug;      /* [a-z0-9-], 1..40 bytes, unique */
   /* 1..120 characters; stored scrubbed (th_redact), keeping the site's
@@ -314,11 +323,10 @@ typedef struct th_site {
   int open_min;
   int open_round;
   th_time created;       /* output only */
-  /* Added in 0.2.0, the last time th_site changed size (NEWS: 0.1.0
-   * programs are rebuilt against libtownhall.so.1). It keeps its size
-   * from now on ("Structs that grow", at the top). Source that fills it
-   * with designated initializers ({.slug = ..., .name = ...}) gets NULL,
-   * the old behaviour, for the fields it does not name. */
+  /* Added in 0.2.0 (NEWS: 0.1.0 programs are rebuilt against
+   * libtownhall.so.1). Source that fills a th_site with designated
+   * initializers ({.size = sizeof(th_site), .slug = ...}) gets NULL, the
+   * old behaviour, for the fields it does not name. */
   /* The site's wards and its categories, one per line (1..60 characters
    * each, at most 200 of each; blank lines and surrounding spaces are
    * dropped, duplicates refused). NULL or "": no list, and an idea's ward
@@ -335,26 +343,30 @@ typedef struct th_site {
    * text) leaves in place. NULL or "": none. */
   const char *contacts;
 } th_site;
+#define TH_SITE_INIT {.size = sizeof(th_site)}
 
 /* Creates a site and its always-open ideas board (a consultation with slug
  * "ideas"); `actor` (may be NULL: "system") is named in the audit log.
- * Fields are validated and copied; origins are normalised. *id_out (may be NULL) gets the
- * new id. TH_RECORDED, or TH_EEXIST if the slug is taken; TH_EINVAL,
- * TH_ETOOLONG, TH_EUTF8 for bad fields. */
+ * Fields are validated and copied; origins are normalised. *id_out (may be
+ * NULL) gets the new id. TH_RECORDED, or TH_EEXIST if the slug is taken;
+ * TH_EINVAL, TH_ETOOLONG, TH_EUTF8 for bad fields (TH_EINVAL too if its
+ * size is not one townhall.h gave it). */
 TH_EXTERN int th_site_create(th_db *db, th_actor actor, const th_site *site,
                              int64_t *id_out);
 /* Replaces a site's settings (found by slug; id and created are ignored).
  * Changing rank_anonymous recomputes every ranking key of the site in the
  * same transaction. TH_RECORDED, TH_DUPLICATE if nothing changed,
- * TH_ENOTFOUND. */
+ * TH_ENOTFOUND; TH_EINVAL as th_site_create. */
 TH_EXTERN int th_site_update(th_db *db, th_actor actor, const th_site *site);
 /* *out: a new th_site the caller frees with th_site_free. TH_ENOTFOUND. */
 TH_EXTERN int th_site_get(th_db *db, const char *slug, th_site **out);
 TH_EXTERN void th_site_free(th_site *site);
 
+/* items[i] points to a th_site the list owns; its size is the library's
+ * ("Structs that grow", at the top). */
 typedef struct th_site_list {
   size_t count;
-  th_site *items;
+  th_site **items;
 } th_site_list;
 /* All sites by slug. Free with th_site_list_free. */
 TH_EXTERN int th_site_list_all(th_db *db, th_site_list **out);
@@ -389,7 +401,10 @@ TH_EXTERN int th_resident_token(th_db *db, const char *slug,
  * Consultations. Each has its own random pseudonym key, stored only
  * encrypted under the key file, destroyed key_days after it closes.
  */
+/* Set size to sizeof(th_consultation) (TH_CONSULTATION_INIT); members are
+ * only ever added at the end ("Structs that grow", at the top). */
 typedef struct th_consultation {
+  size_t size; /* sizeof(th_consultation), as the caller's header has it */
   int64_t id;              /* output only */
   int64_t site_id;         /* output only */
   const char *slug;        /* [a-z0-9-], 1..60 bytes, unique per site */
@@ -401,6 +416,7 @@ typedef struct th_consultation {
   int key_destroyed;       /* output only: its votes are anonymous for good */
   th_time created;         /* output only */
 } th_consultation;
+#define TH_CONSULTATION_INIT {.size = sizeof(th_consultation)}
 
 /* A councillor or an admin (`staff`) opens a consultation. The title and
  * description are stored scrubbed (th_redact), keeping the site's
@@ -426,9 +442,11 @@ TH_EXTERN int th_consultation_get(th_db *db, const char *site_slug,
                                   const char *slug, th_consultation **out);
 TH_EXTERN void th_consultation_free(th_consultation *c);
 
+/* items[i] points to a th_consultation the list owns; its size is the
+ * library's ("Structs that grow", at the top). */
 typedef struct th_consultation_list {
   size_t count;
-  th_consultation *items;
+  th_consultation **items;
 } th_consultation_list;
 /* A site's consultations, newest first. */
 TH_EXTERN int th_consultation_list_all(th_db *db, const char *site_slug,

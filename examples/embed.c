@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
   printf("townhall %s, database %s (schema %d)\n", th_version_string(), path,
          th_schema_version(db));
 
-  th_site site = {.slug = SITE,
+  th_site site = {.size = sizeof(th_site),
+                  .slug = SITE,
                   .name = "Riverside Borough Council",
                   .origins = "https://www.riverside.example"};
   rc = th_site_create(db, "embed.c", &site, NULL);

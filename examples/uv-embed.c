@@ -190,7 +190,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "uv-embed: %s\n", db ? th_errmsg(db) : th_strerror(rc));
     return 1;
   }
-  th_site site = {.slug = "riverside", .name = "Riverside Borough Council"};
+  th_site site = {.size = sizeof(th_site),
+                  .slug = "riverside",
+                  .name = "Riverside Borough Council"};
   rc = th_site_create(db, NULL, &site, NULL);
   if (rc < 0 && rc != TH_EEXIST) {
     fprintf(stderr, "uv-embed: %s\n", th_errmsg(db));

@@ -264,7 +264,8 @@ static int demo_setup(th_db *db, int port) {
     }
     th_site_free(existing);
   } else {
-    th_site s = {.slug = "demo",
+    th_site s = {.size = sizeof s,
+                 .slug = "demo",
                  .name = "Demo Borough Council",
                  .origins = origins,
                  .allow_anonymous = 1};
@@ -801,7 +802,7 @@ static int cmd_site(int argc, char **argv) {
       {"generate", 0, 0, 'g'},    {"from-file", 1, 0, 'F'},
       {"db", 1, 0, 'd'},          {"key-file", 1, 0, 'k'},
       {0, 0, 0, 0}};
-  th_site s = {0};
+  th_site s = TH_SITE_INIT;
   char origins[1024] = "", params[512] = "";
   int gen = 0;
   const char *secret_file = NULL;
@@ -845,10 +846,10 @@ static int cmd_site(int argc, char **argv) {
     if ((rc = th_site_list_all(db, &l)) < 0)
       status = fail(db, rc, "listing sites");
     for (size_t i = 0; l && i < l->count; i++)
-      printf("%s\t%s\t%s%s%s\n", l->items[i].slug, l->items[i].name,
-             l->items[i].origins,
-             l->items[i].allow_anonymous ? "\tanonymous" : "",
-             l->items[i].moderate_ideas ? "\tmoderated" : "");
+      printf("%s\t%s\t%s%s%s\n", l->items[i]->slug, l->items[i]->name,
+             l->items[i]->origins,
+             l->items[i]->allow_anonymous ? "\tanonymous" : "",
+             l->items[i]->moderate_ideas ? "\tmoderated" : "");
     th_site_list_free(l);
   } else if (strcmp(sub, "add") == 0 && optind < argc) {
     s.slug = argv[optind];

@@ -45,8 +45,10 @@ int main(int argc, char **argv) {
   /* The site, twice: the second time is refused. */
   json_t *s = json_object_get(sc, "site");
   const char *site = str(s, "slug");
-  th_site def = {
-      .slug = site, .name = str(s, "name"), .origins = str(s, "origins")};
+  th_site def = {.size = sizeof(th_site),
+                 .slug = site,
+                 .name = str(s, "name"),
+                 .origins = str(s, "origins")};
   json_object_set_new(
       out, "site",
       json_string(th_err_name(th_site_create(db, NULL, &def, NULL))));

@@ -694,7 +694,10 @@ static int setup(void) {
   th_db *db = NULL;
   if (open_db(&db, 2) != TH_OK)
     return -1;
-  th_site s = {.slug = SITE, .name = "Power loss", .allow_anonymous = 1};
+  th_site s = {.size = sizeof(th_site),
+               .slug = SITE,
+               .name = "Power loss",
+               .allow_anonymous = 1};
   int rc = th_site_create(db, "powerloss", &s, NULL);
   for (int i = 0; rc >= 0 && i < IDEAS; i++) {
     char title[64];

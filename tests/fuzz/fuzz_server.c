@@ -132,14 +132,16 @@ th_db *fuzz_db(void) {
                          .synchronous = 1};
   CHECK(th_open(&db, path, &opt));
 
-  th_site camden = {.slug = "camden",
+  th_site camden = {.size = sizeof(th_site),
+                    .slug = "camden",
                     .name = "London Borough of Camden",
                     .origins = "https://www.camden.gov.uk",
                     .keep_params = "id",
                     .allow_anonymous = 1};
   CHECK(th_site_create(db, "fuzz", &camden, NULL));
   CHECK(th_site_set_secret(db, "camden", FUZZ_SECRET, strlen(FUZZ_SECRET)));
-  th_site islington = {.slug = "islington",
+  th_site islington = {.size = sizeof(th_site),
+                       .slug = "islington",
                        .name = "Islington Council",
                        .origins = "https://www.islington.gov.uk",
                        .moderate_ideas = 1};
@@ -150,13 +152,15 @@ th_db *fuzz_db(void) {
   fixed_token("camden", TH_ROLE_MODERATOR, 'm');
   fixed_token(NULL, TH_ROLE_ADMIN, 'g');
 
-  th_consultation park = {.slug = "park",
+  th_consultation park = {.size = sizeof(th_consultation),
+                          .slug = "park",
                           .title = "The future of the park",
                           .description = "What should change?",
                           .ward = "Kentish Town",
                           .closes = FUZZ_T0 + 30 * TH__DAY_MS};
   CHECK(th_consultation_create(db, "camden", "fuzz", &park, NULL));
-  th_consultation old = {.slug = "old",
+  th_consultation old = {.size = sizeof(th_consultation),
+                         .slug = "old",
                          .title = "A closed consultation",
                          .opens = FUZZ_T0 - 60 * TH__DAY_MS,
                          .closes = FUZZ_T0 - 30 * TH__DAY_MS};

@@ -113,18 +113,22 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fixture: %s\n", db ? th_errmsg(db) : "cannot open");
     return 1;
   }
-  th_site camden = {.slug = "camden",
+  th_site camden = {.size = sizeof(th_site),
+                    .slug = "camden",
                     .name = "London Borough of Camden",
                     .origins = "https://www.camden.gov.uk"};
-  th_site small = {.slug = "small",
+  th_site small = {.size = sizeof(th_site),
+                   .slug = "small",
                    .name = "Small counts",
                    .origins = "https://www.small.example",
                    .open_min = 3,
                    .open_round = 2};
-  th_site recovery = {.slug = "recovery",
+  th_site recovery = {.size = sizeof(th_site),
+                      .slug = "recovery",
                       .name = "Recovery",
                       .origins = "https://www.recovery.example"};
-  th_site tens = {.slug = "tens",
+  th_site tens = {.size = sizeof(th_site),
+                  .slug = "tens",
                   .name = "Tens",
                   .origins = "https://www.tens.example",
                   .open_min = 10,

@@ -197,13 +197,15 @@ static void test_salts_and_backups(void) {
 static void test_consultation_key(void) {
   t_clock = T0;
   th_db *db = t_open("keys.db");
-  th_site site = {.slug = "camden",
+  th_site site = {.size = sizeof(th_site),
+                  .slug = "camden",
                   .name = "Camden",
                   .origins = "https://www.camden.gov.uk",
                   .key_days = 30};
   TAP_INT(th_site_create(db, "test", &site, NULL), TH_RECORDED,
           "a site that keeps consultation keys 30 days after closing");
-  th_consultation c = {.slug = "parks",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "parks",
                        .title = "Parks for everyone",
                        .opens = T0 - DAY,
                        .closes = T0 + 10 * DAY};

@@ -192,12 +192,14 @@ static int found_label(size_t from, size_t to, const char *form) {
 }
 
 static void write_everything(th_db *db) {
-  th_site s = {.slug = "camden",
+  th_site s = {.size = sizeof(th_site),
+               .slug = "camden",
                .name = "London Borough of Camden",
                .origins = SITE,
                .allow_anonymous = 1};
   T_CHECK(db, th_site_create(db, "clerk", &s, NULL));
-  th_consultation c = {.slug = "parks", .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   T_CHECK(db, th_consultation_create(db, "camden", "planner", &c, NULL));
   th_who res = {.resident = RESIDENT};
   th_who dev = {.ip = IP, .user_agent = UA};

@@ -310,7 +310,8 @@ static void test_readonly_and_batch(void) {
   th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY, .now = t_now};
   int rc = th_open(&db, t_path("b.db"), &ro);
   TAP_INT(rc, TH_OK, "read-only open");
-  th_site s = {.slug = "islington", .name = "Islington"};
+  th_site s = {
+      .size = sizeof(th_site), .slug = "islington", .name = "Islington"};
   TAP_INT(th_site_create(db, NULL, &s, NULL), TH_EREADONLY,
           "writes on a read-only handle are refused");
   TAP_INT(th_batch_begin(db), TH_EREADONLY, "and batches too");
@@ -418,7 +419,8 @@ static void test_busy(void) {
   sqlite3 *other = NULL;
   sqlite3_open(t_path("busy.db"), &other);
   sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-  th_site s = {.slug = "islington", .name = "Islington"};
+  th_site s = {
+      .size = sizeof(th_site), .slug = "islington", .name = "Islington"};
   TAP_INT(th_site_create(db, NULL, &s, NULL), TH_EBUSY,
           "locked by another writer: TH_EBUSY");
   TAP_OK(strstr(th_errmsg(db), "locked") != NULL, "%s", th_errmsg(db));

@@ -147,7 +147,7 @@ static void test_validation(void) {
   th_page_summary_free(NULL);
 
   /* A site with no origins takes any page. */
-  th_site open = {.slug = "open", .name = "Open"};
+  th_site open = {.size = sizeof(th_site), .slug = "open", .name = "Open"};
   th_site_create(db, NULL, &open, NULL);
   th_feedback anyp = {.size = sizeof(anyp), .page = "https://anything.example/x", .useful = 0};
   TAP_INT(th_feedback_record(db, "open", &w, &anyp), TH_RECORDED,

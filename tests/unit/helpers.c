@@ -63,7 +63,8 @@ th_db *t_open(const char *name) {
 }
 
 void t_site(th_db *db, const char *slug, int allow_anonymous, int moderate) {
-  th_site s = {.slug = slug,
+  th_site s = {.size = sizeof(th_site),
+               .slug = slug,
                .name = "London Borough of Camden",
                .origins = "https://www.camden.gov.uk",
                .allow_anonymous = allow_anonymous,

@@ -296,7 +296,8 @@ static void test_submit(void) {
   TAP_INT(th_idea_submit(db, "camden", &w2, &again, &id2), TH_RECORDED,
           "another author, the same title: a new idea");
   TAP_OK(id2 != id, "a new id");
-  th_consultation c = {.slug = "parks", .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   th_consultation_create(db, "camden", NULL, &c, NULL);
   again.consultation = "parks";
   int64_t id3 = 0;
@@ -322,11 +323,13 @@ static void test_submit(void) {
   th_idea_free(NULL);
 
   /* Opening and closing. */
-  th_consultation future = {.slug = "future",
+  th_consultation future = {.size = sizeof(th_consultation),
+                            .slug = "future",
                             .title = "Future",
                             .opens = t_clock + DAY,
                             .closes = t_clock + 10 * DAY};
-  th_consultation past = {.slug = "past",
+  th_consultation past = {.size = sizeof(th_consultation),
+                          .slug = "past",
                           .title = "Past",
                           .opens = t_clock - 10 * DAY,
                           .closes = t_clock - DAY};
@@ -360,7 +363,8 @@ static void test_list(void) {
   th_db *db = t_open("list.db");
   t_site(db, "camden", 0, 1); /* moderated */
   t_site(db, "barnet", 0, 0);
-  th_consultation c = {.slug = "parks", .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   th_consultation_create(db, "camden", NULL, &c, NULL);
   th_who w = {.resident = "res-1"};
   struct {
@@ -754,7 +758,8 @@ static void test_merge(void) {
   t_clock = T0;
   th_db *db = t_open("merge.db");
   t_site(db, "camden", 1, 0); /* anonymous votes allowed */
-  th_consultation pc = {.slug = "parks", .title = "Parks"};
+  th_consultation pc = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   th_consultation_create(db, "camden", NULL, &pc, NULL);
   int64_t src = new_idea(db, "camden", "author", NULL, "More benches");
   int64_t dst = new_idea(db, "camden", "author", NULL, "Benches in parks");
@@ -1114,7 +1119,9 @@ static void test_staff_text(void) {
   th_audit_list_free(a);
 
   /* A consultation's title and description. */
-  th_consultation c = {.slug = "parks", .title = "Parks: ask jo@example.org",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "parks",
+                       .title = "Parks: ask jo@example.org",
                        .description = "Drop in at NW1 2DB or NW5 1TL, or "
                                       "call 07700 900461."};
   TAP_INT(th_consultation_create(db, "camden", "cllr", &c, NULL), TH_RECORDED,

@@ -69,7 +69,8 @@ static void test_export_erase(void) {
   t_clock = T0;
   th_db *db = t_open("residents.db");
   t_site(db, "camden", 1, 0);
-  th_consultation parks = {.slug = "parks",
+  th_consultation parks = {.size = sizeof(th_consultation),
+                           .slug = "parks",
                            .title = "Parks strategy",
                            .opens = T0 - DAY,
                            .closes = T0 + 30 * DAY};
@@ -248,7 +249,8 @@ static void test_destroyed_key(void) {
   t_clock = T0;
   th_db *db = t_open("destroyed.db");
   t_site(db, "camden", 0, 0);
-  th_consultation c = {.slug = "budget",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "budget",
                        .title = "Budget 2026",
                        .opens = T0 - DAY,
                        .closes = T0 + 10 * DAY};

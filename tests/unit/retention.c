@@ -25,7 +25,8 @@ static int fb(th_db *db, const char *site, const char *ip, const char *page,
 
 static void make_site(th_db *db, const char *slug, int comment_days,
                       int audit_days, int key_days) {
-  th_site s = {.slug = slug,
+  th_site s = {.size = sizeof(th_site),
+               .slug = slug,
                .name = "Council",
                .origins = "https://www.camden.gov.uk",
                .comment_days = comment_days,
@@ -117,7 +118,8 @@ static void test_comments_and_audit(void) {
   TAP_INT(r.comments, 1, "day 20's comment is over 30 days old");
   TAP_INT(comments_on(db, "short", PAGE), 0, "no comment left on short");
   t_clock = T0 + 60 * DAY + 1;
-  th_consultation c = {.slug = "fresh", .title = "Fresh"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "fresh", .title = "Fresh"};
   th_consultation_create(db, "short", "planner", &c, NULL);
   th_purge(db, &r);
   TAP_INT(r.audit, 1, "one millisecond more: short's entry removed");
@@ -184,7 +186,8 @@ static void test_keys(void) {
   th_db *db = t_open("keys.db");
   make_site(db, "camden", 0, 0, 10);
   make_site(db, "keep", 0, 0, -1);
-  th_consultation c = {.slug = "spring",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "spring",
                        .title = "Spring",
                        .opens = T0 - DAY,
                        .closes = T0 + 5 * DAY};

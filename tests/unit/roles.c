@@ -170,7 +170,8 @@ static const char *act_consultation(const th_staff *s) {
   static int n;
   char slug[32];
   snprintf(slug, sizeof slug, "roles-%d", ++n);
-  th_consultation c = {.slug = slug, .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = slug, .title = "Parks"};
   int rc = th_consultation_create_as(db, s, SITE, &c, NULL);
   th_consultation *got = NULL;
   int exists = th_consultation_get(db, SITE, slug, &got) == TH_OK;
@@ -336,7 +337,7 @@ static void test_staff(void) {
           "the message for no staff member");
 
   /* A token for one site, on another. */
-  th_site other = {.slug = "barnet", .name = "Barnet"};
+  th_site other = {.size = sizeof(th_site), .slug = "barnet", .name = "Barnet"};
   th_site_create(db, NULL, &other, NULL);
   TAP_INT(th_audit_list_get_as(db, callers[ADMIN], "barnet", 0, 0, NULL),
           TH_EPERM, "another site's admin");

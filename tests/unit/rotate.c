@@ -52,9 +52,11 @@ int main(void) {
   for (size_t i = 0; i < sizeof secret; i++)
     secret[i] = (unsigned char)(i * 7 + 1);
   T_CHECK(db, th_site_set_secret(db, "camden", secret, sizeof secret));
-  th_site other = {.slug = "islington", .name = "Islington"};
+  th_site other = {
+      .size = sizeof(th_site), .slug = "islington", .name = "Islington"};
   T_CHECK(db, th_site_create(db, NULL, &other, NULL));
-  th_consultation c = {.slug = "parks", .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   T_CHECK(db, th_consultation_create(db, "camden", NULL, &c, NULL));
   th_who author = {.resident = "author-1"};
   th_idea_new n = {.size = sizeof(n), .title = "More benches", .body = "By the pond."};

@@ -22,7 +22,8 @@ static char *repeat(const char *unit, size_t n) {
 
 static int create(th_db *db, const char *slug, const char *name,
                   const char *origins) {
-  th_site s = {.slug = slug, .name = name, .origins = origins};
+  th_site s = {
+      .size = sizeof(th_site), .slug = slug, .name = name, .origins = origins};
   return th_site_create(db, "tester", &s, NULL);
 }
 
@@ -105,7 +106,10 @@ static void test_create_validation(void) {
   free(long_origin);
 
   /* Parameters kept. */
-  th_site kp = {.slug = "kp", .name = "Camden", .keep_params = "id;drop"};
+  th_site kp = {.size = sizeof(th_site),
+                .slug = "kp",
+                .name = "Camden",
+                .keep_params = "id;drop"};
   TAP_INT(th_site_create(db, NULL, &kp, NULL), TH_EINVAL,
           "keep_params with a ';'");
   kp.keep_params = "id, service  ref";
@@ -140,7 +144,8 @@ static void test_create_validation(void) {
   for (size_t i = 0; i < TH__ARRAY_SIZE(ranges); i++) {
     char slug[16];
     snprintf(slug, sizeof slug, "r%zu", i);
-    th_site s = {.slug = slug,
+    th_site s = {.size = sizeof(th_site),
+                 .slug = slug,
                  .name = "Camden",
                  .comment_days = ranges[i].comment,
                  .audit_days = ranges[i].audit,
@@ -163,7 +168,8 @@ static void test_create_validation(void) {
 static void test_create_get_list(void) {
   t_clock = INT64_C(1772445600000);
   th_db *db = t_open("sites.db");
-  th_site s = {.slug = "camden",
+  th_site s = {.size = sizeof(th_site),
+               .slug = "camden",
                .name = "London Borough of Camden",
                .origins = "HTTPS://WWW.Camden.gov.uk/",
                .moderate_ideas = 7, /* any non-zero is true */
@@ -196,7 +202,8 @@ static void test_create_get_list(void) {
   }
   th_site_free(g);
 
-  th_site multi = {.slug = "islington",
+  th_site multi = {.size = sizeof(th_site),
+                   .slug = "islington",
                    .name = "Islington",
                    .origins = " https://www.islington.gov.uk,HTTP://Democracy"
                               ".Islington.gov.uk:8080/\thttps://www.islington"
@@ -209,7 +216,10 @@ static void test_create_get_list(void) {
           "https://www.islington.gov.uk http://democracy.islington.gov.uk:8080",
           "origins normalised, deduplicated (default port), space-separated");
   th_site_free(g);
-  th_site none = {.slug = "barnet", .name = "Barnet", .origins = ""};
+  th_site none = {.size = sizeof(th_site),
+                  .slug = "barnet",
+                  .name = "Barnet",
+                  .origins = ""};
   TAP_INT(th_site_create(db, NULL, &none, NULL), TH_RECORDED,
           "site with no origins");
 
@@ -224,10 +234,10 @@ static void test_create_get_list(void) {
   TAP_INT(th_site_list_all(db, &l), TH_OK, "th_site_list_all");
   TAP_INT(l ? (int)l->count : -1, 3, "three sites");
   if (l && l->count == 3) {
-    TAP_STR(l->items[0].slug, "barnet", "sorted by slug (1)");
-    TAP_STR(l->items[1].slug, "camden", "sorted by slug (2)");
-    TAP_STR(l->items[2].slug, "islington", "sorted by slug (3)");
-    TAP_INT(l->items[1].comment_days, 365, "list items carry settings");
+    TAP_STR(l->items[0]->slug, "barnet", "sorted by slug (1)");
+    TAP_STR(l->items[1]->slug, "camden", "sorted by slug (2)");
+    TAP_STR(l->items[2]->slug, "islington", "sorted by slug (3)");
+    TAP_INT(l->items[1]->comment_days, 365, "list items carry settings");
   }
   th_site_list_free(l);
   th_site_list_free(NULL);
@@ -477,7 +487,8 @@ static void test_consultations(void) {
   t_site(db, "camden", 0, 0);
   t_site(db, "barnet", 0, 0);
   th_time day = TH__DAY_MS;
-  th_consultation c = {.slug = "parks-2026",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "parks-2026",
                        .title = "Parks strategy 2026",
                        .description = "What should our parks be like?\n\nTell "
                                       "us.",
@@ -492,7 +503,9 @@ static void test_consultations(void) {
           "the same slug again: TH_EEXIST");
   TAP_INT(th_consultation_create(db, "barnet", NULL, &c, NULL), TH_RECORDED,
           "the same slug on another site is fine");
-  th_consultation ideas = {.slug = "ideas", .title = "Another board"};
+  th_consultation ideas = {.size = sizeof(th_consultation),
+                           .slug = "ideas",
+                           .title = "Another board"};
   TAP_INT(th_consultation_create(db, "camden", NULL, &ideas, NULL), TH_EEXIST,
           "\"ideas\" is taken by the board");
   TAP_INT(th_consultation_create(db, "nowhere", NULL, &c, NULL), TH_ENOTFOUND,
@@ -613,20 +626,21 @@ static void test_consultations(void) {
 
   /* Newest first. */
   t_clock += 1000;
-  th_consultation later = {.slug = "later", .title = "Later"};
+  th_consultation later = {
+      .size = sizeof(th_consultation), .slug = "later", .title = "Later"};
   th_consultation_create(db, "camden", NULL, &later, NULL);
   th_consultation_list *l = NULL;
   TAP_INT(th_consultation_list_all(db, "camden", &l), TH_OK, "list");
   TAP_INT(l ? (int)l->count : -1, 6,
           "ideas, parks-2026, 60-byte slug, t1, t2, later");
   if (l && l->count == 6) {
-    TAP_STR(l->items[0].slug, "later", "newest first");
-    TAP_STR(l->items[5].slug, "ideas", "the board (oldest) last");
+    TAP_STR(l->items[0]->slug, "later", "newest first");
+    TAP_STR(l->items[5]->slug, "ideas", "the board (oldest) last");
     int ordered = 1;
     for (size_t i = 1; i < l->count; i++)
-      ordered &= l->items[i - 1].created > l->items[i].created ||
-                 (l->items[i - 1].created == l->items[i].created &&
-                  l->items[i - 1].id > l->items[i].id);
+      ordered &= l->items[i - 1]->created > l->items[i]->created ||
+                 (l->items[i - 1]->created == l->items[i]->created &&
+                  l->items[i - 1]->id > l->items[i]->id);
     TAP_OK(ordered, "ordered by created, then id, descending");
   }
   th_consultation_list_free(l);
@@ -653,11 +667,15 @@ static int audit_find(th_audit_list *a, const char *action) {
 static void test_audit(void) {
   t_clock = INT64_C(1772445600000);
   th_db *db = t_open("audit.db");
-  th_site s = {.slug = "camden", .name = "Camden", .moderate_ideas = 1};
+  th_site s = {.size = sizeof(th_site),
+               .slug = "camden",
+               .name = "Camden",
+               .moderate_ideas = 1};
   th_site_create(db, NULL, &s, NULL);
   t_site(db, "barnet", 0, 0);
   t_clock += 1000;
-  th_consultation c = {.slug = "parks", .title = "Parks"};
+  th_consultation c = {
+      .size = sizeof(th_consultation), .slug = "parks", .title = "Parks"};
   th_consultation_create(db, "camden", "planner", &c, NULL);
   th_who w = {.resident = "res-1"};
   th_idea_new n = {.size = sizeof(n), .title = "Benches by the pond"};
@@ -752,9 +770,12 @@ static void test_audit(void) {
  * and read back. */
 static void test_lists(void) {
   th_db *db = t_open("lists.db");
-  th_site s = {.slug = "camden", .name = "Camden",
+  th_site s = {.size = sizeof(th_site),
+               .slug = "camden",
+               .name = "Camden",
                .wards = " Kentish Town \r\n\n\tHighgate\n",
-               .categories = "Parks", .contacts = "020 7974 4444"};
+               .categories = "Parks",
+               .contacts = "020 7974 4444"};
   TAP_INT(th_site_create(db, NULL, &s, NULL), TH_RECORDED, "created with lists");
   th_site *got = NULL;
   TAP_INT(th_site_get(db, "camden", &got), TH_OK, "read back");
@@ -763,13 +784,13 @@ static void test_lists(void) {
   TAP_STR(got ? got->categories : NULL, "Parks", "categories");
   TAP_STR(got ? got->contacts : NULL, "020 7974 4444", "contacts");
   th_site_free(got);
-  th_site plain = {.slug = "barnet", .name = "Barnet"};
+  th_site plain = {.size = sizeof(th_site), .slug = "barnet", .name = "Barnet"};
   TAP_INT(th_site_create(db, NULL, &plain, NULL), TH_RECORDED,
           "no lists (NULL, as an older caller's initializer leaves them)");
   th_site_list *l = NULL;
   TAP_INT(th_site_list_all(db, &l), TH_OK, "listed");
-  TAP_STR(l && l->count == 2 ? l->items[0].wards : NULL, "", "none: \"\"");
-  TAP_STR(l && l->count == 2 ? l->items[1].wards : NULL,
+  TAP_STR(l && l->count == 2 ? l->items[0]->wards : NULL, "", "none: \"\"");
+  TAP_STR(l && l->count == 2 ? l->items[1]->wards : NULL,
           "Kentish Town\nHighgate", "the list in th_site_list_all too");
   th_site_list_free(l);
 
@@ -813,7 +834,7 @@ static void test_lists(void) {
  * scrubs them in place. */
 static void test_migration_scrubs(void) {
   th_db *db = t_open("old7.db");
-  th_site s = {.slug = "camden", .name = "Camden"};
+  th_site s = {.size = sizeof(th_site), .slug = "camden", .name = "Camden"};
   th_site_create(db, NULL, &s, NULL);
   th_who w = {.resident = "res-m"};
   th_idea_new n = {.size = sizeof(n), .title = "Fix the lights", .category = "Lighting"};

@@ -15,7 +15,8 @@
 static void test_tokens(void) {
   th_db *db = t_open("tokens.db");
   t_site(db, "camden", 0, 0);
-  th_site other = {.slug = "islington", .name = "Islington"};
+  th_site other = {
+      .size = sizeof(th_site), .slug = "islington", .name = "Islington"};
   th_site_create(db, NULL, &other, NULL);
   TAP_STR(th_role_name(TH_ROLE_MODERATOR), "moderator", "role names");
   TAP_STR(th_role_name(TH_ROLE_ADMIN), "admin", "role names");
@@ -161,7 +162,8 @@ static void test_resident_token(void) {
   t_clock = INT64_C(1772445600000);
   th_db *db = t_open("resident-token.db");
   t_site(db, "camden", 0, 0);
-  th_site other = {.slug = "nosecret", .name = "No secret"};
+  th_site other = {
+      .size = sizeof(th_site), .slug = "nosecret", .name = "No secret"};
   th_site_create(db, NULL, &other, NULL);
   unsigned char secret[40];
   memset(secret, 7, sizeof secret);

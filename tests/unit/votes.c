@@ -149,7 +149,8 @@ static void test_states(void) {
   th_idea_free(i);
 
   /* Consultations that are not open. */
-  th_consultation c = {.slug = "spring",
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "spring",
                        .title = "Spring",
                        .opens = T0 - DAY,
                        .closes = T0 + DAY};
@@ -434,7 +435,10 @@ static void test_mine(void) {
   t_clock = T0;
   th_db *db = t_open("mine.db");
   t_site(db, "anon", 1, 0);
-  th_consultation c = {.slug = "spring", .title = "Spring", .opens = T0 - DAY};
+  th_consultation c = {.size = sizeof(th_consultation),
+                       .slug = "spring",
+                       .title = "Spring",
+                       .opens = T0 - DAY};
   TAP_OK(th_consultation_create(db, "anon", NULL, &c, NULL) >= 0,
          "a second consultation");
   int64_t a = new_idea(db, "anon", NULL, "Board idea");

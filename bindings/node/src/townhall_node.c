@@ -829,6 +829,7 @@ static bool get_site_fields(napi_env env, napi_value v, op *o) {
                &o->s[7]))
     return false;
   th_site *s = &o->site;
+  s->size = sizeof *s; /* townhall.h: structs that grow */
   s->slug = o->s[1];
   s->name = o->s[2];
   s->origins = o->s[3];
@@ -911,7 +912,7 @@ static napi_value done_site_list(napi_env env, op *o) {
   th_site_list *l = o->res;
   napi_value a = array(env, l->count);
   for (size_t i = 0; i < l->count; i++)
-    napi_set_element(env, a, (uint32_t)i, site_js(env, &l->items[i]));
+    napi_set_element(env, a, (uint32_t)i, site_js(env, l->items[i]));
   return a;
 }
 static void cleanup_site_list(op *o) {
@@ -1006,6 +1007,7 @@ static napi_value js_cons_create(napi_env env, napi_callback_info info) {
   CHECK(get_str(env, prop(env, c, "ward"), "ward", true, &o->s[5]));
   CHECK(get_i64(env, prop(env, c, "opens"), "opens", 0, &o->cons.opens));
   CHECK(get_i64(env, prop(env, c, "closes"), "closes", 0, &o->cons.closes));
+  o->cons.size = sizeof o->cons; /* townhall.h: structs that grow */
   o->cons.slug = o->s[2];
   o->cons.title = o->s[3];
   o->cons.description = o->s[4];
@@ -1046,7 +1048,7 @@ static napi_value done_cons_list(napi_env env, op *o) {
   th_consultation_list *l = o->res;
   napi_value a = array(env, l->count);
   for (size_t i = 0; i < l->count; i++)
-    napi_set_element(env, a, (uint32_t)i, consultation_js(env, &l->items[i]));
+    napi_set_element(env, a, (uint32_t)i, consultation_js(env, l->items[i]));
   return a;
 }
 static void cleanup_cons_list(op *o) {

@@ -54,8 +54,9 @@ class LoadingTest(unittest.TestCase):
                  and c is not _lib._Sized]
         self.assertEqual(
             sorted(c.__name__ for c in sized),
-            ["th_feedback", "th_idea_new", "th_idea_query", "th_key_rotation",
-             "th_open_data_options", "th_open_options", "th_purge_report"])
+            ["th_consultation", "th_feedback", "th_idea_new", "th_idea_query",
+             "th_key_rotation", "th_open_data_options", "th_open_options",
+             "th_purge_report", "th_site"])
         for cls in sized:
             self.assertEqual(cls._fields_[0][0], "size", cls.__name__)
             self.assertEqual(cls().size, _lib.ctypes.sizeof(cls),

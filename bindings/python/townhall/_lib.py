@@ -102,8 +102,9 @@ class th_who(Structure):
                 ("user_agent", c_char_p)]
 
 
-class th_site(Structure):
-    _fields_ = [("id", c_int64), ("slug", c_char_p), ("name", c_char_p),
+class th_site(_Sized):
+    _fields_ = [("size", c_size_t), ("id", c_int64), ("slug", c_char_p),
+                ("name", c_char_p),
                 ("origins", c_char_p), ("keep_params", c_char_p),
                 ("moderate_ideas", c_int), ("allow_anonymous", c_int),
                 ("rank_anonymous", c_int), ("comment_days", c_int),
@@ -116,18 +117,22 @@ class th_site(Structure):
 
 
 class th_site_list(Structure):
-    _fields_ = [("count", c_size_t), ("items", POINTER(th_site))]
+    # Pointers: the stride never depends on th_site's size.
+    _fields_ = [("count", c_size_t), ("items", POINTER(POINTER(th_site)))]
 
 
-class th_consultation(Structure):
-    _fields_ = [("id", c_int64), ("site_id", c_int64), ("slug", c_char_p),
+class th_consultation(_Sized):
+    _fields_ = [("size", c_size_t), ("id", c_int64), ("site_id", c_int64),
+                ("slug", c_char_p),
                 ("title", c_char_p), ("description", c_char_p),
                 ("ward", c_char_p), ("opens", th_time), ("closes", th_time),
                 ("key_destroyed", c_int), ("created", th_time)]
 
 
 class th_consultation_list(Structure):
-    _fields_ = [("count", c_size_t), ("items", POINTER(th_consultation))]
+    # Pointers: the stride never depends on th_consultation's size.
+    _fields_ = [("count", c_size_t),
+                ("items", POINTER(POINTER(th_consultation)))]
 
 
 class th_idea_new(_Sized):

@@ -444,7 +444,7 @@ class Townhall:
         out = POINTER(L.th_site_list)()
         self._call(lib.th_site_list_all, byref(out))
         try:
-            return [_site(out.contents.items[i])
+            return [_site(out.contents.items[i].contents)
                     for i in range(out.contents.count)]
         finally:
             lib.th_site_list_free(out)
@@ -522,7 +522,7 @@ class Townhall:
         self._call(lib.th_consultation_list_all, _b(site, "site"),
                    byref(out))
         try:
-            return [_consultation(out.contents.items[i])
+            return [_consultation(out.contents.items[i].contents)
                     for i in range(out.contents.count)]
         finally:
             lib.th_consultation_list_free(out)

@@ -21,7 +21,7 @@ void th__handle_consultations_list(th__ctx *x) {
   th_time now = th_now(th__reader(x));
   json_t *items = json_array();
   for (size_t i = 0; i < l->count; i++) {
-    const th_consultation *c = &l->items[i];
+    const th_consultation *c = l->items[i];
     bool open = now >= c->opens && (c->closes == 0 || now < c->closes);
     json_array_append_new(
         items, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:b}", "slug", c->slug,
@@ -78,6 +78,7 @@ void th__handle_consultation_create(th__ctx *x) {
     return;
   }
   c->w.who = x->staff;
+  c->c.size = sizeof c->c;
   c->c.slug = th__dup_or_null(th__str(body, "slug"));
   c->c.title = th__dup_or_null(th__str(body, "title"));
   c->c.description = th__dup_or_null(th__str(body, "description"));
