@@ -237,6 +237,116 @@ static void test_entry_points(th_db *db) {
   TAP_INT((int64_t)r.size, (int64_t)sizeof r, "its size kept");
 }
 
+/* th_site and th_consultation, which the caller fills in and the library
+ * also returns (alone, and as the items of its lists). */
+static void test_site_consultation(th_db *db) {
+  /* A caller whose header's th_site ends where this one does, with bytes
+   * past its end that are not its own: only its size is read. */
+  struct {
+    th_site s;
+    int64_t not_its_own;
+  } older;
+  memset(&older, 0x55, sizeof older);
+  memset(&older.s, 0, sizeof older.s);
+  older.s.size = sizeof older.s;
+  older.s.slug = "abi-old";
+  older.s.name = "Old header";
+  older.s.comment_days = 30;
+  TAP_INT(th_site_create(db, "abi", &older.s, NULL), TH_RECORDED,
+          "th_site_create: a caller's th_site, garbage past its size: %s",
+          th_errmsg(db));
+  th_site *got = NULL;
+  TAP_INT(th_site_get(db, "abi-old", &got), TH_OK, "read back");
+  TAP_OK(got && strcmp(got->name, "Old header") == 0 &&
+             got->comment_days == 30 && got->audit_days == 730 &&
+             strcmp(got->wards, "") == 0,
+         "as it meant it, the rest defaults");
+  TAP_INT(got ? (int64_t)got->size : -1, (int64_t)sizeof(th_site),
+          "th_site_get: its size is the library's");
+  /* What the library returned goes back as it is. */
+  TAP_INT(got ? th_site_update(db, "abi", got) : TH_EIO, TH_DUPLICATE,
+          "th_site_update: a th_site from th_site_get");
+  th_site_free(got);
+  /* A newer caller's larger th_site: a zero new member is accepted, a set
+   * one refused. */
+  struct {
+    th_site s;
+    int64_t later;
+  } newer;
+  memset(&newer, 0, sizeof newer);
+  newer.s.size = sizeof newer;
+  newer.s.slug = "abi-new";
+  newer.s.name = "New header";
+  TAP_INT(th_site_create(db, "abi", &newer.s, NULL), TH_RECORDED,
+          "th_site_create: a newer caller's th_site, its new member zero");
+  newer.later = 1;
+  TAP_INT(th_site_update(db, "abi", &newer.s), TH_EINVAL,
+          "th_site_update: a member this library does not know, set");
+  TAP_OK(strstr(th_errmsg(db), "th_site") != NULL, "says which: %s",
+         th_errmsg(db));
+  char *tok = NULL;
+  th_staff *admin = NULL;
+  T_CHECK(db, th_token_create(db, "abi", "abi-old", TH_ROLE_ADMIN, "ABI", 0,
+                              &tok, NULL));
+  T_CHECK(db, th_staff_from_token(db, tok, "abi-old", &admin));
+  th_free(tok);
+  const size_t bad[] = {0, sizeof(size_t), sizeof(th_site) - 1,
+                        TH__SIZED_MAX + 1, (size_t)1 << 40};
+  for (size_t i = 0; i < TH__ARRAY_SIZE(bad); i++) {
+    th_site s = {.size = bad[i], .slug = "abi-bad", .name = "Bad"};
+    TAP_INT(th_site_create(db, "abi", &s, NULL), TH_EINVAL,
+            "th_site_create: size %zu", bad[i]);
+    TAP_OK(strstr(th_errmsg(db), "TH_SITE_INIT") != NULL, "says how: %s",
+           th_errmsg(db));
+    s.slug = "abi-old";
+    TAP_INT(th_site_update(db, "abi", &s), TH_EINVAL,
+            "th_site_update: size %zu", bad[i]);
+    th_consultation c = {.size = bad[i], .slug = "abi-bad", .title = "Bad"};
+    TAP_INT(th_consultation_create(db, "abi-old", "abi", &c, NULL), TH_EINVAL,
+            "th_consultation_create: size %zu", bad[i]);
+    TAP_OK(strstr(th_errmsg(db), "TH_CONSULTATION_INIT") != NULL,
+           "says how: %s", th_errmsg(db));
+    TAP_INT(th_consultation_create_as(db, admin, "abi-old", &c, NULL),
+            TH_EINVAL, "th_consultation_create_as: size %zu", bad[i]);
+  }
+  th_consultation_list *none = NULL;
+  T_CHECK(db, th_consultation_list_all(db, "abi-old", &none));
+  TAP_INT(none ? (int64_t)none->count : -1, 1, "none of them made (the board)");
+  th_consultation_list_free(none);
+  th_site *bad_site = NULL;
+  TAP_INT(th_site_get(db, "abi-bad", &bad_site), TH_ENOTFOUND,
+          "nor any of the sites");
+  th_site_free(bad_site);
+  th_consultation c = TH_CONSULTATION_INIT;
+  c.slug = "abi-parks";
+  c.title = "Parks";
+  TAP_INT(th_consultation_create_as(db, admin, "abi-old", &c, NULL),
+          TH_RECORDED, "th_consultation_create_as: TH_CONSULTATION_INIT");
+  th_staff_free(admin);
+  th_consultation *cg = NULL;
+  TAP_INT(th_consultation_get(db, "abi-old", "abi-parks", &cg), TH_OK,
+          "th_consultation_get");
+  TAP_INT(cg ? (int64_t)cg->size : -1, (int64_t)sizeof(th_consultation),
+          "its size is the library's");
+  th_consultation_free(cg);
+  /* The lists hold pointers: each item a struct of the library's size. */
+  th_consultation_list *cl = NULL;
+  T_CHECK(db, th_consultation_list_all(db, "abi-old", &cl));
+  int ok = cl && cl->count == 2;
+  for (size_t i = 0; ok && i < cl->count; i++)
+    ok = cl->items[i]->size == sizeof(th_consultation);
+  TAP_OK(ok && strcmp(cl->items[0]->slug, "abi-parks") == 0,
+         "th_consultation_list: items by pointer, sized");
+  th_consultation_list_free(cl);
+  th_site_list *sl = NULL;
+  T_CHECK(db, th_site_list_all(db, &sl));
+  ok = sl && sl->count >= 2;
+  for (size_t i = 0; ok && i < sl->count; i++)
+    ok = sl->items[i]->size == sizeof(th_site) && sl->items[i]->slug;
+  TAP_OK(ok, "th_site_list: items by pointer, sized");
+  th_site_list_free(sl);
+}
+
 int main(void) {
   th_db *db = t_open("abi.db");
   test_read(db);
@@ -245,6 +355,7 @@ int main(void) {
   test_server(db);
   test_open_data(db);
   test_entry_points(db);
+  test_site_consultation(db);
   th_close(db);
   return tap_done();
 }
