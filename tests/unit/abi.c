@@ -290,8 +290,9 @@ static void test_site_consultation(th_db *db) {
                               &tok, NULL));
   T_CHECK(db, th_staff_from_token(db, tok, "abi-old", &admin));
   th_free(tok);
-  const size_t bad[] = {0, sizeof(size_t), sizeof(th_site) - 1,
-                        TH__SIZED_MAX + 1, (size_t)1 << 40};
+  /* Never set, too small, garbage. (Each struct one byte short of its
+   * sizeof, below: a size past the struct would be the caller's lie.) */
+  const size_t bad[] = {0, sizeof(size_t), TH__SIZED_MAX + 1, (size_t)1 << 40};
   for (size_t i = 0; i < TH__ARRAY_SIZE(bad); i++) {
     th_site s = {.size = bad[i], .slug = "abi-bad", .name = "Bad"};
     TAP_INT(th_site_create(db, "abi", &s, NULL), TH_EINVAL,
@@ -309,6 +310,14 @@ static void test_site_consultation(th_db *db) {
     TAP_INT(th_consultation_create_as(db, admin, "abi-old", &c, NULL),
             TH_EINVAL, "th_consultation_create_as: size %zu", bad[i]);
   }
+  th_site short_site = {
+      .size = sizeof(th_site) - 1, .slug = "abi-bad", .name = "Bad"};
+  TAP_INT(th_site_create(db, "abi", &short_site, NULL), TH_EINVAL,
+          "th_site_create: one byte short of any th_site");
+  th_consultation short_c = {
+      .size = sizeof(th_consultation) - 1, .slug = "abi-bad", .title = "Bad"};
+  TAP_INT(th_consultation_create(db, "abi-old", "abi", &short_c, NULL),
+          TH_EINVAL, "th_consultation_create: one byte short of any");
   th_consultation_list *none = NULL;
   T_CHECK(db, th_consultation_list_all(db, "abi-old", &none));
   TAP_INT(none ? (int64_t)none->count : -1, 1, "none of them made (the board)");
