@@ -20,7 +20,7 @@ static int th__fsync_file(const char *path) {
   return rc;
 }
 
-int th_backup(th_db *db, const char *dest) {
+int th__sqlite_backup(th_db *db, const char *dest) {
   th__clear_err(db);
   if (dest == NULL || dest[0] == '\0')
     return th__err(db, TH_EINVAL, "no backup destination given");

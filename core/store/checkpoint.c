@@ -115,7 +115,7 @@ void th__ckpt_stop(th__ckpt *c) {
   free(c);
 }
 
-int th__synchronous(th_db *db) {
+int th__sqlite_synchronous(th_db *db) {
   sqlite3_stmt *st = NULL;
   int v = -1;
   if (sqlite3_prepare_v2(th__sql(db), "PRAGMA synchronous", -1, &st, NULL) ==

@@ -21,7 +21,7 @@ static const struct {
     [TH_SORT_RANDOM] = {"th_rand(?9, i.id)", true, true},
 };
 
-th__q *th__idea_list_q(th_db *db, const th__idea_list_args *a) {
+th__q *th__sqlite_idea_list_q(th_db *db, const th__idea_list_args *a) {
   if (a->sort < 0 || a->sort >= (int)TH__ARRAY_SIZE(th__sorts)) {
     th__err(db, TH_EINVAL, "unknown sort %d", a->sort);
     return NULL;
@@ -50,27 +50,26 @@ th__q *th__idea_list_q(th_db *db, const th__idea_list_args *a) {
            after ? " = ?6 AND i.id " : "",
            after ? (th__sorts[a->sort].ascending ? "> ?7))" : "< ?7))") : "",
            key, dir, dir);
-  /* A th__q is the handle's sqlite3_stmt under another name (query.c). */
-  th__q *st = (th__q *)th__stmt_dynamic(db, sql);
+  th__q *st = th__stmt_dynamic(db, sql);
   if (st == NULL)
     return NULL;
-  th__q_i64(st, 1, a->consultation_id ? a->consultation_id : a->site_id);
+  th__sqlite_q_i64(st, 1, a->consultation_id ? a->consultation_id : a->site_id);
   if (a->ward)
-    th__q_text(st, 2, a->ward);
+    th__sqlite_q_text(st, 2, a->ward);
   if (a->category)
-    th__q_text(st, 3, a->category);
+    th__sqlite_q_text(st, 3, a->category);
   if (a->created_from)
-    th__q_i64(st, 4, a->created_from);
+    th__sqlite_q_i64(st, 4, a->created_from);
   if (a->created_to)
-    th__q_i64(st, 5, a->created_to);
+    th__sqlite_q_i64(st, 5, a->created_to);
   if (after) {
     if (th__sorts[a->sort].integer)
-      th__q_i64(st, 6, a->after_key_int);
+      th__sqlite_q_i64(st, 6, a->after_key_int);
     else
-      th__q_f64(st, 6, a->after_key);
-    th__q_i64(st, 7, a->after_id);
+      th__sqlite_q_f64(st, 6, a->after_key);
+    th__sqlite_q_i64(st, 7, a->after_id);
   }
-  th__q_i64(st, 8, a->rows);
-  th__q_i64(st, 9, a->seed);
+  th__sqlite_q_i64(st, 8, a->rows);
+  th__sqlite_q_i64(st, 9, a->seed);
   return st;
 }

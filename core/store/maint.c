@@ -5,7 +5,7 @@
  */
 #include "sqlite.h"
 
-void th__store_checkpoint(th_db *db) {
+void th__sqlite_checkpoint(th_db *db) {
   /* A failure here changes nothing committed: the WAL stays as it is until
    * the next checkpoint. */
   if (th__sql(db))
@@ -13,13 +13,13 @@ void th__store_checkpoint(th_db *db) {
                               NULL, NULL);
 }
 
-bool th__store_in_txn(th_db *db) {
+bool th__sqlite_in_txn(th_db *db) {
   return th__sql(db) != NULL && !sqlite3_get_autocommit(th__sql(db));
 }
 
-bool th__store_connected(th_db *db) { return th__sql(db) != NULL; }
+bool th__sqlite_connected(th_db *db) { return th__sql(db) != NULL; }
 
-int th__store_exclusive_begin(th_db *db) {
+int th__sqlite_exclusive_begin(th_db *db) {
   /* Every other connection to a WAL database holds a shared lock on the
    * file for as long as it is open, so an exclusive transaction fails while
    * one is. In exclusive locking mode an (empty) exclusive transaction
@@ -39,7 +39,7 @@ int th__store_exclusive_begin(th_db *db) {
   return rc;
 }
 
-void th__store_exclusive_end(th_db *db) {
+void th__sqlite_exclusive_end(th_db *db) {
   /* Back to normal locking: the next read releases the exclusive lock. */
   if (th__sql(db))
     sqlite3_exec(th__sql(db),

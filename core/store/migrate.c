@@ -67,7 +67,7 @@ static int th__apply(th_db *db, const th__blob *m, int version) {
   return rc;
 }
 
-int th__migrate(th_db *db) {
+int th__sqlite_migrate(th_db *db) {
   int current = th_schema_version(db);
   for (const th__blob *m = th__migrations; m->name; m++) {
     int v = th__migration_version(m->name);

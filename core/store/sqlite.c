@@ -71,11 +71,12 @@ static const char *const th__stmt_sql[TH__S_COUNT] = {
 };
 
 sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
-  if (th__sql(db) == NULL) {
+  th__sqlite_conn *c = th__sqlite_conn_of(db);
+  if (c == NULL || c->sql == NULL) {
     th__lost(db);
     return NULL;
   }
-  sqlite3_stmt *st = db->conn->stmts[id];
+  sqlite3_stmt *st = c->stmts[id].st;
   if (st == NULL) {
     int rc = sqlite3_prepare_v3(th__sql(db), th__stmt_sql[id], -1,
                                 SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -83,7 +84,8 @@ sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
       th__sqlerr(db, rc, "preparing a statement");
       return NULL;
     }
-    db->conn->stmts[id] = st;
+    c->stmts[id].q.engine = &th__sqlite_engine;
+    c->stmts[id].st = st;
     return st;
   }
   sqlite3_reset(st);
@@ -91,21 +93,22 @@ sqlite3_stmt *th__stmt(th_db *db, th__stmt_id id) {
   return st;
 }
 
-sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
-  if (th__sql(db) == NULL) {
+th__q *th__stmt_dynamic(th_db *db, const char *sql) {
+  th__sqlite_conn *c = th__sqlite_conn_of(db);
+  if (c == NULL || c->sql == NULL) {
     th__lost(db);
     return NULL;
   }
-  for (size_t i = 0; i < TH__ARRAY_SIZE(db->conn->dyn); i++) {
-    if (db->conn->dyn[i].sql && strcmp(db->conn->dyn[i].sql, sql) == 0) {
-      sqlite3_reset(db->conn->dyn[i].st);
-      sqlite3_clear_bindings(db->conn->dyn[i].st);
-      return db->conn->dyn[i].st;
+  for (size_t i = 0; i < TH__ARRAY_SIZE(c->dyn); i++) {
+    if (c->dyn[i].sql && strcmp(c->dyn[i].sql, sql) == 0) {
+      sqlite3_reset(c->dyn[i].q.st);
+      sqlite3_clear_bindings(c->dyn[i].q.st);
+      return &c->dyn[i].q.q;
     }
   }
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v3(th__sql(db), sql, -1, SQLITE_PREPARE_PERSISTENT,
-                              &st, NULL);
+  int rc =
+      sqlite3_prepare_v3(c->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
   if (rc != SQLITE_OK) {
     th__sqlerr(db, rc, "preparing a query");
     return NULL;
@@ -117,12 +120,13 @@ sqlite3_stmt *th__stmt_dynamic(th_db *db, const char *sql) {
     return NULL;
   }
   /* Round robin: the handful of list shapes an application uses stay. */
-  unsigned slot = db->conn->dyn_next++ % TH__ARRAY_SIZE(db->conn->dyn);
-  free(db->conn->dyn[slot].sql);
-  sqlite3_finalize(db->conn->dyn[slot].st);
-  db->conn->dyn[slot].sql = copy;
-  db->conn->dyn[slot].st = st;
-  return st;
+  unsigned slot = c->dyn_next++ % TH__ARRAY_SIZE(c->dyn);
+  free(c->dyn[slot].sql);
+  sqlite3_finalize(c->dyn[slot].q.st);
+  c->dyn[slot].sql = copy;
+  c->dyn[slot].q.q.engine = &th__sqlite_engine;
+  c->dyn[slot].q.st = st;
+  return &c->dyn[slot].q.q;
 }
 
 int th__exec(th_db *db, const char *sql) {
@@ -143,7 +147,7 @@ int th__step_done(th_db *db, sqlite3_stmt *st, const char *what) {
   return err;
 }
 
-int th__data_version(th_db *db, int64_t *out) {
+static int th__sqlite_data_version(th_db *db, int64_t *out) {
   sqlite3_stmt *st = th__stmt(db, TH__S_DATA_VERSION);
   if (st == NULL)
     return db->errcode;
@@ -157,7 +161,7 @@ int th__data_version(th_db *db, int64_t *out) {
   return TH_OK;
 }
 
-int th__write_probe(th_db *db) {
+static int th__sqlite_write_probe(th_db *db) {
   int rc = th__write_begin(db);
   if (rc < 0)
     return rc;
@@ -293,23 +297,24 @@ int th__create_private(const char *path) {
 /* Finalizes the handle's statements and closes its connection; the
  * th__conn stays, empty, until th__store_close. */
 static void th__db_disconnect(th_db *db) {
-  if (db->conn == NULL)
+  th__sqlite_conn *c = th__sqlite_conn_of(db);
+  if (c == NULL)
     return;
   for (size_t i = 0; i < TH__S_COUNT; i++) {
-    sqlite3_finalize(db->conn->stmts[i]);
-    db->conn->stmts[i] = NULL;
+    sqlite3_finalize(c->stmts[i].st);
+    c->stmts[i].st = NULL;
   }
-  for (size_t i = 0; i < TH__ARRAY_SIZE(db->conn->dyn); i++) {
-    sqlite3_finalize(db->conn->dyn[i].st);
-    free(db->conn->dyn[i].sql);
-    db->conn->dyn[i].st = NULL;
-    db->conn->dyn[i].sql = NULL;
+  for (size_t i = 0; i < TH__ARRAY_SIZE(c->dyn); i++) {
+    sqlite3_finalize(c->dyn[i].q.st);
+    free(c->dyn[i].sql);
+    c->dyn[i].q.st = NULL;
+    c->dyn[i].sql = NULL;
   }
-  sqlite3_close_v2(db->conn->sql);
-  db->conn->sql = NULL;
+  sqlite3_close_v2(c->sql);
+  c->sql = NULL;
 }
 
-int th_schema_version(th_db *db) {
+static int th__sqlite_schema_version(th_db *db) {
   sqlite3_stmt *st = NULL;
   int v = -1;
   if (sqlite3_prepare_v2(th__sql(db), "PRAGMA user_version", -1, &st, NULL) ==
@@ -326,14 +331,14 @@ int th__set_application_id(th_db *db) {
   return th__exec(db, sql);
 }
 
-int th__db_reconnect(th_db *db) {
+static int th__sqlite_reconnect(th_db *db) {
   th__db_disconnect(db);
   th_db *fresh = NULL;
   int rc = th__db_open_like(db, db->flags, &fresh);
   if (rc == TH_OK) {
     /* Its statements stay with it, finalized below. */
-    db->conn->sql = fresh->conn->sql;
-    fresh->conn->sql = NULL;
+    th__sqlite_conn_of(db)->sql = th__sqlite_conn_of(fresh)->sql;
+    th__sqlite_conn_of(fresh)->sql = NULL;
   } else {
     rc = th__err(db, TH_ESTATE,
                  "reopening the database failed (%s): this handle can only "
@@ -344,17 +349,19 @@ int th__db_reconnect(th_db *db) {
   return rc;
 }
 
-int th__store_open(th_db *db, const th_open_options *opt, int *version) {
+int th__sqlite_open(th_db *db, const th_open_options *opt, int *version) {
   bool readonly = (opt->flags & TH_OPEN_READONLY) != 0;
   if (!readonly && th__create_private(db->path) != 0)
     return th__err(db, TH_EIO, "creating %s: %s", db->path, strerror(errno));
   int sflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
                (readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if ((db->conn = calloc(1, sizeof *db->conn)) == NULL)
+  th__sqlite_conn *c = calloc(1, sizeof *c);
+  if (c == NULL)
     return th__err(db, TH_ENOMEM, "out of memory");
-  int rc =
-      sqlite3_open_v2(db->path, &db->conn->sql, sflags, th__walbuf_vfs());
+  c->base.engine = &th__sqlite_engine;
+  db->conn = &c->base;
+  int rc = sqlite3_open_v2(db->path, &c->sql, sflags, th__walbuf_vfs());
   if (rc != SQLITE_OK)
     return th__sqlerr(db, rc, db->path);
   sqlite3_extended_result_codes(th__sql(db), 1);
@@ -365,7 +372,7 @@ int th__store_open(th_db *db, const th_open_options *opt, int *version) {
   return th__identify(db, version);
 }
 
-int th__store_configure(th_db *db, const th_open_options *opt) {
+static int th__sqlite_configure(th_db *db, const th_open_options *opt) {
   bool readonly = (opt->flags & TH_OPEN_READONLY) != 0;
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
@@ -412,10 +419,49 @@ int th__store_configure(th_db *db, const th_open_options *opt) {
   return TH_OK;
 }
 
-void th__store_close(th_db *db) {
+static void th__sqlite_close(th_db *db) {
   if (th__sql(db) && db->in_batch && !sqlite3_get_autocommit(th__sql(db)))
     sqlite3_exec(th__sql(db), "ROLLBACK", NULL, NULL, NULL);
   th__db_disconnect(db);
   free(db->conn);
   db->conn = NULL;
 }
+
+const th__engine th__sqlite_engine = {
+    .name = "sqlite",
+    .q_get = th__sqlite_q_get,
+    .q_i64 = th__sqlite_q_i64,
+    .q_f64 = th__sqlite_q_f64,
+    .q_null = th__sqlite_q_null,
+    .q_text = th__sqlite_q_text,
+    .q_textn = th__sqlite_q_textn,
+    .q_text_copy = th__sqlite_q_text_copy,
+    .q_blob = th__sqlite_q_blob,
+    .q_step = th__sqlite_q_step,
+    .q_run = th__sqlite_q_run,
+    .q_insert = th__sqlite_q_insert,
+    .q_reset = th__sqlite_q_reset,
+    .q_changes = th__sqlite_q_changes,
+    .q_col_i64 = th__sqlite_q_col_i64,
+    .q_col_int = th__sqlite_q_col_int,
+    .q_col_f64 = th__sqlite_q_col_f64,
+    .q_col_null = th__sqlite_q_col_null,
+    .q_col_text = th__sqlite_q_col_text,
+    .q_col_len = th__sqlite_q_col_len,
+    .q_col_blob = th__sqlite_q_col_blob,
+    .idea_list_q = th__sqlite_idea_list_q,
+    .store_configure = th__sqlite_configure,
+    .store_close = th__sqlite_close,
+    .reconnect = th__sqlite_reconnect,
+    .migrate = th__sqlite_migrate,
+    .schema_version = th__sqlite_schema_version,
+    .data_version = th__sqlite_data_version,
+    .write_probe = th__sqlite_write_probe,
+    .in_txn = th__sqlite_in_txn,
+    .connected = th__sqlite_connected,
+    .checkpoint = th__sqlite_checkpoint,
+    .exclusive_begin = th__sqlite_exclusive_begin,
+    .exclusive_end = th__sqlite_exclusive_end,
+    .synchronous = th__sqlite_synchronous,
+    .backup = th__sqlite_backup,
+};

@@ -1,9 +1,11 @@
 /*
  * store.h: the store's interface to the domain. The domain (the files of core/)
  * names a statement, binds typed values, steps it and reads typed columns;
- * only the code under core/store/ knows the engine (SQLite today; a libpq
- * implementation satisfies the same interface), its SQL text and its
- * result codes. Included by internal.h; never includes an engine header.
+ * only the code under core/store/ knows the engine (SQLite, the default; a
+ * libpq implementation satisfies the same interface), its SQL text and its
+ * result codes. Each function goes to the engine behind the handle or the
+ * statement (engine.h, store.c). Included by internal.h; never includes an
+ * engine header.
  *
  * Threads: a statement belongs to its handle and is used on the thread
  * that uses the handle. Lifetime: a th__q from th__q_get is the handle's;

@@ -1,17 +1,18 @@
 /*
  * txn.c: the transaction discipline every write follows: BEGIN IMMEDIATE
  * alone, or a SAVEPOINT inside a batch the caller opened (th_batch_*), and
- * a rollback that keeps the first error's message.
+ * a rollback that keeps the first error's message. The same for every
+ * engine: it speaks only store.h (the statements BEGIN, SAVEPOINT, ...).
  */
-#include "sqlite.h"
+#include "../internal.h"
 
 #include <string.h>
 
 static int th__run(th_db *db, th__stmt_id id, const char *what) {
-  sqlite3_stmt *st = th__stmt(db, id);
-  if (st == NULL)
+  th__q *q = th__q_get(db, id);
+  if (q == NULL)
     return db->errcode;
-  return th__step_done(db, st, what);
+  return th__q_run(db, q, what);
 }
 
 int th__write_begin(th_db *db) {
@@ -36,7 +37,7 @@ static int th__undo(th_db *db, int rc, bool savepoint, const char *what) {
   if (savepoint) {
     th__run(db, TH__S_ROLLBACK_TO, what);
     th__run(db, TH__S_RELEASE, what);
-  } else if (!sqlite3_get_autocommit(th__sql(db))) {
+  } else if (th__store_in_txn(db)) {
     th__run(db, TH__S_ROLLBACK, what);
   }
   memcpy(db->errmsg, msg, sizeof msg);
@@ -86,7 +87,8 @@ int th_batch_rollback(th_db *db) {
   if (!db->in_batch)
     return th__err(db, TH_ESTATE, "no batch is open on this handle");
   db->in_batch = 0;
-  if (sqlite3_get_autocommit(th__sql(db)))
+  /* A lost connection says so (the rollback's error) rather than "done". */
+  if (th__store_connected(db) && !th__store_in_txn(db))
     return TH_OK;
   return th__run(db, TH__S_ROLLBACK, "rolling back a batch");
 }
