@@ -57,7 +57,7 @@ int th_consultation_create(th_db *db, const char *site_slug, th_actor actor,
   if (cons == NULL)
     return th__err(db, TH_EINVAL, "consultation is NULL");
   /* Only what the caller's size covers (townhall.h, "Structs that grow"). */
-  th_consultation c_in;
+  th_consultation c_in = {0};
   if (TH__SIZED_IN(db, th_consultation, cons, &c_in) < 0)
     return TH_EINVAL;
   const th_consultation *c = &c_in;
@@ -198,6 +198,8 @@ int th_consultation_list_all(th_db *db, const char *site_slug,
     return th__err(db, TH_ENOMEM, "out of memory");
   size_t cap = 0;
   while ((rc = th__q_step(db, st, "listing consultations")) == TH__ROW) {
+    /* The items are pointers: sizeof *n is a pointer's, as meant. */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     th_consultation **n = th__grow(l->items, l->count, &cap, sizeof *n);
     if (n == NULL)
       break;
