@@ -67,7 +67,8 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
     return th__err(db, TH_ENOMEM, "out of memory");
 
   bool readonly = (opt->flags & TH_OPEN_READONLY) != 0;
-  if ((readonly || (opt->flags & TH_OPEN_NOCREATE)) && !th__file_exists(path))
+  if ((readonly || (opt->flags & TH_OPEN_NOCREATE)) &&
+      !th__store_is_uri(path) && !th__file_exists(path))
     return th__err(db, TH_ENOTFOUND, "%s does not exist", path);
 
   int version = 0;

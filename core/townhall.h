@@ -199,7 +199,13 @@ typedef struct th_open_options {
 
 /*
  * Opens (creating and migrating as needed) the townhall database at `path`.
- * `opt` may be NULL for the defaults; TH_EINVAL if its size is not one
+ * A `path` beginning with postgresql:// or postgres:// is a PostgreSQL
+ * connection URI (issue 15): it needs opt->key_file (TH_EKEY otherwise),
+ * no message ever names its password, and this release connects and
+ * identifies the database but refuses to keep data there (TH_ESTATE;
+ * TH_EINVAL in a build without libpq; TH_EAUTH, TH_EIO, TH_ENOTFOUND,
+ * TH_ENOTDB, TH_ENEWER as the server answers). `opt` may be NULL for the
+ * defaults; TH_EINVAL if its size is not one
  * townhall.h gave it. On success *out is a new handle that
  * the caller owns and must pass to th_close.
  *

@@ -69,6 +69,12 @@ extern const th__engine th__sqlite_engine;
 /* Opens a SQLite database file (store.h's th__store_open). */
 int th__sqlite_open(th_db *db, const th_open_options *opt, int *version);
 
+#ifdef HAVE_LIBPQ
+/* Connects to the PostgreSQL database of the URI db->path and identifies
+ * it (pg.c). */
+int th__pg_open(th_db *db, const th_open_options *opt, int *version);
+#endif
+
 /* The engine behind db. */
 static inline const th__engine *th__engine_of(const th_db *db) {
   return db->conn ? db->conn->engine : &th__sqlite_engine;

@@ -4,6 +4,8 @@
  */
 #include "engine.h"
 
+#include <string.h>
+
 th__q *th__q_get(th_db *db, th__stmt_id id) {
   return th__engine_of(db)->q_get(db, id);
 }
@@ -84,8 +86,27 @@ th__q *th__idea_list_q(th_db *db, const th__idea_list_args *a) {
   return th__engine_of(db)->idea_list_q(db, a);
 }
 
+bool th__store_is_uri(const char *path) {
+  return strncmp(path, "postgresql://", 13) == 0 ||
+         strncmp(path, "postgres://", 11) == 0;
+}
+
 int th__store_open(th_db *db, const th_open_options *opt, int *version) {
-  return th__sqlite_open(db, opt, version);
+  if (!th__store_is_uri(db->path))
+    return th__sqlite_open(db, opt, version);
+  /* The URI itself stays out of every message: it may hold a password. */
+#ifdef HAVE_LIBPQ
+  if (opt->key_file == NULL)
+    return th__err(db, TH_EKEY,
+                   "a PostgreSQL database has no file beside it to keep its "
+                   "key in: name the key file (th_open_options.key_file, "
+                   "--key-file)");
+  return th__pg_open(db, opt, version);
+#else
+  return th__err(db, TH_EINVAL,
+                 "the database is a PostgreSQL URI, but this townhall was "
+                 "built without PostgreSQL (configure found no libpq)");
+#endif
 }
 
 int th__store_configure(th_db *db, const th_open_options *opt) {

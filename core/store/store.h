@@ -99,6 +99,9 @@ typedef struct th_open_options th_open_options;
  * anything writes: TH_ENOTDB, TH_ECORRUPT, TH_ENEWER, or the mapped error.
  * The handle's thread. */
 int th__store_open(th_db *db, const th_open_options *opt, int *version);
+/* Whether `path` is a database server's connection URI (postgresql://),
+ * not a file: no file beside it, nothing to stat. */
+bool th__store_is_uri(const char *path);
 /* The connection's settings once the key ring is loaded: durability as
  * `opt` asks, the log, the SQL functions migrations call. TH_OK or the
  * mapped error. */

@@ -33,7 +33,7 @@ if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   SAN="-fprofile-instr-generate -fcoverage-mapping"
 fi
 DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc)
-LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread"
+LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread"
 INC="-I$BUILD -I$BUILD/core -I$BUILD/llhttp -I$SRC/core -I$SRC/core/server -I$SRC/tests/fuzz"
 CFLAGS="-std=c11 -g -O1 $SAN -fsanitize=fuzzer-no-link $INC $DEPS -Wall -Wno-unused-parameter"
 

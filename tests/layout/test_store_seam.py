@@ -1,7 +1,8 @@
 """The store seam (issue 14): only core/store/ speaks to the engine.
 
 Outside core/store/, no C file of the library or the command includes
-sqlite3.h, names a sqlite3_ function or type or a SQLITE_ constant, or
+sqlite3.h or libpq's libpq-fe.h (issue 15), names a sqlite3_ function or
+type, a SQLITE_ constant or a libpq function or type (PQ..., PGconn), or
 holds SQL text in a string literal. SQL lives in core/store/ (statements.h
 and the builders of queries whose shape varies) and in migrations/. Run
 from the top of the source tree (TH_SRC).
@@ -20,8 +21,9 @@ SQL = re.compile(
     r"ROLLBACK\b|SAVEPOINT\s|RELEASE\s|CREATE\s+(TABLE|INDEX|UNIQUE|VIEW|"
     r"TRIGGER)\s|DROP\s|ALTER\s+TABLE\s|WITH\s+\w+\s+AS\s*\(|VACUUM\b|"
     r"ATTACH\s)|\b(FROM\s+\w+\s+WHERE|ORDER\s+BY\s+\w+|WHERE\s+\w+\s*=\s*[?$])")
-ENGINE = re.compile(r"\bsqlite3\w*|\bSQLITE_\w+")
-INCLUDE = re.compile(r'#\s*include\s*[<"]([^>"]*sqlite3[^>"]*)[>"]')
+ENGINE = re.compile(r"\bsqlite3\w*|\bSQLITE_\w+|\bPQ[a-z]\w*|\bPG(conn|result)\b")
+INCLUDE = re.compile(
+    r'#\s*include\s*[<"]([^>"]*(?:sqlite3|libpq-fe|libpq/)[^>"]*)[>"]')
 
 
 def c_files():
@@ -99,7 +101,7 @@ class StoreSeam(unittest.TestCase):
     def test_sqlite_header_only_in_the_store(self):
         bad = [f"{f}: includes {m}" for f in self.files
                for m in INCLUDE.findall(self.read(f))]
-        self.assertEqual(bad, [], "sqlite3.h is the store's alone")
+        self.assertEqual(bad, [], "sqlite3.h and libpq-fe.h are the store's alone")
 
     def test_no_engine_names_outside_the_store(self):
         bad = []
@@ -128,6 +130,10 @@ class StoreSeam(unittest.TestCase):
         self.assertTrue(SQL.search("PRAGMA journal_mode=WAL"))
         self.assertFalse(SQL.search("update the idea's status"))
         self.assertTrue(INCLUDE.search("#include <sqlite3.h>"))
+        self.assertTrue(INCLUDE.search("#include <libpq-fe.h>"))
+        self.assertFalse(INCLUDE.search("#include <stdio.h>"))
+        self.assertTrue(ENGINE.search("PGconn *c = PQconnectdb(uri);"))
+        self.assertFalse(ENGINE.search("PQ = 1; PGCONN; th_pq"))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 tmp=$(mktemp -d /tmp/townhall-32.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 -I"$TH_SRC/core" -o "$tmp/fixture" "$TH_SRC/tests/opendata/fixture.c" \
-   "$TH_BUILD/core/.libs/libthcore.a" $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) \
+   "$TH_BUILD/core/.libs/libthcore.a" $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) \
    -lm -lpthread >"$tmp/cc.log" 2>&1 || { echo "not ok $((n+1)) - the open-data fixture builds"; exit 1; }
 servers() {
   TH_BIN="$b/townhall" "$PY" tap.py test_api test_robust

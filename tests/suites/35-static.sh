@@ -21,7 +21,7 @@ done
 # config.h and the generated sources come from the build tree.
 [ -f "$B/config.h" ] || { notok "configured build in $B (config.h)"; exit 1; }
 
-DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc)
+DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq))
 NODE_INC=/usr/include/node
 SETS=("core:core/*.c core/store/*.c core/server/*.c core/server/handlers/*.c core/cli/*.c"
         "bindings/node:bindings/node/src/*.c"

@@ -22,7 +22,7 @@ echo "$([ $? -eq 0 ] && echo ok || echo not ok) 2 - server tests pass in the cov
 tmp=$(mktemp -d /tmp/townhall-50.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 --coverage -I"$TH_SRC/core" -o "$tmp/fixture" "$TH_SRC/tests/opendata/fixture.c" \
-  "$b/core/.libs/libthcore.a" $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread \
+  "$b/core/.libs/libthcore.a" $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread \
   >"$tmp/cc.log" 2>&1 &&
   (cd "$TH_SRC/tests/opendata" && TH_BIN="$b/townhall" TH_OPENDATA_FIXTURE="$tmp/fixture" \
      PYTHONPATH="$TH_SRC/tests/opendata:$TH_SRC/tests/api" "$PY" ../api/tap.py test_opendata >"$tmp/od.log" 2>&1) &&

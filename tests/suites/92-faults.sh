@@ -19,7 +19,7 @@ make -C "$TH_BUILD" -j"$(nproc)" >"$tmp/make.log" 2>&1 || { nok "build"; tail -2
 if cc -std=c11 -O1 -g -Wall -Wextra -Werror -I"$TH_SRC/core" -I"$TH_BUILD" \
       -o "$tmp/powerloss" "$TH_SRC/tests/faults/powerloss.c" \
       "$TH_BUILD/core/.libs/libthcore.a" \
-      $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread \
+      $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread \
       >"$tmp/cc.log" 2>&1; then
   ok "the power-loss test builds against libthcore.a"
   # mode rounds expected-status description

@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 make -C "$TH_BUILD" -j"$(nproc)" >"$tmp/make.log" 2>&1 || { echo "not ok 1 - build"; tail -20 "$tmp/make.log" | sed 's/^/# /'; exit 1; }
 if ! cc -std=c11 -Wall -Wextra -Werror -I"$TH_SRC/core" -o "$tmp/fixture" \
      "$TH_SRC/tests/opendata/fixture.c" "$TH_BUILD/core/.libs/libthcore.a" \
-     $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread >"$tmp/cc.log" 2>&1; then
+     $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread >"$tmp/cc.log" 2>&1; then
   echo "not ok 1 - the open-data fixture builds"; sed 's/^/# /' "$tmp/cc.log" | head -20; exit 1
 fi
 if command -v node >/dev/null &&

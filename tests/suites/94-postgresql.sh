@@ -6,8 +6,11 @@
 # the socket directory mode 0700, no TCP port listening, fsync on, and the
 # cluster stopped and removed afterwards, also when a test fails or the
 # process exits without stopping it. Needs postgresql-15 (scripts/deps).
+# test_open: th_open with a postgresql:// URI, through the Python binding
+# against this build's library (what the libpq store does so far, and its
+# refusals, none of which names the password).
 set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open

@@ -33,7 +33,7 @@ fail=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 nok() { n=$((n + 1)); fail=1; echo "not ok $n - $*"; }
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread"
+LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread"
 
 if [ -z "${TH_MUTANTS_TMP:-}" ]; then
   # ---- outside: copy, then run the rest in a mount namespace ------------------

@@ -75,7 +75,7 @@ run "the scanner's self-test" "$PY" "$TH_SRC/tests/privacy/scan.py" "$tmp/scan" 
 if cc -std=c11 -O1 -g -Wall -Wextra -Werror -I"$TH_BUILD" -I"$TH_SRC/core" \
       -I"$TH_SRC/tests/unit" -o "$tmp/clock" "$TH_SRC/tests/privacy/clock.c" \
       "$TH_SRC/tests/unit/helpers.c" "$TH_BUILD/core/.libs/libthcore.a" \
-      $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc) -lm -lpthread \
+      $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread \
       2>"$tmp/cc.log"; then
   run "the clock test" env TMPDIR="$tmp" "$tmp/clock"
 else
