@@ -32,13 +32,17 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   SAN="-fprofile-instr-generate -fcoverage-mapping"
 fi
-DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc)
-LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread"
+# libpq when the build was configured with it (config.h's HAVE_LIBPQ): then
+# the store's PostgreSQL engine, core/store/pg.c, is part of the library.
+PQ=
+if grep -q '^#define HAVE_LIBPQ 1' "$BUILD/config.h" 2>/dev/null; then PQ=libpq; fi
+DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc $PQ)
+LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $PQ) -lm -lpthread"
 INC="-I$BUILD -I$BUILD/core -I$BUILD/llhttp -I$SRC/core -I$SRC/core/server -I$SRC/tests/fuzz"
 CFLAGS="-std=c11 -g -O1 $SAN -fsanitize=fuzzer-no-link $INC $DEPS -Wall -Wno-unused-parameter"
 
 # Headers every object depends on: any change rebuilds everything.
-newest_header=$(ls -t "$SRC"/core/*.h "$SRC"/core/server/*.h "$BUILD/config.h" \
+newest_header=$(ls -t "$SRC"/core/*.h "$SRC"/core/store/*.h "$SRC"/core/server/*.h "$BUILD/config.h" \
                     "$BUILD/llhttp/llhttp.h" "$SRC"/tests/fuzz/*.h "$0" | head -1)
 
 objs=()
@@ -54,7 +58,9 @@ compile() { # src obj extra-flags...
   fi
 }
 
-for src in "$SRC"/core/*.c "$SRC"/core/server/*.c "$SRC"/core/server/handlers/*.c; do
+for src in "$SRC"/core/*.c "$SRC"/core/store/*.c "$SRC"/core/server/*.c \
+           "$SRC"/core/server/handlers/*.c; do
+  case "$src" in */store/pg.c) [ -n "$PQ" ] || continue ;; esac
   compile "$src" "$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
 done
 compile "$BUILD/core/migrations.c" "$OUT/obj/gen_migrations.o"
