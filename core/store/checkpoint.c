@@ -116,12 +116,5 @@ void th__ckpt_stop(th__ckpt *c) {
 }
 
 int th__sqlite_synchronous(th_db *db) {
-  sqlite3_stmt *st = NULL;
-  int v = -1;
-  if (sqlite3_prepare_v2(th__sql(db), "PRAGMA synchronous", -1, &st, NULL) ==
-          SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  return v;
+  return th__pragma_int(db, "PRAGMA synchronous");
 }

@@ -314,15 +314,18 @@ static void th__db_disconnect(th_db *db) {
   c->sql = NULL;
 }
 
-static int th__sqlite_schema_version(th_db *db) {
+int th__pragma_int(th_db *db, const char *pragma) {
   sqlite3_stmt *st = NULL;
   int v = -1;
-  if (sqlite3_prepare_v2(th__sql(db), "PRAGMA user_version", -1, &st, NULL) ==
-          SQLITE_OK &&
+  if (sqlite3_prepare_v2(th__sql(db), pragma, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
   return v;
+}
+
+static int th__sqlite_schema_version(th_db *db) {
+  return th__pragma_int(db, "PRAGMA user_version");
 }
 
 int th__set_application_id(th_db *db) {

@@ -68,6 +68,8 @@ int th__step_done(th_db *db, sqlite3_stmt *st, const char *what);
  * before SQLite creates a database or a backup, which would be 0644. 0, or
  * -1 with errno. */
 int th__create_private(const char *path);
+/* The integer a PRAGMA reads ("PRAGMA synchronous"), or -1 (sqlite.c). */
+int th__pragma_int(th_db *db, const char *pragma);
 /* Marks the file as townhall's (PRAGMA application_id; migrate.c). */
 int th__set_application_id(th_db *db);
 
