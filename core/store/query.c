@@ -59,6 +59,14 @@ int th__sqlite_q_run(th_db *db, th__q *q, const char *what) {
 }
 
 int th__sqlite_q_insert(th_db *db, th__q *q, const char *what, int64_t *id) {
+  if (((th__sqlite_q *)q)->rowid) {
+    /* Prepared without its RETURNING (th__stmt, sqlite.c). */
+    int rc = th__step_done(db, th__st(q), what);
+    sqlite3 *s = sqlite3_db_handle(th__st(q));
+    *id = rc == TH_OK && sqlite3_changes64(s) > 0 ? sqlite3_last_insert_rowid(s)
+                                                  : 0;
+    return rc;
+  }
   int rc = th__sqlite_q_step(db, q, what);
   *id = rc == TH__ROW ? sqlite3_column_int64(th__st(q), 0) : 0;
   if (rc < 0)

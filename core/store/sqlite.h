@@ -14,6 +14,9 @@
 typedef struct th__sqlite_q {
   th__q q;
   sqlite3_stmt *st;
+  /* Prepared without its trailing "RETURNING id" (th__stmt): an insert
+   * whose id th__q_insert reads as SQLite's last rowid. */
+  bool rowid;
 } th__sqlite_q;
 
 /* A handle's connection and its prepared statements (db->conn, the engine's
