@@ -117,18 +117,18 @@ static void test_write(th_db *db) {
 static void test_open(void) {
   th_db *db = NULL;
   th_open_options none = {0};
-  int rc = th_open(&db, t_path("abi-open.db"), &none);
+  int rc = th_open(&db, t_target("abi-open.db"), &none);
   TAP_INT(rc, TH_EINVAL, "th_open: options whose size was never set");
   TAP_OK(db != NULL && strstr(th_errmsg(db), "th_open_options") != NULL,
          "the handle says which struct: %s", db ? th_errmsg(db) : "(none)");
   th_close(db);
   th_open_options garbage = {.size = (size_t)-3, .now = t_now};
-  rc = th_open(&db, t_path("abi-open.db"), &garbage);
+  rc = th_open(&db, t_target("abi-open.db"), &garbage);
   TAP_INT(rc, TH_EINVAL, "th_open: a garbage size");
   th_close(db);
   th_open_options init = TH_OPEN_OPTIONS_INIT;
   init.now = t_now;
-  rc = th_open(&db, t_path("abi-open.db"), &init);
+  rc = th_open(&db, t_target("abi-open.db"), t_options("abi-open.db", &init));
   TAP_INT(rc, TH_OK, "th_open: TH_OPEN_OPTIONS_INIT");
   th_close(db);
   struct {
@@ -138,7 +138,8 @@ static void test_open(void) {
   memset(&newer, 0, sizeof newer);
   newer.known.size = sizeof newer;
   newer.known.now = t_now;
-  rc = th_open(&db, t_path("abi-open.db"), &newer.known);
+  rc = th_open(&db, t_target("abi-open.db"),
+               t_options("abi-open.db", &newer.known));
   TAP_INT(rc, TH_OK, "th_open: a newer caller's options, new member zero");
   th_close(db);
 }

@@ -280,6 +280,10 @@ static void write_everything(th_db *db) {
 }
 
 int main(void) {
+  t_sqlite_program("scans the bytes of every file in the test's directory, "
+                   "the SQLite database and its WAL among them; on "
+                   "PostgreSQL the privacy scan reads the data directory, "
+                   "its WAL and a pg_dump (issue 15)");
   if (sodium_init() < 0)
     return 99;
   add_text("IP address", IP);

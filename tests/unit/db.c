@@ -37,6 +37,16 @@ static void exec_raw(const char *path, const char *sql) {
   sqlite3_close(s);
 }
 
+/* th_open on the test database `name` (t_target) as the test writes it for
+ * SQLite, where o may be NULL (the defaults); on PostgreSQL o's key file
+ * is the database's own unless o names another (t_options). */
+static int open_as(th_db **db, const char *name, th_open_options *o) {
+  th_open_options d = {.size = sizeof(d)};
+  if (t_pg() && o == NULL)
+    o = &d;
+  return th_open(db, t_target(name), o ? t_options(name, o) : NULL);
+}
+
 static void test_versions(void) {
   TAP_STR(th_version_string(), PACKAGE_VERSION, "th_version_string");
   TAP_INT(th_version(),
@@ -75,9 +85,11 @@ static void test_open_fresh(void) {
   TAP_INT(th_errcode(db), TH_OK, "errcode OK");
   TAP_INT(th_now(db), t_clock, "th_now uses the handle's clock");
   th_close(db);
-  const char *p = t_path("fresh.db");
-  TAP_INT(pragma_int(p, "application_id"), 0x5448414c,
-          "application_id marks the file as townhall's");
+  if (t_on_sqlite("test_open_fresh: application_id",
+                  "a PRAGMA of the SQLite file; PostgreSQL's counterpart, "
+                  "townhall_meta, is tests/pg/test_open.py's"))
+    TAP_INT(pragma_int(t_path("fresh.db"), "application_id"), 0x5448414c,
+            "application_id marks the file as townhall's");
   struct stat sb;
   TAP_OK(stat(t_path("fresh.db.key"), &sb) == 0 &&
              (sb.st_mode & 0777) == 0600 && sb.st_size == 32,
@@ -90,6 +102,9 @@ static void test_open_fresh(void) {
 }
 
 static void test_open_bad(void) {
+  T_SQLITE_ONLY("missing, foreign and non-database SQLite files; "
+                "PostgreSQL's counterparts (a wrong URI, a missing or "
+                "foreign database) are tests/pg/test_open.py's");
   th_db *db = NULL;
   TAP_INT(th_open(NULL, "x", NULL), TH_EINVAL, "th_open without out");
   int rc = th_open(&db, "", NULL);
@@ -140,6 +155,8 @@ static void test_open_bad(void) {
 }
 
 static void test_newer(void) {
+  T_SQLITE_ONLY("writes a newer PRAGMA user_version into the SQLite file "
+                "by hand; tests/pg/test_open.py does it to townhall_meta");
   th_db *db = t_open("newer.db");
   th_close(db);
   char sql[64];
@@ -160,6 +177,9 @@ static void test_newer(void) {
 }
 
 static void test_old_schema(void) {
+  T_SQLITE_ONLY("downgrades the SQLite file to schema 1 by hand; "
+                "PostgreSQL's schema begins at version 10, so no older "
+                "PostgreSQL database exists to migrate");
   /* A database at schema 1 (as an older townhall left it) migrates forward
    * and keeps its data. */
   th_db *db = t_open("old.db");
@@ -195,6 +215,7 @@ static void test_old_schema(void) {
 }
 
 static void test_corrupt(void) {
+  T_SQLITE_ONLY("overwrites pages of the SQLite file");
   th_db *db = t_open("corrupt.db");
   t_site(db, "camden", 0, 0);
   th_close(db);
@@ -226,17 +247,17 @@ static void test_key_file(void) {
   th_db *db = t_open("k.db");
   th_close(db);
   chmod(t_path("k.db.key"), 0644);
-  int rc = th_open(&db, t_path("k.db"), NULL);
+  int rc = open_as(&db, "k.db", NULL);
   TAP_INT(rc, TH_EKEY, "a world-readable key file is refused");
   TAP_OK(strstr(th_errmsg(db), "chmod 600") != NULL, "says how to fix it: %s",
          th_errmsg(db));
   th_close(db);
   chmod(t_path("k.db.key"), 0640);
-  rc = th_open(&db, t_path("k.db"), NULL);
+  rc = open_as(&db, "k.db", NULL);
   TAP_INT(rc, TH_EKEY, "a group-readable key file is refused");
   th_close(db);
   chmod(t_path("k.db.key"), 0600);
-  rc = th_open(&db, t_path("k.db"), NULL);
+  rc = open_as(&db, "k.db", NULL);
   TAP_INT(rc, TH_OK, "0600 accepted again");
   th_close(db);
 
@@ -246,7 +267,7 @@ static void test_key_file(void) {
   fclose(f);
   chmod(t_path("short.key"), 0600);
   th_open_options o = {.size = sizeof(o), .key_file = t_path("short.key"), .now = t_now};
-  rc = th_open(&db, t_path("k2.db"), &o);
+  rc = open_as(&db, "k2.db", &o);
   TAP_INT(rc, TH_EKEY, "a key file of the wrong size is refused");
   TAP_OK(strstr(th_errmsg(db), "exactly 32") != NULL, "%s", th_errmsg(db));
   th_close(db);
@@ -255,7 +276,7 @@ static void test_key_file(void) {
   th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY,
                         .key_file = t_path("nokey.key"),
                         .now = t_now};
-  rc = th_open(&db, t_path("k.db"), &ro);
+  rc = open_as(&db, "k.db", &ro);
   TAP_INT(rc, TH_EKEY, "read-only open with a missing key file");
   th_close(db);
   TAP_OK(access(t_path("nokey.key"), F_OK) != 0,
@@ -264,7 +285,7 @@ static void test_key_file(void) {
   /* A key file that is a directory. */
   mkdir(t_path("dir.key"), 0700);
   th_open_options dk = {.size = sizeof(dk), .key_file = t_path("dir.key"), .now = t_now};
-  rc = th_open(&db, t_path("k3.db"), &dk);
+  rc = open_as(&db, "k3.db", &dk);
   TAP_INT(rc, TH_EKEY, "a directory as key file is refused");
   th_close(db);
 
@@ -276,7 +297,7 @@ static void test_key_file(void) {
           TH_RECORDED, "site secret set");
   th_close(db);
   th_open_options other = {.size = sizeof(other), .key_file = t_path("other.key"), .now = t_now};
-  rc = th_open(&db, t_path("k4.db"), &other);
+  rc = open_as(&db, "k4.db", &other);
   TAP_INT(rc, TH_EKEY, "an existing database with a missing key file is refused");
   th_close(db);
   TAP_OK(access(t_path("other.key"), F_OK) != 0,
@@ -290,7 +311,7 @@ static void test_key_file(void) {
          "another key file");
   if (kfd >= 0)
     close(kfd);
-  rc = th_open(&db, t_path("k4.db"), &other);
+  rc = open_as(&db, "k4.db", &other);
   TAP_INT(rc, TH_OK, "opens with another key file");
   char buf[64];
   size_t len = 0;
@@ -308,7 +329,7 @@ static void test_readonly_and_batch(void) {
   t_site(db, "camden", 0, 0);
   th_close(db);
   th_open_options ro = {.size = sizeof(ro), .flags = TH_OPEN_READONLY, .now = t_now};
-  int rc = th_open(&db, t_path("b.db"), &ro);
+  int rc = open_as(&db, "b.db", &ro);
   TAP_INT(rc, TH_OK, "read-only open");
   th_site s = {
       .size = sizeof(th_site), .slug = "islington", .name = "Islington"};
@@ -391,6 +412,7 @@ static int conn_pragma(th_db *db, const char *pragma) {
 }
 
 static void test_pragmas(void) {
+  T_SQLITE_ONLY("reads SQLite's PRAGMAs on townhall's connection");
   th_db *db = t_open("p.db");
   TAP_INT(conn_pragma(db, "synchronous"), 2, "synchronous=FULL by default");
   TAP_INT(conn_pragma(db, "foreign_keys"), 1, "foreign keys on");
@@ -410,6 +432,8 @@ static void test_pragmas(void) {
 }
 
 static void test_busy(void) {
+  T_SQLITE_ONLY("holds SQLite's write lock from a second sqlite3 "
+                "connection");
   /* Another process (here: another connection) holds the write lock: a
    * write waits for the busy timeout, then fails clearly. */
   th_db *db = NULL;

@@ -7,7 +7,9 @@
 
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tap.h"
 #include "townhall.h"
@@ -21,7 +23,49 @@ const char *t_path(const char *name);
 extern th_time t_clock;
 th_time t_now(void *unused);
 
-/* Opens (creating) t_path(name) with the test clock; fails the test on error. */
+/* ---- the engine under test -------------------------------------------------
+ * $TH_TEST_ENGINE selects it: "sqlite" (the default) or "postgresql". On
+ * SQLite a test database `name` is the file t_path(name), its key file
+ * beside it (t_path(name) ".key", th_open's default). On PostgreSQL it is a
+ * database of its own on the cluster whose maintenance URI is $TH_TEST_PG
+ * (a superuser's, e.g. tests/pg/cluster.py's admin_uri): made with CREATE
+ * DATABASE ... TEMPLATE template0 the first time this program names it,
+ * owned by and opened as $TH_TEST_PG_ROLE when that is set (else as the
+ * URI's own user), and dropped at exit unless TH_KEEP is set. A URI needs a
+ * named key file: t_path(name) ".key", where SQLite keeps it, so the key,
+ * its salts file and every file check on them are the same on both. */
+
+/* Whether the tests run on PostgreSQL. */
+bool t_pg(void);
+/* What th_open takes for the test database `name`: t_path(name) on SQLite,
+ * the URI of its database on PostgreSQL (made on first use). Static, valid
+ * until exit. */
+const char *t_target(const char *name);
+/* Fills what `name`'s database needs in o: on PostgreSQL its key file
+ * (t_path(name) ".key") when o->key_file is NULL. Returns o. */
+th_open_options *t_options(const char *name, th_open_options *o);
+
+/* Tests about SQLite itself (the bytes of the .db file and its WAL, file
+ * modes, PRAGMAs, SQLite's locks, th_backup's file copy, hand-made old
+ * SQLite schemas) are not domain tests: they run on SQLite only, each
+ * marked with its reason, and docs/design/postgresql.md ("Tests") lists
+ * them. t_on_sqlite(why): true on SQLite; on PostgreSQL a "# SQLite only"
+ * TAP comment naming the reason, and false. T_SQLITE_ONLY(why) at the top
+ * of a void test function returns from it on PostgreSQL. Never a SKIP: the
+ * checks that run on SQLite are reported there, nothing is reported here. */
+bool t_on_sqlite(const char *test, const char *why);
+#define T_SQLITE_ONLY(why)                                                   \
+  do {                                                                       \
+    if (!t_on_sqlite(__func__, why))                                         \
+      return;                                                                \
+  } while (0)
+/* A whole test program that is SQLite only: on PostgreSQL prints the TAP
+ * plan "1..0 # SKIP" with the reason and exits 0 (the PostgreSQL suite
+ * does not run it: tests/suites/96-postgresql-domain.sh lists it). */
+void t_sqlite_program(const char *why);
+
+/* Opens (creating) the test database `name` (t_target) with the test clock;
+ * fails the test on error. */
 th_db *t_open(const char *name);
 /* A site "camden" with origin https://www.camden.gov.uk. */
 void t_site(th_db *db, const char *slug, int allow_anonymous, int moderate);
@@ -33,10 +77,15 @@ int t_site_lists(th_db *db, const char *slug, const char *wards,
 
 /* Reads a whole file; *len gets its length. NULL if absent. */
 unsigned char *t_read_file(const char *path, size_t *len);
-/* The blob in the first row of `sql` on the database t_path(name), read
- * with SQLite directly (at most cap bytes); 0 if there is none. */
+/* The blob in the first row of `sql` on the test database `name`, read on
+ * a connection of its own, not townhall's (SQLite or libpq; at most cap
+ * bytes); 0 if there is none. */
 size_t t_blob(const char *name, const char *sql, unsigned char *out,
               size_t cap);
+/* The integer in the first column of the first row of `sql` on the test
+ * database `name`, read the same way; -1 if there is none. `sql` must be
+ * valid on both engines. */
+int64_t t_sql_i64(const char *name, const char *sql);
 /* Whether needle occurs in haystack. */
 int t_contains(const unsigned char *hay, size_t hlen, const void *needle,
                size_t nlen);

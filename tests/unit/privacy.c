@@ -76,7 +76,8 @@ static void test_salts(void) {
 
   /* Memory only. */
   th_open_options mem = {.size = sizeof(mem), .persist_salts = -1, .now = t_now};
-  TAP_INT(th_open(&db, t_path("mem.db"), &mem), TH_OK, "open, salts in memory");
+  TAP_INT(th_open(&db, t_target("mem.db"), t_options("mem.db", &mem)), TH_OK,
+          "open, salts in memory");
   t_site(db, "camden", 0, 0);
   th_feedback_answer(db, "camden", &dev, &fb, "k1", NULL);
   TAP_OK(access(t_path("mem.db.key.salts"), F_OK) != 0,

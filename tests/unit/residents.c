@@ -8,7 +8,6 @@
 #include "internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #define T0 INT64_C(1772445600000) /* 2026-03-02T10:00:00Z */
@@ -297,19 +296,10 @@ static void test_destroyed_key(void) {
   th_close(db);
 
   /* The database holds no pseudonym for the destroyed consultation. */
-  sqlite3 *s = NULL;
-  sqlite3_open_v2(t_path("destroyed.db"), &s, SQLITE_OPEN_READONLY, NULL);
-  sqlite3_stmt *st = NULL;
-  int left = -1;
-  if (sqlite3_prepare_v2(s,
-                         "SELECT count(*) FROM participants p JOIN "
-                         "consultations c ON c.id = p.consultation_id WHERE "
-                         "c.slug = 'budget' AND p.pseudonym IS NOT NULL",
-                         -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    left = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(s);
+  int64_t left = t_sql_i64("destroyed.db",
+                           "SELECT count(*) FROM participants p JOIN "
+                           "consultations c ON c.id = p.consultation_id WHERE "
+                           "c.slug = 'budget' AND p.pseudonym IS NOT NULL");
   TAP_INT(left, 0, "no pseudonym kept for budget's participants");
 }
 

@@ -7,7 +7,6 @@
 #include "helpers.h"
 #include "internal.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #define T0 INT64_C(1772445600000) /* 2026-03-02T10:00:00Z */
@@ -37,17 +36,7 @@ static void make_site(th_db *db, const char *slug, int comment_days,
 }
 
 static int64_t count_sql(const char *sql) {
-  sqlite3 *s = NULL;
-  sqlite3_stmt *st = NULL;
-  int64_t n = -1;
-  if (sqlite3_open_v2(t_path("purge.db"), &s, SQLITE_OPEN_READONLY, NULL) ==
-          SQLITE_OK &&
-      sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(s);
-  return n;
+  return t_sql_i64("purge.db", sql);
 }
 
 static int comments_on(th_db *db, const char *site, const char *page) {
@@ -157,9 +146,17 @@ static void test_comments_and_audit(void) {
   th_audit_list_free(a);
   th_close(db);
 
+  TAP_INT(count_sql("SELECT count(*) FROM feedback WHERE comment LIKE "
+                    "'%QX7-%'"),
+          1, "only the forever site's copy remains");
   /* The removed text is gone from the file and its WAL (secure_delete and
    * the checkpoint), while the comment kept forever is found: the scan can
    * fail. */
+  if (!t_on_sqlite("test_comments_and_audit: the file's bytes",
+                   "reads the SQLite file and its WAL (secure_delete); "
+                   "PostgreSQL's data directory and WAL are the privacy "
+                   "scan's, after VACUUM (issue 15)"))
+    return;
   size_t n = 0, wn = 0;
   unsigned char *file = t_read_file(t_path("purge.db"), &n);
   unsigned char *wal = t_read_file(t_path("purge.db-wal"), &wn);
@@ -174,9 +171,6 @@ static void test_comments_and_audit(void) {
   TAP_OK((file && t_contains(file, n, kept, strlen(kept))) ||
              (wal && t_contains(wal, wn, kept, strlen(kept))),
          "control: the comment kept forever is found");
-  TAP_INT(count_sql("SELECT count(*) FROM feedback WHERE comment LIKE "
-                    "'%QX7-%'"),
-          1, "only the forever site's copy remains");
   free(file);
   free(wal);
 }

@@ -42,6 +42,11 @@ static int vote(th_db *db, const char *resident, int64_t idea) {
 }
 
 int main(void) {
+  t_sqlite_program("the rotation is checked through SQLite: its backup "
+                   "into a file (th_backup), SQLite's exclusive lock against "
+                   "a second connection, damage made with sqlite3 and the "
+                   "old sealed values looked for in the file and its WAL; "
+                   "a rotation test on PostgreSQL comes with the engine");
   th_db *db = t_open("rot.db");
   char old_key[512], new_key[512], backup[512]; /* t_path's buffers rotate */
   snprintf(old_key, sizeof old_key, "%s", t_path("rot.db.key"));

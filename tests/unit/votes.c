@@ -5,7 +5,7 @@
  * brute-force recount of thousands of random votes.
  */
 #include "helpers.h"
-#include "store/sqlite.h" /* white box: the handle's connection */
+#include "internal.h"
 
 #include <stdlib.h>
 
@@ -462,19 +462,11 @@ static void test_mine(void) {
   TAP_OK(out[0] == -1 && out[1] == 0 && out[2] == 0, "r2: down on one");
   TAP_INT(th_vote_mine(db, "anon", &dev, ids, 4, out), TH_OK, "a device");
   TAP_OK(out[0] == 0 && out[2] == 1, "the device's own vote");
-  sqlite3_int64 before = 0, after = 0;
-  sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(th__sql(db), "SELECT count(*) FROM participants", -1,
-                     &st, NULL);
-  if (st && sqlite3_step(st) == SQLITE_ROW)
-    before = sqlite3_column_int64(st, 0);
+  int64_t before = t_sql_i64("mine.db", "SELECT count(*) FROM participants");
   th_who r9 = {.resident = "never-voted"};
   TAP_INT(th_vote_mine(db, "anon", &r9, ids, 4, out), TH_OK, "a stranger");
   TAP_OK(out[0] == 0 && out[1] == 0 && out[2] == 0, "a stranger: no votes");
-  sqlite3_reset(st);
-  if (st && sqlite3_step(st) == SQLITE_ROW)
-    after = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  int64_t after = t_sql_i64("mine.db", "SELECT count(*) FROM participants");
   TAP_OK(before > 0 && before == after, "reading records no participant");
   TAP_INT(th_vote_mine(db, "anon", &r1, ids, 0, NULL), TH_OK, "no ideas");
   TAP_INT(th_vote_mine(db, "nowhere", &r1, ids, 4, out), TH_ENOTFOUND,
