@@ -4,6 +4,17 @@ Server() makes a fresh directory with a database holding a site "camden"
 (origin https://www.camden.gov.uk, anonymous participation allowed, a known
 resident-token secret) and staff tokens for each role, made with the
 `townhall` command itself; then starts the server on a free port.
+
+The engine (issue 15): TH_TEST_ENGINE=postgresql (default sqlite) gives
+each Server a database of its own on the cluster whose maintenance URI is
+TH_TEST_PG (CREATE DATABASE ... TEMPLATE template0, owned by and used as
+TH_TEST_PG_ROLE when set; dropped by cleanup()): Server.db is then its
+URI, the key file is Server.key_file in the server's directory (where
+SQLite keeps it), `townhall serve` gets --db URI --key-file FILE and the
+other commands (run()) --db URI with $TOWNHALL_KEY_FILE. Server.execute()
+and Server.query() are "another process" on either engine. A test about
+SQLite itself is marked @sqlite_only(reason): on PostgreSQL it is not
+collected at all (never a SKIP); docs/design/postgresql.md lists them.
 """
 import base64
 import errno
@@ -16,7 +27,9 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -25,6 +38,11 @@ SRC = os.environ.get("TH_SRC") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
 BIN = os.environ.get("TH_BIN") or os.path.join(BUILD, "townhall")
+
+ENGINE = os.environ.get("TH_TEST_ENGINE") or "sqlite"
+if ENGINE not in ("sqlite", "postgresql"):
+    raise SystemExit("TH_TEST_ENGINE is sqlite (the default) or postgresql")
+PG = ENGINE == "postgresql"
 
 SITE = "camden"
 ORIGIN = "https://www.camden.gov.uk"
@@ -153,9 +171,114 @@ def _probe_raw(data):
     _probe_request(headers, data)
 
 
+# ---- the engine under test ------------------------------------------------------
+
+def sqlite_only(reason):
+    """Marks a test about SQLite itself (its files, their modes, its
+    backup): on PostgreSQL the method is not there to collect (a SKIP would
+    count as a failure and prove nothing). `reason` says why, for the list
+    in docs/design/postgresql.md."""
+    def mark(fn):
+        fn.sqlite_only = reason
+        return None if PG else fn
+    return mark
+
+
+_pg_serial = [0]
+_KEY_FILES = {}  # URI -> the key file made for it
+
+
+def _psql_bin():
+    sys.path.insert(0, os.path.join(SRC, "tests", "pg"))
+    try:
+        from cluster import bindir
+    finally:
+        sys.path.pop(0)
+    return os.path.join(bindir(), "psql")
+
+
+def psql(sql, uri=None):
+    """Runs SQL through psql (on TH_TEST_PG, the maintenance database, by
+    default); returns its unaligned output, fields split by a tab."""
+    uri = uri or os.environ.get("TH_TEST_PG")
+    if not uri:
+        raise RuntimeError("TH_TEST_ENGINE=postgresql needs TH_TEST_PG, the "
+                           "maintenance URI of a cluster (tests/pg/cluster.py)")
+    proc = subprocess.run([_psql_bin(), "-X", "-q", "-A", "-t", "-F", "\t",
+                           "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", sql],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql: {sql}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def pg_uri(dbname):
+    """The URI of database `dbname` on TH_TEST_PG's cluster: its host, port
+    and other parameters, as TH_TEST_PG_ROLE when that is set."""
+    from urllib.parse import parse_qsl, quote, unquote, urlsplit
+    admin = urlsplit(os.environ["TH_TEST_PG"])
+    params = dict(parse_qsl(admin.query, keep_blank_values=True))
+    userinfo, _, hosts = admin.netloc.rpartition("@")
+    if hosts:
+        hs, ps = [], []
+        for h in hosts.split(","):
+            host, port = h.rsplit(":", 1) if ":" in h.lstrip("[").split(
+                "]")[-1] else (h, "")
+            hs.append(unquote(host.strip("[]")))
+            ps.append(port)
+        params.setdefault("host", ",".join(hs))
+        if any(ps):
+            params.setdefault("port", ",".join(ps))
+    user, _, password = userinfo.partition(":")
+    role = os.environ.get("TH_TEST_PG_ROLE")
+    if role:
+        params["user"] = role
+        params.pop("password", None)
+    else:
+        if user:
+            params.setdefault("user", unquote(user))
+        if password:
+            params.setdefault("password", unquote(password))
+    params["dbname"] = dbname
+    return "postgresql://?" + "&".join(
+        f"{k}={quote(v, safe='/')}" for k, v in params.items())
+
+
+def pg_createdb(prefix="th_api"):
+    """A new database (template0) on TH_TEST_PG's cluster: (name, URI)."""
+    _pg_serial[0] += 1
+    name = f"{prefix}_{os.getpid()}_{_pg_serial[0]}"
+    role = os.environ.get("TH_TEST_PG_ROLE")
+    psql(f'CREATE DATABASE "{name}" TEMPLATE template0' +
+         (f' OWNER "{role}"' if role else ""))
+    return name, pg_uri(name)
+
+
+def pg_dropdb(name):
+    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _is_uri(db):
+    return db.startswith(("postgresql://", "postgres://"))
+
+
 def run(*args, db, check=True):
+    env = None
+    if _is_uri(db):
+        # A URI has no file beside it for the key: the one its Server made.
+        env = dict(os.environ, TOWNHALL_KEY_FILE=_KEY_FILES[db])
     proc = subprocess.run([BIN, *args, "--db", db], capture_output=True,
-                          text=True)
+                          text=True, env=env)
     if check and proc.returncode != 0:
         raise RuntimeError(f"townhall {' '.join(args)}: {proc.stderr}")
     return proc
@@ -190,6 +313,13 @@ class Server:
         self.dir = directory or tempfile.mkdtemp(prefix="townhall-api-",
                                                  dir=self.artifacts)
         self.db = os.path.join(self.dir, "townhall.db")
+        # On SQLite the key file is th_open's default, beside the database;
+        # a URI needs it named: the same path.
+        self.key_file = self.db + ".key"
+        self.pg_db = None
+        if PG:
+            self.pg_db, self.db = pg_createdb()
+            _KEY_FILES[self.db] = self.key_file
         self.extra_args = list(extra_args)
         # A test that raises the anonymous-write limit to load the server
         # from one address raises the per-page limit with it, unless it
@@ -202,23 +332,31 @@ class Server:
         self.tokens = {}
         self.proc = None
         self.log_lines = []
-        if site and not os.path.exists(self.db):
-            run("site", "add", SITE, "--name", "London Borough of Camden",
-                "--origin", ORIGIN, "--anonymous", db=self.db)
-            secret_file = os.path.join(self.dir, "secret")
-            with open(secret_file, "wb") as f:
-                f.write(SECRET)
-            run("site", "secret", SITE, "--from-file", secret_file, db=self.db)
-            os.unlink(secret_file)
-            for role in ("admin", "councillor", "moderator"):
-                out = run("token", "create", "--site", SITE, "--role", role,
-                          "--label", f"test {role}", db=self.db).stdout
-                self.tokens[role] = re.search(r"(th_\d+_\S+)", out).group(1)
-        self.start()
+        try:
+            if site and (PG or not os.path.exists(self.db)):
+                run("site", "add", SITE, "--name", "London Borough of Camden",
+                    "--origin", ORIGIN, "--anonymous", db=self.db)
+                secret_file = os.path.join(self.dir, "secret")
+                with open(secret_file, "wb") as f:
+                    f.write(SECRET)
+                run("site", "secret", SITE, "--from-file", secret_file, db=self.db)
+                os.unlink(secret_file)
+                for role in ("admin", "councillor", "moderator"):
+                    out = run("token", "create", "--site", SITE, "--role", role,
+                              "--label", f"test {role}", db=self.db).stdout
+                    self.tokens[role] = re.search(r"(th_\d+_\S+)", out).group(1)
+            self.start()
+        except BaseException:
+            if self.pg_db:  # made for this server: not left behind
+                pg_dropdb(self.pg_db)
+                self.pg_db = None
+            raise
 
     def start(self):
         args = [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
                 "--log-level", self.log_level, *self.extra_args]
+        if PG:
+            args[3:3] = ["--key-file", self.key_file]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.port = None
@@ -280,8 +418,51 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        if self.pg_db:
+            pg_dropdb(self.pg_db)
+            self.pg_db = None
         if not self.artifacts:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- the database, as another process sees it ---------------------------
+
+    def execute(self, sql, params=()):
+        """Runs one statement on the server's database from another process
+        (a host application, a repair by hand), committed at once. `?`
+        placeholders; SQL valid on both engines."""
+        if PG:
+            psql(self._inline(sql, params), uri=self.db)
+            return
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            con.execute(sql, params)
+            con.commit()
+        finally:
+            con.close()
+
+    def query(self, sql, params=()):
+        """The rows of a query from another process, as tuples (integers as
+        int on both engines)."""
+        if PG:
+            out = psql(self._inline(sql, params), uri=self.db)
+            return [tuple(int(v) if re.fullmatch(r"-?\d+", v) else v
+                          for v in line.split("\t"))
+                    for line in out.splitlines()]
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+
+    @staticmethod
+    def _inline(sql, params):
+        parts = sql.split("?")
+        if len(parts) != len(params) + 1:
+            raise ValueError("one parameter per ? (and no ? in literals)")
+        out = parts[0]
+        for v, rest in zip(params, parts[1:]):
+            out += _sql_literal(v) + rest
+        return out
 
     # ---- clients ----------------------------------------------------------
 

@@ -10,7 +10,8 @@ import unittest
 import urllib.parse
 
 import openapi_check
-from harness import ORIGIN, PAGE, SECRET, SITE, Server, jwt, run
+from harness import (ORIGIN, PAGE, SECRET, SITE, Server, jwt, run,
+                     sqlite_only)
 
 Q = urllib.parse.quote
 MOD = "hackney"  # a site that moderates ideas
@@ -137,6 +138,9 @@ class Holes(openapi_check.ServerCase):
 
     # ---- file modes -----------------------------------------------------------
 
+    @sqlite_only("the modes of the SQLite file, its WAL and shm, and of "
+                 "th_backup's copy; a PostgreSQL database has no file of "
+                 "townhall's (its key file's mode is tests/unit/db.c's)")
     def test_database_wal_shm_and_backup_are_owner_only(self):
         # Something written, so that the WAL holds frames.
         self.propose(SITE, "Bins on Kentish Town Road", "f-author")
