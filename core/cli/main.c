@@ -12,7 +12,12 @@
  *   townhall version
  *
  * Every command takes --db PATH (default ./townhall.db, or $TOWNHALL_DB) and
- * --key-file PATH (default PATH.key, or $TOWNHALL_KEY_FILE).
+ * --key-file PATH (default PATH.key, or $TOWNHALL_KEY_FILE). --db may be a
+ * PostgreSQL connection URI (postgresql://..., issue 15), which has no file
+ * beside it for the key: --key-file or $TOWNHALL_KEY_FILE must name one.
+ * A password in the URI is shown nowhere: messages name the URI without it
+ * (db_shown), and it is blanked in the command line other local users can
+ * read (/proc/PID/cmdline) as soon as the option is read.
  */
 #include "config.h"
 
@@ -33,6 +38,102 @@
 
 static const char *opt_db;
 static const char *opt_key;
+
+/* ---- the database: a file or a PostgreSQL URI ------------------------------- */
+
+static bool is_uri(const char *db) {
+  return strncmp(db, "postgresql://", 13) == 0 ||
+         strncmp(db, "postgres://", 11) == 0;
+}
+
+/* The spans of a URI that hold a password: the userinfo's (user:PW@host)
+ * and the values of password= and sslpassword= parameters. Fills at most
+ * max [start, end) pairs; returns how many. */
+static int password_spans(const char *u, size_t spans[][2], int max) {
+  int n = 0;
+  const char *auth = strstr(u, "://") + 3;
+  size_t alen = strcspn(auth, "/?");
+  const char *at = NULL;
+  for (const char *p = auth; p < auth + alen; p++)
+    if (*p == '@')
+      at = p;
+  if (at) {
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (colon && n < max) {
+      spans[n][0] = (size_t)(colon + 1 - u);
+      spans[n][1] = (size_t)(at - u);
+      n++;
+    }
+  }
+  const char *q = strchr(auth + alen, '?');
+  for (const char *p = q; p && *p && n < max;) {
+    p++; /* past '?' or '&' */
+    size_t plen = strcspn(p, "&");
+    if ((plen > 9 && strncmp(p, "password=", 9) == 0) ||
+        (plen > 12 && strncmp(p, "sslpassword=", 12) == 0)) {
+      const char *v = strchr(p, '=') + 1;
+      spans[n][0] = (size_t)(v - u);
+      spans[n][1] = (size_t)(p + plen - u);
+      n++;
+    }
+    p += plen;
+  }
+  return n;
+}
+
+/* --db's value: kept (a copy), and on the command line a URI's password is
+ * overwritten with '*', so that other local users reading
+ * /proc/PID/cmdline see it only for the moment before this runs. A
+ * password belongs in PGPASSWORD, ~/.pgpass or passfile= (docs). */
+static const char *take_db(char *arg) {
+  if (!is_uri(arg))
+    return arg;
+  char *copy = strdup(arg);
+  if (copy == NULL) {
+    fprintf(stderr, "townhall: out of memory\n");
+    exit(1);
+  }
+  size_t spans[8][2];
+  int n = password_spans(arg, spans, 8);
+  for (int i = 0; i < n; i++)
+    memset(arg + spans[i][0], '*', spans[i][1] - spans[i][0]);
+  if (n > 0)
+    fprintf(stderr,
+            "townhall: warning: the --db URI holds a password, which other "
+            "local users can read in the command line; prefer PGPASSWORD, "
+            "~/.pgpass or passfile=\n");
+  return copy;
+}
+
+/* opt_db as messages show it: a URI without its password. */
+static const char *db_shown(void) {
+  static char buf[4096];
+  if (!is_uri(opt_db))
+    return opt_db;
+  size_t spans[8][2];
+  int n = password_spans(opt_db, spans, 8);
+  size_t at = 0, from = 0;
+  for (int i = 0; i <= n && at < sizeof buf - 1; i++) {
+    size_t to = i < n ? spans[i][0] : strlen(opt_db);
+    /* user:PW@ becomes user@; password=PW becomes password=*** */
+    if (i < n && opt_db[to - 1] == ':')
+      to--;
+    size_t len = to - from;
+    if (len > sizeof buf - 1 - at)
+      len = sizeof buf - 1 - at;
+    memcpy(buf + at, opt_db + from, len);
+    at += len;
+    if (i < n) {
+      if (opt_db[spans[i][0] - 1] == '=' && at + 3 < sizeof buf) {
+        memcpy(buf + at, "***", 3);
+        at += 3;
+      }
+      from = spans[i][1];
+    }
+  }
+  buf[at] = '\0';
+  return buf;
+}
 
 /* Each command's usage, as `townhall COMMAND --help` prints it; `townhall
  * --help` prints them all. */
@@ -86,6 +187,8 @@ static const struct {
 
 static const char usage_common[] =
     "every command: --db PATH (default ./townhall.db or $TOWNHALL_DB),\n"
+    "               or --db postgresql://... (a libpq URI; then --key-file\n"
+    "               or $TOWNHALL_KEY_FILE is required),\n"
     "               --key-file PATH (default PATH.key or $TOWNHALL_KEY_FILE),\n"
     "               --help, -h (its usage)\n";
 
@@ -477,7 +580,7 @@ static int cmd_serve(int argc, char **argv) {
       }
       break;
     }
-    case 'd': opt_db = optarg; break;
+    case 'd': opt_db = take_db(optarg); break;
     case 'k': opt_key = optarg; break;
     default:
       command_usage(stderr, command);
@@ -669,7 +772,7 @@ static int cmd_site_set(int argc, char **argv) {
       }
       break;
     }
-    case 'd': opt_db = optarg; break;
+    case 'd': opt_db = take_db(optarg); break;
     case 'k': opt_key = optarg; break;
     }
   }
@@ -748,7 +851,7 @@ static int cmd_site_show(int argc, char **argv) {
   int c;
   while ((c = next_option(argc, argv, longs)) != -1) {
     if (c == 'd')
-      opt_db = optarg;
+      opt_db = take_db(optarg);
     else if (c == 'k')
       opt_key = optarg;
   }
@@ -827,7 +930,7 @@ static int cmd_site(int argc, char **argv) {
     case 'm': s.moderate_ideas = 1; break;
     case 'g': gen = 1; break;
     case 'F': secret_file = optarg; break;
-    case 'd': opt_db = optarg; break;
+    case 'd': opt_db = take_db(optarg); break;
     case 'k': opt_key = optarg; break;
     default: command_usage(stderr, command); return 2;
     }
@@ -925,7 +1028,7 @@ static int cmd_token(int argc, char **argv) {
         return 2;
       }
       break;
-    case 'd': opt_db = optarg; break;
+    case 'd': opt_db = take_db(optarg); break;
     case 'k': opt_key = optarg; break;
     default: command_usage(stderr, command); return 2;
     }
@@ -1002,7 +1105,7 @@ static int parse_common(int argc, char **argv) {
   int c;
   while ((c = next_option(argc, argv, longs)) != -1) {
     if (c == 'd')
-      opt_db = optarg;
+      opt_db = take_db(optarg);
     else if (c == 'k')
       opt_key = optarg;
     else {
@@ -1032,7 +1135,7 @@ static int cmd_backup(int argc, char **argv) {
   if (status == 0)
     printf("backed up %s to %s (the key file is not in it: back it up "
            "separately)\n",
-           opt_db, argv[optind]);
+           db_shown(), argv[optind]);
   th_close(db);
   return status;
 }
@@ -1048,7 +1151,13 @@ static int cmd_migrate(int argc, char **argv) {
   if (db == NULL)
     return 1;
   int from = th_schema_version(db);
-  if (from < th_schema_latest()) {
+  if (from < th_schema_latest() && is_uri(opt_db)) {
+    /* th_backup copies a SQLite file; PostgreSQL's copies are pg_dump's and
+     * the provider's. Each migration is one transaction there. */
+    printf("schema %d on PostgreSQL: no copy taken by townhall (back it up "
+           "with pg_dump or your provider's backups before migrating)\n",
+           from);
+  } else if (from < th_schema_latest()) {
     char dest[4096];
     snprintf(dest, sizeof dest, "%s.pre-migrate-%d-%lld", opt_db, from,
              (long long)(th_now(db) / 1000));
@@ -1081,28 +1190,37 @@ static int cmd_key(int argc, char **argv) {
   th_db *db = open_db(TH_OPEN_NOMIGRATE | TH_OPEN_NOCREATE, &rc);
   if (db == NULL)
     return 1;
-  char dest[4096];
-  snprintf(dest, sizeof dest, "%s.pre-rotate-%lld", opt_db,
-           (long long)(th_now(db) / 1000));
+  /* A backup file beside a SQLite database; none for a URI (th_backup
+   * copies SQLite files: pg_dump is PostgreSQL's). */
+  char dest[4096] = "";
+  if (!is_uri(opt_db))
+    snprintf(dest, sizeof dest, "%s.pre-rotate-%lld", opt_db,
+             (long long)(th_now(db) / 1000));
   th_key_rotation r = TH_KEY_ROTATION_INIT;
-  rc = th_key_rotate(db, "townhall key rotate", new_key, dest, &r);
+  rc = th_key_rotate(db, "townhall key rotate", new_key,
+                     dest[0] ? dest : NULL, &r);
   if (rc < 0) {
     int status = fail(db, rc, "rotating the key file");
     th_close(db);
     return status;
   }
   th_close(db);
-  printf("backed up %s to %s (under the old key file)\n"
-         "re-sealed %" PRId64 " site secrets and %" PRId64
+  if (dest[0])
+    printf("backed up %s to %s (under the old key file)\n", opt_db, dest);
+  else
+    printf("no copy of %s taken by townhall (PostgreSQL: pg_dump's and "
+           "your provider's backups hold it under the old key file)\n",
+           db_shown());
+  printf("re-sealed %" PRId64 " site secrets and %" PRId64
          " consultation keys under %s;\n"
          "revoked %" PRId64 " staff tokens (create new ones: townhall token "
          "create)\n"
          "next: install %s in place of the old key file (or point "
          "--key-file or TOWNHALL_KEY_FILE at it), back it up, start the "
-         "server; keep the old key file exactly as long as %s and the other "
-         "backups made under it, then destroy them together\n",
-         opt_db, dest, r.site_secrets, r.consultation_keys, new_key,
-         r.tokens_revoked, new_key, dest);
+         "server; keep the old key file exactly as long as %s%sbackups "
+         "made under it, then destroy them together\n",
+         r.site_secrets, r.consultation_keys, new_key, r.tokens_revoked,
+         new_key, dest, dest[0] ? " and the other " : "the ");
   return 0;
 }
 
@@ -1158,7 +1276,7 @@ static int cmd_open_data(int argc, char **argv) {
       }
       o.weeks = weeks;
       break;
-    case 'd': opt_db = optarg; break;
+    case 'd': opt_db = take_db(optarg); break;
     case 'k': opt_key = optarg; break;
     default: command_usage(stderr, command); return 2;
     }

@@ -8,9 +8,11 @@
 # process exits without stopping it. Needs postgresql-15 (scripts/deps).
 # test_open: th_open with a postgresql:// URI, through the Python binding
 # against this build's library (what the libpq store does so far, and its
-# refusals, none of which names the password).
+# refusals, none of which names the password). test_cli: every townhall
+# command with --db URI, its clear failures, and the password in no output
+# and blanked in the command line.
 set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli
