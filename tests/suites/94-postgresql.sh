@@ -11,8 +11,10 @@
 # refusals, none of which names the password). test_cli: every townhall
 # command with --db URI, its clear failures, and the password in no output
 # and blanked in the command line.
+# test_harness: the test switch (TH_TEST_ENGINE=postgresql) gives the C
+# unit tests and the API fixture a database of their own and drops it.
 set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness
