@@ -444,10 +444,12 @@ class Server:
         """The rows of a query from another process, as tuples (integers as
         int on both engines)."""
         if PG:
-            out = psql(self._inline(sql, params), uri=self.db)
-            return [tuple(int(v) if re.fullmatch(r"-?\d+", v) else v
-                          for v in line.split("\t"))
-                    for line in out.splitlines()]
+            # Each row as JSON, so that types (numbers, NULL) and any text
+            # come back as sqlite3 gives them.
+            out = psql("SELECT coalesce(json_agg(q), '[]') FROM (%s) q"
+                       % self._inline(sql, params), uri=self.db)
+            return [tuple(v for _, v in row) for row in
+                    json.loads(out, object_pairs_hook=list)]
         con = sqlite3.connect(self.db, timeout=10)
         try:
             return con.execute(sql, params).fetchall()
