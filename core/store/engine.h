@@ -75,6 +75,10 @@ int th__sqlite_open(th_db *db, const th_open_options *opt, int *version);
 int th__pg_open(th_db *db, const th_open_options *opt, int *version);
 #endif
 
+/* A migration file's version, from its name ("0003_feedback.sql" -> 3);
+ * -1 for a name not of that form (migrate.c). */
+int th__migration_version(const char *name);
+
 /* The engine behind db. */
 static inline const th__engine *th__engine_of(const th_db *db) {
   return db->conn ? db->conn->engine : &th__sqlite_engine;

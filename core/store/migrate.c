@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int th__migration_version(const char *name) {
+int th__migration_version(const char *name) {
   /* "0003_feedback.sql" -> 3 */
   int v = 0;
   for (int i = 0; i < 4; i++) {
