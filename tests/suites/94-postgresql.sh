@@ -13,8 +13,12 @@
 # and blanked in the command line.
 # test_harness: the test switch (TH_TEST_ENGINE=postgresql) gives the C
 # unit tests and the API fixture a database of their own and drops it.
+# test_migrate: the schema on PostgreSQL and its advisory-locked migration
+# (tests/pg/migrate.c, linked with this build's libthcore.a): ten at once
+# migrate once, the tables are SQLite's column for column, another
+# application's database is refused untouched, the data-version triggers.
 set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness test_migrate
