@@ -1,17 +1,35 @@
 /*
  * statements.h: every fixed SQL statement the library runs, prepared once
- * per connection (SQLITE_PREPARE_PERSISTENT) and reused. Included with
- * TH__STMT(id, sql) defined; no include guard on purpose.
+ * per connection (SQLITE_PREPARE_PERSISTENT; PostgreSQL: by name, at first
+ * use) and reused. Included with TH__STMT(id, sql) defined, and optionally
+ * TH__STMT2(id, sql, pg_sql): a statement whose PostgreSQL text differs
+ * from SQLite's (pgq.c; ?N is rewritten to $N for both kinds). Without
+ * TH__STMT2, such a statement is TH__STMT(id, sql). No include guard on
+ * purpose.
  */
+#ifndef TH__STMT2
+#define TH__STMT2(id, sql, pg_sql) TH__STMT(id, sql)
+#define TH__STMT2_DEFAULT
+#endif
 
 /* transactions */
-TH__STMT(BEGIN, "BEGIN IMMEDIATE")
-TH__STMT(DATA_VERSION, "PRAGMA data_version")
-/* The readiness probe (th__write_probe). */
-TH__STMT(PROBE_WRITE,
-         "INSERT INTO probe (id, at, room) VALUES (1, ?1, zeroblob(16384))"
-         " ON CONFLICT (id) DO UPDATE SET at = excluded.at,"
-         " room = excluded.room")
+/* PostgreSQL: one writer at a time across every node and the CLI, as
+ * SQLite's write lock (1414021452 is "THAL", 2 the writer), released at
+ * COMMIT or ROLLBACK. Two commands: run as a simple query. */
+TH__STMT2(BEGIN, "BEGIN IMMEDIATE",
+          "BEGIN; SELECT pg_advisory_xact_lock(1414021452, 2)")
+/* PostgreSQL: a row the schema's triggers bump at every writing
+ * transaction (migrations/postgresql/). */
+TH__STMT2(DATA_VERSION, "PRAGMA data_version", "SELECT v FROM townhall_version")
+/* The readiness probe (th__write_probe). PostgreSQL has no zeroblob: the
+ * 16 KiB of zeros are bound (?2). */
+TH__STMT2(PROBE_WRITE,
+          "INSERT INTO probe (id, at, room) VALUES (1, ?1, zeroblob(16384))"
+          " ON CONFLICT (id) DO UPDATE SET at = excluded.at,"
+          " room = excluded.room",
+          "INSERT INTO probe (id, at, room) VALUES (1, ?1, ?2)"
+          " ON CONFLICT (id) DO UPDATE SET at = excluded.at,"
+          " room = excluded.room")
 TH__STMT(COMMIT, "COMMIT")
 TH__STMT(ROLLBACK, "ROLLBACK")
 TH__STMT(SAVEPOINT, "SAVEPOINT th_write")
@@ -156,13 +174,20 @@ TH__STMT(VOTES_MERGE_DROP,
          "DELETE FROM votes WHERE idea_id = ?1 AND participant_id IN"
          " (SELECT participant_id FROM votes WHERE idea_id = ?2)")
 TH__STMT(VOTES_MERGE_MOVE, "UPDATE votes SET idea_id = ?2 WHERE idea_id = ?1")
-TH__STMT(VOTES_TALLY,
-         "SELECT coalesce(sum(v.value = 1 AND p.kind = 0), 0),"
-         " coalesce(sum(v.value = -1 AND p.kind = 0), 0),"
-         " coalesce(sum(v.value = 1 AND p.kind = 1), 0),"
-         " coalesce(sum(v.value = -1 AND p.kind = 1), 0)"
-         " FROM votes v JOIN participants p ON p.id = v.participant_id"
-         " WHERE v.idea_id = ?1")
+/* PostgreSQL sums no boolean: it counts. */
+TH__STMT2(VOTES_TALLY,
+          "SELECT coalesce(sum(v.value = 1 AND p.kind = 0), 0),"
+          " coalesce(sum(v.value = -1 AND p.kind = 0), 0),"
+          " coalesce(sum(v.value = 1 AND p.kind = 1), 0),"
+          " coalesce(sum(v.value = -1 AND p.kind = 1), 0)"
+          " FROM votes v JOIN participants p ON p.id = v.participant_id"
+          " WHERE v.idea_id = ?1",
+          "SELECT count(*) FILTER (WHERE v.value = 1 AND p.kind = 0),"
+          " count(*) FILTER (WHERE v.value = -1 AND p.kind = 0),"
+          " count(*) FILTER (WHERE v.value = 1 AND p.kind = 1),"
+          " count(*) FILTER (WHERE v.value = -1 AND p.kind = 1)"
+          " FROM votes v JOIN participants p ON p.id = v.participant_id"
+          " WHERE v.idea_id = ?1")
 TH__STMT(VOTE_DAY_SET,
          "INSERT INTO vote_days (idea_id, day, up, down) VALUES (?1, ?2, ?3, ?4)"
          " ON CONFLICT (idea_id, day) DO UPDATE SET up = excluded.up,"
@@ -186,13 +211,15 @@ TH__STMT(PAGE_INSERT,
 #define TH__PUB_KEEP(c)                                                       \
   " pub_" c " = CASE WHEN last_day - ((last_day + 3) % 7) < ?12 THEN " c      \
   " ELSE pub_" c " END,"
-TH__STMT(PAGE_SET,
-         "UPDATE pages SET" TH__PUB_KEEP("yes") TH__PUB_KEEP("no")
-         TH__PUB_KEEP("r1") TH__PUB_KEEP("r2") TH__PUB_KEEP("r3")
-         TH__PUB_KEEP("r4") TH__PUB_KEEP("r5")
-         " yes = ?2, no = ?3, r1 = ?4, r2 = ?5, r3 = ?6,"
-         " r4 = ?7, r5 = ?8, comments = ?9, useful_lower = ?10,"
-         " last_day = max(last_day, ?11) WHERE id = ?1")
+#define TH__PAGE_SET(max)                                                     \
+  "UPDATE pages SET" TH__PUB_KEEP("yes") TH__PUB_KEEP("no")                   \
+  TH__PUB_KEEP("r1") TH__PUB_KEEP("r2") TH__PUB_KEEP("r3")                    \
+  TH__PUB_KEEP("r4") TH__PUB_KEEP("r5")                                       \
+  " yes = ?2, no = ?3, r1 = ?4, r2 = ?5, r3 = ?6,"                            \
+  " r4 = ?7, r5 = ?8, comments = ?9, useful_lower = ?10,"                     \
+  " last_day = " max "(last_day, ?11) WHERE id = ?1"
+/* SQLite's two-argument max() is PostgreSQL's greatest(). */
+TH__STMT2(PAGE_SET, TH__PAGE_SET("max"), TH__PAGE_SET("greatest"))
 TH__STMT(PAGES_WORST,
          "SELECT " TH__PAGE_COLS " FROM pages WHERE site_id = ?1"
          " AND (?2 = 0 OR useful_lower > ?3 OR (useful_lower = ?3"
@@ -206,13 +233,16 @@ TH__STMT(FB_BY_IDEM,
 /* The 0.1.0 widget's answers from one device on a page today that its
  * follow-up may amend: those with no rating and no comment yet first (the
  * newest of them), then one equal to the follow-up (a retry of it). */
-TH__STMT(FB_LEGACY_FIND,
-         "SELECT " TH__FB_COLS " FROM feedback f"
-         " WHERE f.page_id = ?1 AND f.day = ?2 AND f.dedup = ?3"
-         " AND f.useful = ?4 AND ((f.rating IS NULL AND f.comment IS NULL)"
-         " OR (coalesce(f.rating, 0) = ?5 AND f.comment IS ?6))"
-         " ORDER BY f.rating IS NULL AND f.comment IS NULL DESC, f.id DESC"
-         " LIMIT 1")
+#define TH__FB_LEGACY_FIND(is)                                                \
+  "SELECT " TH__FB_COLS " FROM feedback f"                                    \
+  " WHERE f.page_id = ?1 AND f.day = ?2 AND f.dedup = ?3"                     \
+  " AND f.useful = ?4 AND ((f.rating IS NULL AND f.comment IS NULL)"          \
+  " OR (coalesce(f.rating, 0) = ?5 AND f.comment " is " ?6))"                 \
+  " ORDER BY f.rating IS NULL AND f.comment IS NULL DESC, f.id DESC"          \
+  " LIMIT 1"
+/* SQLite's `IS ?` (NULL equals NULL) is PostgreSQL's IS NOT DISTINCT FROM. */
+TH__STMT2(FB_LEGACY_FIND, TH__FB_LEGACY_FIND("IS"),
+          TH__FB_LEGACY_FIND("IS NOT DISTINCT FROM"))
 TH__STMT(FB_INSERT,
          "INSERT INTO feedback (page_id, day, useful, rating, comment, dedup,"
          " idem, verifier) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5, ?6, ?7, ?8)")
@@ -225,13 +255,17 @@ TH__STMT(FB_COMMENTS,
          " ORDER BY day DESC, id DESC LIMIT ?2")
 
 /* audit */
-TH__STMT(AUDIT_INSERT,
-         "INSERT INTO audit (site_id, at, actor, action, idea_id, detail)"
-         " VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)")
-TH__STMT(AUDIT_LIST,
-         "SELECT id, at, actor, action, coalesce(idea_id, 0), detail FROM audit"
-         " WHERE site_id = ?1 AND (?2 = 0 OR id < ?2) ORDER BY id DESC"
-         " LIMIT ?3")
+/* PostgreSQL infers a parameter compared with 0 alone as a 32-bit integer:
+ * an id there is cast to 64 bits. */
+#define TH__AUDIT_INSERT(id)                                                  \
+  "INSERT INTO audit (site_id, at, actor, action, idea_id, detail)"           \
+  " VALUES (?1, ?2, ?3, ?4, nullif(" id ", 0), ?6)"
+TH__STMT2(AUDIT_INSERT, TH__AUDIT_INSERT("?5"), TH__AUDIT_INSERT("?5::bigint"))
+#define TH__AUDIT_LIST(id)                                                    \
+  "SELECT id, at, actor, action, coalesce(idea_id, 0), detail FROM audit"     \
+  " WHERE site_id = ?1 AND (" id " = 0 OR id < ?2) ORDER BY id DESC"          \
+  " LIMIT ?3"
+TH__STMT2(AUDIT_LIST, TH__AUDIT_LIST("?2"), TH__AUDIT_LIST("?2::bigint"))
 
 /* retention */
 TH__STMT(PURGE_SITES, "SELECT id, comment_days, audit_days, key_days FROM sites")
@@ -260,19 +294,22 @@ TH__STMT(OPEN_RULES,
 /* feedback.csv: each page's answers per week (?2 <= its last day, weeks
  * before ?3), by page and by week from its first: the running totals are
  * what is published. */
-TH__STMT(OPEN_FEEDBACK,
-         "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"
-         " count(*) FILTER (WHERE f.useful = 1),"
-         " count(*) FILTER (WHERE f.useful = 0),"
-         " count(*) FILTER (WHERE f.rating = 1),"
-         " count(*) FILTER (WHERE f.rating = 2),"
-         " count(*) FILTER (WHERE f.rating = 3),"
-         " count(*) FILTER (WHERE f.rating = 4),"
-         " count(*) FILTER (WHERE f.rating = 5)"
-         " FROM pages p JOIN feedback f ON f.page_id = p.id"
-         " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"
-         " AND f.day < ?3"
-         " GROUP BY f.page_id, monday ORDER BY p.url, monday")
+#define TH__OPEN_FEEDBACK(group)                                              \
+  "SELECT p.url, f.day - ((f.day + 3) % 7) AS monday,"                        \
+  " count(*) FILTER (WHERE f.useful = 1),"                                    \
+  " count(*) FILTER (WHERE f.useful = 0),"                                    \
+  " count(*) FILTER (WHERE f.rating = 1),"                                    \
+  " count(*) FILTER (WHERE f.rating = 2),"                                    \
+  " count(*) FILTER (WHERE f.rating = 3),"                                    \
+  " count(*) FILTER (WHERE f.rating = 4),"                                    \
+  " count(*) FILTER (WHERE f.rating = 5)"                                     \
+  " FROM pages p JOIN feedback f ON f.page_id = p.id"                         \
+  " WHERE p.site_id = ?1 AND p.last_day >= ?2 AND p.first_day < ?3"           \
+  " AND f.day < ?3"                                                           \
+  " GROUP BY " group ", monday ORDER BY p.url, monday"
+/* PostgreSQL wants every selected column grouped (p.url). */
+TH__STMT2(OPEN_FEEDBACK, TH__OPEN_FEEDBACK("f.page_id"),
+          TH__OPEN_FEEDBACK("f.page_id, p.url"))
 /* ideas.csv: ideas of the public statuses (1 to 6) created before ?3, with
  * their votes at the end of the last day before ?2 (the vote history), at
  * most ?4 of them. */
@@ -302,9 +339,11 @@ TH__STMT(ROTATE_SITE_IDS, "SELECT id FROM sites ORDER BY id")
 #define TH__TOKEN_COLS                                                        \
   "t.id, coalesce(s.slug, ''), t.role, t.label, t.created, t.expires,"        \
   " t.revoked"
-TH__STMT(TOKEN_INSERT,
-         "INSERT INTO staff_tokens (site_id, role, label, hash, created,"
-         " expires) VALUES (?1, ?2, ?3, zeroblob(32), ?4, ?5) RETURNING id")
+#define TH__TOKEN_INSERT(zeros)                                               \
+  "INSERT INTO staff_tokens (site_id, role, label, hash, created,"            \
+  " expires) VALUES (?1, ?2, ?3, " zeros ", ?4, ?5) RETURNING id"
+TH__STMT2(TOKEN_INSERT, TH__TOKEN_INSERT("zeroblob(32)"),
+          TH__TOKEN_INSERT("decode(repeat('00', 32), 'hex')"))
 TH__STMT(TOKEN_SET_HASH, "UPDATE staff_tokens SET hash = ?2 WHERE id = ?1")
 TH__STMT(TOKEN_GET,
          "SELECT " TH__TOKEN_COLS ", t.hash, coalesce(t.site_id, 0)"
@@ -315,3 +354,8 @@ TH__STMT(TOKEN_REVOKE,
 TH__STMT(TOKEN_LIST,
          "SELECT " TH__TOKEN_COLS " FROM staff_tokens t"
          " LEFT JOIN sites s ON s.id = t.site_id ORDER BY t.id DESC")
+
+#ifdef TH__STMT2_DEFAULT
+#undef TH__STMT2
+#undef TH__STMT2_DEFAULT
+#endif
