@@ -356,7 +356,7 @@ class Server:
         args = [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
                 "--log-level", self.log_level, *self.extra_args]
         if PG:
-            args[3:3] = ["--key-file", self.key_file]
+            args[4:4] = ["--key-file", self.key_file]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.port = None
