@@ -1,21 +1,17 @@
 /*
  * pg.c: the store's connection to PostgreSQL (libpq), compiled only when
- * configure found libpq (HAVE_LIBPQ). What it does so far (issue 15, part
- * 1, docs/design/postgresql.md): it reads a postgresql:// URI, connects,
- * and identifies the database before anything writes: another
- * application's database is refused untouched, a newer townhall's too.
- * The schema, the statements and transactions on PostgreSQL are not built
- * yet, so th_open then refuses the database with a message saying so and
- * closes the connection: no handle on PostgreSQL is ever handed out.
+ * configure found libpq (HAVE_LIBPQ; issue 15, docs/design/postgresql.md):
+ * it reads a postgresql:// URI, connects, and identifies the database
+ * before anything writes: another application's database is refused
+ * untouched, a newer townhall's too. The connection then becomes the
+ * handle's (db->conn), its statements and transactions pgq.c's.
  *
  * The password never reaches a message: the URI is parsed once with
  * PQconninfoParse, and every message names the *display form* built from
  * it without password and sslpassword; PQconninfoParse's own error (which
  * can quote a fragment of the password) is never passed on.
  */
-#include "engine.h"
-
-#include <libpq-fe.h>
+#include "pg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,12 +198,16 @@ int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
                  "%s runs PostgreSQL %d; townhall needs 13 or newer", name,
                  PQserverVersion(c) / 10000);
   } else if ((rc = th__pg_identify(db, c, name, version)) == TH_OK) {
-    rc = th__err(db, TH_ESTATE,
-                 "%s: connected (schema version %d), but this townhall "
-                 "cannot keep its data on PostgreSQL yet: the schema, "
-                 "statements and transactions on it are still to be built "
-                 "(issue 15); use a SQLite file",
-                 name, *version);
+    th__pg_conn *pc = calloc(1, sizeof *pc);
+    if (pc == NULL) {
+      rc = th__err(db, TH_ENOMEM, "out of memory");
+    } else {
+      pc->base.engine = &th__pg_engine;
+      pc->pg = c;
+      snprintf(pc->name, sizeof pc->name, "%s", name);
+      db->conn = &pc->base;
+      return TH_OK;
+    }
   }
   PQfinish(c);
   return rc;

@@ -2,13 +2,11 @@
 the Python binding against the freshly built library.
 
 What is built: the URI selects the PostgreSQL store, which connects and
-identifies the database before anything writes. What is not built yet: the
-schema, statements and transactions on PostgreSQL, so a database townhall
-could use is refused with TH_ESTATE saying so (test_a_usable_database_...
-below pins that state, and changes when the schema lands). Every refusal
-leaves the database and the disk as they were, and no message names the
-password.
+identifies the database before anything writes, then keeps its data there
+(an empty database gets townhall's schema). Every refusal leaves the
+database and the disk as they were, and no message names the password.
 """
+import glob
 import os
 import shutil
 import sys
@@ -118,15 +116,20 @@ class OpenPostgres(unittest.TestCase):
         self.assertEqual(self.pg.psql("SELECT schema_version FROM "
                                       "townhall_meta", uri=uri), "9999")
 
-    def test_a_usable_database_is_refused_until_the_schema_lands(self):
-        # Increment 2 of issue 15: connected and identified, nothing
-        # written, and the message says why it stops there.
-        err = self.refused(self.pg.uri)
-        self.assertEqual(err.name, "TH_ESTATE", str(err))
-        self.assertIn("cannot keep its data on PostgreSQL yet", str(err))
-        self.assertEqual(self.pg.psql("SELECT count(*) FROM pg_class WHERE "
-                                      "relnamespace = 'public'::regnamespace"),
-                         "0")
+    def test_an_empty_database_gets_the_schema_and_keeps_data(self):
+        uri = self.pg.createdb("fresh")
+        latest = max(int(os.path.basename(m)[:4]) for m in
+                     glob.glob(os.path.join(SRC, "migrations", "0*.sql")))
+        th = Townhall(uri, key_file=self.key)
+        try:
+            self.assertTrue(os.path.exists(self.key), "no key file was made")
+        finally:
+            th.close()
+        self.assertEqual(self.pg.psql("SELECT application || ' ' || "
+                                      "schema_version FROM townhall_meta",
+                                      uri=uri), "townhall %d" % latest)
+        # Opened again: identified as townhall's, nothing to migrate.
+        Townhall(uri, key_file=self.key).close()
 
     def test_multi_host_and_target_session_attrs_are_accepted(self):
         gone = os.path.join(self.tmp, "first-host-down")
@@ -134,12 +137,11 @@ class OpenPostgres(unittest.TestCase):
         uri = ("postgresql://townhall:%s@/townhall?host=%s,%s&port=%d,%d"
                "&target_session_attrs=read-write" % (
                    PASSWORD, gone, self.pg.path, self.pg.port, self.pg.port))
-        err = self.refused(uri)
-        # Past the first host (down) to the second: connected, identified.
-        self.assertEqual(err.name, "TH_ESTATE", str(err))
-        self.assertIn("target_session_attrs=read-write", str(err))
-        err = self.refused(uri.replace("postgresql://", "postgres://", 1))
-        self.assertEqual(err.name, "TH_ESTATE", str(err))
+        # Past the first host (down) to the second: connected, identified,
+        # given the schema.
+        Townhall(uri, key_file=self.key).close()
+        Townhall(uri.replace("postgresql://", "postgres://", 1),
+                 key_file=self.key).close()
 
 
 if __name__ == "__main__":
