@@ -5,7 +5,8 @@
  *   gen DB --secret-file F [--ideas N] [--votes N] [--feedback N]
  *          [--pages N] [--votes-per-resident K] [--batch N]
  *          [--max-seconds IDEAS,VOTES,FEEDBACK] [--site SLUG]
- *   gen DB --secret-file F --secret-only
+ *          [--key-file K]
+ *   gen DB --secret-file F --secret-only [--key-file K]
  *
  * Creates the site (origin https://council.example, signed-in voting only)
  * with the resident-token secret read from F, then:
@@ -19,7 +20,11 @@
  * rate of each phase's last tenth (for projecting the full size).
  * --secret-only sets an existing database's site secret and stops (a
  * database generated earlier and reused, with a new run's secret).
- * Idea ids are 1..N in a fresh file. Everything is durable (synchronous=FULL,
+ * DB is a SQLite file, or a PostgreSQL connection URI (postgresql://...,
+ * bench/run --engine postgresql), which has no file beside it for the
+ * master key: --key-file names it (made, mode 0600, when absent; for a
+ * file, the default stays DB.key).
+ * Idea ids are 1..N in a fresh file or database. Everything is durable (synchronous=FULL,
  * the library's default). Prints progress on stderr and a JSON summary on
  * stdout: how long each phase took and its rate.
  */
@@ -210,7 +215,7 @@ static int write_feedback(th_db *db, uint64_t i, void *ctx) {
 
 int main(int argc, char **argv) {
   gen g = {.site = "bench", .ideas = 1000, .pages = 500, .per_resident = 10};
-  const char *path = NULL, *secret_file = NULL;
+  const char *path = NULL, *secret_file = NULL, *key_file = NULL;
   int secret_only = 0; /* only set the site's secret (a reused database) */
   unsigned batch = 10000;
   double max_s[3] = {0, 0, 0}; /* time budget per phase, seconds; 0: none */
@@ -242,12 +247,15 @@ int main(int argc, char **argv) {
       g.site = v, i++;
     else if (strcmp(a, "--secret-file") == 0 && v)
       secret_file = v, i++;
+    else if (strcmp(a, "--key-file") == 0 && v)
+      key_file = v, i++;
     else if (a[0] != '-' && path == NULL)
       path = a;
     else {
       fprintf(stderr, "usage: gen DB --secret-file F [--ideas N] [--votes N] "
                       "[--feedback N] [--pages N] [--votes-per-resident K] "
-                      "[--batch N] [--max-seconds I,V,F] [--site SLUG]\n");
+                      "[--batch N] [--max-seconds I,V,F] [--site SLUG] "
+                      "[--key-file K]\n");
       return 2;
     }
   }
@@ -265,7 +273,9 @@ int main(int argc, char **argv) {
     slen--;
 
   th_db *db = NULL;
-  int rc = th_open(&db, path, NULL);
+  th_open_options oo = TH_OPEN_OPTIONS_INIT;
+  oo.key_file = key_file; /* NULL: DB.key, as before */
+  int rc = th_open(&db, path, &oo);
   if (rc != TH_OK)
     die(db, rc, "opening the database");
   if (secret_only) {
