@@ -503,11 +503,14 @@ def count_rows(db, table):
         con.close()
 
 
-def settled_count(db, table):
-    """The row count once the writer has committed what was in flight."""
+def settled_count(db, table, counter=None):
+    """The row count once the writer has committed what was in flight.
+    `counter(table)`, when given, counts instead of SQLite's count_rows
+    (bench/pgrun.py counts on PostgreSQL with psql)."""
+    count = counter or (lambda t: count_rows(db, t))
     last = None
     for _ in range(50):
-        n = count_rows(db, table)
+        n = count(table)
         if n == last:
             return n
         last = n
@@ -527,12 +530,13 @@ def batch_metrics(port):
     return (int(s.group(1)) if s else 0, int(n.group(1)) if n else 0)
 
 
-def write_run(args, srv, db, table, script, script_args, logdir, tag):
-    before = count_rows(db, table)
+def write_run(args, srv, db, table, script, script_args, logdir, tag,
+              counter=None):
+    before = counter(table) if counter else count_rows(db, table)
     m0 = batch_metrics(srv.port)
     r = wrk(args, "http://127.0.0.1:%d" % srv.port, script, script_args,
             pid=srv.pid, logdir=logdir, tag=tag)
-    after = settled_count(db, table)
+    after = settled_count(db, table, counter)
     m1 = batch_metrics(srv.port)
     r["commits"] = m1[1] - m0[1]
     r["per_commit"] = (m1[0] - m0[0]) / max(r["commits"], 1)
@@ -700,9 +704,13 @@ def perf_ok():
         return False
 
 
-def profile(args, srv, name, url, script, script_args, work):
+def profile(args, srv, name, url, script, script_args, work, trace=None):
     """perf record of the server while wrk runs; writes a summary to
-    bench/profile/NAME.txt."""
+    bench/profile/NAME.txt. `trace`: also perf trace -s (default: for the
+    write scripts; it slows every system call, so bench/pgrun.py records
+    the CPU profile and the system calls in two runs)."""
+    if trace is None:
+        trace = script != "get.lua"
     data = os.path.join(work, "perf-%s.data" % name)
     secs = args.duration
     rec = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "499",
@@ -715,7 +723,7 @@ def profile(args, srv, name, url, script, script_args, work):
     # the writer's fdatasync and WAL pwrites, which a CPU profile misses.
     tfile = os.path.join(work, "trace-%s.txt" % name)
     tr = None
-    if script != "get.lua":
+    if trace:
         tr = subprocess.Popen(["perf", "trace", "-s", "-p", str(srv.pid),
                                "-o", tfile, "--", "sleep", str(secs)],
                               stdout=subprocess.DEVNULL,
@@ -1314,8 +1322,31 @@ def main():
                     help="the ceiling's way of writing: batch (all answers "
                     "of one read in one uv_write, as townhall does; the "
                     "default) or per-answer (one uv_write per answer)")
-    ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--output", default=None,
+                    help="default bench/results.md (bench/results-"
+                    "postgresql.md with --engine postgresql)")
+    ap.add_argument("--engine", choices=("sqlite", "postgresql"),
+                    default="sqlite",
+                    help="postgresql: votes, feedback and top-20 on a "
+                    "throwaway PostgreSQL cluster beside the same "
+                    "workloads on SQLite and pgbench's simple-update in "
+                    "the same rounds (bench/pgrun.py; see bench/README.md)")
+    ap.add_argument("--note", default="",
+                    help="with --engine postgresql: what else was running "
+                    "on the machine, said in the results")
+    ap.add_argument("--pg-scale", type=int, default=10,
+                    help="with --engine postgresql: pgbench -i -s (default "
+                    "%(default)s, as bench/pgbench-ceiling)")
+    ap.add_argument("--wait-load", type=float, default=0,
+                    help="with --engine postgresql: before measuring, wait "
+                    "(at most 30 min) until the 1-minute load average is "
+                    "under this")
     args = ap.parse_args()
+    if args.engine == "postgresql":
+        import pgrun
+        return pgrun.main(args, ap)
+    if args.output is None:
+        args.output = os.path.join(HERE, "results.md")
     if args.quick:
         args.rounds, args.duration = 1, 3
         args.idle_conns = min(args.idle_conns, 1000)
