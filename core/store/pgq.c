@@ -754,11 +754,31 @@ static bool th__pg_connected(th_db *db) {
          PQstatus(c->pg) == CONNECTION_OK;
 }
 
+/* After a purge or a key rotation (retention.c, rotate.c: committed, no
+ * transaction open): SQLite's WAL checkpoint has no counterpart a townhall
+ * role may run (CHECKPOINT needs pg_checkpoint), and PostgreSQL's own
+ * checkpointer moves the WAL into the tables. What it has instead is the
+ * privacy upkeep docs/privacy.md promises: a destroyed consultation key,
+ * a re-sealed key or site secret, an erased pseudonym or a cleared
+ * feedback token stays in its table's file as a dead tuple until VACUUM.
+ * The two small tables holding sealed keys and secrets are rewritten into
+ * new files (VACUUM FULL: the old file is unlinked, so the old bytes are in
+ * no file; their readers wait a moment for the rewrite); the two large
+ * ones get a plain VACUUM, which frees the dead tuples without locking
+ * out writers. A failure (a lock not granted within lock_timeout, a lost
+ * connection) leaves autovacuum to do it later: nothing committed
+ * depends on it. */
 static void th__pg_checkpoint(th_db *db) {
-  /* SQLite's WAL checkpoint has no counterpart a townhall role may run
-   * (CHECKPOINT needs pg_checkpoint): PostgreSQL's own checkpointer moves
-   * the WAL into the tables. */
-  (void)db;
+  th__pg_conn *c = th__pg_conn_of(db);
+  if (c == NULL || c->pg == NULL || c->lost ||
+      PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+    return;
+  static const char *const vacuum[] = {
+      "VACUUM (FULL) consultations, sites",
+      "VACUUM participants, feedback",
+  };
+  for (size_t i = 0; i < TH__ARRAY_SIZE(vacuum); i++)
+    PQclear(PQexec(c->pg, vacuum[i]));
 }
 
 /* The writer's lock held by the session (not a transaction: the handle's
