@@ -166,6 +166,11 @@ static int th__pg_identify(th_db *db, PGconn *c, const char *name,
   return TH_OK;
 }
 
+static void th__pg_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
   (void)opt;
   char *perr = NULL;
@@ -183,9 +188,15 @@ int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
   PQconninfoFree(o);
 
   /* Keywords before dbname are the URI's to override (expand_dbname). */
+  /* Over TCP, a server gone silent is noticed: data unacknowledged for
+   * 30 s, or an idle connection unanswered for a minute, fails the
+   * connection rather than the request waiting for ever. */
   const char *const keys[] = {"application_name", "connect_timeout",
-                              "client_encoding", "dbname", NULL};
-  const char *const vals[] = {"townhall", "10", "UTF8", db->path, NULL};
+                              "client_encoding", "keepalives_idle",
+                              "keepalives_interval", "keepalives_count",
+                              "tcp_user_timeout", "dbname", NULL};
+  const char *const vals[] = {"townhall", "10", "UTF8", "30", "10", "3",
+                              "30000", db->path, NULL};
   PGconn *c = PQconnectdbParams(keys, vals, 1);
   int rc;
   if (c == NULL || PQstatus(c) != CONNECTION_OK) {
@@ -204,6 +215,10 @@ int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
     } else {
       pc->base.engine = &th__pg_engine;
       pc->pg = c;
+      /* The server's notices (a warning before it shuts down) are not the
+       * embedding program's stderr's: libpq prints them there by default.
+       * Its errors reach the caller as TH_E codes and messages. */
+      PQsetNoticeProcessor(c, th__pg_notice, NULL);
       snprintf(pc->name, sizeof pc->name, "%s", name);
       db->conn = &pc->base;
       return TH_OK;

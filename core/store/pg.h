@@ -60,6 +60,8 @@ typedef struct th__pg_conn {
    * its statements are refused until it is rolled back, so that nothing
    * of it runs on in autocommit. */
   bool txn_lost;
+  bool resetting;   /* a reset under way (PQresetStart), not yet done */
+  PostgresPollingStatusType polling; /* what it waits for */
   int64_t reset_at; /* when the last PQreset was tried (ms, monotonic) */
   int64_t changes;  /* rows of the last INSERT, UPDATE or DELETE */
   int synchronous;  /* th_open_options.synchronous as configured */

@@ -10,6 +10,7 @@
 #include "pg.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +115,23 @@ static int th__pg_code(const char *state) {
   return TH_EDB;
 }
 
-/* A message without its trailing newline, into out. */
+/* A message on one line (libpq's run to several, indented by tabs),
+ * without its trailing newline, into out. */
 static void th__pg_trim(const char *msg, char *out, size_t n) {
   snprintf(out, n, "%s", msg ? msg : "");
   size_t len = strlen(out);
   while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == ' '))
     out[--len] = '\0';
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (out[i] == '\n' || out[i] == '\t') {
+      if (o > 0 && out[o - 1] != ' ')
+        out[o++] = ' ';
+      continue;
+    }
+    out[o++] = out[i];
+  }
+  out[o] = '\0';
 }
 
 int th__pg_fail(th_db *db, th__pg_conn *c, const PGresult *r,
@@ -173,9 +185,38 @@ static void th__pg_forget(th__pg_conn *c) {
   }
 }
 
-/* Whether db's connection can be used now: a lost one is reset first, at
- * most once a second (else TH_EIO at once, never a wait). False with db's
- * error set. */
+/* The connection made again: its session's settings, and a transaction
+ * that was open on the handle marked lost. */
+static bool th__pg_reconnected(th_db *db, th__pg_conn *c) {
+  c->resetting = false;
+  c->lost = false;
+  c->txn_lost = db->in_batch || db->write_depth > 0;
+  if (th__pg_session(db, c) < 0) {
+    c->lost = true;
+    return false;
+  }
+  return true;
+}
+
+static bool th__pg_reset_failed(th_db *db, th__pg_conn *c) {
+  char msg[300];
+  th__pg_trim(PQerrorMessage(c->pg), msg, sizeof msg);
+  c->resetting = false;
+  c->lost = true;
+  th__err(db, TH_EIO, "reconnecting to %s: %s", c->name,
+          msg[0] ? msg : "no answer");
+  return false;
+}
+
+/* How long a reset may take before it is given up (the connect_timeout
+ * libpq does not enforce on a connection made without waiting). */
+#define TH__PG_RESET_MS 10000
+
+/* Whether db's connection can be used now. A lost one is reset without
+ * waiting (PQresetStart, then PQresetPoll as far as its socket is ready at
+ * each use), a new attempt at most once a second: a loop thread answers
+ * TH_EIO at once while the server is away, never blocks on it. False with
+ * db's error set. */
 static bool th__pg_usable(th_db *db, th__pg_conn *c) {
   if (c == NULL || c->pg == NULL) {
     th__lost(db);
@@ -184,30 +225,47 @@ static bool th__pg_usable(th_db *db, th__pg_conn *c) {
   if (!c->lost && PQstatus(c->pg) == CONNECTION_OK)
     return true;
   int64_t now = th__pg_mono_ms();
-  if (c->reset_at != 0 && now - c->reset_at < 1000) {
-    th__err(db, TH_EIO,
-            "the connection to %s is lost; trying again at most once a "
-            "second",
-            c->name);
-    return false;
-  }
-  c->reset_at = now;
-  th__pg_forget(c);
-  PQreset(c->pg);
-  if (PQstatus(c->pg) != CONNECTION_OK) {
-    char msg[300];
-    th__pg_trim(PQerrorMessage(c->pg), msg, sizeof msg);
+  if (!c->resetting) {
+    if (c->reset_at != 0 && now - c->reset_at < 1000) {
+      th__err(db, TH_EIO,
+              "the connection to %s is lost; trying again at most once a "
+              "second",
+              c->name);
+      return false;
+    }
+    c->reset_at = now;
     c->lost = true;
-    th__err(db, TH_EIO, "reconnecting to %s: %s", c->name, msg);
+    th__pg_forget(c);
+    if (!PQresetStart(c->pg))
+      return th__pg_reset_failed(db, c);
+    c->resetting = true;
+    c->polling = PGRES_POLLING_WRITING;
+  }
+  for (int i = 0; i < 16; i++) {
+    struct pollfd p = {.fd = PQsocket(c->pg),
+                       .events = c->polling == PGRES_POLLING_READING
+                                     ? POLLIN
+                                     : POLLOUT};
+    if (p.fd < 0)
+      return th__pg_reset_failed(db, c);
+    if (poll(&p, 1, 0) <= 0)
+      break; /* not yet: on a later use */
+    PostgresPollingStatusType st = PQresetPoll(c->pg);
+    if (st == PGRES_POLLING_OK)
+      return th__pg_reconnected(db, c);
+    if (st == PGRES_POLLING_FAILED)
+      return th__pg_reset_failed(db, c);
+    c->polling = st;
+  }
+  if (now - c->reset_at > TH__PG_RESET_MS) {
+    c->resetting = false; /* a new attempt at the next use */
+    th__err(db, TH_EIO, "reconnecting to %s: no answer in %d s", c->name,
+            TH__PG_RESET_MS / 1000);
     return false;
   }
-  c->lost = false;
-  c->txn_lost = db->in_batch || db->write_depth > 0;
-  if (th__pg_session(db, c) < 0) {
-    c->lost = true;
-    return false;
-  }
-  return true;
+  th__err(db, TH_EIO, "the connection to %s is lost; reconnecting",
+          c->name);
+  return false;
 }
 
 int th__pg_exec(th_db *db, const char *sql, const char *what) {
@@ -673,13 +731,19 @@ static void th__pg_close(th_db *db) {
   db->conn = NULL;
 }
 
+/* Asked for (store.h's th__db_reconnect): made again now, waiting. */
 static int th__pg_reconnect(th_db *db) {
   th__pg_conn *c = th__pg_conn_of(db);
   if (c == NULL || c->pg == NULL)
     return th__lost(db);
-  c->lost = true;
-  c->reset_at = 0;
-  return th__pg_usable(db, c) ? TH_OK : db->errcode;
+  c->reset_at = th__pg_mono_ms();
+  th__pg_forget(c);
+  PQreset(c->pg);
+  if (PQstatus(c->pg) != CONNECTION_OK) {
+    th__pg_reset_failed(db, c);
+    return db->errcode;
+  }
+  return th__pg_reconnected(db, c) ? TH_OK : db->errcode;
 }
 
 static int th__pg_migrate(th_db *db) {
@@ -783,31 +847,41 @@ static void th__pg_checkpoint(th_db *db) {
 
 /* The writer's lock held by the session (not a transaction: the handle's
  * own writes open theirs inside it, and an advisory lock a session holds
- * is granted again to it), and no other connection to the database: the
- * counterpart of SQLite's exclusive lock. Other sessions' reads are not
- * blocked (MVCC); their writes wait for the lock. */
+ * is granted again to it), and no other client connection to the
+ * database: the counterpart of SQLite's exclusive lock. Tried again for
+ * as long as the busy timeout, as SQLite's busy handler would: a
+ * connection just closed leaves its server process a moment later. Other
+ * sessions' reads are not blocked (MVCC); their writes wait for the
+ * lock. */
 static int th__pg_exclusive_begin(th_db *db) {
   th__pg_conn *c = th__pg_conn_of(db);
   if (!th__pg_usable(db, c))
     return db->errcode;
-  PGresult *r = PQexec(
-      c->pg, "SELECT pg_try_advisory_lock(" TH__PG_LOCK "),"
-             " (SELECT count(*) FROM pg_stat_activity"
-             " WHERE datname = current_database()"
-             " AND pid <> pg_backend_pid()"
-             " AND backend_type = 'client backend')");
-  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-    int rc = th__pg_fail(db, c, r, "taking the database alone");
+  int64_t until = th__pg_mono_ms() + c->lock_ms;
+  for (;;) {
+    PGresult *r = PQexec(
+        c->pg, "SELECT pg_try_advisory_lock(" TH__PG_LOCK "),"
+               " (SELECT count(*) FROM pg_stat_activity"
+               " WHERE datname = current_database()"
+               " AND pid <> pg_backend_pid()"
+               " AND backend_type = 'client backend')");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+      int rc = th__pg_fail(db, c, r, "taking the database alone");
+      PQclear(r);
+      return rc;
+    }
+    bool locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    long others = strtol(PQgetvalue(r, 0, 1), NULL, 10);
     PQclear(r);
-    return rc;
+    if (locked && others == 0)
+      return TH_OK;
+    if (locked)
+      PQclear(PQexec(c->pg, "SELECT pg_advisory_unlock(" TH__PG_LOCK ")"));
+    if (th__pg_mono_ms() >= until)
+      break;
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000000L};
+    nanosleep(&pause, NULL);
   }
-  bool locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-  long others = strtol(PQgetvalue(r, 0, 1), NULL, 10);
-  PQclear(r);
-  if (locked && others == 0)
-    return TH_OK;
-  if (locked)
-    PQclear(PQexec(c->pg, "SELECT pg_advisory_unlock(" TH__PG_LOCK ")"));
   return th__err(db, TH_EBUSY, "%s is in use by another connection",
                  c->name);
 }
