@@ -5,7 +5,7 @@ and opened as the role TH_TEST_PG_ROLE, with the key file in the test's
 directory, and leave no database behind.
 
 What the tests then do on that database is the store's business (and
-tests/pg/domain-suite.sh's): these checks read what the switch did in the
+suite 96-postgresql-domain's): these checks read what the switch did in the
 server's own log (log_statement = ddl, log_connections), whatever the
 store answered, so they hold before, while and after the engine lands.
 """

@@ -20,7 +20,7 @@ example, from a build directory's source tree:
 
     TH_SRC=$PWD TH_BUILD=/tmp/th-x tests/pg/with_cluster.py tests/suites/10-unit.sh
 
-tests/pg/domain-suite.sh runs the unit and API suites this way.
+Suite 96-postgresql-domain runs the unit and API suites this way.
 """
 import os
 import subprocess

@@ -316,6 +316,29 @@ int t_contains(const unsigned char *hay, size_t hlen, const void *needle,
 }
 
 #ifdef HAVE_LIBPQ
+/* Closes a connection of the helpers' own and waits (at most 5 s) until
+ * its server process has left pg_stat_activity: PostgreSQL ends it after
+ * the client has gone, and until then townhall counts it as someone else
+ * on the database (th_key_rotate's TH_EBUSY). A helper's read leaves no
+ * trace. */
+static void t_pg_finish(PGconn *c) {
+  int pid = c && PQstatus(c) == CONNECTION_OK ? PQbackendPID(c) : 0;
+  PQfinish(c);
+  if (pid == 0)
+    return;
+  char sql[96];
+  snprintf(sql, sizeof sql,
+           "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = %d", pid);
+  for (int i = 0; i < 500; i++) {
+    PGresult *r = PQexec(t_admin_conn(), sql);
+    bool gone = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0;
+    PQclear(r);
+    if (gone)
+      return;
+    usleep(10000);
+  }
+}
+
 /* The first row of `sql` on `name`'s PostgreSQL database, on a connection
  * of its own, in binary (format 1) or text; NULL (and a TAP comment) if
  * the query failed or gave no row. PQclear it. */
@@ -349,7 +372,7 @@ size_t t_blob(const char *name, const char *sql, unsigned char *out,
       memcpy(out, PQgetvalue(r, 0, 0), n);
     }
     PQclear(r);
-    PQfinish(c);
+    t_pg_finish(c);
 #endif
     return n;
   }
@@ -379,7 +402,7 @@ int64_t t_sql_i64(const char *name, const char *sql) {
     if (r && !PQgetisnull(r, 0, 0))
       v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    PQfinish(c);
+    t_pg_finish(c);
 #endif
     return v;
   }

@@ -60,8 +60,9 @@ bool t_on_sqlite(const char *test, const char *why);
       return;                                                                \
   } while (0)
 /* A whole test program that is SQLite only: on PostgreSQL prints the TAP
- * plan "1..0 # SKIP" with the reason and exits 0 (the PostgreSQL suite
- * does not run it: tests/suites/96-postgresql-domain.sh lists it). */
+ * plan "1..0 # SKIP" with the reason and exits 0 (suite
+ * 96-postgresql-domain does not run it: 10-unit.sh leaves out every
+ * program that calls this). */
 void t_sqlite_program(const char *why);
 
 /* Opens (creating) the test database `name` (t_target) with the test clock;

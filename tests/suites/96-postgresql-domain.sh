@@ -2,14 +2,10 @@
 # The domain unit tests and the HTTP API tests on PostgreSQL (issue 15):
 # suites 10-unit and 20-api run again, unchanged, with TH_TEST_ENGINE=
 # postgresql against a throwaway cluster (tests/pg/with_cluster.py), each
-# test database a database of its own on it. The tests about SQLite itself
-# are marked and do not run here (docs/design/postgresql.md, "Tests").
-#
-# Not yet a suite: it becomes tests/suites/96-postgresql-domain.sh (git mv)
-# once the PostgreSQL store can hold townhall's data and every test passes;
-# until then th_open refuses a usable PostgreSQL database with TH_ESTATE
-# and this prints that refusal. Run it by hand:
-#   TH_SRC=$PWD TH_BUILD=/tmp/th-x TH_ARTIFACTS=$(mktemp -d) tests/pg/domain-suite.sh
+# test database a database of its own on it, made and used as the role
+# townhall. The tests about SQLite itself are marked and do not run here
+# (docs/design/postgresql.md, "Tests"). Every TAP name is prefixed
+# "postgresql: ". The rest of the suite stays on SQLite.
 set -uo pipefail
 : "${TH_SRC:?}" "${TH_BUILD:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
