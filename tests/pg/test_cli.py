@@ -5,11 +5,13 @@ failure is a clear message and exit 1, and a password in the URI is in no
 output and is blanked in the command line (/proc/PID/cmdline) other local
 users can read.
 
-Written against what works before the store can keep townhall's data on
-PostgreSQL: the refusals. A usable database is refused today with TH_ESTATE
-and will open once the engine lands; the checks below hold either way.
+Each refusal is checked against a cluster that refuses the password (or
+no server at all); test_every_command_works_on_a_uri_and_shows_no_password
+runs every command, and the server, on a database the store uses.
 """
+import http.client
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -216,6 +218,82 @@ class CliPostgres(unittest.TestCase):
             listener.close()
             for c in held:
                 c.close()
+
+    def test_every_command_works_on_a_uri_and_shows_no_password(self):
+        """On a database the store can use, with the right password in the
+        URI: each command does its work, says what it could not do on
+        PostgreSQL (backup, the copies migrate and key rotate take on
+        SQLite), and the password is in no output, no log line, no metric
+        and, once read, not in the server's command line."""
+        db = self.pg.createdb("cli_%d" % os.getpid())
+        self.pg.psql("SELECT 1", uri=db)
+        uri = db  # carries PASSWORD
+        self.assertIn(PASSWORD, uri)
+        outputs = []
+
+        def th(*args, expect=0):
+            r = self.townhall(*args, "--db", uri, "--key-file", self.key)
+            outputs.extend([r.stdout, r.stderr])
+            self.assertEqual(r.returncode, expect, r)
+            return r
+
+        th("site", "add", "camden", "--name", "Camden", "--origin",
+           "https://www.camden.gov.uk")
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        self.assertIn("camden", th("site", "list").stdout)
+        tok = th("token", "create", "--role", "admin", "--label", "cli",
+                 "--site", "camden").stdout
+        self.assertRegex(tok, r"th_\d+_")
+        r = th("migrate")
+        self.assertRegex(r.stdout, r"schema version (\d+) \(was \1; latest \1\)")
+        r = th("backup", "DEST", expect=1)
+        self.assertIn("pg_dump", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "copy.db")))
+        th("purge")
+        r = th("open-data", "ideas.csv", "--site", "camden")
+        self.assertTrue(r.stdout, r)
+        r = th("key", "rotate", "NEWKEY")
+        self.assertIn("no copy of postgresql://townhall@/cli_", r.stdout)
+        self.assertIn("revoked 1 staff tokens", r.stdout)
+        os.replace(os.path.join(self.dir, "new.key"), self.key)
+        self.assertIn("camden", th("site", "show", "camden").stdout)
+
+        p = subprocess.Popen(
+            [BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "debug",
+             "--db", uri, "--key-file", self.key], cwd=self.dir,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            port, log = None, []
+            deadline = time.time() + 20
+            while time.time() < deadline and port is None:
+                line = p.stderr.readline()
+                if not line:
+                    break
+                log.append(line)
+                m = re.search(r'"msg":"listening".*"port":(\d+)', line)
+                port = int(m.group(1)) if m else None
+            self.assertIsNotNone(port, "".join(log))
+            with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                cmdline = f.read()
+            self.assertNotIn(PASSWORD.encode(), cmdline)
+            self.assertIn(b"*" * len(PASSWORD), cmdline)
+            for path in ("/healthz", "/readyz", "/v1/sites/camden/ideas",
+                         "/metrics"):
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                c.request("GET", path)
+                resp = c.getresponse()
+                body = resp.read().decode("utf-8", "replace")
+                c.close()
+                self.assertEqual(resp.status, 200, (path, body[:300]))
+                outputs.append(body)
+        finally:
+            p.terminate()
+            out, err = p.communicate(timeout=30)
+        outputs.extend(log + [out, err])
+        self.assertEqual(p.returncode, 0, err)
+        self.assertNoPassword(*outputs)
+        with open(self.pg.logfile, errors="replace") as f:
+            self.assertNoPassword(f.read())
 
     def test_the_usage_names_the_uri(self):
         r = self.townhall("--help")
