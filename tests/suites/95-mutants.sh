@@ -118,7 +118,9 @@ run_test() {
         mkdir -p "$tmp/pl" && "$tmp/powerloss" "$tmp/pl" "${words[1]}" "${words[2]}" >>"$out" 2>&1
       ;;
     clock)
-      cc -std=c11 -O1 -I"$build" -I"$src/core" -I"$src/tests/unit" -o "$tmp/clock" \
+      # helpers.c includes libpq-fe.h when the build has libpq (HAVE_LIBPQ).
+      cc -std=c11 -O1 -I"$build" -I"$src/core" -I"$src/tests/unit" \
+         $(pkg-config --exists libpq && pkg-config --cflags libpq) -o "$tmp/clock" \
          "$src/tests/privacy/clock.c" "$src/tests/unit/helpers.c" \
          "$build/core/.libs/libthcore.a" $LIBS >"$out" 2>&1 &&
         TMPDIR=$tmp "$tmp/clock" "${words[@]:1}" >>"$out" 2>&1

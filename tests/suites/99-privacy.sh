@@ -72,8 +72,10 @@ else
 fi
 run "the scanner's self-test" "$PY" "$TH_SRC/tests/privacy/scan.py" "$tmp/scan" --self-test
 
+# helpers.c includes libpq-fe.h when the build has libpq (HAVE_LIBPQ).
 if cc -std=c11 -O1 -g -Wall -Wextra -Werror -I"$TH_BUILD" -I"$TH_SRC/core" \
-      -I"$TH_SRC/tests/unit" -o "$tmp/clock" "$TH_SRC/tests/privacy/clock.c" \
+      -I"$TH_SRC/tests/unit" $(pkg-config --exists libpq && pkg-config --cflags libpq) \
+      -o "$tmp/clock" "$TH_SRC/tests/privacy/clock.c" \
       "$TH_SRC/tests/unit/helpers.c" "$TH_BUILD/core/.libs/libthcore.a" \
       $(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq)) -lm -lpthread \
       2>"$tmp/cc.log"; then
