@@ -142,7 +142,11 @@ int th__pg_fail(th_db *db, th__pg_conn *c, const PGresult *r,
   char msg[300];
   th__pg_trim(primary ? primary : PQerrorMessage(c->pg), msg, sizeof msg);
   int code = th__pg_code(state);
-  if (PQstatus(c->pg) != CONNECTION_OK || th__pg_state_lost(state)) {
+  /* An error without a SQLSTATE is libpq's own, not the server's: the
+   * connection failed (a server that closed it answers so before libpq
+   * marks the connection bad). */
+  if (PQstatus(c->pg) != CONNECTION_OK || th__pg_state_lost(state) ||
+      state == NULL) {
     /* Reset on the next use (th__pg_usable), never here: a loop is not
      * kept waiting for a server that went away. */
     c->lost = true;
