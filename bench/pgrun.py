@@ -25,6 +25,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,7 @@ WORKLOADS = ("top20", "votes", "feedback")
 ENGINES = ("pg", "sqlite")
 ENGINE_NAME = {"pg": "PostgreSQL", "sqlite": "SQLite"}
 TARGETS = {"votes": 0.5, "feedback": 0.7}
+HAND = "<!-- written by hand: bench/run --engine postgresql keeps it -->"
 
 
 def pgbench_ceiling():
@@ -502,8 +504,10 @@ def markdown(R, S, problems):
     w("")
     w("## Reproducing\n")
     w("```\n%s\n```\n" % R["command"])
-    w("This run took %.0f minutes. Raw figures: `%s`; wrk output: `%s`." % (
-        R["elapsed_min"], R["json"], R["logdir"]))
+    w("This run took %.0f minutes%s. Raw figures: `%s`; wrk output: `%s`."
+      % (R["elapsed_min"], " (%.0f of them waiting for a quiet machine)" %
+         R["waited_min"] if R.get("waited_min", 0) >= 0.5 else "", R["json"],
+         R["logdir"]))
     return "\n".join(L) + "\n"
 
 
@@ -541,13 +545,15 @@ def main(args, ap):
     os.makedirs(logdir)
     t_start = time.time()
     R = {"args": dict(vars(args)),
-         "command": " ".join(["bench/run"] + sys.argv[1:]),
+         "command": shlex.join(["bench/run"] + sys.argv[1:]),
          "json": os.path.join(work, "results.json"), "logdir": logdir,
          "rounds": []}
     tools = bench.build_all(args, base)
     R["source"] = bench.source_version(bench.source_of(tools["build"]))
     if args.wait_load:
+        t = time.time()
         wait_for_quiet(args.wait_load, 30)
+        R["waited_min"] = (time.time() - t) / 60
     R["date"] = datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M")
     R["machine"] = bench.machine()
@@ -676,8 +682,19 @@ def main(args, ap):
     R["summary"], R["problems"] = S, problems
     with open(R["json"], "w") as f:
         json.dump(R, f, indent=1, default=str)
+    text = markdown(R, S, problems)
+    # A hand-written analysis at the end of the file (where the time goes,
+    # from the profiles) is kept below the figures it was written about;
+    # its text says which run that was.
+    try:
+        with open(out_md) as f:
+            old = f.read()
+        if HAND in old:
+            text += "\n" + old[old.index(HAND):]
+    except OSError:
+        pass
     with open(out_md, "w") as f:
-        f.write(markdown(R, S, problems))
+        f.write(text)
     log("wrote %s in %.1f min" % (out_md, R["elapsed_min"]))
     for p in problems:
         log(p)
