@@ -20,9 +20,11 @@ int th__write_begin(th_db *db) {
     return th__err(db, TH_EREADONLY, "this handle was opened read-only");
   if (db->write_depth++ > 0)
     return TH_OK; /* nested inside a write of the same call */
-  if (db->in_batch)
-    return th__run(db, TH__S_SAVEPOINT, "starting a write");
-  int rc = th__run(db, TH__S_BEGIN, "starting a write");
+  int rc = db->in_batch ? th__run(db, TH__S_SAVEPOINT, "starting a write")
+                        : th__run(db, TH__S_BEGIN, "starting a write");
+  /* A write that did not start is not paired with th__write_end: its
+   * depth must not stay counted, or every later write of the handle would
+   * take itself for a nested one and start no savepoint. */
   if (rc < 0)
     db->write_depth--;
   return rc;
