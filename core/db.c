@@ -30,13 +30,16 @@ th_time th_now(th_db *db) { return db->now(db->clock_data); }
 
 int th__lost(th_db *db) {
   return th__err(db, TH_ESTATE,
-                 "this handle lost its database connection; close it");
+                 "this handle has no database connection (it was lost, or "
+                 "th_open failed); close it");
 }
 
 static int th__file_exists(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0;
 }
+
+static int th__open(th_db *db, const char *path, const th_open_options *opt);
 
 int th_open(th_db **out, const char *path, const th_open_options *opt) {
   static const th_open_options defaults = TH_OPEN_OPTIONS_INIT;
@@ -51,6 +54,17 @@ int th_open(th_db **out, const char *path, const th_open_options *opt) {
   if (db == NULL)
     return TH_ENOMEM;
   *out = db;
+  int rc = th__open(db, path, opt);
+  /* A handle whose open failed is for th_errmsg and th_close only, but a
+   * caller who goes on with it must get an error, not a crash on a key
+   * ring it never acquired: without its connection, every call on it
+   * fails with TH_ESTATE (th__lost) before it reaches the keys. */
+  if (rc < 0)
+    th__store_close(db);
+  return rc;
+}
+
+static int th__open(th_db *db, const char *path, const th_open_options *opt) {
   /* Only the members the caller's size covers (townhall.h, "Structs that
    * grow"); the rest stay zero, their defaults. */
   th_open_options o;

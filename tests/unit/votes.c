@@ -479,7 +479,31 @@ static void test_mine(void) {
   th_close(db);
 }
 
+/* A handle whose th_open failed is for th_errmsg and th_close only; a
+ * caller who votes on it anyway gets TH_ESTATE, not a crash on the key
+ * ring it never acquired (here: the key file is not the database's). */
+static void test_failed_open(void) {
+  t_clock = T0;
+  th_db *db = t_open("failed-open.db");
+  t_site(db, "camden", 0, 0);
+  int64_t a = new_idea(db, "camden", NULL, "Benches by the canal");
+  th_close(db);
+  th_open_options o = TH_OPEN_OPTIONS_INIT;
+  o.now = t_now;
+  o.key_file = t_path("failed-open.not-its.key");
+  db = NULL;
+  TAP_INT(th_open(&db, t_target("failed-open.db"), &o), TH_EKEY,
+          "failed open: a key file that does not exist is TH_EKEY");
+  th_counts c;
+  TAP_INT(rvote(db, "camden", "r1", a, 1, &c), TH_ESTATE,
+          "failed open: a vote on the handle anyway is TH_ESTATE");
+  TAP_OK(strstr(th_errmsg(db), "th_open failed") != NULL, "saying why: %s",
+         th_errmsg(db));
+  th_close(db);
+}
+
 int main(void) {
+  test_failed_open();
   test_basic();
   test_states();
   test_devices();
