@@ -200,10 +200,10 @@ typedef struct th_open_options {
 /*
  * Opens (creating and migrating as needed) the townhall database at `path`.
  * A `path` beginning with postgresql:// or postgres:// is a PostgreSQL
- * connection URI (issue 15): it needs opt->key_file (TH_EKEY otherwise),
- * no message ever names its password, and this release connects and
- * identifies the database but refuses to keep data there (TH_ESTATE;
- * TH_EINVAL in a build without libpq; TH_EAUTH, TH_EIO, TH_ENOTFOUND,
+ * connection URI (libpq's, multi-host and target_session_attrs included):
+ * it needs opt->key_file (TH_EKEY otherwise), no message ever names its
+ * password, and the schema is made or migrated under an advisory lock
+ * (TH_EINVAL in a build without libpq; TH_EAUTH, TH_EIO, TH_ENOTFOUND,
  * TH_ENOTDB, TH_ENEWER as the server answers). `opt` may be NULL for the
  * defaults; TH_EINVAL if its size is not one
  * townhall.h gave it. On success *out is a new handle that
@@ -211,7 +211,8 @@ typedef struct th_open_options {
  *
  * On failure *out is set to NULL unless a handle could be allocated, in
  * which case it is set to a handle whose th_errmsg explains the failure and
- * which the caller must th_close (as SQLite's own open does). Errors:
+ * which the caller must th_close (as SQLite's own open does); any other
+ * call on it fails with TH_ESTATE. Errors:
  * TH_ENOTDB (not a SQLite database, or one that is not townhall's),
  * TH_ENEWER (schema newer than this library: the file is not touched),
  * TH_ECORRUPT, TH_EKEY, TH_ENOTFOUND (TH_OPEN_NOCREATE), TH_EIO,
