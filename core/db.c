@@ -125,7 +125,7 @@ static int th__open(th_db *db, const char *path, const th_open_options *opt) {
       return th__err(db, TH_ESTATE,
                      "%s has schema version %d and needs migrating to %d "
                      "(run `townhall migrate`)",
-                     path, version, th_schema_latest());
+                     th__store_name(db), version, th_schema_latest());
     rc = th__migrate(db);
     if (rc < 0)
       return rc;

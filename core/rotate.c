@@ -158,7 +158,7 @@ int th_key_rotate(th_db *db, th_actor actor, const char *new_key_file,
       th__err(db, TH_EBUSY,
               "%s is open elsewhere (is the server running?): stop it "
               "first; the key was not changed",
-              db->path);
+              th__store_name(db));
     free(new_path);
     return rc;
   }

@@ -73,6 +73,9 @@ int th__sqlite_open(th_db *db, const th_open_options *opt, int *version);
 /* Connects to the PostgreSQL database of the URI db->path and identifies
  * it (pg.c). */
 int th__pg_open(th_db *db, const th_open_options *opt, int *version);
+/* The display form of db's URI (pg.c), or NULL when db has no PostgreSQL
+ * connection. */
+const char *th__pg_name(const th_db *db);
 #endif
 
 /* A migration file's version, from its name ("0003_feedback.sql" -> 3);

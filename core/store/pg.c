@@ -166,6 +166,11 @@ static int th__pg_identify(th_db *db, PGconn *c, const char *name,
   return TH_OK;
 }
 
+const char *th__pg_name(const th_db *db) {
+  th__pg_conn *c = th__pg_conn_of(db);
+  return c ? c->name : NULL;
+}
+
 static void th__pg_notice(void *arg, const char *message) {
   (void)arg;
   (void)message;

@@ -91,6 +91,18 @@ bool th__store_is_uri(const char *path) {
          strncmp(path, "postgres://", 11) == 0;
 }
 
+const char *th__store_name(const th_db *db) {
+  if (!th__store_is_uri(db->path))
+    return db->path;
+#ifdef HAVE_LIBPQ
+  const char *name = th__pg_name(db);
+  if (name)
+    return name;
+#endif
+  /* Not connected: the URI itself may hold a password. */
+  return "the PostgreSQL database";
+}
+
 int th__store_open(th_db *db, const th_open_options *opt, int *version) {
   if (!th__store_is_uri(db->path))
     return th__sqlite_open(db, opt, version);

@@ -102,6 +102,9 @@ int th__store_open(th_db *db, const th_open_options *opt, int *version);
 /* Whether `path` is a database server's connection URI (postgresql://),
  * not a file: no file beside it, nothing to stat. */
 bool th__store_is_uri(const char *path);
+/* The database as a message names it: a file's path, or a URI's display
+ * form (postgresql://user@host/dbname, never its password). */
+const char *th__store_name(const th_db *db);
 /* The connection's settings once the key ring is loaded: durability as
  * `opt` asks, the log, the SQL functions migrations call. TH_OK or the
  * mapped error. */

@@ -1,6 +1,7 @@
 """The PostgreSQL engine's own behaviours (core/store/pgq.c) that the domain
 suites run on PostgreSQL do not reach: a server that goes away and comes
-back, a batch whose connection was lost, th_backup's refusal. Through the
+back, a batch whose connection was lost, th_backup's refusal, a message
+naming the database without the URI's password. Through the
 Python binding against the freshly built library, on a cluster of its own.
 """
 import os
@@ -115,6 +116,25 @@ class Engine(unittest.TestCase):
         self.assertEqual(self.votes(), 0, "a vote of the lost batch was kept")
         self.th.vote(SITE, "r4", self.idea, 1)
         self.assertEqual(self.votes(), 1)
+
+    def test_a_refused_key_rotation_names_the_database_without_password(self):
+        # The cluster trusts its socket: a password in the URI is accepted
+        # and unused, and must appear in no message.
+        canary = "Canary-Pw-9d2e"
+        uri = self.uri.replace("postgresql://townhall@",
+                               "postgresql://townhall:%s@" % canary, 1)
+        self.assertIn(canary, uri)
+        first = Townhall(uri, key_file=self.key)
+        other = Townhall(uri, key_file=self.key)
+        try:
+            with self.assertRaises(TownhallError) as cm:
+                first.rotate_key(os.path.join(self.tmp, "new.key"))
+            self.assertEqual(cm.exception.name, "TH_EBUSY", str(cm.exception))
+            self.assertIn("postgresql://townhall@", str(cm.exception))
+            self.assertNotIn(canary, str(cm.exception))
+        finally:
+            other.close()
+            first.close()
 
     def test_backup_is_refused_naming_pg_dump(self):
         dest = os.path.join(self.tmp, "copy.db")
