@@ -538,6 +538,13 @@ static int th__pg_run(th_db *db, th__pg_q *q, const char *what) {
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
     int rc = th__pg_fail(db, c, r, what);
     PQclear(r);
+    /* BEGIN is "BEGIN; SELECT pg_advisory_xact_lock(...)": when the lock
+     * is not granted (lock_timeout, a cancel, a deadlock) the block it
+     * opened stays open and failed, and every later statement on the
+     * handle would fail with it. Nothing of it is the caller's yet: roll
+     * it back here. */
+    if (q->simple && c->pg && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+      PQclear(PQexec(c->pg, "ROLLBACK"));
     return rc;
   }
   const char *cmd = PQcmdStatus(r);
