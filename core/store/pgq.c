@@ -166,9 +166,14 @@ int th__pg_fail(th_db *db, th__pg_conn *c, const PGresult *r,
 
 int th__pg_session(th_db *db, th__pg_conn *c) {
   char sql[256];
+  /* Besides the handle's own settings, those that decide how values read
+   * back, whatever the database's or role's defaults say: bytea as hex
+   * (th__q_col_blob decodes only that), floats with every digit (the
+   * ranking keys in list cursors), and UTF-8 text. */
   snprintf(sql, sizeof sql,
            "SET synchronous_commit = %s; SET lock_timeout = %d;"
-           " SET default_transaction_read_only = %s",
+           " SET default_transaction_read_only = %s; SET bytea_output = hex;"
+           " SET extra_float_digits = 3; SET client_encoding = 'UTF8'",
            c->synchronous == 1 ? "off" : "on", c->lock_ms,
            c->readonly ? "on" : "off");
   return th__pg_exec(db, sql, "configuring the connection");
