@@ -853,12 +853,20 @@ static void th__pg_checkpoint(th_db *db) {
   if (c == NULL || c->pg == NULL || c->lost ||
       PQtransactionStatus(c->pg) != PQTRANS_IDLE)
     return;
+  /* VACUUM FULL waits for its exclusive lock in the queue, and every new
+   * read of those tables (every loop's, on every node) would wait behind
+   * it: a short lock_timeout gives up at once instead, leaving it to
+   * autovacuum, then the handle's own comes back. */
   static const char *const vacuum[] = {
+      "SET lock_timeout = 50",
       "VACUUM (FULL) consultations, sites",
       "VACUUM participants, feedback",
   };
   for (size_t i = 0; i < TH__ARRAY_SIZE(vacuum); i++)
     PQclear(PQexec(c->pg, vacuum[i]));
+  char restore[64];
+  snprintf(restore, sizeof restore, "SET lock_timeout = %d", c->lock_ms);
+  PQclear(PQexec(c->pg, restore));
 }
 
 /* The writer's lock held by the session (not a transaction: the handle's
