@@ -140,6 +140,9 @@ int th_close(th_db *db) {
   th__store_close(db);
   if (db->keys)
     th__keyring_release(db->keys);
+  /* A PostgreSQL URI may hold a password: not left in freed memory. */
+  if (db->path)
+    sodium_memzero(db->path, strlen(db->path));
   free(db->path);
   free(db->key_path);
   sodium_memzero(db, sizeof *db);
