@@ -177,7 +177,6 @@ static void th__pg_notice(void *arg, const char *message) {
 }
 
 int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
-  (void)opt;
   char *perr = NULL;
   PQconninfoOption *o = PQconninfoParse(db->path, &perr);
   if (o == NULL) {
@@ -213,7 +212,15 @@ int th__pg_open(th_db *db, const th_open_options *opt, int *version) {
     rc = th__err(db, TH_EDB,
                  "%s runs PostgreSQL %d; townhall needs 13 or newer", name,
                  PQserverVersion(c) / 10000);
-  } else if ((rc = th__pg_identify(db, c, name, version)) == TH_OK) {
+  } else if ((rc = th__pg_identify(db, c, name, version)) == TH_OK &&
+             *version == 0 &&
+             (opt->flags & (TH_OPEN_NOCREATE | TH_OPEN_READONLY))) {
+    /* A file that does not exist is TH_ENOTFOUND with these flags (db.c);
+     * an empty database is PostgreSQL's counterpart: nothing of
+     * townhall's to open, and neither a key file nor a schema made. */
+    rc = th__err(db, TH_ENOTFOUND,
+                 "%s holds no townhall database (it is empty)", name);
+  } else if (rc == TH_OK) {
     th__pg_conn *pc = calloc(1, sizeof *pc);
     if (pc == NULL) {
       rc = th__err(db, TH_ENOMEM, "out of memory");
