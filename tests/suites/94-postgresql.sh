@@ -29,4 +29,4 @@ set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness test_migrate test_privacy test_engine test_dev_serve
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness test_migrate test_privacy test_session test_engine test_dev_serve
