@@ -33,7 +33,8 @@ if [ "${FUZZ_COVERAGE:-0}" = 1 ]; then
   SAN="-fprofile-instr-generate -fcoverage-mapping"
 fi
 # libpq when the build was configured with it (config.h's HAVE_LIBPQ): then
-# the store's PostgreSQL engine, core/store/pg.c, is part of the library.
+# the store's PostgreSQL engine (core/store/pg*.c, and the migrations the
+# build embeds for it, core/pg_migrations.c) is part of the library.
 PQ=
 if grep -q '^#define HAVE_LIBPQ 1' "$BUILD/config.h" 2>/dev/null; then PQ=libpq; fi
 DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc $PQ)
@@ -60,10 +61,13 @@ compile() { # src obj extra-flags...
 
 for src in "$SRC"/core/*.c "$SRC"/core/store/*.c "$SRC"/core/server/*.c \
            "$SRC"/core/server/handlers/*.c; do
-  case "$src" in */store/pg.c) [ -n "$PQ" ] || continue ;; esac
+  case "$src" in */store/pg*.c) [ -n "$PQ" ] || continue ;; esac
   compile "$src" "$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
 done
 compile "$BUILD/core/migrations.c" "$OUT/obj/gen_migrations.o"
+if [ -n "$PQ" ]; then
+  compile "$BUILD/core/pg_migrations.c" "$OUT/obj/gen_pg_migrations.o"
+fi
 compile "$BUILD/core/assets.c" "$OUT/obj/gen_assets.o"
 # As Makefile.am builds llhttp: strict mode.
 for f in llhttp api http; do
