@@ -21,11 +21,7 @@ import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("TH_SRC") or os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
-BIN = os.environ.get("TH_BIN") or os.path.join(BUILD, "townhall")
-sys.path.insert(0, HERE)
+from pgenv import BIN  # noqa: E402  (sys.path: cluster, townhall)
 from cluster import Cluster  # noqa: E402
 
 PASSWORD = "right-Pw-4f9e"

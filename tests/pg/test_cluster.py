@@ -7,9 +7,7 @@ import subprocess
 import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("TH_SRC") or os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+from pgenv import HERE, SRC  # noqa: E402  (sys.path: cluster, townhall)
 from cluster import Cluster, ClusterError  # noqa: E402
 
 

@@ -19,10 +19,7 @@ import time
 import unittest
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("TH_SRC") or os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
-sys.path.insert(0, HERE)
+from pgenv import SRC, BUILD  # noqa: E402  (sys.path: cluster, townhall)
 from cluster import Cluster  # noqa: E402
 
 

@@ -20,13 +20,7 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.environ.get("TH_SRC") or os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("TH_BUILD") or os.path.join(SRC, "build")
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(SRC, "bindings", "python"))
-os.environ.setdefault("TOWNHALL_LIBRARY",
-                      os.path.join(BUILD, "core", ".libs", "libtownhall.so"))
+from pgenv import HERE, SRC, BUILD  # noqa: E402  (sys.path: cluster, townhall)
 from cluster import Cluster  # noqa: E402
 from townhall import Townhall  # noqa: E402
 
