@@ -21,6 +21,8 @@
 # sealing, are in no file of the cluster after townhall's VACUUM.
 # test_outage: the HTTP server answers 503 problem+json with Retry-After
 # while PostgreSQL is stopped, and records again by itself once it is back.
+# test_kill: SIGKILL of the node mid-load, then of PostgreSQL's postmaster
+# mid-load (then started again): every answer acknowledged is stored.
 # test_engine: the store's PostgreSQL engine where the domain suites do not
 # reach it: a server restarted or stopped (TH_EIO at once, then the
 # connection made again by itself, every acknowledged write kept), a
@@ -31,4 +33,4 @@ set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 cd "$TH_SRC/tests/pg"
-PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness test_migrate test_privacy test_session test_outage test_engine test_dev_serve
+PYTHONPATH="$TH_SRC/tests/pg:$TH_SRC/tests/api" PYTHONDONTWRITEBYTECODE=1 exec "$PY" ../api/tap.py test_cluster test_open test_cli test_harness test_migrate test_privacy test_session test_outage test_kill test_engine test_dev_serve
