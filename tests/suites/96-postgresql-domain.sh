@@ -23,6 +23,7 @@ exec "$PY" "$TH_SRC/tests/pg/with_cluster.py" bash -c '
   done
   # Then the privacy scan over what they left in the cluster.
   scan=$(mktemp -d /tmp/townhall-96.XXXXXX)
+  trap "rm -rf \"$scan\"" EXIT
   if cc -O2 -Wall -Wextra -Werror -o "$scan/scan" "$TH_SRC/tests/privacy/scan.c" 2>"$scan/cc.log"; then
     PYTHONPATH="$TH_SRC/tests/pg" "$PY" "$TH_SRC/tests/pg/scan_cluster.py" "$scan/scan" |
       sed -E "s/^((not )?ok [0-9]+ - )/\1postgresql: privacy scan, /"
@@ -30,6 +31,5 @@ exec "$PY" "$TH_SRC/tests/pg/with_cluster.py" bash -c '
   else
     echo "not ok 1 - postgresql: the privacy scanner builds"; sed "s/^/# /" "$scan/cc.log"; r=1
   fi
-  rm -rf "$scan"
   [ "$r" -eq 0 ] || rc=$r
   exit $rc'
