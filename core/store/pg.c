@@ -116,12 +116,7 @@ static int th__pg_connect_code(PGconn *c, const char *msg) {
  * empty database), or a refusal. */
 static int th__pg_identify(th_db *db, PGconn *c, const char *name,
                            int *version) {
-  PGresult *r = PQexec(
-      c, "SELECT to_regclass('townhall_meta') IS NOT NULL,"
-         " (SELECT count(*) FROM pg_catalog.pg_class k"
-         " JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace"
-         " WHERE n.nspname = current_schema()"
-         " AND k.relkind IN ('r', 'p', 'v', 'm', 'f'))");
+  PGresult *r = PQexec(c, "SELECT to_regclass('townhall_meta') IS NOT NULL");
   if (PQresultStatus(r) != PGRES_TUPLES_OK) {
     char msg[256];
     th__pg_message(c, msg, sizeof msg);
@@ -130,16 +125,10 @@ static int th__pg_identify(th_db *db, PGconn *c, const char *name,
                    name, msg);
   }
   bool meta = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-  long tables = strtol(PQgetvalue(r, 0, 1), NULL, 10);
   PQclear(r);
   if (!meta) {
-    if (tables > 0)
-      return th__err(db, TH_ENOTDB,
-                     "%s holds %ld tables or views but is not a townhall "
-                     "database (no townhall_meta); refusing to touch it",
-                     name, tables);
     *version = 0;
-    return TH_OK;
+    return th__pg_refuse_foreign(db, c, name);
   }
   r = PQexec(c, "SELECT application, schema_version FROM townhall_meta");
   if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {

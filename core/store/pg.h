@@ -123,6 +123,11 @@ int th__pg_schema_version_conn(PGconn *c);
  * another application. */
 int th__pg_relations_conn(PGconn *c);
 
+/* TH_OK for a database whose current schema holds no table, view or
+ * foreign table; else TH_ENOTDB (another application's: never written
+ * to), with db's message naming `name`. For one without townhall_meta. */
+int th__pg_refuse_foreign(th_db *db, PGconn *c, const char *name);
+
 /* Brings the database on c to the library's schema version, under the
  * migration advisory lock so that of several nodes starting at once one
  * migrates and the others wait, then find nothing to do. Each migration

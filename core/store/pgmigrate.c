@@ -89,6 +89,21 @@ int th__pg_relations_conn(PGconn *c) {
   return (int)n;
 }
 
+int th__pg_refuse_foreign(th_db *db, PGconn *c, const char *name) {
+  int relations = th__pg_relations_conn(c);
+  if (relations < 0)
+    return th__err(db, PQstatus(c) == CONNECTION_BAD ? TH_EIO : TH_EDB,
+                   "%s: cannot read what the database holds", name);
+  if (relations > 0)
+    /* No townhall_meta, yet tables: another application's database (or
+     * one a failed hand-made copy left half-made). Never write to it. */
+    return th__err(db, TH_ENOTDB,
+                   "%s holds %d tables or views but is not a townhall "
+                   "database (no townhall_meta); refusing to touch it",
+                   name, relations);
+  return TH_OK;
+}
+
 /* Applies migration m (version v) on a database at version `current`, in
  * one transaction that also records the new version. */
 static int th__pg_apply(th_db *db, PGconn *c, const char *name,
@@ -128,17 +143,11 @@ int th__pg_migrate_conn(th_db *db, PGconn *c, const char *name) {
   /* Re-read under the lock: another node may have migrated meanwhile. */
   int current = th__pg_schema_version_conn(c);
   int rc = TH_OK;
-  int relations = current == 0 ? th__pg_relations_conn(c) : 0;
-  if (current < 0 || relations < 0)
+  if (current < 0)
     rc = th__err(db, PQstatus(c) == CONNECTION_BAD ? TH_EIO : TH_ENOTDB,
                  "%s: cannot read townhall_meta's schema version", name);
-  else if (relations > 0)
-    /* No townhall_meta, yet tables: another application's database (or
-     * one a failed hand-made copy left half-made). Never write to it. */
-    rc = th__err(db, TH_ENOTDB,
-                 "%s holds %d tables or views but is not a townhall "
-                 "database (no townhall_meta); refusing to touch it",
-                 name, relations);
+  else if (current == 0)
+    rc = th__pg_refuse_foreign(db, c, name);
   for (const th__blob *m = th__pg_migrations; rc == TH_OK && m->name; m++) {
     int v = th__migration_version(m->name);
     if (v < 0) {
