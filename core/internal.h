@@ -165,6 +165,14 @@ typedef struct th__keyring th__keyring;
 int th__keyring_acquire(th_db *db, const char *path, bool create,
                         bool persist_salts, th__keyring **out);
 void th__keyring_release(th__keyring *kr);
+/* TH_OK if the file `sb` describes (`what` at `path`, for the message) is
+ * a regular file that only its owner (this user, or anyone for root) may
+ * read or write; TH_EKEY with a message on db otherwise. The key file's
+ * check, and that of every other secret file (an OIDC client's private
+ * key, core/auth/jose.c). */
+struct stat;
+int th__check_private(th_db *db, const char *what, const char *path,
+                      const struct stat *sb);
 /* Creates a key file of 32 random bytes (mode 0600, O_EXCL, synced with its
  * directory). TH_OK; TH_EEXIST without a message if the file exists (the
  * caller decides what that means); TH_EKEY with one otherwise. */

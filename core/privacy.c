@@ -82,7 +82,7 @@ static int th__write_all(int fd, const void *buf, size_t len) {
 }
 
 /* Refuses a secret file anyone but its owner could read or change. */
-static int th__check_private(th_db *db, const char *what, const char *path,
+int th__check_private(th_db *db, const char *what, const char *path,
                              const struct stat *sb) {
   if (!S_ISREG(sb->st_mode))
     return th__err(db, TH_EKEY, "%s %s is not a regular file", what, path);
