@@ -2,7 +2,9 @@
  * jwt.c: the resident tokens a council's own app signs (RFC 7519, JWS
  * compact form, RFC 7515): th_resident_token signs them, for hosts that
  * link townhall and for the demo, and the server verifies them with
- * th__jwt_verify, both with the one HS256 here (th__hs256). Only HS256
+ * th__jwt_verify, both with the one HS256 here (th__hs256), parsing with
+ * the strict base64url and JSON helpers the provider's ID tokens use too
+ * (core/auth/jws.c). Only HS256
  * is accepted: "none", RS256 and everything else are refused before any
  * signature work, which closes the classic algorithm-confusion attacks.
  * The signature is checked (in constant time) before any claim is
@@ -10,6 +12,8 @@
  * need the server.
  */
 #include "internal.h"
+
+#include "auth/jose.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -30,71 +34,6 @@ static void th__hs256(const unsigned char *secret, size_t secret_len,
   sodium_memzero(&st, sizeof st);
 }
 
-static unsigned char *th__b64url(const char *s, size_t n, size_t *out_len) {
-  unsigned char *out = malloc(n + 1);
-  if (out == NULL)
-    return NULL;
-  if (sodium_base642bin(out, n + 1, s, n, NULL, out_len, NULL,
-                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
-    free(out);
-    return NULL;
-  }
-  return out;
-}
-
-static json_t *th__b64url_json(const char *s, size_t n) {
-  size_t len = 0;
-  unsigned char *raw = th__b64url(s, n, &len);
-  if (raw == NULL)
-    return NULL;
-  json_error_t err;
-  json_t *j = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &err);
-  free(raw);
-  if (j && !json_is_object(j)) {
-    json_decref(j);
-    return NULL;
-  }
-  return j;
-}
-
-static bool th__aud_matches(json_t *aud, const char *site) {
-  if (json_is_string(aud))
-    return strcmp(json_string_value(aud), site) == 0;
-  if (json_is_array(aud)) {
-    size_t i;
-    json_t *v;
-    json_array_foreach(aud, i, v) if (json_is_string(v) &&
-                                      strcmp(json_string_value(v), site) == 0)
-        return true;
-  }
-  return false;
-}
-
-static bool th__time_claim(json_t *payload, const char *name, bool required,
-                           int64_t *out) {
-  json_t *v = json_object_get(payload, name);
-  if (v == NULL)
-    return !required;
-  /* Times outside 0 .. 1e12 s (year 33658) are refused, integers as well
-   * as reals: exp + leeway on a huge exp would overflow (found by
-   * tests/fuzz/fuzz_jwt, regressions/jwt-exp-int64-max). */
-  if (json_is_integer(v)) {
-    json_int_t i = json_integer_value(v);
-    if (i < 0 || i > (json_int_t)1000000000000)
-      return false;
-    *out = (int64_t)i;
-    return true;
-  }
-  if (json_is_real(v)) {
-    double d = json_real_value(v);
-    if (d < 0 || d > 1e12)
-      return false;
-    *out = (int64_t)d;
-    return true;
-  }
-  return false;
-}
-
 int th__jwt_verify(const char *jwt, size_t len, const char *site,
                    const unsigned char *secret, size_t secret_len,
                    int64_t now_s, char *sub_out, size_t sub_cap,
@@ -102,11 +41,10 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
   *why = "malformed token";
   if (jwt == NULL || len == 0 || len > TH__JWT_MAX)
     return TH_EAUTH;
-  const char *d1 = memchr(jwt, '.', len);
-  const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jwt)) : NULL;
-  if (d1 == NULL || d2 == NULL ||
-      memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jwt)) != NULL)
+  size_t dot1, dot2;
+  if (!th__jws_split(jwt, len, &dot1, &dot2))
     return TH_EAUTH;
+  const char *d1 = jwt + dot1, *d2 = jwt + dot2;
 
   json_t *header = th__b64url_json(jwt, (size_t)(d1 - jwt));
   if (header == NULL)
@@ -126,7 +64,8 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
     return TH_EAUTH;
 
   size_t sig_len = 0;
-  unsigned char *sig = th__b64url(d2 + 1, len - (size_t)(d2 + 1 - jwt), &sig_len);
+  unsigned char *sig =
+      th__b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - jwt), &sig_len);
   if (sig == NULL)
     return TH_EAUTH;
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -144,18 +83,18 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
   int rc = TH_EAUTH;
   int64_t exp = 0, nbf = 0, iat = 0;
   json_t *sub = json_object_get(payload, "sub");
-  if (!th__aud_matches(json_object_get(payload, "aud"), site)) {
+  if (!th__jwt_aud_contains(json_object_get(payload, "aud"), site)) {
     *why = "token is for another audience";
-  } else if (!th__time_claim(payload, "exp", true, &exp)) {
+  } else if (!th__jwt_time_claim(payload, "exp", true, &exp)) {
     *why = "token has no expiry";
   } else if (exp + TH__LEEWAY_S <= now_s) {
     *why = "token has expired";
   } else if (exp > now_s + 3600 + TH__LEEWAY_S) {
     *why = "token lives longer than an hour";
-  } else if (!th__time_claim(payload, "nbf", false, &nbf) ||
+  } else if (!th__jwt_time_claim(payload, "nbf", false, &nbf) ||
              nbf > now_s + TH__LEEWAY_S) {
     *why = "token is not valid yet";
-  } else if (!th__time_claim(payload, "iat", false, &iat) ||
+  } else if (!th__jwt_time_claim(payload, "iat", false, &iat) ||
              iat > now_s + TH__LEEWAY_S) {
     *why = "token was issued in the future";
   } else if (!json_is_string(sub) || json_string_length(sub) == 0 ||
@@ -175,17 +114,6 @@ int th__jwt_verify(const char *jwt, size_t len, const char *site,
   }
   json_decref(payload);
   return rc;
-}
-
-/* base64url without padding, NUL-terminated, or NULL without memory. */
-static char *th__b64url_enc(const void *data, size_t len) {
-  size_t cap = sodium_base64_ENCODED_LEN(len,
-                                         sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  char *out = malloc(cap);
-  if (out)
-    sodium_bin2base64(out, cap, data, len,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  return out;
 }
 
 int th_resident_token(th_db *db, const char *slug, const char *resident,
@@ -214,15 +142,15 @@ int th_resident_token(th_db *db, const char *slug, const char *resident,
   char *payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
   json_decref(claims);
   static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-  char *h = th__b64url_enc(header, sizeof header - 1);
-  char *p = payload ? th__b64url_enc(payload, strlen(payload)) : NULL;
+  char *h = th__b64url_encode(header, sizeof header - 1);
+  char *p = payload ? th__b64url_encode(payload, strlen(payload)) : NULL;
   th__sbuf jwt = {0};
   char *sig = NULL;
   if (h && p) {
     th__sbuf_printf(&jwt, "%s.%s", h, p);
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     th__hs256(secret, slen, jwt.p ? jwt.p : "", jwt.len, mac);
-    sig = th__b64url_enc(mac, sizeof mac);
+    sig = th__b64url_encode(mac, sizeof mac);
     if (sig)
       th__sbuf_printf(&jwt, ".%s", sig);
   }
