@@ -39,11 +39,15 @@ PQ=
 if grep -q '^#define HAVE_LIBPQ 1' "$BUILD/config.h" 2>/dev/null; then PQ=libpq; fi
 DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc $PQ)
 LIBS="$(pkg-config --libs libuv sqlite3 libsodium jansson libutf8proc $PQ) -lm -lpthread"
+# libcrypto: staff sign-in's JOSE code (core/auth/, issue 17).
+DEPS="$DEPS $(pkg-config --cflags libcrypto)"
+LIBS="$LIBS $(pkg-config --libs libcrypto)"
 INC="-I$BUILD -I$BUILD/core -I$BUILD/llhttp -I$SRC/core -I$SRC/core/server -I$SRC/tests/fuzz"
 CFLAGS="-std=c11 -g -O1 $SAN -fsanitize=fuzzer-no-link $INC $DEPS -Wall -Wno-unused-parameter"
 
 # Headers every object depends on: any change rebuilds everything.
-newest_header=$(ls -t "$SRC"/core/*.h "$SRC"/core/store/*.h "$SRC"/core/server/*.h "$BUILD/config.h" \
+newest_header=$(ls -t "$SRC"/core/*.h "$SRC"/core/store/*.h "$SRC"/core/server/*.h \
+                    "$SRC"/core/auth/*.h "$BUILD/config.h" \
                     "$BUILD/llhttp/llhttp.h" "$SRC"/tests/fuzz/*.h "$0" | head -1)
 
 objs=()
@@ -60,7 +64,8 @@ compile() { # src obj extra-flags...
 }
 
 for src in "$SRC"/core/*.c "$SRC"/core/store/*.c "$SRC"/core/server/*.c \
-           "$SRC"/core/server/handlers/*.c; do
+           "$SRC"/core/server/handlers/*.c \
+           "$SRC"/core/auth/*.c; do
   case "$src" in */store/pg*.c) [ -n "$PQ" ] || continue ;; esac
   compile "$src" "$OUT/obj/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
 done

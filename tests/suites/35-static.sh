@@ -23,7 +23,7 @@ done
 
 DEPS=$(pkg-config --cflags libuv sqlite3 libsodium jansson libutf8proc $(pkg-config --exists libpq && echo libpq))
 NODE_INC=/usr/include/node
-SETS=("core:core/*.c core/store/*.c core/server/*.c core/server/handlers/*.c core/cli/*.c"
+SETS=("core:core/*.c core/store/*.c core/server/*.c core/server/handlers/*.c core/cli/*.c core/auth/*.c"
         "bindings/node:bindings/node/src/*.c"
         "examples:examples/*.c examples/scenario/*.c")
 
