@@ -9,7 +9,7 @@
 # generated core/migrations.c and core/assets.c, and the llhttp sources that
 # configure linked into BUILD/llhttp/). OUT (default BUILD-fuzz) receives the
 # objects and one executable per harness: fuzz_http, fuzz_json, fuzz_form,
-# fuzz_url, fuzz_redact, fuzz_cursor, fuzz_jwt.
+# fuzz_url, fuzz_redact, fuzz_cursor, fuzz_jwt, fuzz_jose.
 #
 # The library's own sources are compiled straight into each harness (not
 # linked from libtownhall.so, which hides its th__ internals), instrumented
@@ -83,12 +83,12 @@ for p in "${pids[@]}"; do wait "$p"; done
 pids=()
 
 lib_objs=("${objs[@]}")
-for h in http json form url redact cursor jwt; do
+for h in http json form url redact cursor jwt jose; do
   compile "$SRC/tests/fuzz/fuzz_$h.c" "$OUT/obj/harness_$h.o"
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-for h in http json form url redact cursor jwt; do
+for h in http json form url redact cursor jwt jose; do
   exe="$OUT/fuzz_$h"
   obj="$OUT/obj/harness_$h.o"
   stale=0

@@ -303,6 +303,46 @@ def jwt_seeds():
             write("jwt", name, "S" + hdr + "\n" + json.dumps(payload))
 
 
+def jose_seeds():
+    """The provider's ID tokens (fuzz_jose): header and payload the harness
+    signs ES256 ('S'), key sets ('K'), and tokens as they arrive."""
+    iss, client, nonce = "https://id.camden.example", "townhall-camden", "n-0S6_WzA2Mj"
+    good = {"iss": iss, "sub": "248289761001", "aud": client, "nonce": nonce,
+            "iat": T0 - 5, "exp": T0 + 300}
+    hdr = {"alg": "ES256", "kid": "e1", "typ": "JWT"}
+    for name, h, p in [
+        ("signed-valid", hdr, good),
+        ("signed-no-kid", {"alg": "ES256"}, good),
+        ("signed-aud-list", hdr, dict(good, aud=[client, "other"], azp=client)),
+        ("signed-groups", hdr, dict(good, groups=["moderator", "ward:kentish-town"],
+                                    tid="9188040d-6c67-4c5b-b112-36a304b66dad",
+                                    hd="camden.gov.uk")),
+        ("signed-expired", hdr, dict(good, exp=T0 - 3600)),
+        ("signed-real-times", hdr, dict(good, exp=T0 + 0.5, iat=T0 - 0.5, nbf=T0 - 1.5)),
+        ("signed-huge-exp", hdr, dict(good, exp=9223372036854775807)),
+        ("signed-crit", dict(hdr, crit=["b64"], b64=False), good),
+        ("signed-rs256-header", dict(hdr, alg="RS256"), good),
+        ("signed-unknown-kid", dict(hdr, kid="rotated"), good),
+    ]:
+        write("jose", name, "S" + json.dumps(h, separators=(",", ":")) + "\n" +
+              json.dumps(p, separators=(",", ":")))
+    body = b64url(json.dumps(good).encode())
+    write("jose", "none", b64url(b'{"alg":"none"}') + "." + body + ".")
+    write("jose", "hs256", b64url(b'{"alg":"HS256","kid":"e1"}') + "." + body + "." +
+          b64url(hmac.new(b"public-key", body.encode(), hashlib.sha256).digest()))
+    write("jose", "es256-junk-sig", b64url(json.dumps(hdr).encode()) + "." + body + "." +
+          b64url(b"\x01" * 64))
+    rsa = {"kty": "RSA", "kid": "r1", "use": "sig", "alg": "RS256",
+           "n": b64url(b"\xc3" + b"\x17" * 255), "e": "AQAB"}
+    ec = {"kty": "EC", "kid": "e1", "crv": "P-256",
+          "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+          "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+    write("jose", "jwks-rsa-ec", "K" + json.dumps({"keys": [rsa, ec]}))
+    write("jose", "jwks-oct-enc", "K" + json.dumps({"keys": [
+        {"kty": "oct", "k": "c2VjcmV0"}, dict(rsa, use="enc"), dict(ec, crv="P-384")]}))
+    write("jose", "jwks-dup", 'K{"keys":[],"keys":[]}')
+
+
 def main():
     shutil.rmtree(os.path.join(HERE, "corpus"), ignore_errors=True)
     http_seeds()
@@ -312,6 +352,7 @@ def main():
     redact_seeds()
     cursor_seeds()
     jwt_seeds()
+    jose_seeds()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ set -uo pipefail
 SRC=$TH_SRC
 OUT="$TH_BUILD-fuzz"
 SECS=${FUZZ_SECONDS:-15}
-HARNESSES=(http json form url redact cursor jwt)
+HARNESSES=(http json form url redact cursor jwt jose)
 n=0
 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
