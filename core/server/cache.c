@@ -55,8 +55,10 @@ int th__site_cached(th__ctx *x, const char *slug, th__site_row *out) {
   for (size_t i = 0; fresh && i < TH__SITE_SLOTS; i++)
     if (lp->sites[i].slug[0] && strcmp(lp->sites[i].slug, slug) == 0) {
       *out = lp->sites[i].row;
+      th__metrics_site_cache(true);
       return TH_OK;
     }
+  th__metrics_site_cache(false);
   int rc = th__site_lookup(lp->reader, slug, out);
   if (rc == TH_OK && fresh && strlen(slug) < sizeof lp->sites[0].slug) {
     th__cached_site *slot = &lp->sites[lp->next_site++ % TH__SITE_SLOTS];

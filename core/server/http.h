@@ -272,6 +272,8 @@ void th__metrics_spam(const char *reason);
 void th__metrics_limited(const char *kind);
 void th__metrics_write(int rc);
 void th__metrics_cache(bool hit);
+/* A site's row looked up: from the loop's cache (hit) or the database. */
+void th__metrics_site_cache(bool hit);
 void th__metrics_render(th__sbuf *b, th_server *srv);
 
 /* ---- client address and rate limits (limits.c) ---------------------------- */

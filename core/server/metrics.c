@@ -41,6 +41,7 @@ static struct {
   atomic_uint_fast64_t limited[4];
   atomic_uint_fast64_t writes[3]; /* recorded, duplicate, failed */
   atomic_uint_fast64_t cache[2];  /* miss, hit */
+  atomic_uint_fast64_t site_cache[2]; /* miss, hit */
 } th__m;
 
 #define TH__ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
@@ -101,6 +102,8 @@ void th__metrics_write(int rc) {
 }
 
 void th__metrics_cache(bool hit) { TH__ADD(th__m.cache[hit], 1); }
+
+void th__metrics_site_cache(bool hit) { TH__ADD(th__m.site_cache[hit], 1); }
 
 void th__metrics_render(th__sbuf *b, th_server *srv) {
   th__sbuf_puts(b, "# HELP townhall_http_requests_total HTTP requests answered, "
@@ -192,6 +195,15 @@ void th__metrics_render(th__sbuf *b, th_server *srv) {
       "townhall_list_cache_total{result=\"miss\"} %llu\n",
       (unsigned long long)TH__GET(th__m.cache[1]),
       (unsigned long long)TH__GET(th__m.cache[0]));
+  th__sbuf_printf(
+      b,
+      "# HELP townhall_site_cache_total Sites' rows read from a loop's cache "
+      "(hit) or from the database (miss), one per request naming a site.\n"
+      "# TYPE townhall_site_cache_total counter\n"
+      "townhall_site_cache_total{result=\"hit\"} %llu\n"
+      "townhall_site_cache_total{result=\"miss\"} %llu\n",
+      (unsigned long long)TH__GET(th__m.site_cache[1]),
+      (unsigned long long)TH__GET(th__m.site_cache[0]));
   th__sbuf_printf(
       b,
       "# HELP townhall_connections Open client connections.\n"
