@@ -36,6 +36,10 @@ served from its cache just before (townhall_list_cache_total's hit moved)
 and builds again (its miss moved); page feedback through one node shows in
 the other's next exact page summary (read per request, never cached),
 whose site row the other node had in its cache (townhall_site_cache_total).
+
+SIGKILL of one node mid-load while the other keeps serving: every answer
+of the survivor stays a 2xx throughout, every write acknowledged by
+either node is a row, and the killed node, started again, serves.
 """
 import base64
 import hashlib
@@ -625,6 +629,138 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(cache(other, "site"), (hit + 1, miss + 1),
                              "the cached site row was dropped")
         self.check_counters(uri)
+
+    # ---- a node killed -----------------------------------------------------
+
+    def test_sigkill_of_one_node_while_the_other_serves(self):
+        uri, key, admin = self.database("killed")
+        a, b = self.nodes(uri, key, "killed")
+        ideas = self.ideas(b, 4)
+        rec = Recorder()
+        acked, unanswered = [], []
+        survivor_bad = []
+        stop = threading.Event()
+        a_down = threading.Event()
+        votes = {}  # resident -> {idea: the values it may hold}
+
+        def post(node, name, n, body):
+            """One answer on a connection of its own: the status, or None
+            when the node answered nothing (killed)."""
+            try:
+                s, _, data = node.request(
+                    "POST", "/v1/sites/%s/feedback" % SITE, body,
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                    timeout=15)
+            except (OSError, http.client.HTTPException):
+                return None
+            rec.status(name, s)
+            return s, json.loads(data) if data else None
+
+        def answers(node, name, k):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                body = {"page": PAGE % ("kill-%d" % (n % 5)), "useful": True,
+                        "comment": "The %s page on %s was clear" % (
+                            name, words(k * 4000 + n))}
+                row = [body["page"], 1, None, body["comment"]]
+                got = post(node, name, n, body)
+                with rec.lock:
+                    if got and got[0] == 201:
+                        acked.append(row)
+                    else:
+                        unanswered.append(row)
+                if got is None or got[0] >= 300:
+                    if name == "b":
+                        survivor_bad.append(("answer", got))
+                    time.sleep(0.05)
+
+        def voting(node, name, residents):
+            rng = random.Random(name)
+            while not stop.is_set():
+                r = rng.choice(residents)
+                i = rng.choice(ideas)
+                v = rng.choice((1, -1, 0))
+                held = votes.setdefault(r, {}).setdefault(i, {0})
+                try:
+                    s, _, data = node.request("PUT", vote_path(i),
+                                              {"value": v}, token=jwt(r),
+                                              timeout=15)
+                except (OSError, http.client.HTTPException):
+                    s = None
+                if s is not None:
+                    rec.status(name, s)
+                if s in (200, 201):
+                    votes[r][i] = {v}
+                else:
+                    held.add(v)  # no answer: it may have been recorded
+                    if name == "b":
+                        survivor_bad.append(("vote", s))
+                    time.sleep(0.05)
+
+        def reads(node, name):
+            while not stop.is_set():
+                try:
+                    s, _, _ = node.request(
+                        "GET", "/v1/sites/%s/ideas?sort=hot" % SITE,
+                        timeout=15)
+                except (OSError, http.client.HTTPException):
+                    s = None
+                if name == "b" and s != 200:
+                    survivor_bad.append(("read", s))
+                time.sleep(0.02)
+
+        threads = [
+            threading.Thread(target=answers, args=(a, "a", 0)),
+            threading.Thread(target=answers, args=(a, "a", 1)),
+            threading.Thread(target=answers, args=(b, "b", 2)),
+            threading.Thread(target=answers, args=(b, "b", 3)),
+            threading.Thread(target=voting, args=(
+                a, "a", ["ka-%d" % i for i in range(6)])),
+            threading.Thread(target=voting, args=(
+                b, "b", ["kb-%d" % i for i in range(6)])),
+            threading.Thread(target=reads, args=(b, "b")),
+        ]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(2)
+            before = rec.statuses.get(("b", 201), 0)
+            a.kill()
+            a_down.set()
+            time.sleep(2)
+            during = rec.statuses.get(("b", 201), 0) - before
+            a.start()  # on a new port: the clients read it at each request
+            time.sleep(2)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=60)
+        self.assertEqual(survivor_bad, [],
+                         "the survivor answered every request with a 2xx")
+        self.assertGreater(during, 10, "the survivor recorded while A was "
+                                       "down")
+        # A serves again after its restart.
+        s, _, data = a.request("POST", "/v1/sites/%s/feedback" % SITE,
+                               {"page": PAGE % "after", "useful": True},
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+        self.assertEqual(s, 201, data)
+        acked.append([PAGE % "after", 1, None, None])
+        self.assertGreater(rec.statuses.get(("a", 201), 0), 10)
+        self.assertEqual({s for (n, s) in rec.statuses if n == "b"} -
+                         {200, 201}, set())
+        self.check_feedback(uri, acked, unanswered)
+        self.check_counters(uri)
+        # Each resident's votes are the last acknowledged, or one sent
+        # after it that got no answer.
+        c = Client(b)
+        for r, held in votes.items():
+            mine = my_votes(c, r)
+            for i, values in held.items():
+                self.assertIn(mine[i], values, (r, i))
+        c.close()
+        print("# while A was down, B recorded %d writes; all: %s"
+              % (during, sorted(rec.statuses.items())))
 
 
 if __name__ == "__main__":

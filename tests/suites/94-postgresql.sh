@@ -33,7 +33,8 @@
 # raced through both for the same resident and idea, and page feedback,
 # then every counter recounted from the rows by SQL, one vote per resident,
 # every acknowledged write a row and every row acknowledged, no 5xx; each
-# node's caches follow the other's writes.
+# node's caches follow the other's writes; SIGKILL of one node mid-load
+# while the other goes on answering 2xx.
 set -uo pipefail
 : "${TH_SRC:?}"
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
